@@ -1,0 +1,131 @@
+import type { Plant, Signals } from '../plant/plant.js';
+import { hasSimulatorAccess } from '../plant/plant.js';
+import type { Task } from '../task/task.js';
+import { Rng } from '../util/rng.js';
+
+/**
+ * Bounds a command before it reaches the plant (the SafetyLayer implements this). It may hold,
+ * clamp or zero the command, and may ask the episode to end (workspace bounds).
+ */
+export interface CommandFilter {
+  /** Filter `command` in place; return a reason string to end the episode safely, else null. */
+  filter(command: Float64Array, signals: Signals): string | null;
+  /** Called at every reset. */
+  reset(): void;
+}
+
+/** Optional per-episode perturbation of the plant (sim domain randomisation). */
+export interface EpisodeRandomizer {
+  apply(plant: Plant, rng: Rng): void;
+  /** Perturb an observation in place (observation noise). */
+  perturbObservation?(observation: Float32Array, rng: Rng): void;
+}
+
+export interface StepResult {
+  readonly observation: Float32Array;
+  readonly reward: number;
+  readonly terms: Record<string, number>;
+  readonly terminated: boolean;
+  readonly truncated: boolean;
+  /** Why the episode ended early outside the task: non-finite observation, safety stop. */
+  readonly abort: string | null;
+}
+
+export interface EnvOptions {
+  seed: number;
+  filter?: CommandFilter;
+  randomizer?: EpisodeRandomizer;
+  /** Override the task's time limit (ticks). */
+  maxEpisodeSteps?: number;
+}
+
+/**
+ * Env = plant + task + action scaling + time limit, with Gymnasium's semantics:
+ * `reset() -> observation`, `step(action) -> {observation, reward, terminated, truncated}`.
+ * Actions are in [-1, 1]^n and scaled linearly to the plant's command range.
+ */
+export class Env {
+  readonly observationSize: number;
+  readonly actionSize: number;
+  readonly maxEpisodeSteps: number;
+  readonly rng: Rng;
+  private readonly command: Float64Array;
+  private steps = 0;
+
+  constructor(
+    readonly plant: Plant,
+    readonly task: Task,
+    private readonly options: EnvOptions,
+  ) {
+    const sizes = new Map(plant.signals.map((s) => [s.name, s.size]));
+    for (const req of task.requiredSignals) {
+      const have = sizes.get(req.name);
+      if (have === undefined) {
+        throw new Error(`task '${task.name}' needs signal '${req.name}' which the ${plant.kind} plant does not provide`);
+      }
+      if (have !== req.size) {
+        throw new Error(`task '${task.name}' needs signal '${req.name}' of size ${req.size}, the ${plant.kind} plant gives ${have}`);
+      }
+    }
+    this.observationSize = task.observationSize;
+    this.actionSize = plant.command.size;
+    this.maxEpisodeSteps = options.maxEpisodeSteps ?? task.maxEpisodeSteps;
+    this.rng = new Rng(options.seed);
+    this.command = new Float64Array(this.actionSize);
+  }
+
+  get episodeSteps(): number {
+    return this.steps;
+  }
+
+  async reset(): Promise<Float32Array> {
+    this.steps = 0;
+    await this.plant.reset();
+    if (hasSimulatorAccess(this.plant)) {
+      this.options.randomizer?.apply(this.plant, this.rng);
+      this.task.initializeEpisode?.(this.plant.sim, this.rng);
+    }
+    this.options.filter?.reset();
+    const signals = this.plant.read();
+    this.task.beginEpisode(signals);
+    return this.observe(signals);
+  }
+
+  async step(action: Float32Array): Promise<StepResult> {
+    if (action.length !== this.actionSize) {
+      throw new Error(`action has ${action.length} components, the env expects ${this.actionSize}`);
+    }
+    scaleAction(action, this.plant.command.low, this.plant.command.high, this.command);
+    const before = this.plant.read();
+    const stop = this.options.filter?.filter(this.command, before) ?? null;
+    this.plant.write(this.command);
+    await this.plant.advance();
+    this.steps++;
+    const signals = this.plant.read();
+    const observation = this.observe(signals);
+    const score = this.task.score(signals, this.command);
+    const abort = stop ?? (allFinite(observation) && Number.isFinite(score.reward) ? null : 'non-finite observation or reward');
+    const truncated = !score.terminated && (this.steps >= this.maxEpisodeSteps || abort !== null);
+    return { observation, reward: score.reward, terms: score.terms, terminated: score.terminated, truncated, abort };
+  }
+
+  private observe(signals: Signals): Float32Array {
+    const obs = new Float32Array(this.observationSize);
+    this.task.observe(signals, obs);
+    this.options.randomizer?.perturbObservation?.(obs, this.rng);
+    return obs;
+  }
+}
+
+/** Map a in [-1, 1] linearly onto [low, high], clipping a first. */
+export function scaleAction(a: Float32Array, low: Float64Array, high: Float64Array, out: Float64Array): void {
+  for (let i = 0; i < a.length; i++) {
+    const c = Math.max(-1, Math.min(1, a[i]));
+    out[i] = low[i] + 0.5 * (c + 1) * (high[i] - low[i]);
+  }
+}
+
+export function allFinite(v: ArrayLike<number>): boolean {
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return false;
+  return true;
+}
