@@ -93,6 +93,13 @@ function xLogX(p: number): number {
   return p > 0 ? p * Math.log(p) : 0;
 }
 
+/** max(1, max |x|): tolerances are relative to this, as Q reaches r_max / (1 - gamma). */
+export function magnitude(x: Float64Array): number {
+  let m = 1;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]));
+  return m;
+}
+
 export function maxAbsDiff(a: Float64Array, b: Float64Array): number {
   if (a.length !== b.length) throw new Error(`maxAbsDiff: lengths ${a.length} and ${b.length} differ`);
   let m = 0;
@@ -189,12 +196,20 @@ export function deterministicPolicy(actions: ArrayLike<number>, nA: number): Pol
   return pi;
 }
 
-/** Row-wise softmax(scale * x), via log-sum-exp so large |x * scale| neither overflows nor NaNs. */
+/**
+ * Row-wise softmax(scale * x), shifted by the row max so large |x * scale| neither overflows nor
+ * NaNs. Normalised by division rather than exp(x - logSumExp): when |x * scale| is ~1e4 (small
+ * alpha) the latter leaves rows summing to 1 +- 1e-12, and that stray mass, amplified by
+ * 1 / (1 - gamma) in evaluation, moves Q by ~1e-9 and breaks monotonicity at that level.
+ */
 function softmaxRows(x: Float64Array, nS: number, nA: number, scale: number): Policy {
   const out = new Float64Array(nS * nA);
   for (let s = 0; s < nS; s++) {
-    const lse = logSumExp(x, s * nA, nA, scale);
-    for (let a = 0; a < nA; a++) out[s * nA + a] = Math.exp(x[s * nA + a] * scale - lse);
+    let max = -Infinity;
+    for (let a = 0; a < nA; a++) max = Math.max(max, x[s * nA + a] * scale);
+    let sum = 0;
+    for (let a = 0; a < nA; a++) sum += out[s * nA + a] = Math.exp(x[s * nA + a] * scale - max);
+    for (let a = 0; a < nA; a++) out[s * nA + a] /= sum;
   }
   return out;
 }
@@ -240,7 +255,7 @@ export interface IterativeEvaluation {
 }
 
 export interface IterativeOptions {
-  /** Stop once the sup-norm distance to the fixed point is guaranteed below this. */
+  /** Stop once the sup-norm distance to the fixed point is guaranteed below tolerance * max(1, |Q|). */
   tolerance?: number;
   maxIterations?: number;
   /** Starting Q (zeros by default); any start converges to the same fixed point. */
@@ -249,8 +264,8 @@ export interface IterativeOptions {
 
 /**
  * Lemma 1: Q_{k+1} = T^pi Q_k converges to Q^pi from any start. Stops by the contraction bound
- * |Q_{k+1} - Q^pi| <= gamma / (1 - gamma) * |Q_{k+1} - Q_k|, so `tolerance` bounds the true error
- * (up to floating-point rounding).
+ * |Q_{k+1} - Q^pi| <= gamma / (1 - gamma) * |Q_{k+1} - Q_k|, so `tolerance` bounds the true
+ * relative error (up to floating-point rounding).
  */
 export function softPolicyEvaluationIterative(mdp: FiniteMdp, pi: Policy, options: IterativeOptions = {}): IterativeEvaluation {
   validatePolicy(pi, mdp.nS, mdp.nA);
@@ -263,7 +278,7 @@ export function softPolicyEvaluationIterative(mdp: FiniteMdp, pi: Policy, option
     const gap = maxAbsDiff(next, Q);
     gaps.push(gap);
     Q = next;
-    if (bound * gap <= tolerance) return { Q, iterations: k + 1, converged: true, gaps };
+    if (bound * gap <= tolerance * magnitude(Q)) return { Q, iterations: k + 1, converged: true, gaps };
   }
   return { Q, iterations: maxIterations, converged: false, gaps };
 }
@@ -426,7 +441,7 @@ export interface PolicyIterationResult {
 export interface PolicyIterationOptions {
   /** Start policy (uniform by default). It must lie in the class for Lemma 2 to apply. */
   initialPolicy?: Policy;
-  /** Stop when Q changes by at most this (sup norm) between iterations. */
+  /** Stop when Q changes by at most tolerance * max(1, |Q|) (sup norm) between iterations. */
   tolerance?: number;
   maxIterations?: number;
 }
@@ -449,7 +464,7 @@ export function policyIteration(
     const change = maxAbsDiff(nextQ, Q);
     policy = nextPolicy;
     Q = nextQ;
-    if (change <= tolerance) return { policy, Q, iterations: k, converged: true, history };
+    if (change <= tolerance * magnitude(Q)) return { policy, Q, iterations: k, converged: true, history };
   }
   return { policy, Q, iterations: maxIterations, converged: false, history };
 }
@@ -505,7 +520,7 @@ export function softValueIteration(
     const gap = maxAbsDiff(next, Q);
     Q = next;
     iterations++;
-    if (bound * gap <= tolerance) {
+    if (bound * gap <= tolerance * magnitude(Q)) {
       converged = true;
       break;
     }

@@ -57,13 +57,6 @@ export function somePolicies(rng: Rng, mdp: FiniteMdp): Policy[] {
   ];
 }
 
-/** Largest |Q|, at least 1: tolerances scale with it, since Q can reach r_max / (1 - gamma). */
-export function qScale(Q: QTable): number {
-  let m = 1;
-  for (const q of Q) m = Math.max(m, Math.abs(q));
-  return m;
-}
-
 /** max over (s,a) of Q_before - Q_after: positive means some soft Q went DOWN. */
 export function worstDecrease(before: QTable, after: QTable): number {
   let worst = -Infinity;

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/util/rng.js';
 import {
+  magnitude,
   maxAbsDiff,
   randomMdp,
   softBellmanBackup,
@@ -13,7 +14,7 @@ import {
   softPolicyEvaluationIterative,
   validateMdp,
 } from '../../src/theory/softPolicyIteration.js';
-import { qScale, randomCases, somePolicies } from './cases.js';
+import { randomCases, somePolicies } from './cases.js';
 
 const CASES = randomCases(1, 120);
 
@@ -22,7 +23,7 @@ test('Lemma 1: the linear-system solution is a fixed point of the soft Bellman b
     for (const pi of somePolicies(rng, mdp)) {
       const Q = softPolicyEvaluationExact(mdp, pi);
       const residual = maxAbsDiff(softBellmanBackup(mdp, pi, Q), Q);
-      assert.ok(residual <= 1e-12 * qScale(Q), `${label}: |T^pi Q - Q| = ${residual}`);
+      assert.ok(residual <= 1e-12 * magnitude(Q), `${label}: |T^pi Q - Q| = ${residual}`);
     }
   }
 });
@@ -32,11 +33,11 @@ test('Lemma 1: repeated soft backups from zero and from a random start converge 
   for (const { label, mdp, rng } of CASES) {
     for (const pi of somePolicies(rng, mdp)) {
       const exact = softPolicyEvaluationExact(mdp, pi);
-      const scale = qScale(exact);
+      const scale = magnitude(exact);
       const randomStart = new Float64Array(mdp.nS * mdp.nA);
       for (let i = 0; i < randomStart.length; i++) randomStart[i] = 10 * scale * rng.normal();
       for (const Q0 of [undefined, randomStart]) {
-        const run = softPolicyEvaluationIterative(mdp, pi, { Q0, tolerance: 1e-10 * scale });
+        const run = softPolicyEvaluationIterative(mdp, pi, { Q0, tolerance: 1e-10 });
         backups += run.iterations;
         assert.ok(run.converged, `${label}: did not converge in ${run.iterations} backups`);
         const error = maxAbsDiff(run.Q, exact);
@@ -53,7 +54,7 @@ test('Lemma 1: the backup is a gamma-contraction: gaps and errors shrink geometr
     const { gamma } = mdp;
     for (const pi of somePolicies(rng, mdp)) {
       const exact = softPolicyEvaluationExact(mdp, pi);
-      const scale = qScale(exact);
+      const scale = magnitude(exact);
       const rounding = 1e-12 * scale;
       let Q: Float64Array = new Float64Array(mdp.nS * mdp.nA);
       for (let i = 0; i < Q.length; i++) Q[i] = 5 * scale * rng.normal();
@@ -79,7 +80,7 @@ test('Lemma 1: the iterative gap history itself shrinks by gamma per backup', ()
   for (const { label, mdp, rng } of CASES.slice(0, 40)) {
     const [pi] = somePolicies(rng, mdp);
     const run = softPolicyEvaluationIterative(mdp, pi, { tolerance: 1e-9 });
-    const rounding = 1e-12 * qScale(run.Q);
+    const rounding = 1e-12 * magnitude(run.Q);
     for (let k = 1; k < run.gaps.length; k++) {
       assert.ok(run.gaps[k] <= mdp.gamma * run.gaps[k - 1] + rounding, `${label}: gap ${k} = ${run.gaps[k]}, previous ${run.gaps[k - 1]}`);
     }
@@ -92,7 +93,7 @@ test('a general temperature is the paper\'s alpha = 1 with reward scaled by 1/al
     for (const pi of somePolicies(rng, mdp)) {
       const Q = softPolicyEvaluationExact(mdp, pi);
       const Q1 = softPolicyEvaluationExact(scaled, pi).map((q) => q * mdp.alpha);
-      assert.ok(maxAbsDiff(Q, Q1) <= 1e-11 * qScale(Q), `${label}: ${maxAbsDiff(Q, Q1)}`);
+      assert.ok(maxAbsDiff(Q, Q1) <= 1e-11 * magnitude(Q), `${label}: ${maxAbsDiff(Q, Q1)}`);
     }
   }
 });
