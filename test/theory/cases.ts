@@ -19,6 +19,8 @@ export const ALPHAS = [0.01, 0.1, 0.5, 1, 3];
 export interface MdpCase {
   label: string;
   mdp: FiniteMdp;
+  /** Standard deviation of the rewards. */
+  rewardScale: number;
   rng: Rng;
 }
 
@@ -38,6 +40,7 @@ export function randomCases(seed: number, count: number): MdpCase[] {
     cases.push({
       label: `case ${i} (seed ${seed}): nS=${nS} nA=${nA} gamma=${gamma} alpha=${alpha} branching=${branching} rewardScale=${rewardScale}`,
       mdp,
+      rewardScale,
       rng: new Rng(seed * 1000 + i),
     });
   }
@@ -71,4 +74,10 @@ export function describeWorstDecrease(mdp: FiniteMdp, before: QTable, after: QTa
   const s = Math.floor(worstIndex / mdp.nA);
   const a = worstIndex % mdp.nA;
   return `Q(s=${s}, a=${a}) went from ${before[worstIndex]} to ${after[worstIndex]}`;
+}
+
+/** A random member of the floor class: (1 - nA floor) * q + floor. */
+export function randomFloorPolicy(rng: Rng, mdp: FiniteMdp, floor: number, sharpness: number): Policy {
+  const q = randomPolicy(rng, mdp.nS, mdp.nA, sharpness);
+  return q.map((p) => (1 - mdp.nA * floor) * p + floor);
 }

@@ -4,10 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng } from '../../src/util/rng.js';
 import {
   magnitude,
-  FiniteMdp,
   Policy,
   floorPolicies,
   gibbsPolicy,
@@ -20,7 +18,7 @@ import {
   softStateValue,
   validatePolicy,
 } from '../../src/theory/softPolicyIteration.js';
-import { describeWorstDecrease, randomCases, somePolicies, worstDecrease } from './cases.js';
+import { describeWorstDecrease, randomCases, randomFloorPolicy, somePolicies, worstDecrease } from './cases.js';
 
 const CASES = randomCases(3, 150);
 const SLACK = 1e-9;
@@ -71,12 +69,6 @@ test('Lemma 2 along whole soft policy iteration runs: Q^{pi_k} is pointwise non-
   }
   assert.ok(iterations >= 2 * CASES.length, `runs take more than one step (${iterations} steps in all)`);
 });
-
-/** A random member of the floor class: (1 - nA floor) * q + floor. */
-function randomFloorPolicy(rng: Rng, mdp: FiniteMdp, floor: number, sharpness: number): Policy {
-  const q = randomPolicy(rng, mdp.nS, mdp.nA, sharpness);
-  return q.map((p) => (1 - mdp.nA * floor) * p + floor);
-}
 
 test('the floor class: its projection is the KL-closest member (beats random members and naive clip-and-renormalise)', () => {
   for (const { label, mdp, rng } of CASES.filter((c) => c.mdp.nA > 1).slice(0, 60)) {
