@@ -389,7 +389,7 @@ export function klDivergence(p: Float64Array, q: Float64Array): number {
   return kl;
 }
 
-/** The Gibbs policy exp(Q(s,.)/alpha) / Z(s), computed with log-sum-exp. */
+/** The Gibbs policy exp(Q(s,.)/alpha) / Z(s), shifted by the row max so it never overflows. */
 export function gibbsPolicy(mdp: FiniteMdp, Q: QTable): Policy {
   if (!(mdp.alpha > 0)) throw new Error(`gibbsPolicy: needs alpha > 0, got ${mdp.alpha}`);
   return softmaxRows(Q, mdp.nS, mdp.nA, 1 / mdp.alpha);
