@@ -68,7 +68,8 @@ test('weight exchange: a reader never sees a torn mix while another thread publi
   await worker.terminate();
   assert.equal(torn, 0);
   assert.equal(backwards, 0);
-  assert.ok(fresh > 1000, `reader saw ${fresh} fresh versions of ${written} written in ${polls} polls`);
+  // On a loaded machine the two threads may time-slice one core, so only tens of swaps race reads.
+  assert.ok(fresh > 20, `reader saw ${fresh} fresh versions of ${written} written in ${polls} polls`);
   assert.ok(written > fresh, 'the writer outpaced the reader, so swaps raced reads');
 });
 
