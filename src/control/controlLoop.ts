@@ -2,11 +2,16 @@
  * Fixed-rate control loop on the daemon's own timer (ros2_control's read → update → write cycle
  * lives in `onTick`). Deadlines are absolute (t0 + k·period) so errors never accumulate.
  *
- * Waiting, measured on this 2-core machine: a libuv timer fires up to ~1 ms late, so the loop
- * sleeps with setTimeout only while more than `coarseMarginUs` remain, then yields with
- * setImmediate (which keeps ROS callbacks and ZeroMQ I/O running) until `spinUs` remain, and
- * busy-waits the last few microseconds on the high-resolution clock. At 500 Hz this costs about
- * half a core, at 1 kHz most of one; the learner runs on the other core in a worker.
+ * Waiting, in three stages per period (`wait: 'sleep'`, the default):
+ * 1. block the thread in Atomics.wait (a futex with a microsecond timeout, far finer than libuv's
+ *    millisecond timers) until `ioWindowUs + spinUs` before the deadline: no CPU is spent;
+ * 2. yield one turn of the event loop (setImmediate), so ROS callbacks and ZeroMQ messages
+ *    that arrived meanwhile are handled right before the tick reads them, then block again;
+ * 3. busy-wait the last `spinUs` on the high-resolution clock.
+ * Measured here: V8's parallel scavenger makes the main thread wait for GC helper threads, which
+ * a loaded machine starves for milliseconds; run the daemon with `--single-threaded-gc`.
+ * `wait: 'yield'` replaces stage 1 with setTimeout (while more than `coarseMarginUs` remain) and
+ * setImmediate spinning: it never blocks the event loop, at the price of a busy core.
  *
  * A tick that starts more than a period late skips the missed slots instead of bursting.
  */
@@ -32,6 +37,10 @@ export interface ControlLoopOptions {
   coarseMarginUs?: number;
   /** Busy-wait the last this many microseconds (default 200). */
   spinUs?: number;
+  /** How to spend the period before the I/O window (default 'sleep'). */
+  wait?: 'sleep' | 'yield';
+  /** With 'sleep': the event loop runs for this long before each deadline (default 300 us). */
+  ioWindowUs?: number;
   /** systemd watchdog: `ping` is called from the loop every `intervalMs`, so a stuck loop stops pinging. */
   watchdog?: { intervalMs: number; ping(): void };
   /** Called with the error when onTick throws; the loop stops. */
@@ -94,6 +103,8 @@ export class ControlLoop {
   private readonly lateThresholdUs: number;
   private readonly coarseMarginMs: number;
   private readonly spinMs: number;
+  private readonly ioWindowMs: number;
+  private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(private readonly options: ControlLoopOptions) {
     if (!(options.rateHz > 0 && options.rateHz <= 10_000)) throw new Error(`control loop: rateHz must be in (0, 10000], got ${options.rateHz}`);
@@ -101,6 +112,7 @@ export class ControlLoop {
     this.lateThresholdUs = options.lateThresholdUs ?? this.periodMs * 100;
     this.coarseMarginMs = (options.coarseMarginUs ?? 1500) / 1000;
     this.spinMs = (options.spinUs ?? 200) / 1000;
+    this.ioWindowMs = (options.ioWindowUs ?? 300) / 1000;
   }
 
   get isRunning(): boolean {
@@ -182,6 +194,20 @@ export class ControlLoop {
   }
 
   private async waitUntil(deadline: number): Promise<void> {
+    if ((this.options.wait ?? 'sleep') === 'sleep') {
+      // Blocks this thread and its event loop, at most one period, without spinning.
+      const sleepMs = deadline - performance.now() - this.ioWindowMs - this.spinMs;
+      if (sleepMs > 0.05) Atomics.wait(this.sleeper, 0, 0, sleepMs);
+      // One turn of the event loop: pending I/O (ROS callbacks, ZeroMQ) runs now, right before the tick.
+      // One turn, not a spin of turns, keeps allocation (and so GC pauses) per tick constant.
+      await new Promise<void>((r) => setImmediate(r));
+      const restMs = deadline - performance.now() - this.spinMs;
+      if (restMs > 0.05) Atomics.wait(this.sleeper, 0, 0, restMs);
+      while (performance.now() < deadline) {
+        // Busy-wait the last microseconds.
+      }
+      return;
+    }
     for (;;) {
       const remaining = deadline - performance.now();
       if (remaining <= this.spinMs || !this.running) break;

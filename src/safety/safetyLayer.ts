@@ -190,7 +190,7 @@ export class SafetyLayer implements CommandFilter {
   }
 
   private checkObservations(signals: Signals): string | null {
-    const names = this.options.observations?.signals ?? [...signals.keys()];
+    const names = this.options.observations?.signals ?? signals.keys();
     for (const name of names) {
       const v = signals.get(name);
       if (v === undefined) throw new Error(`safety: checked signal '${name}' is not provided by the plant`);
