@@ -6,10 +6,11 @@
  *
  * Run alone: `node dist/bench/controlLoop.js [seconds]` prints the JSON.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { FakeRosGraph } from '../src/plant/ros/testing/fakeRclnodejs.js';
 import { RosPlant } from '../src/plant/ros/rosPlant.js';
 import { SafetyLayer } from '../src/safety/safetyLayer.js';
@@ -40,6 +41,10 @@ export interface ControlLoopFigures {
   learner_update_ms: number;
   ring_dropped: number;
   ros_messages_dropped: number;
+  /** Main-thread GC pauses during the measurement. */
+  gc_count: number;
+  gc_pause_ms_max: number;
+  gc_pause_ms_total: number;
 }
 
 export interface ControlLoopBenchOptions {
@@ -164,6 +169,11 @@ async function runRate(rate: number, o: Required<ControlLoopBenchOptions>): Prom
   loop.resetStats();
   const u0 = host.stats().updates;
   const cpu0 = process.cpuUsage();
+  const gc = { count: 0, max: 0, total: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) { gc.count++; gc.total += e.duration; gc.max = Math.max(gc.max, e.duration); }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   const thread0 = mainThreadCpuSeconds();
   const t0 = performance.now();
   const dropped0 = graph.stats.dropped;
@@ -171,6 +181,7 @@ async function runRate(rate: number, o: Required<ControlLoopBenchOptions>): Prom
   const st: LoopStats = loop.stats();
   const elapsed = (performance.now() - t0) / 1000;
   const thread1 = mainThreadCpuSeconds();
+  gcObserver.disconnect();
   const cpu = process.cpuUsage(cpu0);
   const u = host.stats().updates - u0;
   updates.push(u);
@@ -200,20 +211,55 @@ async function runRate(rate: number, o: Required<ControlLoopBenchOptions>): Prom
     learner_update_ms: Number((u > 0 ? (elapsed * 1000) / u : 0).toFixed(2)),
     ring_dropped: ringDropped,
     ros_messages_dropped: graph.stats.dropped - dropped0,
+    gc_count: gc.count,
+    gc_pause_ms_max: Number(gc.max.toFixed(2)),
+    gc_pause_ms_total: Number(gc.total.toFixed(1)),
   };
 }
 
-/** The `control_loop` figures: one entry per rate. */
-export async function controlLoopBench(options: ControlLoopBenchOptions = {}): Promise<{ control_loop: ControlLoopFigures[] }> {
-  const o: Required<ControlLoopBenchOptions> = { rates: [500, 1000], seconds: 10, gemmSize: 128, gemmsPerUpdate: 6, spinUs: 200, wait: 'sleep', fifoPriority: 0, ...options };
-  const out: ControlLoopFigures[] = [];
-  for (const rate of o.rates) out.push(await runRate(rate, o));
+/** V8 flags the daemon should run with (see controlLoop.ts): GC without helper-thread waits. */
+export const CONTROL_NODE_FLAGS = (process.env.SACBRIDGE_BENCH_NODE_FLAGS ?? '--single-threaded-gc').split(' ').filter((f) => f.length > 0);
+
+function canUseFifo(): boolean {
+  try {
+    execFileSync('chrt', ['--max'], { stdio: 'ignore' });
+    return process.getuid?.() === 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The `control_loop` figures: one entry per rate, each measured in a fresh child process started
+ * with CONTROL_NODE_FLAGS (so the figures do not depend on how the bench runner was started).
+ * SCHED_FIFO priority 20 for the control thread is used by default when running as root.
+ */
+export async function controlLoopBench(options: ControlLoopBenchOptions = {}): Promise<{ control_loop: (ControlLoopFigures & { node_flags: string[]; load_average_1m: number })[] }> {
+  const o: Required<ControlLoopBenchOptions> = {
+    rates: [500, 1000], seconds: 10, gemmSize: 128, gemmsPerUpdate: 6, spinUs: 200, wait: 'sleep', fifoPriority: canUseFifo() ? 20 : 0, ...options,
+  };
+  const out: (ControlLoopFigures & { node_flags: string[]; load_average_1m: number })[] = [];
+  for (const rate of o.rates) {
+    const load = loadavg()[0];
+    const json = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [...CONTROL_NODE_FLAGS, fileURLToPath(import.meta.url), '--child', JSON.stringify({ ...o, rates: [rate] })],
+        { maxBuffer: 1 << 20, timeout: (o.seconds + 60) * 1000 },
+        (err, stdout, stderr) => (err ? reject(new Error(`control loop bench at ${rate} Hz failed: ${err.message}\n${stderr}`)) : resolve(stdout)));
+    });
+    out.push({ ...(JSON.parse(json) as ControlLoopFigures), node_flags: CONTROL_NODE_FLAGS, load_average_1m: Number(load.toFixed(2)) });
+  }
   return { control_loop: out };
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const seconds = Number(process.argv[2] ?? 10);
-  const wait = (process.argv[3] ?? 'sleep') as 'sleep' | 'yield';
-  const fifoPriority = Number(process.argv[4] ?? 0);
-  console.log(JSON.stringify(await controlLoopBench({ seconds, wait, fifoPriority }), null, 2));
+  if (process.argv[2] === '--child') {
+    const o = JSON.parse(process.argv[3]) as Required<ControlLoopBenchOptions>;
+    console.log(JSON.stringify(await runRate(o.rates[0], o)));
+  } else {
+    // node dist/bench/controlLoop.js [seconds] [sleep|yield] [fifoPriority]
+    const seconds = Number(process.argv[2] ?? 10);
+    const wait = (process.argv[3] ?? 'sleep') as 'sleep' | 'yield';
+    const fifo = process.argv[4] === undefined ? {} : { fifoPriority: Number(process.argv[4]) };
+    console.log(JSON.stringify(await controlLoopBench({ seconds, wait, ...fifo }), null, 2));
+  }
 }
