@@ -40,6 +40,9 @@ export interface RosPlantCounters {
 interface SourceState {
   readonly topic: string;
   receivedAt: number;
+  /** Messages accepted, and the count when the last command went out (lockstep advance). */
+  count: number;
+  countAtCommand: number;
 }
 
 export function qosArg(rcl: RclModule, q: QosSetting | undefined, fallback: 'sensor_data' | 'default'): RclQoSArg {
@@ -74,8 +77,10 @@ export class RosPlant implements Plant {
   private readonly freshAge: number;
   private estopReason: string | null = null;
   private readyAt = -Infinity;
-  private waiter: { since: number; wake: () => void } | null = null;
+  private waiter: { wake: () => void } | null = null;
   private closed = false;
+  /** A command went out since the last lockstep advance. */
+  private lockstepPending = false;
 
   /** Validate the config, create the node, subscriptions and publishers, and start spinning. */
   static open(rcl: RclModule, config: RosPlantConfig, hooks: RosPlantHooks = {}): RosPlant {
@@ -107,7 +112,7 @@ export class RosPlant implements Plant {
         this.node.createSubscription('std_msgs/msg/Float64', config.reward.topic, { qos: qosArg(rcl, config.reward.qos, 'default') }, (m: Float64Msg) => {
           if (!this.accept(typeof m.data === 'number', config.reward?.topic ?? '', 'data is not a number')) return;
           out[0] = m.data;
-          state.receivedAt = this.now();
+          this.received(state);
         });
       }
       this.publishCommand = this.makeCommandPublisher(rcl, cmd);
@@ -187,13 +192,35 @@ export class RosPlant implements Plant {
       const zero = new Float64Array(this.command.size);
       for (let i = 0; i < zero.length; i++) zero[i] = Math.min(this.command.high[i], Math.max(this.command.low[i], 0));
       this.publishCommand(zero);
+      this.markCommand();
       return;
     }
     this.publishCommand(command);
+    this.markCommand();
   }
 
-  advance(): Promise<void> {
-    return Promise.resolve();
+  /** Wall clock: returns at once. Lockstep: waits for an answer on every observation topic. */
+  async advance(): Promise<void> {
+    const a = this.config.advance;
+    if (a === undefined || a.mode === 'wallclock' || !this.lockstepPending) return;
+    const deadline = this.now() + a.timeout;
+    try {
+      for (;;) {
+        const waiting = this.sources.filter((s) => s.count <= s.countAtCommand);
+        if (waiting.length === 0) return;
+        if (this.closed) throw new Error('advance: the ros plant is closed');
+        if (this.now() >= deadline) throw new Error(`advance: no message on ${waiting.map((s) => s.topic).join(', ')} within ${a.timeout} s after the command`);
+        await this.sleepOrWake(deadline - this.now());
+      }
+    } finally {
+      this.lockstepPending = false;
+    }
+  }
+
+  private markCommand(): void {
+    if (this.config.advance?.mode !== 'lockstep') return;
+    for (const s of this.sources) s.countAtCommand = s.count;
+    this.lockstepPending = true;
   }
 
   /** Scripted reset or operator confirmation, then fresh observations. Rejects on e-stop or timeout. */
@@ -216,7 +243,7 @@ export class RosPlant implements Plant {
       while (!(this.readyAt >= since)) {
         this.assertRunnable('waiting for the operator');
         if (this.now() >= deadline) throw new Error(`reset: no operator "ready" within ${r.timeout} s${r.topic ? ` (topic ${r.topic} or the control API)` : ' (control API)'}`);
-        await this.sleepOrWake(deadline - this.now(), since);
+        await this.sleepOrWake(deadline - this.now());
       }
     }
     const timeout = this.config.freshTimeout ?? 5;
@@ -272,7 +299,7 @@ export class RosPlant implements Plant {
   }
 
   /** Sleep up to `seconds`, waking early on operator ready, e-stop or close. */
-  private sleepOrWake(seconds: number, since = this.now()): Promise<void> {
+  private sleepOrWake(seconds: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, Math.max(0, seconds * 1000));
       const self = this;
@@ -281,7 +308,7 @@ export class RosPlant implements Plant {
         if (self.waiter?.wake === done) self.waiter = null;
         resolve();
       }
-      this.waiter = { since, wake: done };
+      this.waiter = { wake: done };
     });
   }
 
@@ -295,6 +322,12 @@ export class RosPlant implements Plant {
     }
   }
 
+  private received(state: SourceState): void {
+    state.receivedAt = this.now();
+    state.count++;
+    if (this.lockstepPending) this.waiter?.wake();
+  }
+
   private accept(ok: boolean, topic: string, why: string): boolean {
     this.counters.messages++;
     if (!ok) {
@@ -305,7 +338,7 @@ export class RosPlant implements Plant {
   }
 
   private addSource(topic: string, signalNames: (string | undefined)[]): SourceState {
-    const state: SourceState = { topic, receivedAt: -Infinity };
+    const state: SourceState = { topic, receivedAt: -Infinity, count: 0, countAtCommand: 0 };
     this.sources.push(state);
     for (const n of signalNames) if (n !== undefined) this.sourceOfSignal.set(n, state);
     return state;
@@ -347,7 +380,7 @@ export class RosPlant implements Plant {
             const arr = m[f];
             for (let j = 0; j < index.length; j++) out[j] = arr[index[j]];
           }
-          state.receivedAt = this.now();
+          this.received(state);
         });
         return;
       }
@@ -360,7 +393,7 @@ export class RosPlant implements Plant {
           if (o) quatInto(m.orientation, o);
           if (w) vecInto(m.angular_velocity, w);
           if (a) vecInto(m.linear_acceleration, a);
-          state.receivedAt = this.now();
+          this.received(state);
         });
         return;
       }
@@ -374,7 +407,7 @@ export class RosPlant implements Plant {
           if (o) quatInto(m.pose.pose.orientation, o);
           if (v) vecInto(m.twist.twist.linear, v);
           if (w) vecInto(m.twist.twist.angular, w);
-          state.receivedAt = this.now();
+          this.received(state);
         });
         return;
       }
@@ -386,7 +419,7 @@ export class RosPlant implements Plant {
           const base = m.layout.data_offset;
           if (!this.accept(m.data.length - base >= need, src.topic, `data has ${m.data.length - base} values after data_offset ${base}, need ${need}`)) return;
           for (const s of slices) for (let i = 0; i < s.size; i++) s.out[i] = m.data[base + s.offset + i];
-          state.receivedAt = this.now();
+          this.received(state);
         });
         return;
       }

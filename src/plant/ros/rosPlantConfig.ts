@@ -112,6 +112,13 @@ export interface RosPlantConfig {
   freshAge?: number;
   /** How long reset waits for fresh observations (s). */
   freshTimeout?: number;
+  /**
+   * What `advance()` does: 'wallclock' (default) returns at once, time runs on its own and the
+   * control loop paces; 'lockstep' waits until every observation topic has delivered a message
+   * after the last published command (a robot, or a simulated one, that answers each command),
+   * failing after `timeout` seconds.
+   */
+  advance?: { mode: 'wallclock' } | { mode: 'lockstep'; timeout: number };
 }
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -243,6 +250,10 @@ export function validateRosPlantConfig(c: RosPlantConfig): Map<string, number> {
     checkPositive('reset.timeout', c.reset.timeout);
   } else {
     fail('reset.mode', "must be 'scripted' or 'operator'");
+  }
+  if (c.advance !== undefined) {
+    if (c.advance.mode === 'lockstep') checkPositive('advance.timeout', c.advance.timeout);
+    else if (c.advance.mode !== 'wallclock') fail('advance.mode', "must be 'wallclock' or 'lockstep'");
   }
   if (c.freshAge !== undefined) checkPositive('freshAge', c.freshAge);
   if (c.freshTimeout !== undefined) checkPositive('freshTimeout', c.freshTimeout);
