@@ -1,26 +1,28 @@
 /**
  * Samples training batches from two replay buffers, simulation and robot, at a configured
  * ratio: `robotFraction` of each batch comes from the robot buffer (while it holds anything),
- * the rest from the sim buffer. Works against a minimal buffer interface so any replay buffer
- * with index-gather can take part.
+ * the rest from the sim buffer. Works against a minimal buffer interface, which the agent's
+ * ReplayBuffer (src/agent/replayBuffer.ts: `size`, `sample(batchSize, rng)`) satisfies as is;
+ * the mixed batch has the same shape as its TransitionBatch, ready for SoftActorCritic.update.
  */
 import type { Rng } from '../util/rng.js';
 
-/** A batch of transitions in flat float32 arrays (row i at i * size). */
+/** A batch of transitions in flat float32 arrays (row i at i * width). */
 export interface TransitionBatch {
   readonly size: number;
   readonly observations: Float32Array;
   readonly actions: Float32Array;
   readonly rewards: Float32Array;
   readonly nextObservations: Float32Array;
-  readonly dones: Float32Array;
+  /** 1 where the transition reached a terminal state (no bootstrap), else 0. */
+  readonly terminated: Float32Array;
 }
 
 export interface SampleableBuffer {
   /** Transitions held. */
   readonly size: number;
-  /** Copy transition `index` (0 <= index < size) into row `row` of `out`. */
-  gather(index: number, out: TransitionBatch, row: number): void;
+  /** Uniformly sample `batchSize` transitions (with replacement); the batch may be reused by the buffer. */
+  sample(batchSize: number, rng: Rng): TransitionBatch;
 }
 
 export function allocateBatch(batchSize: number, observationSize: number, actionSize: number): TransitionBatch {
@@ -30,38 +32,54 @@ export function allocateBatch(batchSize: number, observationSize: number, action
     actions: new Float32Array(batchSize * actionSize),
     rewards: new Float32Array(batchSize),
     nextObservations: new Float32Array(batchSize * observationSize),
-    dones: new Float32Array(batchSize),
+    terminated: new Float32Array(batchSize),
   };
 }
 
 export class MixedSampler {
-  /** How many rows of the last batch came from the robot buffer. */
+  /** How many rows of the last batch came from the robot buffer (they come first). */
   lastRobotRows = 0;
+  private readonly out: TransitionBatch;
 
   constructor(
     private readonly sim: SampleableBuffer,
     private readonly robot: SampleableBuffer,
     private readonly robotFraction: number,
-    private readonly rng: Rng,
+    readonly batchSize: number,
+    private readonly observationSize: number,
+    private readonly actionSize: number,
   ) {
     if (!(robotFraction >= 0 && robotFraction <= 1)) throw new Error(`mixed sampler: robotFraction must be in [0, 1], got ${robotFraction}`);
+    if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new Error(`mixed sampler: batchSize must be a positive integer, got ${batchSize}`);
+    this.out = allocateBatch(batchSize, observationSize, actionSize);
   }
 
-  /** Robot rows for a batch of `n`: round(n * fraction), all when sim is empty, none when the robot buffer is. */
-  robotRows(n: number): number {
+  /** Robot rows per batch: round(n * fraction); all when sim is empty, none while the robot buffer is. */
+  robotRows(): number {
     if (this.robot.size === 0) return 0;
-    if (this.sim.size === 0) return n;
-    return Math.round(n * this.robotFraction);
+    if (this.sim.size === 0) return this.batchSize;
+    return Math.round(this.batchSize * this.robotFraction);
   }
 
-  /** Fill `out` (uniform with replacement within each buffer; robot rows first). */
-  sample(out: TransitionBatch): TransitionBatch {
-    const n = out.size;
-    const r = this.robotRows(n);
-    if (r < n && this.sim.size === 0) throw new Error('mixed sampler: both replay buffers are empty');
-    for (let i = 0; i < r; i++) this.robot.gather(this.rng.int(this.robot.size), out, i);
-    for (let i = r; i < n; i++) this.sim.gather(this.rng.int(this.sim.size), out, i);
+  /** A mixed batch (robot rows first), in arrays reused by the next call. */
+  sample(rng: Rng): TransitionBatch {
+    const r = this.robotRows();
+    if (r < this.batchSize && this.sim.size === 0) throw new Error('mixed sampler: both replay buffers are empty');
+    if (r > 0) this.copy(this.robot.sample(r, rng), 0);
+    if (r < this.batchSize) this.copy(this.sim.sample(this.batchSize - r, rng), r);
     this.lastRobotRows = r;
-    return out;
+    return this.out;
+  }
+
+  private copy(from: TransitionBatch, row: number): void {
+    const o = this.observationSize, a = this.actionSize, n = from.size;
+    if (from.observations.length !== n * o || from.actions.length !== n * a) {
+      throw new Error(`mixed sampler: a buffer sampled rows of ${from.observations.length / n} observation and ${from.actions.length / n} action values, expected ${o} and ${a}`);
+    }
+    this.out.observations.set(from.observations, row * o);
+    this.out.nextObservations.set(from.nextObservations, row * o);
+    this.out.actions.set(from.actions, row * a);
+    this.out.rewards.set(from.rewards, row);
+    this.out.terminated.set(from.terminated, row);
   }
 }

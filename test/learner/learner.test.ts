@@ -153,27 +153,39 @@ test('updatesOwed follows the update-to-data ratio', () => {
   assert.equal(updatesOwed(s, 13, 1), 4);
 });
 
-class ArrayBuffer1 implements SampleableBuffer {
+/** A buffer whose row i holds observation = tag, reward = tag * 1000 + i. */
+class TaggedBuffer implements SampleableBuffer {
   constructor(readonly tag: number, readonly size: number) {}
-  gather(index: number, out: TransitionBatch, row: number): void {
-    out.rewards[row] = this.tag * 1000 + index;
-    out.observations[row] = this.tag;
+  sample(batchSize: number, rng: Rng): TransitionBatch {
+    const b = allocateBatch(batchSize, 1, 1);
+    for (let k = 0; k < batchSize; k++) {
+      const i = rng.int(this.size);
+      b.observations[k] = this.tag;
+      b.nextObservations[k] = this.tag;
+      b.rewards[k] = this.tag * 1000 + i;
+      b.terminated[k] = this.tag === 2 ? 1 : 0;
+    }
+    return b;
   }
 }
 
 test('mixed sampler: robot rows at the configured ratio, all from the one non-empty buffer otherwise', () => {
-  const batch = allocateBatch(256, 1, 1);
-  const sim = new ArrayBuffer1(1, 500), robot = new ArrayBuffer1(2, 40);
-  const m = new MixedSampler(sim, robot, 0.25, new Rng(3));
-  m.sample(batch);
+  const sim = new TaggedBuffer(1, 500), robot = new TaggedBuffer(2, 40);
+  const m = new MixedSampler(sim, robot, 0.25, 256, 1, 1);
+  const batch = m.sample(new Rng(3));
   assert.equal(m.lastRobotRows, 64);
-  assert.equal([...batch.observations].filter((t) => t === 2).length, 64);
+  assert.equal(batch.observations.filter((t) => t === 2).length, 64);
+  assert.ok(batch.observations.subarray(0, 64).every((t) => t === 2), 'robot rows first');
+  assert.equal(batch.terminated.reduce((s, t) => s + t, 0), 64);
   for (let i = 0; i < 256; i++) {
     const r = batch.rewards[i], t = Math.floor(r / 1000), idx = r % 1000;
+    assert.equal(t, batch.observations[i]);
     assert.ok(idx < (t === 2 ? 40 : 500));
   }
-  assert.equal(new MixedSampler(sim, new ArrayBuffer1(2, 0), 0.25, new Rng(1)).sample(batch) && batch.observations.every((t) => t === 1), true);
-  assert.equal(new MixedSampler(new ArrayBuffer1(1, 0), robot, 0.25, new Rng(1)).robotRows(256), 256);
-  assert.throws(() => new MixedSampler(new ArrayBuffer1(1, 0), new ArrayBuffer1(2, 0), 0.5, new Rng(1)).sample(batch), /both replay buffers are empty/);
-  assert.throws(() => new MixedSampler(sim, robot, 1.5, new Rng(1)), /robotFraction must be in \[0, 1\]/);
+  const simOnly = new MixedSampler(sim, new TaggedBuffer(2, 0), 0.25, 256, 1, 1).sample(new Rng(1));
+  assert.ok(simOnly.observations.every((t) => t === 1));
+  assert.equal(new MixedSampler(new TaggedBuffer(1, 0), robot, 0.25, 256, 1, 1).robotRows(), 256);
+  assert.throws(() => new MixedSampler(new TaggedBuffer(1, 0), new TaggedBuffer(2, 0), 0.5, 8, 1, 1).sample(new Rng(1)), /both replay buffers are empty/);
+  assert.throws(() => new MixedSampler(sim, robot, 1.5, 8, 1, 1), /robotFraction must be in \[0, 1\]/);
+  assert.throws(() => new MixedSampler(sim, robot, 0.5, 8, 2, 1).sample(new Rng(1)), /expected 2 and 1/);
 });
