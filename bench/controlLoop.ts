@@ -15,6 +15,7 @@ import { FakeRosGraph } from '../src/plant/ros/testing/fakeRclnodejs.js';
 import { RosPlant } from '../src/plant/ros/rosPlant.js';
 import { SafetyLayer } from '../src/safety/safetyLayer.js';
 import { ControlLoop } from '../src/control/controlLoop.js';
+import { setMainThreadScheduling } from '../src/control/realtime.js';
 import type { LoopStats } from '../src/control/controlLoop.js';
 import { LearnerHost } from '../src/learner/learnerHost.js';
 import type { ActorWeights } from '../src/agent/policy.js';
@@ -73,9 +74,6 @@ function mainThreadCpuSeconds(): number | null {
   }
 }
 
-function setFifo(priority: number): void {
-  execFileSync('chrt', priority > 0 ? ['-f', '-p', String(priority), String(process.pid)] : ['-o', '-p', '0', String(process.pid)]);
-}
 
 const OBS = 17, ACT = 6, HIDDEN = [256, 256];
 
@@ -161,7 +159,7 @@ async function runRate(rate: number, o: Required<ControlLoopBenchOptions>): Prom
       prev.set(obs);
     },
   });
-  if (o.fifoPriority > 0) setFifo(o.fifoPriority);
+  if (o.fifoPriority > 0) setMainThreadScheduling('fifo', o.fifoPriority);
   // Settle: first messages in, learner running, JIT warm.
   for (let i = 0; i < 200 && plant.maxAge() > 0.01; i++) await new Promise((r) => setTimeout(r, 5));
   loop.start();
@@ -187,7 +185,7 @@ async function runRate(rate: number, o: Required<ControlLoopBenchOptions>): Prom
   updates.push(u);
   const ringDropped = host.stats().ringDropped;
   await loop.stop();
-  if (o.fifoPriority > 0) setFifo(0);
+  if (o.fifoPriority > 0) setMainThreadScheduling('other');
   clearInterval(feed);
   await host.stop();
   await plant.close();
