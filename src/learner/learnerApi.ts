@@ -1,0 +1,54 @@
+/**
+ * The contract between the learner worker and the learning code it runs (SoftActorCritic for
+ * the lead to plug in). A learner module exports `createLearner`.
+ */
+import type { ActorWeights } from '../agent/policy.js';
+import type { TransitionView } from './transitionRing.js';
+import type { ActorLayout } from './weightExchange.js';
+
+export interface LearnerInit {
+  observationSize: number;
+  actionSize: number;
+  actor: ActorLayout;
+  /** Free-form options from the config, passed through structured clone. */
+  options: Record<string, unknown>;
+}
+
+export interface Learner {
+  /** Store one robot transition (the views are reused: copy). */
+  observe(t: TransitionView): void;
+  /** One gradient step; returns metrics (losses, temperature...) to report, if any. */
+  update(): Record<string, number> | void | Promise<Record<string, number> | void>;
+  /** The actor's current weights (copied out by the worker right away). */
+  actorWeights(): ActorWeights;
+  close?(): void | Promise<void>;
+}
+
+export type CreateLearner = (init: LearnerInit) => Learner | Promise<Learner>;
+
+/** Control block shared with the worker: Int32 slots. */
+export const CONTROL = {
+  STOP: 0,
+  PAUSED: 1,
+  UPDATES: 2,
+  INGESTED: 3,
+  VERSION: 4,
+  SIZE: 8,
+} as const;
+
+export interface LearnerSchedule {
+  /** Gradient updates per ingested transition (the update-to-data ratio), e.g. 1, 0.5, 4. */
+  updatesPerTransition: number;
+  /** No updates until this many transitions were ingested. */
+  learningStarts: number;
+  /** Publish weights every this many updates. */
+  publishEvery: number;
+  /** Post metrics every this many updates. */
+  metricsEvery: number;
+}
+
+/** How many updates are owed after `ingested` transitions: floor(utd * (ingested - start)) once started. */
+export function updatesOwed(s: LearnerSchedule, ingested: number, done: number): number {
+  if (ingested < s.learningStarts) return 0;
+  return Math.max(0, Math.floor(s.updatesPerTransition * (ingested - s.learningStarts + 1)) - done);
+}

@@ -1,0 +1,109 @@
+/**
+ * The control thread's handle on the learner worker: owns the shared transition ring, the
+ * weight exchange and the control block; starts and stops the worker; pauses learning (the
+ * safety watchdog, e-stop).
+ */
+import { Worker } from 'node:worker_threads';
+import type { LearnerSchedule } from './learnerApi.js';
+import { CONTROL } from './learnerApi.js';
+import type { LearnerMessage, LearnerWorkerData } from './learnerWorker.js';
+import { TransitionWriter, createTransitionRingBuffer } from './transitionRing.js';
+import type { ActorLayout } from './weightExchange.js';
+import { WeightReader, createWeightExchangeBuffer } from './weightExchange.js';
+
+export interface LearnerHostOptions {
+  /** Module exporting `createLearner` (absolute path or file: URL). */
+  module: string;
+  options?: Record<string, unknown>;
+  observationSize: number;
+  actionSize: number;
+  actor: ActorLayout;
+  /** Ring capacity in transitions, a power of two (default 4096). */
+  ringCapacity?: number;
+  schedule?: Partial<LearnerSchedule>;
+  onMetrics?(m: Extract<LearnerMessage, { type: 'metrics' }>): void;
+  onError?(error: Error): void;
+}
+
+export class LearnerHost {
+  readonly transitions: TransitionWriter;
+  readonly weights: WeightReader;
+  private readonly control: Int32Array;
+  private readonly worker: Worker;
+  private readonly exited: Promise<number>;
+  private failure: Error | null = null;
+
+  private constructor(o: LearnerHostOptions, ready: (e: Error | null) => void) {
+    const ringLayout = { observationSize: o.observationSize, actionSize: o.actionSize, capacity: o.ringCapacity ?? 4096 };
+    const ring = createTransitionRingBuffer(ringLayout);
+    const weights = createWeightExchangeBuffer(o.actor);
+    const control = new SharedArrayBuffer(CONTROL.SIZE * 4);
+    this.transitions = new TransitionWriter(ring, ringLayout);
+    this.weights = new WeightReader(weights, o.actor);
+    this.control = new Int32Array(control);
+    const schedule: LearnerSchedule = { updatesPerTransition: 1, learningStarts: 0, publishEvery: 1, metricsEvery: 100, ...o.schedule };
+    if (!(schedule.updatesPerTransition > 0)) throw new Error(`learner: updatesPerTransition must be > 0, got ${schedule.updatesPerTransition}`);
+    if (!(Number.isInteger(schedule.publishEvery) && schedule.publishEvery >= 1)) throw new Error(`learner: publishEvery must be an integer >= 1, got ${schedule.publishEvery}`);
+    const data: LearnerWorkerData = { module: o.module, options: o.options ?? {}, ring, ringLayout, weights, actor: o.actor, control, schedule };
+    this.worker = new Worker(new URL('./learnerWorker.js', import.meta.url), { workerData: data });
+    let pending = true;
+    this.worker.on('message', (m: LearnerMessage) => {
+      if (m.type === 'ready' && pending) { pending = false; ready(null); }
+      else if (m.type === 'metrics') o.onMetrics?.(m);
+      else if (m.type === 'error') {
+        const err = new Error(`learner worker: ${m.message}`);
+        this.failure = err;
+        if (pending) { pending = false; ready(err); } else o.onError?.(err);
+      }
+    });
+    this.worker.on('error', (e) => {
+      this.failure = e;
+      if (pending) { pending = false; ready(e); } else o.onError?.(e);
+    });
+    this.exited = new Promise((resolve) => this.worker.once('exit', (code) => {
+      if (pending) { pending = false; ready(this.failure ?? new Error(`learner worker exited with code ${code} before it was ready`)); }
+      resolve(code);
+    }));
+  }
+
+  /** Start the worker; resolves once the learner module is loaded and created. */
+  static async start(o: LearnerHostOptions): Promise<LearnerHost> {
+    let host: LearnerHost | undefined;
+    await new Promise<void>((resolve, reject) => {
+      host = new LearnerHost(o, (e) => (e ? reject(e) : resolve()));
+    }).catch(async (e: unknown) => {
+      await host?.worker.terminate();
+      throw e;
+    });
+    return host as LearnerHost;
+  }
+
+  /** Pause or resume gradient updates (transitions are still drained). */
+  setPaused(paused: boolean): void {
+    Atomics.store(this.control, CONTROL.PAUSED, paused ? 1 : 0);
+  }
+
+  get error(): Error | null {
+    return this.failure;
+  }
+
+  stats(): { updates: number; ingested: number; version: number; ringPending: number; ringDropped: number; paused: boolean } {
+    return {
+      updates: Atomics.load(this.control, CONTROL.UPDATES),
+      ingested: Atomics.load(this.control, CONTROL.INGESTED),
+      version: Atomics.load(this.control, CONTROL.VERSION),
+      ringPending: this.transitions.pending,
+      ringDropped: this.transitions.dropped,
+      paused: Atomics.load(this.control, CONTROL.PAUSED) !== 0,
+    };
+  }
+
+  /** Ask the worker to finish its current update and exit; terminate it after `timeoutMs`. */
+  async stop(timeoutMs = 5000): Promise<void> {
+    Atomics.store(this.control, CONTROL.STOP, 1);
+    Atomics.notify(this.transitions.headerView, 0);
+    const timer = setTimeout(() => void this.worker.terminate(), timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,504 @@
+/**
+ * RosPlant: a robot seen through ROS 2 topics. Observation messages update named signals as
+ * they arrive (latest message per topic, with its receive time for staleness); `write` publishes
+ * the command; `advance` returns at once because wall-clock time runs on its own (the control
+ * loop paces). It also owns the e-stop subscription (latched until `clearEstop()`), the
+ * DiagnosticArray status publication, the phase-command topic and the episode reset procedure.
+ */
+import type { CommandSpec, Plant, SignalSpec, Signals } from '../plant.js';
+import type {
+  BoolMsg, DiagnosticArray, Float64MultiArray, Float64Msg, Imu, JointState, JointTrajectory, KeyValue, Odometry,
+  StringMsg, Twist,
+} from './messages.js';
+import { DiagnosticLevel, durationOf, headerAt } from './messages.js';
+import type { RclModule, RclNode, RclPublisher, RclQoSArg } from './rclnodejs.js';
+import { RmwDurability, RmwHistory, RmwReliability } from './rclnodejs.js';
+import type { CommandSink, ObservationSource, QosSetting, RosPlantConfig, TwistAxis } from './rosPlantConfig.js';
+import { validateRosPlantConfig } from './rosPlantConfig.js';
+
+export interface RosPlantHooks {
+  /** The e-stop latched (from the topic or `triggerEstop`). */
+  onEstop?(reason: string): void;
+  /** A phase command arrived on the phase topic; throwing marks it rejected in the status. */
+  onPhaseCommand?(command: string): void;
+  /** Extra status for the DiagnosticArray (phase, tick stats, safety counters...). */
+  status?(): { phase?: string; values?: Record<string, string | number | boolean> };
+  /** Monotonic clock in seconds (default performance.now()/1000). */
+  now?(): number;
+}
+
+/** Counters exposed for status and metrics. */
+export interface RosPlantCounters {
+  messages: number;
+  malformed: number;
+  commandsPublished: number;
+  estops: number;
+  phaseCommands: number;
+  phaseRejected: number;
+}
+
+interface SourceState {
+  readonly topic: string;
+  receivedAt: number;
+  /** Messages accepted, and the count when the last command went out (lockstep advance). */
+  count: number;
+  countAtCommand: number;
+}
+
+export function qosArg(rcl: RclModule, q: QosSetting | undefined, fallback: 'sensor_data' | 'default'): RclQoSArg {
+  const s = q ?? fallback;
+  if (s === 'sensor_data') return rcl.QoS.profileSensorData;
+  if (s === 'default') return rcl.QoS.profileDefault;
+  if (s === 'system_default') return rcl.QoS.profileSystemDefault;
+  return new rcl.QoS(
+    RmwHistory.KEEP_LAST,
+    s.depth,
+    s.reliability === 'reliable' ? RmwReliability.RELIABLE : RmwReliability.BEST_EFFORT,
+    s.durability === 'transient_local' ? RmwDurability.TRANSIENT_LOCAL : RmwDurability.VOLATILE,
+  );
+}
+
+export class RosPlant implements Plant {
+  readonly kind = 'ros';
+  readonly signals: readonly SignalSpec[];
+  readonly command: CommandSpec;
+  readonly controlPeriod: number;
+  readonly counters: RosPlantCounters = { messages: 0, malformed: 0, commandsPublished: 0, estops: 0, phaseCommands: 0, phaseRejected: 0 };
+  lastError: string | null = null;
+
+  private readonly values = new Map<string, Float64Array>();
+  private readonly sources: SourceState[] = [];
+  private readonly sourceOfSignal = new Map<string, SourceState>();
+  private readonly node: RclNode;
+  private readonly now: () => number;
+  private readonly publishCommand: (command: Float64Array) => void;
+  private readonly statusPublisher: RclPublisher<DiagnosticArray>;
+  private readonly statusTimer: NodeJS.Timeout;
+  private readonly freshAge: number;
+  private estopReason: string | null = null;
+  private readyAt = -Infinity;
+  private waiter: { wake: () => void } | null = null;
+  private closed = false;
+  /** A command went out since the last lockstep advance. */
+  private lockstepPending = false;
+
+  /** Validate the config, create the node, subscriptions and publishers, and start spinning. */
+  static open(rcl: RclModule, config: RosPlantConfig, hooks: RosPlantHooks = {}): RosPlant {
+    return new RosPlant(rcl, config, hooks);
+  }
+
+  private constructor(rcl: RclModule, private readonly config: RosPlantConfig, private readonly hooks: RosPlantHooks) {
+    const sizes = validateRosPlantConfig(config);
+    this.signals = [...sizes].map(([name, size]) => ({ name, size }));
+    for (const s of this.signals) this.values.set(s.name, new Float64Array(s.size).fill(Number.NaN));
+    this.controlPeriod = config.controlPeriod;
+    this.freshAge = config.freshAge ?? Math.max(0.1, 10 * config.controlPeriod);
+    const cmd = config.command;
+    this.command = {
+      size: cmd.low.length,
+      low: Float64Array.from(cmd.low),
+      high: Float64Array.from(cmd.high),
+      names: commandNames(cmd),
+    };
+    const perf = globalThis.performance;
+    this.now = hooks.now ?? (() => perf.now() / 1000);
+
+    this.node = new rcl.Node(config.nodeName, config.namespace ?? '');
+    try {
+      for (const src of config.observations) this.subscribeObservation(rcl, src);
+      if (config.reward !== undefined) {
+        const out = this.values.get(config.reward.signal ?? 'reward') as Float64Array;
+        const state = this.addSource(config.reward.topic, [config.reward.signal ?? 'reward']);
+        this.node.createSubscription('std_msgs/msg/Float64', config.reward.topic, { qos: qosArg(rcl, config.reward.qos, 'default') }, (m: Float64Msg) => {
+          if (!this.accept(typeof m.data === 'number', config.reward?.topic ?? '', 'data is not a number')) return;
+          out[0] = m.data;
+          this.received(state);
+        });
+      }
+      this.publishCommand = this.makeCommandPublisher(rcl, cmd);
+      this.node.createSubscription('std_msgs/msg/Bool', config.estop.topic, { qos: qosArg(rcl, config.estop.qos, 'default') }, (m: BoolMsg) => {
+        if (m.data === true) this.triggerEstop(`e-stop message on ${config.estop.topic}`);
+      });
+      if (config.phaseTopic !== undefined) {
+        this.node.createSubscription('std_msgs/msg/String', config.phaseTopic, { qos: rcl.QoS.profileDefault }, (m: StringMsg) => this.phaseCommand(m.data));
+      }
+      if (config.reset.mode === 'operator' && config.reset.topic !== undefined) {
+        this.node.createSubscription('std_msgs/msg/Bool', config.reset.topic, { qos: rcl.QoS.profileDefault }, (m: BoolMsg) => {
+          if (m.data === true) this.confirmReady();
+        });
+      }
+      this.statusPublisher = this.node.createPublisher('diagnostic_msgs/msg/DiagnosticArray', config.status?.topic ?? '/diagnostics', { qos: rcl.QoS.profileDefault });
+      this.node.spin();
+    } catch (e) {
+      this.node.destroy();
+      throw e;
+    }
+    this.statusTimer = setInterval(() => this.publishStatus(), (config.status?.period ?? 1) * 1000);
+    this.statusTimer.unref();
+  }
+
+  get estopped(): boolean {
+    return this.estopReason !== null;
+  }
+  get estopCause(): string | null {
+    return this.estopReason;
+  }
+
+  /** Latch the e-stop (topic or control API). Commands stop or go to zero until `clearEstop()`. */
+  triggerEstop(reason: string): void {
+    if (this.estopReason !== null) return;
+    this.estopReason = reason;
+    this.counters.estops++;
+    this.waiter?.wake();
+    this.hooks.onEstop?.(reason);
+  }
+
+  /** Release the e-stop latch; only the control API calls this. */
+  clearEstop(): void {
+    this.estopReason = null;
+  }
+
+  /** The operator's "ready" for a pending reset (also from the reset topic). False when none is pending. */
+  confirmReady(): boolean {
+    this.readyAt = this.now();
+    if (this.waiter === null) return false;
+    this.waiter.wake();
+    return true;
+  }
+
+  /** Seconds since the message that last updated `signal` arrived (Infinity if never). */
+  signalAge(signal: string): number {
+    const s = this.sourceOfSignal.get(signal);
+    if (s === undefined) throw new Error(`signal '${signal}' is not provided by the ros plant`);
+    return this.now() - s.receivedAt;
+  }
+
+  /** Age of the oldest observation source, seconds. */
+  maxAge(): number {
+    const t = this.now();
+    let m = 0;
+    for (const s of this.sources) m = Math.max(m, t - s.receivedAt);
+    return m;
+  }
+
+  read(): Signals {
+    return this.values;
+  }
+
+  write(command: Float64Array): void {
+    if (command.length !== this.command.size) throw new Error(`command has ${command.length} components, the ros plant expects ${this.command.size}`);
+    if (this.estopReason !== null) {
+      if ((this.config.estopCommand ?? 'silence') === 'silence') return;
+      const zero = new Float64Array(this.command.size);
+      for (let i = 0; i < zero.length; i++) zero[i] = Math.min(this.command.high[i], Math.max(this.command.low[i], 0));
+      this.publishCommand(zero);
+      this.markCommand();
+      return;
+    }
+    this.publishCommand(command);
+    this.markCommand();
+  }
+
+  /** Wall clock: returns at once. Lockstep: waits for an answer on every observation topic. */
+  async advance(): Promise<void> {
+    const a = this.config.advance;
+    if (a === undefined || a.mode === 'wallclock' || !this.lockstepPending) return;
+    const deadline = this.now() + a.timeout;
+    try {
+      for (;;) {
+        const waiting = this.sources.filter((s) => s.count <= s.countAtCommand);
+        if (waiting.length === 0) return;
+        if (this.closed) throw new Error('advance: the ros plant is closed');
+        if (this.now() >= deadline) throw new Error(`advance: no message on ${waiting.map((s) => s.topic).join(', ')} within ${a.timeout} s after the command`);
+        await this.sleepOrWake(deadline - this.now());
+      }
+    } finally {
+      this.lockstepPending = false;
+    }
+  }
+
+  private markCommand(): void {
+    if (this.config.advance?.mode !== 'lockstep') return;
+    for (const s of this.sources) s.countAtCommand = s.count;
+    this.lockstepPending = true;
+  }
+
+  /** Scripted reset or operator confirmation, then fresh observations. Rejects on e-stop or timeout. */
+  async reset(): Promise<void> {
+    this.assertRunnable('reset');
+    const r = this.config.reset;
+    if (r.mode === 'scripted') {
+      for (const step of r.steps) {
+        const cmd = Float64Array.from(step.command);
+        const end = this.now() + step.duration;
+        while (this.now() < end) {
+          this.assertRunnable('scripted reset');
+          this.publishCommand(cmd);
+          await this.sleepOrWake(Math.min(this.controlPeriod, end - this.now()));
+        }
+      }
+    } else {
+      const since = this.now();
+      const deadline = since + r.timeout;
+      while (!(this.readyAt >= since)) {
+        this.assertRunnable('waiting for the operator');
+        if (this.now() >= deadline) throw new Error(`reset: no operator "ready" within ${r.timeout} s${r.topic ? ` (topic ${r.topic} or the control API)` : ' (control API)'}`);
+        await this.sleepOrWake(deadline - this.now());
+      }
+    }
+    const timeout = this.config.freshTimeout ?? 5;
+    const deadline = this.now() + timeout;
+    while (this.staleSources().length > 0) {
+      this.assertRunnable('waiting for fresh observations');
+      if (this.now() >= deadline) throw new Error(`reset: no fresh observations within ${timeout} s on ${this.staleSources().join(', ')}`);
+      await this.sleepOrWake(Math.min(this.controlPeriod, deadline - this.now()));
+    }
+  }
+
+  /** The DiagnosticArray this plant publishes. */
+  statusMessage(): DiagnosticArray {
+    const extra = this.hooks.status?.() ?? {};
+    const stale = this.staleSources();
+    const level = this.estopReason !== null ? DiagnosticLevel.ERROR : stale.length > 0 ? DiagnosticLevel.WARN : DiagnosticLevel.OK;
+    const message = this.estopReason !== null ? `e-stop: ${this.estopReason}` : stale.length > 0 ? `stale: ${stale.join(', ')}` : 'ok';
+    const t = this.now();
+    const values: KeyValue[] = [
+      { key: 'phase', value: extra.phase ?? 'unknown' },
+      { key: 'estop', value: String(this.estopReason !== null) },
+      ...this.sources.map((s) => ({ key: `age_ms ${s.topic}`, value: Number.isFinite(t - s.receivedAt) ? ((t - s.receivedAt) * 1000).toFixed(1) : 'never' })),
+      ...Object.entries(this.counters).map(([k, v]) => ({ key: k, value: String(v) })),
+      ...Object.entries(extra.values ?? {}).map(([k, v]) => ({ key: k, value: String(v) })),
+    ];
+    if (this.lastError !== null) values.push({ key: 'last_error', value: this.lastError });
+    return {
+      header: headerAt(Date.now() / 1000),
+      status: [{ level, name: this.config.status?.name ?? `sacbridge/${this.config.nodeName}`, message, hardware_id: this.config.status?.hardwareId ?? '', values }],
+    };
+  }
+
+  publishStatus(): void {
+    if (!this.closed) this.statusPublisher.publish(this.statusMessage());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.statusTimer);
+    this.waiter?.wake();
+    this.node.destroy();
+  }
+
+  private assertRunnable(what: string): void {
+    if (this.closed) throw new Error(`${what}: the ros plant is closed`);
+    if (this.estopReason !== null) throw new Error(`${what}: e-stop is latched (${this.estopReason}); clear it through the control API`);
+  }
+
+  private staleSources(): string[] {
+    const t = this.now();
+    return this.sources.filter((s) => !(t - s.receivedAt <= this.freshAge)).map((s) => s.topic);
+  }
+
+  /** Sleep up to `seconds`, waking early on operator ready, e-stop or close. */
+  private sleepOrWake(seconds: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, seconds * 1000));
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        if (self.waiter?.wake === done) self.waiter = null;
+        resolve();
+      }
+      this.waiter = { wake: done };
+    });
+  }
+
+  private phaseCommand(data: string): void {
+    this.counters.phaseCommands++;
+    try {
+      this.hooks.onPhaseCommand?.(data.trim());
+    } catch (e) {
+      this.counters.phaseRejected++;
+      this.lastError = `phase command '${data}': ${(e as Error).message}`;
+    }
+  }
+
+  private received(state: SourceState): void {
+    state.receivedAt = this.now();
+    state.count++;
+    if (this.lockstepPending) this.waiter?.wake();
+  }
+
+  private accept(ok: boolean, topic: string, why: string): boolean {
+    this.counters.messages++;
+    if (!ok) {
+      this.counters.malformed++;
+      this.lastError = `${topic}: ${why}`;
+    }
+    return ok;
+  }
+
+  private addSource(topic: string, signalNames: (string | undefined)[]): SourceState {
+    const state: SourceState = { topic, receivedAt: -Infinity, count: 0, countAtCommand: 0 };
+    this.sources.push(state);
+    for (const n of signalNames) if (n !== undefined) this.sourceOfSignal.set(n, state);
+    return state;
+  }
+
+  private signal(name: string | undefined): Float64Array | null {
+    return name === undefined ? null : (this.values.get(name) as Float64Array);
+  }
+
+  private subscribeObservation(rcl: RclModule, src: ObservationSource): void {
+    const qos = { qos: qosArg(rcl, src.qos, 'sensor_data') };
+    switch (src.type) {
+      case 'sensor_msgs/msg/JointState': {
+        const state = this.addSource(src.topic, [src.signals.position, src.signals.velocity, src.signals.effort]);
+        const fields = (['position', 'velocity', 'effort'] as const)
+          .map((f) => ({ f, out: this.signal(src.signals[f]) }))
+          .filter((x): x is { f: 'position' | 'velocity' | 'effort'; out: Float64Array } => x.out !== null);
+        const index = new Int32Array(src.joints.length);
+        let cachedNames: string[] | null = null;
+        this.node.createSubscription(src.type, src.topic, qos, (m: JointState) => {
+          if (cachedNames === null || !sameNames(cachedNames, m.name)) {
+            const missing = jointIndex(src.joints, m.name, index);
+            if (!this.accept(missing === null, src.topic, `joint '${missing}' is not in the message (has: ${m.name.join(', ')})`)) {
+              cachedNames = null;
+              return;
+            }
+            cachedNames = [...m.name];
+          } else {
+            this.counters.messages++;
+          }
+          for (const { f } of fields) {
+            if (m[f].length < m.name.length) {
+              this.counters.malformed++;
+              this.lastError = `${src.topic}: ${f} has ${m[f].length} entries for ${m.name.length} joints`;
+              return;
+            }
+          }
+          for (const { f, out } of fields) {
+            const arr = m[f];
+            for (let j = 0; j < index.length; j++) out[j] = arr[index[j]];
+          }
+          this.received(state);
+        });
+        return;
+      }
+      case 'sensor_msgs/msg/Imu': {
+        const s = src.signals;
+        const state = this.addSource(src.topic, [s.orientation, s.angularVelocity, s.linearAcceleration]);
+        const o = this.signal(s.orientation), w = this.signal(s.angularVelocity), a = this.signal(s.linearAcceleration);
+        this.node.createSubscription(src.type, src.topic, qos, (m: Imu) => {
+          this.counters.messages++;
+          if (o) quatInto(m.orientation, o);
+          if (w) vecInto(m.angular_velocity, w);
+          if (a) vecInto(m.linear_acceleration, a);
+          this.received(state);
+        });
+        return;
+      }
+      case 'nav_msgs/msg/Odometry': {
+        const s = src.signals;
+        const state = this.addSource(src.topic, [s.position, s.orientation, s.linearVelocity, s.angularVelocity]);
+        const p = this.signal(s.position), o = this.signal(s.orientation), v = this.signal(s.linearVelocity), w = this.signal(s.angularVelocity);
+        this.node.createSubscription(src.type, src.topic, qos, (m: Odometry) => {
+          this.counters.messages++;
+          if (p) vecInto(m.pose.pose.position, p);
+          if (o) quatInto(m.pose.pose.orientation, o);
+          if (v) vecInto(m.twist.twist.linear, v);
+          if (w) vecInto(m.twist.twist.angular, w);
+          this.received(state);
+        });
+        return;
+      }
+      case 'std_msgs/msg/Float64MultiArray': {
+        const state = this.addSource(src.topic, src.signals.map((s) => s.name));
+        const slices = src.signals.map((s) => ({ ...s, out: this.values.get(s.name) as Float64Array }));
+        const need = Math.max(...src.signals.map((s) => s.offset + s.size));
+        this.node.createSubscription(src.type, src.topic, qos, (m: Float64MultiArray) => {
+          const base = m.layout.data_offset;
+          if (!this.accept(m.data.length - base >= need, src.topic, `data has ${m.data.length - base} values after data_offset ${base}, need ${need}`)) return;
+          for (const s of slices) for (let i = 0; i < s.size; i++) s.out[i] = m.data[base + s.offset + i];
+          this.received(state);
+        });
+        return;
+      }
+    }
+  }
+
+  private makeCommandPublisher(rcl: RclModule, cmd: CommandSink): (command: Float64Array) => void {
+    const qos = { qos: qosArg(rcl, cmd.qos, 'default') };
+    const n = cmd.low.length;
+    const count = (): void => { this.counters.commandsPublished++; };
+    switch (cmd.type) {
+      case 'std_msgs/msg/Float64MultiArray': {
+        const pub = this.node.createPublisher(cmd.type, cmd.topic, qos);
+        const msg: Float64MultiArray = { layout: { dim: [{ label: 'command', size: n, stride: n }], data_offset: 0 }, data: new Float64Array(n) };
+        return (c) => { (msg.data as Float64Array).set(c); pub.publish(msg); count(); };
+      }
+      case 'trajectory_msgs/msg/JointTrajectory': {
+        const pub = this.node.createPublisher(cmd.type, cmd.topic, qos);
+        const values = new Float64Array(n);
+        const empty = new Float64Array(0);
+        // A zero stamp tells joint_trajectory_controller to start the trajectory on receipt.
+        const msg: JointTrajectory = {
+          header: { stamp: { sec: 0, nanosec: 0 }, frame_id: '' },
+          joint_names: [...cmd.joints],
+          points: [{
+            positions: cmd.field === 'positions' ? values : empty,
+            velocities: cmd.field === 'velocities' ? values : empty,
+            accelerations: empty,
+            effort: cmd.field === 'effort' ? values : empty,
+            time_from_start: durationOf(cmd.timeFromStart),
+          }],
+        };
+        return (c) => { values.set(c); pub.publish(msg); count(); };
+      }
+      case 'geometry_msgs/msg/Twist': {
+        const pub = this.node.createPublisher(cmd.type, cmd.topic, qos);
+        const msg: Twist = { linear: { x: 0, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } };
+        const targets = cmd.axes.map(axisTarget(msg));
+        return (c) => { for (let i = 0; i < n; i++) targets[i](c[i]); pub.publish(msg); count(); };
+      }
+    }
+  }
+}
+
+
+function commandNames(cmd: CommandSink): string[] {
+  switch (cmd.type) {
+    case 'std_msgs/msg/Float64MultiArray': return cmd.names ?? cmd.low.map((_, i) => `u${i}`);
+    case 'trajectory_msgs/msg/JointTrajectory': return [...cmd.joints];
+    case 'geometry_msgs/msg/Twist': return [...cmd.axes];
+  }
+}
+
+function axisTarget(msg: Twist): (axis: TwistAxis) => (v: number) => void {
+  return (axis) => {
+    const [part, comp] = axis.split('.') as ['linear' | 'angular', 'x' | 'y' | 'z'];
+    return (v) => { msg[part][comp] = v; };
+  };
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Fill `index[j]` with the position of `joints[j]` in `names`; return the first missing joint or null. */
+export function jointIndex(joints: readonly string[], names: readonly string[], index: Int32Array): string | null {
+  for (let j = 0; j < joints.length; j++) {
+    const k = names.indexOf(joints[j]);
+    if (k < 0) return joints[j];
+    index[j] = k;
+  }
+  return null;
+}
+
+function vecInto(v: { x: number; y: number; z: number }, out: Float64Array): void {
+  out[0] = v.x; out[1] = v.y; out[2] = v.z;
+}
+function quatInto(q: { x: number; y: number; z: number; w: number }, out: Float64Array): void {
+  out[0] = q.w; out[1] = q.x; out[2] = q.y; out[3] = q.z;
+}

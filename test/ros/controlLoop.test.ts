@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ControlLoop, MicrosecondHistogram } from '../../src/control/controlLoop.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('control loop: ticks on absolute deadlines at the configured rate, pings the watchdog, stops cleanly', async () => {
+  const ticks: { index: number; scheduledMs: number }[] = [];
+  let pings = 0;
+  const loop = new ControlLoop({ rateHz: 500, onTick: (t) => { ticks.push(t); }, watchdog: { intervalMs: 50, ping: () => { pings++; } } });
+  loop.start();
+  assert.throws(() => loop.start(), /already running/);
+  await sleep(300);
+  await loop.stop();
+  const n = ticks.length;
+  assert.ok(n > 50 && n <= 151, `~150 ticks in 300 ms at 500 Hz, got ${n}`);
+  for (let i = 1; i < n; i++) {
+    const slots = ticks[i].index - ticks[i - 1].index;
+    assert.ok(slots >= 1);
+    assert.ok(Math.abs(ticks[i].scheduledMs - ticks[i - 1].scheduledMs - 2 * slots) < 1e-6, 'deadlines are t0 + k * period');
+  }
+  assert.ok(pings >= 2, `watchdog pinged ${pings} times`);
+  const st = loop.stats();
+  assert.equal(st.ticks, n);
+  assert.ok(st.jitterUsP50 <= st.jitterUsP99 && st.jitterUsP99 <= st.jitterUsMax + 1);
+  await sleep(20);
+  assert.equal(ticks.length, n, 'no ticks after stop');
+});
+
+test('control loop: an overrunning tick skips the missed slots instead of bursting, and counts them late', async () => {
+  const indexes: number[] = [];
+  const loop = new ControlLoop({
+    rateHz: 1000,
+    onTick: (t) => {
+      indexes.push(t.index);
+      if (indexes.length === 5) { const end = performance.now() + 10.5; while (performance.now() < end) { /* a 10 ms stall */ } }
+    },
+  });
+  loop.start();
+  await sleep(60);
+  await loop.stop();
+  const st = loop.stats();
+  assert.ok(st.missedSlots >= 9, `missed ${st.missedSlots}`);
+  assert.ok(indexes[5] - indexes[4] >= 10, `slot after the stall jumps ahead: ${indexes.slice(0, 8).join(',')}`);
+  assert.ok(st.tickUsMax >= 10_000);
+});
+
+test('control loop: a throwing tick stops the loop and reports the error', async () => {
+  let seen: unknown = null;
+  const loop = new ControlLoop({ rateHz: 200, onTick: (t) => { if (t.index === 3) throw new Error('plant gone'); }, onError: (e) => { seen = e; } });
+  loop.start();
+  await sleep(60);
+  assert.equal(loop.isRunning, false);
+  assert.match(String(seen), /plant gone/);
+  await loop.stop();
+  assert.throws(() => new ControlLoop({ rateHz: 0, onTick: () => {} }), /rateHz must be in/);
+});
+
+test('microsecond histogram quantiles', () => {
+  const h = new MicrosecondHistogram();
+  for (let i = 1; i <= 1000; i++) h.add(i);
+  assert.equal(h.quantile(0.5), 500);
+  assert.equal(h.quantile(0.99), 990);
+  assert.equal(h.max, 1000);
+  h.add(-5);
+  assert.equal(h.quantile(0), 0);
+});
