@@ -189,7 +189,10 @@ export class ZmqPlant implements Plant {
           msg = await receiveReply(this.socket, this.options.endpoint, topic, timeoutMs);
         } catch (err) {
           if (err instanceof RemotePlantTimeout) this.counters.timeouts++;
-          else if (err instanceof ProtocolError) this.counters.rejected.count(err.code);
+          if (err instanceof ProtocolError) {
+            this.counters.rejected.count(err.code);
+            throw new ProtocolError(err.code, `remote plant '${this.remoteName}' (${topic}): ${err.message}`);
+          }
           throw err;
         }
         if (msg.header.seq < seq) {
