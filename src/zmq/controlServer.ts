@@ -141,8 +141,7 @@ export class ControlServer {
   private async serve(): Promise<void> {
     try {
       for await (const frames of this.socket) {
-        const reply = await this.handle(frames);
-        await this.socket.send(JSON.stringify(reply)).catch(() => undefined);
+        await this.socket.send(encodeReply(await this.handle(frames))).catch(() => undefined);
       }
     } catch (err) {
       if (!this.closed) throw err;
@@ -209,6 +208,15 @@ export class ControlServer {
       timer = setTimeout(() => reject(new RequestError('timeout', `${cmd}: the daemon did not answer within ${ms} ms`)), ms);
     });
     return Promise.race([Promise.resolve().then(run), timeout]).finally(() => clearTimeout(timer));
+  }
+}
+
+/** The reply as JSON; a result that cannot be serialised becomes a handler_error reply. */
+function encodeReply(reply: JsonObject): string {
+  try {
+    return JSON.stringify(reply);
+  } catch (err) {
+    return JSON.stringify({ v: PROTOCOL_VERSION, id: reply.id ?? null, ok: false, error: { code: 'handler_error', message: `result is not JSON: ${(err as Error).message}` } });
   }
 }
 

@@ -166,7 +166,20 @@ export class ZapAuthenticator {
     if (ZapAuthenticator.shared === null) {
       ZapAuthenticator.shared = (async () => {
         const socket = new zmq.Reply({ linger: 0 });
-        await socket.bind(ZAP_ENDPOINT);
+        // A handler closed just before may still hold the inproc name for a moment.
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await socket.bind(ZAP_ENDPOINT);
+            break;
+          } catch (err) {
+            if ((err as { code?: string }).code !== 'EADDRINUSE' || attempt >= 20) {
+              socket.close();
+              ZapAuthenticator.shared = null;
+              throw new Error(`cannot start the ZAP handler on ${ZAP_ENDPOINT}: ${(err as Error).message}`);
+            }
+            await new Promise((r) => setTimeout(r, 10));
+          }
+        }
         const auth = new ZapAuthenticator(socket);
         void auth.serve();
         return auth;

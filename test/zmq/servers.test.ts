@@ -118,10 +118,13 @@ test('control server: commands reach the handler with checked arguments; errors 
     // A handler that never answers gets a timeout reply, and the server keeps serving.
     phases.status = () => new Promise<JsonObject>(() => undefined);
     assert.deepEqual(await errorOf({ v: 1, cmd: 'status' }), { code: 'timeout', message: 'status: the daemon did not answer within 200 ms' });
+    // A result that is not JSON becomes an error reply, not a dead server.
+    phases.evaluate = () => ({ big: 1n }) as unknown as JsonObject;
+    assert.match((await errorOf({ v: 1, cmd: 'evaluate' })).message, /result is not JSON.*BigInt/);
     const path = ((await call({ v: 1, cmd: 'checkpoint', args: { tag: 't' } })).result as { path: string }).path;
     assert.match(path, /checkpoint.*-t\.json$/);
     assert.equal(server.counters.rejected.total, 11);
-    assert.equal(server.counters.succeeded, 4);
+    assert.equal(server.counters.succeeded, 5);
   } finally {
     req.close();
     await server.close();
