@@ -84,15 +84,18 @@ export async function readCurveKeyPairFile(path: string): Promise<CurveKeyPair> 
   return { publicKey: publicKey as string, secretKey: secretKey as string };
 }
 
-/** Read allowed client public keys: one Z85 key per line, '#' starts a comment; mode 0600. */
+/** Read allowed client public keys: one Z85 key per line (then optional text), '# ' comment lines; mode 0600. */
 export async function readAllowedClientKeysFile(path: string): Promise<Set<string>> {
   const text = await readPrivateFile(path, 'allowed CURVE client keys file');
   const keys = new Set<string>();
   text.split('\n').forEach((raw, i) => {
-    const line = raw.replace(/#.*$/, '').trim();
-    if (line === '') return;
-    if (!Z85_RE.test(line)) throw new Error(`allowed CURVE client keys file '${path}' line ${i + 1}: not a 40-character Z85 public key`);
-    keys.add(line);
+    // Z85 itself uses '#', so a comment is a line starting with '#' and a space (or a bare '#'),
+    // or anything after whitespace following the key.
+    const line = raw.trim();
+    if (line === '' || line === '#' || line.startsWith('# ')) return;
+    const key = line.split(/\s/, 1)[0];
+    if (!Z85_RE.test(key)) throw new Error(`allowed CURVE client keys file '${path}' line ${i + 1}: not a 40-character Z85 public key`);
+    keys.add(key);
   });
   if (keys.size === 0) throw new Error(`allowed CURVE client keys file '${path}' lists no keys: no client could connect`);
   return keys;

@@ -46,10 +46,12 @@ test('security: key files must be private; errors name the file and the fix', as
     const pair = await writeCurveKeyPairFile(pairFile);
     assert.equal((await stat(pairFile)).mode & 0o777, 0o600);
     const clients = join(dir, 'clients');
-    await writePrivateFile(clients, `# operators\n${curveKeyPair().publicKey}\n`);
+    // Keys that contain or start with '#' (a Z85 character) are keys, not comments.
+    await writePrivateFile(clients, `# operators\n#\n${curveKeyPair().publicKey} alice\n  #${'a'.repeat(39)}\n\n`);
     const keys = await loadCurveServerKeys({ serverKeyPairFile: pairFile, allowedClientKeysFile: clients });
     assert.deepEqual(keys.server, pair);
-    assert.equal(keys.allowedClients.size, 1);
+    assert.equal(keys.allowedClients.size, 2);
+    assert.ok(keys.allowedClients.has(`#${'a'.repeat(39)}`));
 
     await chmod(pairFile, 0o644);
     await assert.rejects(loadCurveServerKeys({ serverKeyPairFile: pairFile, allowedClientKeysFile: clients }), new RegExp(`'${pairFile}' has permissions 0644.*chmod 600`));
