@@ -334,14 +334,29 @@ export function salvageSeq(frame: Uint8Array | undefined): number {
   return 0;
 }
 
-/** Counts rejections by code (exposed for metrics). */
+/**
+ * Where sockets report traffic and rejections (the daemon's Metrics has these two methods).
+ * `socket` is 'telemetry' | 'policy' | 'control' | 'plant'.
+ */
+export interface ZmqMetricsSink {
+  zmqMessage(socket: string, direction: 'in' | 'out', n?: number): void;
+  zmqError(socket: string, kind: string): void;
+}
+
+/** Counts rejections by code (exposed for metrics), forwarding each to the sink if any. */
 export class RejectionCounter {
   readonly byCode = new Map<string, number>();
   total = 0;
 
+  constructor(
+    private readonly socket = '',
+    private readonly sink?: ZmqMetricsSink,
+  ) {}
+
   count(code: string): void {
     this.total++;
     this.byCode.set(code, (this.byCode.get(code) ?? 0) + 1);
+    this.sink?.zmqError(this.socket, code);
   }
 
   snapshot(): { total: number; byCode: Record<string, number> } {

@@ -6,7 +6,7 @@
  * Commands are dispatched to a ControlHandler (the daemon) after their arguments are checked.
  */
 import * as zmq from 'zeromq';
-import { PROTOCOL_VERSION, RejectionCounter } from './codec.js';
+import { PROTOCOL_VERSION, RejectionCounter, type ZmqMetricsSink } from './codec.js';
 import { ArgumentError, validateArgs, type ArgsSchema } from './argsSchema.js';
 import { bindSecurely, type BindSecurity } from './security.js';
 
@@ -86,6 +86,7 @@ export interface ControlServerOptions {
   readonly handlerTimeoutMs?: number;
   /** Largest request accepted. Default 64 KiB. */
   readonly maxRequestBytes?: number;
+  readonly metrics?: ZmqMetricsSink;
 }
 
 export interface ControlServerCounters {
@@ -106,7 +107,7 @@ class RequestError extends Error {
 }
 
 export class ControlServer {
-  readonly counters: ControlServerCounters = { requests: 0, succeeded: 0, rejected: new RejectionCounter() };
+  readonly counters: ControlServerCounters;
   private closed = false;
   private readonly served: Promise<void>;
 
@@ -116,6 +117,7 @@ export class ControlServer {
     private readonly release: () => void,
     private readonly options: ControlServerOptions,
   ) {
+    this.counters = { requests: 0, succeeded: 0, rejected: new RejectionCounter('control', options.metrics) };
     this.served = this.serve();
   }
 
@@ -141,7 +143,11 @@ export class ControlServer {
   private async serve(): Promise<void> {
     try {
       for await (const frames of this.socket) {
-        await this.socket.send(encodeReply(await this.handle(frames))).catch(() => undefined);
+        this.options.metrics?.zmqMessage('control', 'in');
+        await this.socket.send(encodeReply(await this.handle(frames))).then(
+          () => this.options.metrics?.zmqMessage('control', 'out'),
+          () => this.options.metrics?.zmqError('control', 'reply_dropped'),
+        );
       }
     } catch (err) {
       if (!this.closed) throw err;

@@ -16,6 +16,7 @@ import {
   RejectionCounter,
   requirePayload,
   salvageSeq,
+  type ZmqMetricsSink,
 } from './codec.js';
 import { bindSecurely, type BindSecurity } from './security.js';
 
@@ -26,6 +27,7 @@ export interface PolicyServerOptions {
   readonly policy: ActionPolicy;
   /** Queued replies per client before ROUTER drops for it. Default 1000. */
   readonly sendHighWaterMark?: number;
+  readonly metrics?: ZmqMetricsSink;
 }
 
 export interface PolicyServerCounters {
@@ -37,7 +39,7 @@ export interface PolicyServerCounters {
 }
 
 export class PolicyServer {
-  readonly counters: PolicyServerCounters = { requests: 0, actions: 0, replyDrops: 0, rejected: new RejectionCounter() };
+  readonly counters: PolicyServerCounters;
   private policy: ActionPolicy;
   private observation: Float32Array;
   private action: Float32Array;
@@ -49,7 +51,9 @@ export class PolicyServer {
     readonly endpoint: string,
     private readonly release: () => void,
     policy: ActionPolicy,
+    private readonly metrics: ZmqMetricsSink | undefined,
   ) {
+    this.counters = { requests: 0, actions: 0, replyDrops: 0, rejected: new RejectionCounter('policy', metrics) };
     this.policy = policy;
     this.observation = new Float32Array(policy.observationSize);
     this.action = new Float32Array(policy.actionSize);
@@ -60,7 +64,7 @@ export class PolicyServer {
     const socket = new zmq.Router({ sendHighWaterMark: options.sendHighWaterMark ?? 1000, sendTimeout: 0, linger: 0 });
     try {
       const bound = await bindSecurely(socket, options.endpoint ?? 'tcp://127.0.0.1:5556', options.security, 'policy server');
-      return new PolicyServer(socket, bound.endpoint, bound.release, options.policy);
+      return new PolicyServer(socket, bound.endpoint, bound.release, options.policy, options.metrics);
     } catch (err) {
       socket.close();
       throw err;
@@ -95,6 +99,7 @@ export class PolicyServer {
 
   private reply(frames: Buffer[]): void {
     this.counters.requests++;
+    this.metrics?.zmqMessage('policy', 'in');
     // frames[0] is the client's routing id; REQ clients add an empty delimiter.
     const envelopeSize = frames.length > 1 && frames[1].length === 0 ? 2 : 1;
     const body = frames.slice(envelopeSize);
@@ -107,10 +112,18 @@ export class PolicyServer {
       answer = encodeError(salvageSeq(body[1]), code, (err as Error).message);
     }
     try {
-      this.socket.send([...frames.slice(0, envelopeSize), ...answer]).catch(() => this.counters.replyDrops++);
+      this.socket.send([...frames.slice(0, envelopeSize), ...answer]).then(
+        () => this.metrics?.zmqMessage('policy', 'out'),
+        () => this.replyDropped(),
+      );
     } catch {
-      this.counters.replyDrops++;
+      this.replyDropped();
     }
+  }
+
+  private replyDropped(): void {
+    this.counters.replyDrops++;
+    this.metrics?.zmqError('policy', 'reply_dropped');
   }
 
   private answer(body: Buffer[]): Buffer[] {

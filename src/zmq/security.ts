@@ -3,7 +3,7 @@
  * other interface needs CURVE (server key pair plus a list of allowed client public keys,
  * checked by a ZAP handler) unless the configuration explicitly says `insecure`.
  */
-import { open, rename, stat, readFile, mkdir } from 'node:fs/promises';
+import { open, rename, stat, readFile, readdir, mkdir } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import * as zmq from 'zeromq';
 import { fsyncDir } from '../util/atomicFile.js';
@@ -86,8 +86,13 @@ export async function readCurveKeyPairFile(path: string): Promise<CurveKeyPair> 
 
 /** Read allowed client public keys: one Z85 key per line (then optional text), '# ' comment lines; mode 0600. */
 export async function readAllowedClientKeysFile(path: string): Promise<Set<string>> {
+  const keys = await readKeyLines(path, true);
+  return new Set(keys);
+}
+
+async function readKeyLines(path: string, requireSome: boolean): Promise<string[]> {
   const text = await readPrivateFile(path, 'allowed CURVE client keys file');
-  const keys = new Set<string>();
+  const keys: string[] = [];
   text.split('\n').forEach((raw, i) => {
     // Z85 itself uses '#', so a comment is a line starting with '#' and a space (or a bare '#'),
     // or anything after whitespace following the key.
@@ -95,17 +100,49 @@ export async function readAllowedClientKeysFile(path: string): Promise<Set<strin
     if (line === '' || line === '#' || line.startsWith('# ')) return;
     const key = line.split(/\s/, 1)[0];
     if (!Z85_RE.test(key)) throw new Error(`allowed CURVE client keys file '${path}' line ${i + 1}: not a 40-character Z85 public key`);
-    keys.add(key);
+    keys.push(key);
   });
-  if (keys.size === 0) throw new Error(`allowed CURVE client keys file '${path}' lists no keys: no client could connect`);
+  if (requireSome && keys.length === 0) throw new Error(`allowed CURVE client keys file '${path}' lists no keys: no client could connect`);
   return keys;
 }
 
-export async function loadCurveServerKeys(files: { serverKeyPairFile: string; allowedClientKeysFile: string }): Promise<CurveServerKeys> {
-  return {
-    server: await readCurveKeyPairFile(files.serverKeyPairFile),
-    allowedClients: await readAllowedClientKeysFile(files.allowedClientKeysFile),
+/** Read a key pair from two Z85 text files (the daemon's curvePublicKeyFile / curveSecretKeyFile), both 0600. */
+export async function readCurveKeyFiles(publicKeyFile: string, secretKeyFile: string): Promise<CurveKeyPair> {
+  const read = async (path: string, what: string): Promise<string> => {
+    const key = (await readPrivateFile(path, what)).trim();
+    if (!Z85_RE.test(key)) throw new Error(`${what} '${path}' must hold one 40-character Z85 key`);
+    return key;
   };
+  return { publicKey: await read(publicKeyFile, 'CURVE public key file'), secretKey: await read(secretKeyFile, 'CURVE secret key file') };
+}
+
+/** Allowed client keys from every file of a directory (each in the allowed-keys format, 0600). */
+export async function readAllowedClientKeysDir(dir: string): Promise<Set<string>> {
+  let mode: number;
+  let names: string[];
+  try {
+    mode = (await stat(dir)).mode;
+    names = (await readdir(dir)).filter((n) => !n.startsWith('.')).sort();
+  } catch (err) {
+    throw new Error(`allowed CURVE client keys directory '${dir}' cannot be read: ${(err as Error).message}`);
+  }
+  if ((mode & 0o022) !== 0) {
+    throw new Error(`allowed CURVE client keys directory '${dir}' is writable by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); chmod 700 '${dir}'`);
+  }
+  const keys = new Set<string>();
+  for (const name of names) for (const k of await readKeyLines(join(dir, name), false)) keys.add(k);
+  if (keys.size === 0) throw new Error(`allowed CURVE client keys directory '${dir}' holds no keys: no client could connect`);
+  return keys;
+}
+
+export type CurveServerKeyFiles = ({ serverKeyPairFile: string } | { publicKeyFile: string; secretKeyFile: string }) &
+  ({ allowedClientKeysFile: string } | { allowedClientKeysDir: string });
+
+/** Load server CURVE material from files, checking permissions and formats. */
+export async function loadCurveServerKeys(files: CurveServerKeyFiles): Promise<CurveServerKeys> {
+  const server = 'serverKeyPairFile' in files ? await readCurveKeyPairFile(files.serverKeyPairFile) : await readCurveKeyFiles(files.publicKeyFile, files.secretKeyFile);
+  const allowedClients = 'allowedClientKeysFile' in files ? await readAllowedClientKeysFile(files.allowedClientKeysFile) : await readAllowedClientKeysDir(files.allowedClientKeysDir);
+  return { server, allowedClients };
 }
 
 /** Write a text file readable by its owner only, atomically (tmp 0600, fsync, rename). */

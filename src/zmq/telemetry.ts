@@ -5,7 +5,7 @@
  * sender), and a message ZeroMQ cannot queue at once is dropped and counted here.
  */
 import * as zmq from 'zeromq';
-import { encodeMessage, finiteOrNull, type OutgoingPayload } from './codec.js';
+import { encodeMessage, finiteOrNull, type OutgoingPayload, type ZmqMetricsSink } from './codec.js';
 import { bindSecurely, type BindSecurity } from './security.js';
 
 export interface TelemetryOptions {
@@ -14,6 +14,7 @@ export interface TelemetryOptions {
   readonly security?: BindSecurity;
   /** Messages queued per subscriber before PUB drops for it. Default 1000. */
   readonly sendHighWaterMark?: number;
+  readonly metrics?: ZmqMetricsSink;
 }
 
 export interface TickTiming {
@@ -74,13 +75,14 @@ export class TelemetryPublisher {
     private readonly socket: zmq.Publisher,
     readonly endpoint: string,
     private readonly release: () => void,
+    private readonly metrics: ZmqMetricsSink | undefined,
   ) {}
 
   static async open(options: TelemetryOptions = {}): Promise<TelemetryPublisher> {
     const socket = new zmq.Publisher({ sendHighWaterMark: options.sendHighWaterMark ?? 1000, sendTimeout: 0, linger: 0 });
     try {
       const bound = await bindSecurely(socket, options.endpoint ?? 'tcp://127.0.0.1:5555', options.security, 'telemetry');
-      return new TelemetryPublisher(socket, bound.endpoint, bound.release);
+      return new TelemetryPublisher(socket, bound.endpoint, bound.release, options.metrics);
     } catch (err) {
       socket.close();
       throw err;
@@ -151,11 +153,21 @@ export class TelemetryPublisher {
     // The try covers that case anyway: whatever cannot be queued now is dropped and counted.
     try {
       this.socket.send(frames).then(
-        () => this.counters.published++,
-        () => this.counters.dropped++,
+        () => this.sent(),
+        () => this.dropped(),
       );
     } catch {
-      this.counters.dropped++;
+      this.dropped();
     }
+  }
+
+  private sent(): void {
+    this.counters.published++;
+    this.metrics?.zmqMessage('telemetry', 'out');
+  }
+
+  private dropped(): void {
+    this.counters.dropped++;
+    this.metrics?.zmqError('telemetry', 'dropped');
   }
 }

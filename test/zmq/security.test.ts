@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zmq from 'zeromq';
@@ -59,6 +59,30 @@ test('security: key files must be private; errors name the file and the fix', as
     await writeFile(clients, 'not-a-key\n', { mode: 0o600 });
     await assert.rejects(loadCurveServerKeys({ serverKeyPairFile: pairFile, allowedClientKeysFile: clients }), /line 1: not a 40-character Z85 public key/);
     await assert.rejects(loadCurveServerKeys({ serverKeyPairFile: join(dir, 'missing'), allowedClientKeysFile: clients }), /missing' cannot be read/);
+  } finally {
+    await rm(dir, { recursive: true });
+  }
+});
+
+test('security: keys also load from separate Z85 files and a directory of client keys', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sacbridge-keys-'));
+  try {
+    const pair = curveKeyPair();
+    const a = curveKeyPair();
+    const b = curveKeyPair();
+    await writePrivateFile(join(dir, 'server.pub'), `${pair.publicKey}\n`);
+    await writePrivateFile(join(dir, 'server.secret'), `${pair.secretKey}\n`);
+    await mkdir(join(dir, 'clients'), { mode: 0o700 });
+    await writePrivateFile(join(dir, 'clients', 'alice.key'), `${a.publicKey}\n`);
+    await writePrivateFile(join(dir, 'clients', 'bob.key'), `# bob's laptop\n${b.publicKey}\n`);
+    const files = { publicKeyFile: join(dir, 'server.pub'), secretKeyFile: join(dir, 'server.secret'), allowedClientKeysDir: join(dir, 'clients') };
+    const keys = await loadCurveServerKeys(files);
+    assert.deepEqual(keys.server, pair);
+    assert.deepEqual([...keys.allowedClients].sort(), [a.publicKey, b.publicKey].sort());
+    await chmod(join(dir, 'clients', 'bob.key'), 0o640);
+    await assert.rejects(loadCurveServerKeys(files), /bob\.key' has permissions 0640/);
+    await chmod(join(dir, 'clients'), 0o777);
+    await assert.rejects(loadCurveServerKeys(files), /directory .* is writable by others \(mode 0777\)/);
   } finally {
     await rm(dir, { recursive: true });
   }

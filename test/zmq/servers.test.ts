@@ -17,7 +17,10 @@ async function receiveMessage(socket: zmq.Dealer | zmq.Request | zmq.Subscriber)
 test('policy server: DEALER and REQ clients get the policy action and version; many clients at once', async () => {
   const policy = MlpPolicy.random(17, [64, 64], 6, 11);
   const reference = MlpPolicy.random(17, [64, 64], 6, 11);
-  const server = await PolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', policy });
+  const tally = new Map<string, number>();
+  const bump = (k: string): void => void tally.set(k, (tally.get(k) ?? 0) + 1);
+  const metrics = { zmqMessage: (socket: string, dir: string) => bump(`${socket}.${dir}`), zmqError: (socket: string, kind: string) => bump(`${socket}!${kind}`) };
+  const server = await PolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', policy, metrics });
   const clients = Array.from({ length: 8 }, (_, i) => {
     const s = i % 2 === 0 ? new zmq.Dealer({ linger: 0 }) : new zmq.Request({ linger: 0 });
     s.connect(server.endpoint);
@@ -73,6 +76,8 @@ test('policy server: DEALER and REQ clients get the policy action and version; m
     assert.equal(topicErr.header.seq, 9);
     assert.deepEqual(topicErr.header.error, { code: 'topic', message: "policy server answers 'act' and 'info', not 'fly'" });
     assert.deepEqual(server.counters.rejected.snapshot().byCode, { shape: 1, topic: 1 });
+    // The same events reach a metrics sink (the daemon's Metrics has this shape).
+    assert.deepEqual(Object.fromEntries(tally), { 'policy.in': 405, 'policy.out': 405, 'policy!shape': 1, 'policy!topic': 1 });
     assert.throws(() => server.setPolicy(MlpPolicy.random(3, [4], 6, 1)), /3 -> 6.*17 -> 6/);
   } finally {
     for (const c of clients) c.close();

@@ -19,6 +19,7 @@ import {
   requirePayload,
   type DType,
   type Message,
+  type ZmqMetricsSink,
 } from '../../zmq/codec.js';
 import { applyClientCurve, type CurveClientKeys } from '../../zmq/security.js';
 
@@ -34,6 +35,7 @@ export interface ZmqPlantOptions {
   readonly stepTimeoutMs?: number;
   /** Sent with every reset as `seed + episode`, so a simulator can seed its reset noise. */
   readonly seed?: number;
+  readonly metrics?: ZmqMetricsSink;
 }
 
 /** The remote plant answered with an error message. */
@@ -75,7 +77,7 @@ interface RemoteSpec {
 
 export class ZmqPlant implements Plant {
   readonly kind = 'zmq';
-  readonly counters: ZmqPlantCounters = { steps: 0, resets: 0, timeouts: 0, staleReplies: 0, rejected: new RejectionCounter() };
+  readonly counters: ZmqPlantCounters;
   readonly signals: readonly SignalSpec[];
   readonly command: CommandSpec;
   readonly controlPeriod: number;
@@ -97,6 +99,7 @@ export class ZmqPlant implements Plant {
     spec: RemoteSpec,
     seq: number,
   ) {
+    this.counters = { steps: 0, resets: 0, timeouts: 0, staleReplies: 0, rejected: new RejectionCounter('plant', options.metrics) };
     this.seq = seq;
     this.signals = spec.signals;
     this.command = spec.command;
@@ -177,6 +180,7 @@ export class ZmqPlant implements Plant {
     try {
       const seq = this.seq++;
       await sendFrames(this.socket, encodeMessage(topic, seq, fields, payloads));
+      this.options.metrics?.zmqMessage('plant', 'out');
       const deadline = performance.now() + timeoutMs;
       for (;;) {
         const remaining = Math.max(1, Math.ceil(deadline - performance.now()));
@@ -188,15 +192,20 @@ export class ZmqPlant implements Plant {
         try {
           msg = await receiveReply(this.socket, this.options.endpoint, topic, timeoutMs);
         } catch (err) {
-          if (err instanceof RemotePlantTimeout) this.counters.timeouts++;
+          if (err instanceof RemotePlantTimeout) {
+            this.counters.timeouts++;
+            this.options.metrics?.zmqError('plant', 'timeout');
+          }
           if (err instanceof ProtocolError) {
             this.counters.rejected.count(err.code);
             throw new ProtocolError(err.code, `remote plant '${this.remoteName}' (${topic}): ${err.message}`);
           }
           throw err;
         }
+        this.options.metrics?.zmqMessage('plant', 'in');
         if (msg.header.seq < seq) {
           this.counters.staleReplies++;
+          this.options.metrics?.zmqError('plant', 'stale_reply');
           continue;
         }
         try {
