@@ -328,6 +328,8 @@ def serve_plant(endpoint, plant, context=None, curve_server=None, max_messages=N
                     raise ProtocolError("topic", f"a plant answers hello, reset, step and close, not {msg.topic!r}")
             except ProtocolError as e:
                 reply = encode("error", seq, {"error": {"code": e.code, "message": str(e)}})
+            except Exception as e:  # the plant's own failure: report it, keep serving
+                reply = encode("error", seq, {"error": {"code": "plant_error", "message": f"{type(e).__name__}: {e}"}})
             sock.send_multipart(reply)
     finally:
         sock.close(0)
