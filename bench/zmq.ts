@@ -11,14 +11,32 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PolicyServer } from '../src/zmq/policyServer.js';
 import { TelemetryPublisher } from '../src/zmq/telemetry.js';
 import { RemotePlantTimeout, ZmqPlant } from '../src/plant/zmq/zmqPlant.js';
-import { MlpPolicy } from '../test/zmq/fixtures/mlpPolicy.js';
+import type { ActionPolicy, ActorWeights } from '../src/agent/policy.js';
+import { Rng } from '../src/util/rng.js';
+import { MlpPolicy, randomActor } from '../test/zmq/fixtures/mlpPolicy.js';
 
 const PEER = fileURLToPath(new URL('./zmqPeer.js', import.meta.url));
+
+/**
+ * The project's FastPolicy when it is there (src/agent/fastPolicy.ts, branch compute; or the
+ * module named by SACBRIDGE_FAST_POLICY_MODULE), else the plain TypeScript MLP of the tests.
+ */
+async function benchPolicy(observationSize: number, actionSize: number, seed: number): Promise<{ policy: ActionPolicy; kind: string }> {
+  const weights = randomActor(observationSize, [256, 256], actionSize, seed);
+  const path = process.env.SACBRIDGE_FAST_POLICY_MODULE ?? fileURLToPath(new URL('../src/agent/fastPolicy.js', import.meta.url));
+  try {
+    const mod = (await import(pathToFileURL(path).href)) as { FastPolicy?: new (w: ActorWeights, rng: Rng, version?: number) => ActionPolicy };
+    if (mod.FastPolicy !== undefined) return { policy: new mod.FastPolicy(weights, new Rng(seed + 1), 1), kind: 'FastPolicy' };
+  } catch {
+    // not there: fall back
+  }
+  return { policy: new MlpPolicy(weights, new Rng(seed + 1)), kind: 'MlpPolicy (plain TypeScript test fixture)' };
+}
 
 function peer(args: string[]): { child: ChildProcess; next: () => Promise<Record<string, unknown>> } {
   const child = spawn(process.execPath, [PEER, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -74,10 +92,11 @@ export interface RttFigures {
   p999: number;
   mean: number;
   samples: number;
+  policy: string;
 }
 
 export async function zmqPolicyRttUs(options: { iterations?: number; warmup?: number } = {}): Promise<RttFigures> {
-  const policy = MlpPolicy.random(17, [256, 256], 6, 1);
+  const { policy, kind } = await benchPolicy(17, 6, 1);
   const server = await PolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', policy });
   try {
     const p = peer(['rtt-client', server.endpoint, String(options.iterations ?? 20_000), String(options.warmup ?? 2000)]);
@@ -89,6 +108,7 @@ export async function zmqPolicyRttUs(options: { iterations?: number; warmup?: nu
       p999: round(percentile(sorted, 0.999)),
       mean: round(us.reduce((a, b) => a + b, 0) / us.length),
       samples: us.length,
+      policy: kind,
     };
   } finally {
     await server.close();
@@ -105,6 +125,7 @@ export interface LockstepFigures {
   overruns: number;
   lateFraction: number;
   onTimeFraction: number;
+  policy: string;
   tickUs: { p50: number; p99: number; max: number };
 }
 
@@ -113,7 +134,7 @@ export async function zmqLockstep1kHz(options: { seconds?: number } = {}): Promi
   const p = peer(['plant']);
   const { endpoint } = (await p.next()) as { endpoint: string };
   const plant = await ZmqPlant.connect({ endpoint });
-  const policy = MlpPolicy.random(18, [256, 256], 6, 2);
+  const { policy, kind } = await benchPolicy(18, 6, 2);
   const obs = new Float32Array(18);
   const action = new Float32Array(6);
   const command = new Float64Array(6);
@@ -157,6 +178,7 @@ export async function zmqLockstep1kHz(options: { seconds?: number } = {}): Promi
       overruns,
       lateFraction: late / ticks,
       onTimeFraction: 1 - late / ticks,
+      policy: kind,
       tickUs: { p50: round(percentile(durations, 0.5)), p99: round(percentile(durations, 0.99)), max: round(durations[durations.length - 1]) },
     };
   } finally {
