@@ -118,7 +118,7 @@ export class ZmqPlant implements Plant {
     const timeout = options.helloTimeoutMs ?? 5000;
     try {
       socket.receiveTimeout = timeout;
-      await sendFrames(socket, encodeMessage('hello', 0, { client: 'sacbridge' }));
+      await sendFrames(socket, options.endpoint, encodeMessage('hello', 0, { client: 'sacbridge' }));
       for (;;) {
         const msg = await receiveReply(socket, options.endpoint, 'hello', timeout);
         if (msg.header.seq !== 0) continue; // left over from an earlier session on the same socket
@@ -163,7 +163,7 @@ export class ZmqPlant implements Plant {
     if (this.closed) return;
     this.closed = true;
     // A courtesy so the plant may release resources; its answer is not awaited.
-    await sendFrames(this.socket, encodeMessage('close', this.seq++, {})).catch(() => undefined);
+    await sendFrames(this.socket, this.options.endpoint, encodeMessage('close', this.seq++, {})).catch(() => undefined);
     this.socket.close();
   }
 
@@ -179,7 +179,7 @@ export class ZmqPlant implements Plant {
     this.busy = true;
     try {
       const seq = this.seq++;
-      await sendFrames(this.socket, encodeMessage(topic, seq, fields, payloads));
+      await sendFrames(this.socket, this.options.endpoint, encodeMessage(topic, seq, fields, payloads));
       this.options.metrics?.zmqMessage('plant', 'out');
       const deadline = performance.now() + timeoutMs;
       for (;;) {
@@ -238,8 +238,13 @@ export class ZmqPlant implements Plant {
 }
 
 /** Send on a DEALER: an empty delimiter first, so REP plants see a REQ-style envelope. */
-function sendFrames(socket: zmq.Dealer, frames: Buffer[]): Promise<void> {
-  return socket.send([Buffer.alloc(0), ...frames]);
+async function sendFrames(socket: zmq.Dealer, endpoint: string, frames: Buffer[]): Promise<void> {
+  try {
+    await socket.send([Buffer.alloc(0), ...frames]);
+  } catch (err) {
+    // With a zero send timeout this means the queue to the plant is full (plant gone or stuck).
+    throw new RemotePlantTimeout(`remote plant at ${endpoint}: cannot queue '${frames[0].toString()}': ${(err as Error).message}`);
+  }
 }
 
 async function receiveReply(socket: zmq.Dealer, endpoint: string, topic: string, timeoutMs: number): Promise<Message> {
