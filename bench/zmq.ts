@@ -194,8 +194,9 @@ export interface TelemetryFigures {
   deliveredPerS: number[];
   /** Ticks the reading subscribers missed (gaps in seq). */
   readerMissed: number[];
-  /** What the stalled subscriber had queued when finally drained. */
+  /** What the stalled subscriber had queued when finally drained, and what PUB dropped for it. */
   stalledReceived: number;
+  stalledDropped: number;
   publishUs: { p50: number; p99: number; max: number };
   localDrops: number;
 }
@@ -233,6 +234,7 @@ export async function zmqTelemetryMsgsPerS(options: { seconds?: number } = {}): 
       deliveredPerS: result.readers.map((r) => round(r.received / elapsed)),
       readerMissed: result.readers.map((r) => r.missed),
       stalledReceived: result.stalledReceived,
+      stalledDropped: ticks + 1 - result.stalledReceived,
       publishUs: { p50: round(percentile(publishUs, 0.5)), p99: round(percentile(publishUs, 0.99)), max: round(publishUs[publishUs.length - 1]) },
       localDrops: pub.counters.dropped,
     };

@@ -66,14 +66,15 @@ async function plant(): Promise<void> {
 }
 
 async function subscribers(endpoint: string): Promise<void> {
-  const make = (hwm: number): zmq.Subscriber => {
-    const s = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: hwm });
+  // The stalled one also gets a small kernel buffer, so that its queues fill within seconds.
+  const make = (hwm: number, kernelBuffer = -1): zmq.Subscriber => {
+    const s = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: hwm, receiveBufferSize: kernelBuffer });
     s.subscribe();
     s.connect(endpoint);
     return s;
   };
   const readers = [make(1000), make(1000)];
-  const stalled = make(10);
+  const stalled = make(10, 4096);
   print({ ready: true });
   const counts = await Promise.all(
     readers.map(async (s) => {
