@@ -157,3 +157,43 @@ print(json.dumps({'allowed': try_act(keys['secret'], keys['public']), 'stranger'
     await policy.close();
   }
 });
+
+test('security: several CURVE sockets in one process share the ZAP handler, each with its own allowed keys', async () => {
+  const server = curveKeyPair();
+  const operator = curveKeyPair();
+  const viewer = curveKeyPair();
+  const telemetry = await TelemetryPublisher.open({
+    endpoint: 'tcp://127.0.0.1:*',
+    security: { curve: { server, allowedClients: new Set([operator.publicKey, viewer.publicKey]) } },
+  });
+  const policy = await PolicyServer.open({
+    endpoint: 'tcp://127.0.0.1:*',
+    policy: MlpPolicy.random(4, [8], 2, 1),
+    security: { curve: { server, allowedClients: new Set([operator.publicKey]) } },
+  });
+  const sub = new zmq.Subscriber({ linger: 0, receiveTimeout: 50 });
+  sub.curveServerKey = server.publicKey;
+  sub.curvePublicKey = viewer.publicKey;
+  sub.curveSecretKey = viewer.secretKey;
+  sub.subscribe('phase');
+  sub.connect(telemetry.endpoint);
+  try {
+    // The viewer may watch telemetry but not ask the policy; the operator may do both.
+    let seen = false;
+    for (let k = 0; k < 100 && !seen; k++) {
+      telemetry.publishPhase({ from: 'idle', to: 'armed', reason: 'curve' });
+      try {
+        seen = decodeMessage(await sub.receive()).header.reason === 'curve';
+      } catch {
+        // not connected yet
+      }
+    }
+    assert.ok(seen, 'the allowed viewer received telemetry over CURVE');
+    assert.equal(await ask(policy.endpoint, { server: server.publicKey, client: viewer }, 300), null);
+    assert.equal(await ask(policy.endpoint, { server: server.publicKey, client: operator }, 2000), 4);
+  } finally {
+    sub.close();
+    telemetry.close();
+    await policy.close();
+  }
+});
