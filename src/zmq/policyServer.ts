@@ -1,0 +1,151 @@
+/**
+ * Policy server (ROUTER): outside controllers send an observation and get the action back,
+ * with the version of the weights that produced it. Works with DEALER clients (frames as is)
+ * and REQ clients (an empty delimiter frame first, echoed back). Every request gets exactly
+ * one reply: "action", "info" or "error".
+ */
+import * as zmq from 'zeromq';
+import type { ActionPolicy } from '../agent/policy.js';
+import {
+  decodeMessage,
+  encodeError,
+  encodeMessage,
+  errorCode,
+  optionalBoolean,
+  ProtocolError,
+  RejectionCounter,
+  requirePayload,
+  salvageSeq,
+  type ZmqMetricsSink,
+} from './codec.js';
+import { bindSecurely, type BindSecurity } from './security.js';
+
+export interface PolicyServerOptions {
+  /** Default tcp://127.0.0.1:5556. */
+  readonly endpoint?: string;
+  readonly security?: BindSecurity;
+  readonly policy: ActionPolicy;
+  /** Queued replies per client before ROUTER drops for it. Default 1000. */
+  readonly sendHighWaterMark?: number;
+  readonly metrics?: ZmqMetricsSink;
+}
+
+export interface PolicyServerCounters {
+  requests: number;
+  actions: number;
+  /** Replies ZeroMQ could not queue (client gone or not reading). */
+  replyDrops: number;
+  readonly rejected: RejectionCounter;
+}
+
+export class PolicyServer {
+  readonly counters: PolicyServerCounters;
+  private policy: ActionPolicy;
+  private observation: Float32Array;
+  private action: Float32Array;
+  private closed = false;
+  private readonly served: Promise<void>;
+
+  private constructor(
+    private readonly socket: zmq.Router,
+    readonly endpoint: string,
+    private readonly release: () => void,
+    policy: ActionPolicy,
+    private readonly metrics: ZmqMetricsSink | undefined,
+  ) {
+    this.counters = { requests: 0, actions: 0, replyDrops: 0, rejected: new RejectionCounter('policy', metrics) };
+    this.policy = policy;
+    this.observation = new Float32Array(policy.observationSize);
+    this.action = new Float32Array(policy.actionSize);
+    this.served = this.serve();
+  }
+
+  static async open(options: PolicyServerOptions): Promise<PolicyServer> {
+    const socket = new zmq.Router({ sendHighWaterMark: options.sendHighWaterMark ?? 1000, sendTimeout: 0, linger: 0 });
+    try {
+      const bound = await bindSecurely(socket, options.endpoint ?? 'tcp://127.0.0.1:5556', options.security, 'policy server');
+      return new PolicyServer(socket, bound.endpoint, bound.release, options.policy, options.metrics);
+    } catch (err) {
+      socket.close();
+      throw err;
+    }
+  }
+
+  /** Answer from another policy from now on (e.g. after a restore). Sizes may not change. */
+  setPolicy(policy: ActionPolicy): void {
+    if (policy.observationSize !== this.policy.observationSize || policy.actionSize !== this.policy.actionSize) {
+      throw new Error(
+        `policy server: new policy is ${policy.observationSize} -> ${policy.actionSize}, the served one ${this.policy.observationSize} -> ${this.policy.actionSize}`,
+      );
+    }
+    this.policy = policy;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.close();
+    this.release();
+    await this.served;
+  }
+
+  private async serve(): Promise<void> {
+    try {
+      for await (const frames of this.socket) this.reply(frames);
+    } catch (err) {
+      if (!this.closed) throw err;
+    }
+  }
+
+  private reply(frames: Buffer[]): void {
+    this.counters.requests++;
+    this.metrics?.zmqMessage('policy', 'in');
+    // frames[0] is the client's routing id; REQ clients add an empty delimiter.
+    const envelopeSize = frames.length > 1 && frames[1].length === 0 ? 2 : 1;
+    const body = frames.slice(envelopeSize);
+    let answer: Buffer[];
+    try {
+      answer = this.answer(body);
+    } catch (err) {
+      const code = errorCode(err);
+      this.counters.rejected.count(code);
+      answer = encodeError(salvageSeq(body[1]), code, (err as Error).message);
+    }
+    try {
+      this.socket.send([...frames.slice(0, envelopeSize), ...answer]).then(
+        () => this.metrics?.zmqMessage('policy', 'out'),
+        () => this.replyDropped(),
+      );
+    } catch {
+      this.replyDropped();
+    }
+  }
+
+  private replyDropped(): void {
+    this.counters.replyDrops++;
+    this.metrics?.zmqError('policy', 'reply_dropped');
+  }
+
+  private answer(body: Buffer[]): Buffer[] {
+    const msg = decodeMessage(body);
+    const seq = msg.header.seq;
+    if (msg.topic === 'act') {
+      const deterministic = optionalBoolean(msg.header, 'deterministic', true);
+      const obs = requirePayload(msg, 'observation', this.policy.observationSize);
+      this.observation.set(obs);
+      const policy = this.policy;
+      const version = policy.version;
+      policy.act(this.observation, deterministic, this.action);
+      this.counters.actions++;
+      return encodeMessage('action', seq, { policy_version: version, deterministic }, [{ name: 'action', data: this.action }]);
+    }
+    if (msg.topic === 'info') {
+      return encodeMessage('info', seq, {
+        observation_size: this.policy.observationSize,
+        action_size: this.policy.actionSize,
+        policy_version: this.policy.version,
+      });
+    }
+    throw new ProtocolError('topic', `policy server answers 'act' and 'info', not '${msg.topic}'`);
+  }
+}
