@@ -26,13 +26,12 @@ let active: ComputeInfo | null = null;
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
 
 /**
- * Import a package that may not be installed. The specifier is computed so that tsc does not
- * look for its types: these packages are optional and picked up only at run time.
+ * Import a package that may not be installed. The specifier is a variable, so tsc does not look
+ * for its types: these packages are optional and picked up only at run time.
  */
 async function tryImport(name: string): Promise<string | null> {
-  const specifier = [name][0] as string;
   try {
-    await import(specifier);
+    await import(name);
     return null;
   } catch (err) {
     const code = (err as { code?: string }).code;
