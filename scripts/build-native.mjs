@@ -54,7 +54,7 @@ try {
   execFileSync(
     compiler,
     [
-      '-O2', '-fPIC', '-shared', '-std=c11', '-Wall',
+      '-O3', '-fPIC', '-shared', '-std=c11', '-Wall',
       '-DNAPI_VERSION=8', '-DNODE_GYP_MODULE_NAME=sacbridge_sgemm',
       `-I${nodeInclude}`, `-I${cblasDir}`,
       source, '-o', tmp, '-lopenblas',
