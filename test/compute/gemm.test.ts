@@ -233,3 +233,34 @@ test('auto picks openblas when the addon is built', { skip: providers[0]!.skip }
   assert.equal(info.provider, 'openblas');
   assert.match(info.reason, /^GEMM openblas: OpenBLAS/);
 });
+
+test('Sum over leading axes (bias gradients) equals tfjs cpu for every provider; other sums still work', async () => {
+  const specs: { shape: number[]; axis: number | number[]; keepDims: boolean }[] = [
+    { shape: [256, 256], axis: 0, keepDims: false },
+    { shape: [1, 256, 257], axis: [0, 1], keepDims: false },
+    { shape: [3, 17, 6], axis: [1, 0], keepDims: true },
+    { shape: [255, 1], axis: -2, keepDims: false },
+    { shape: [17, 5], axis: 1, keepDims: false },
+    { shape: [4, 5, 6], axis: [0, 2], keepDims: true },
+    { shape: [7], axis: 0, keepDims: false },
+  ];
+  const inputs = specs.map((s) => randomArray(rng, s.shape));
+  const sums = (): { values: Float32Array; shape: number[] }[] =>
+    specs.map((s, i) =>
+      tf.tidy(() => {
+        const y = tf.sum(tf.tensor(inputs[i]!, s.shape), s.axis, s.keepDims);
+        return { values: y.dataSync() as Float32Array, shape: y.shape };
+      }),
+    );
+  await tf.setBackend('cpu');
+  const expected = sums();
+  await tf.setBackend('wasm');
+  for (const { name, skip } of providers) {
+    if (skip !== false) continue;
+    installGemm(name);
+    sums().forEach((actual, i) => {
+      assert.deepEqual(actual.shape, expected[i]!.shape, `${name} sum ${i} shape`);
+      assert.ok(relativeError(actual.values, expected[i]!.values) <= 1e-5, `${name} sum ${i}`);
+    });
+  }
+});
