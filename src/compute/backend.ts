@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { installAdamKernel } from './adam.js';
 import { firstLine } from './gemmProviders.js';
 import { installGemm, type GemmChoice, type GemmProviderName } from './gemmKernels.js';
 
@@ -80,6 +81,7 @@ export async function initCompute(choice: BackendChoice = 'auto', options: Compu
   if (active === null) {
     await startWasm();
     const gemm = installGemm(options.gemm ?? 'auto', options.addonPath === undefined ? {} : { addonPath: options.addonPath });
+    installAdamKernel();
     const others = notes.length > 0 ? `; ${notes.join('; ')}` : '';
     active = { backend: 'wasm', gemm: gemm.provider, reason: `compute: tfjs wasm backend, ${gemm.reason}${others}` };
   }

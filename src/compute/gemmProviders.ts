@@ -119,6 +119,18 @@ function instantiateGemm(module: WasmModule, memory: WasmMemory): WasmGemmFn {
   return instance.exports.gemm as WasmGemmFn;
 }
 
+/** sgemm_simd.wasm's Adam step (see the C source): byte offsets, count, then the coefficients. */
+export type WasmAdamFn = (
+  p: number, g: number, m: number, v: number, pOut: number, mOut: number, vOut: number, n: number,
+  b1: number, c1: number, b2: number, c2: number, step: number, eps: number,
+) => void;
+
+/** The Adam kernel of our WebAssembly module, instantiated on `memory` (e.g. tfjs-wasm's). */
+export function wasmAdamOn(memory: WasmMemory, wasmPath: string = WASM_GEMM_PATH()): WasmAdamFn {
+  const instance = new WebAssemblyApi.Instance(wasmGemmModule(wasmPath), { env: { memory } });
+  return instance.exports.adam as WasmAdamFn;
+}
+
 /** Bytes of scratch a call needs: a repacked copy of B when B is transposed. */
 function scratchBytes(p: Int32Array): number {
   return p[P.transB] ? p[P.k] * p[P.n] * 4 : 0;

@@ -151,3 +151,37 @@ void gemm(int ta, int tb, int m, int n, int k, int batch, uintptr_t a_off, int a
     epilogue(C, m, n, bias, bias_mode, act);
   }
 }
+
+/*
+ * One Adam step over n floats, written to fresh outputs (inputs are live tensors; never written):
+ *   m' = b1 m + (1 - b1) g;  v' = b2 v + (1 - b2) g^2;  p' = p - step m' / (sqrt(v') + eps)
+ * The operations and their order are those of the tfjs-op version (mul, mul, add, ...; no fused
+ * multiply-add in SIMD128), so the results are bit-identical to it. `c1` and `c2` are 1 - b1 and
+ * 1 - b2 as the caller rounds them.
+ */
+EXPORT("adam")
+void adam(uintptr_t p_off, uintptr_t g_off, uintptr_t m_off, uintptr_t v_off, uintptr_t p_out, uintptr_t m_out,
+          uintptr_t v_out, int n, float b1, float c1, float b2, float c2, float step, float eps) {
+  const float *p = (const float *)p_off, *g = (const float *)g_off, *m = (const float *)m_off, *v = (const float *)v_off;
+  float *po = (float *)p_out, *mo = (float *)m_out, *vo = (float *)v_out;
+  const v128_t B1 = wasm_f32x4_splat(b1), C1 = wasm_f32x4_splat(c1), B2 = wasm_f32x4_splat(b2), C2 = wasm_f32x4_splat(c2);
+  const v128_t S = wasm_f32x4_splat(step), E = wasm_f32x4_splat(eps);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t gi = wasm_v128_load(g + i);
+    const v128_t mi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(m + i), B1), wasm_f32x4_mul(gi, C1));
+    const v128_t vi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(v + i), B2), wasm_f32x4_mul(wasm_f32x4_mul(gi, gi), C2));
+    const v128_t upd = wasm_f32x4_div(wasm_f32x4_mul(mi, S), wasm_f32x4_add(wasm_f32x4_sqrt(vi), E));
+    wasm_v128_store(mo + i, mi);
+    wasm_v128_store(vo + i, vi);
+    wasm_v128_store(po + i, wasm_f32x4_sub(wasm_v128_load(p + i), upd));
+  }
+  for (; i < n; i++) {
+    const float gi = g[i];
+    const float mi = m[i] * b1 + gi * c1;
+    const float vi = v[i] * b2 + (gi * gi) * c2;
+    mo[i] = mi;
+    vo[i] = vi;
+    po[i] = p[i] - (mi * step) / (__builtin_sqrtf(vi) + eps);
+  }
+}
