@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { FastPolicy } from '../src/agent/fastPolicy.js';
 import { LOG_STD_MAX, LOG_STD_MIN, type ActorWeights, type DenseWeights } from '../src/agent/policy.js';
+import { adamStep } from '../src/compute/adam.js';
 import { initCompute } from '../src/compute/backend.js';
 import { installGemm, type GemmProviderName } from '../src/compute/gemmKernels.js';
 import { loadOpenBlas } from '../src/compute/gemmProviders.js';
@@ -57,6 +58,11 @@ export async function gemmGflops(providers: GemmProviderName[] = availableProvid
   const result: Record<string, Record<string, number>> = {};
   for (const provider of providers) {
     installGemm(provider);
+    // V8 runs new WebAssembly code on its baseline compiler until it tiers up: warm up first.
+    tf.tidy(() => {
+      const w = tf.ones([256, 256]);
+      for (let i = 0; i < 30; i++) tf.matMul(w, w, i % 2 === 0, i % 3 === 0).dataSync();
+    });
     const row: Record<string, number> = {};
     for (const s of GEMM_SHAPES) {
       const a = tf.tensor(new Float32Array(s.m * s.k).map(() => rng.normal()), s.transA ? [s.k, s.m] : [s.m, s.k]);
@@ -119,26 +125,44 @@ export function policyActionUs(count = 20000): { p50: number; p99: number; deter
  * Median milliseconds of `updateFn` (one SAC update; it must finish its work before returning,
  * e.g. read a loss) after `warmup` untimed calls.
  */
-export async function sacUpdateBench(updateFn: () => void | Promise<void>, options: { warmup?: number; iterations?: number } = {}): Promise<{ median_ms: number; p90_ms: number }> {
+export interface UpdateTiming {
+  /** Wall-clock median and 90th percentile. */
+  median_ms: number;
+  p90_ms: number;
+  /** Median CPU time of this process per update: robust when other processes load the machine. */
+  cpu_median_ms: number;
+}
+
+export async function sacUpdateBench(updateFn: () => void | Promise<void>, options: { warmup?: number; iterations?: number } = {}): Promise<UpdateTiming> {
   const warmup = options.warmup ?? 10;
   const iterations = options.iterations ?? 50;
-  const times: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < warmup + iterations; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await updateFn();
-    if (i >= warmup) times.push(performance.now() - t0);
+    const t1 = performance.now();
+    const c1 = process.cpuUsage(c0);
+    if (i >= warmup) {
+      wall.push(t1 - t0);
+      cpu.push((c1.user + c1.system) / 1000);
+    }
   }
-  times.sort((a, b) => a - b);
-  return { median_ms: round(times[times.length >> 1]!), p90_ms: round(times[Math.floor(0.9 * times.length)]!) };
+  wall.sort((a, b) => a - b);
+  return { median_ms: round(wall[wall.length >> 1]!), p90_ms: round(wall[Math.floor(0.9 * wall.length)]!), cpu_median_ms: round(median(cpu)) };
 }
 
 /**
  * A SAC update (v2: twin critics with Polyak targets, tanh-Gaussian actor, learned temperature,
  * Adam) on HalfCheetah shapes, batch 256, written plainly in tfjs: fused dense layers, tfjs's own
- * matmul gradients (with transpose flags), tf.train.adam. It stands in for src/agent/sac.ts to
- * measure the compute path; the returned function runs one update and reads the critic loss.
+ * matmul gradients (with transpose flags), and Adam either as src/compute/adam.ts's one-kernel
+ * step ('fused') or tf.train.adam ('tfjs'). It stands in for src/agent/sac.ts to measure the
+ * compute path; the returned function runs one update and reads the critic loss.
  */
-export function sacShapedUpdate(seed = 1): { update: () => number; dispose: () => void } {
+export type AdamChoice = 'fused' | 'tfjs';
+
+export function sacShapedUpdate(seed = 1, adam: AdamChoice = 'fused'): { update: () => number; dispose: () => void } {
   registerTestGradients();
   const obsSize = 17;
   const actSize = 6;
@@ -164,9 +188,32 @@ export function sacShapedUpdate(seed = 1): { update: () => number; dispose: () =
   const q2t = q2.map((v) => tf.variable(v.clone(), false));
   const logAlpha = tf.variable(tf.scalar(0));
   const targetEntropy = -actSize;
-  const criticOpt = tf.train.adam(3e-4);
-  const actorOpt = tf.train.adam(3e-4);
-  const alphaOpt = tf.train.adam(3e-4);
+  const optimizer = (vars: tf.Variable[]): { minimize: (f: () => tf.Scalar, returnCost: boolean) => tf.Scalar | null; dispose: () => void } => {
+    if (adam === 'tfjs') {
+      const opt = tf.train.adam(3e-4);
+      return { minimize: (f, returnCost) => opt.minimize(f, returnCost, vars), dispose: () => opt.dispose() };
+    }
+    const m = vars.map((v) => tf.variable(tf.zerosLike(v), false));
+    const v2 = vars.map((v) => tf.variable(tf.zerosLike(v), false));
+    let t = 0;
+    return {
+      minimize: (f, returnCost) => {
+        const { value, grads } = tf.variableGrads(f, vars);
+        t++;
+        const c1 = 1 - 0.9 ** t;
+        const c2 = 1 - 0.999 ** t;
+        adamStep(vars, vars.map((x) => grads[x.name]!), m, v2, { beta1: 0.9, beta2: 0.999, stepSize: (3e-4 * Math.sqrt(c2)) / c1, epsHat: 1e-8 * Math.sqrt(c2) });
+        tf.dispose(grads);
+        if (returnCost) return value;
+        value.dispose();
+        return null;
+      },
+      dispose: () => tf.dispose([...m, ...v2]),
+    };
+  };
+  const criticOpt = optimizer([...q1, ...q2]);
+  const actorOpt = optimizer(actor);
+  const alphaOpt = optimizer([logAlpha]);
   const obs = tensor([batch, obsSize], 1);
   const act = tf.tanh(tensor([batch, actSize], 1));
   const rew = tensor([batch, 1], 1);
@@ -195,16 +242,15 @@ export function sacShapedUpdate(seed = 1): { update: () => number; dispose: () =
     const criticLoss = criticOpt.minimize(
       () => tf.add(tf.mean(tf.square(tf.sub(q(q1, obs, act), target))), tf.mean(tf.square(tf.sub(q(q2, obs, act), target)))) as tf.Scalar,
       true,
-      [...q1, ...q2],
     ) as tf.Scalar;
     let logpMean: tf.Scalar | null = null;
     actorOpt.minimize(() => {
       const { a, logp } = sample(obs);
       logpMean = tf.keep(tf.mean(logp)) as tf.Scalar;
       return tf.mean(tf.sub(tf.mul(alpha, logp), tf.minimum(q(q1, obs, a), q(q2, obs, a)))) as tf.Scalar;
-    }, false, actor);
+    }, false);
     const entropyGap = tf.add(logpMean as unknown as tf.Scalar, targetEntropy);
-    alphaOpt.minimize(() => tf.neg(tf.mul(logAlpha, entropyGap)) as tf.Scalar, false, [logAlpha]);
+    alphaOpt.minimize(() => tf.neg(tf.mul(logAlpha, entropyGap)) as tf.Scalar, false);
     tf.tidy(() => {
       [...q1t, ...q2t].forEach((t, i) => t.assign(tf.add(tf.mul([...q1, ...q2][i]!, tau), tf.mul(t, 1 - tau))));
     });
@@ -222,8 +268,8 @@ export function sacShapedUpdate(seed = 1): { update: () => number; dispose: () =
 }
 
 /** Kernels one SAC-shaped update dispatches (tf.profile), and the tensors it leaks (should be 0). */
-export async function sacShapedKernelCount(): Promise<{ kernels: number; leakedTensors: number }> {
-  const sac = sacShapedUpdate();
+export async function sacShapedKernelCount(adam: AdamChoice = 'fused'): Promise<{ kernels: number; leakedTensors: number }> {
+  const sac = sacShapedUpdate(1, adam);
   sac.update();
   const before = tf.memory().numTensors;
   const info = await tf.profile(() => {
@@ -235,15 +281,17 @@ export async function sacShapedKernelCount(): Promise<{ kernels: number; leakedT
 }
 
 /** sac_update_ms for the SAC-shaped update above, per wasm GEMM provider (and optionally cpu). */
-export async function sacShapedUpdateMs(providers: GemmProviderName[] = availableProviders(), options: { iterations?: number } = {}): Promise<Record<string, { median_ms: number; p90_ms: number }>> {
+export async function sacShapedUpdateMs(providers: GemmProviderName[] = availableProviders(), options: { iterations?: number } = {}): Promise<Record<string, UpdateTiming>> {
   await initCompute('wasm');
-  const result: Record<string, { median_ms: number; p90_ms: number }> = {};
+  const result: Record<string, UpdateTiming> = {};
   for (const provider of providers) {
     installGemm(provider);
-    const sac = sacShapedUpdate();
     const slow = provider === 'tfjs' || provider === 'transpose';
-    result[`wasm/${provider}`] = await sacUpdateBench(() => void sac.update(), { warmup: slow ? 3 : 10, iterations: slow ? 10 : options.iterations ?? 50 });
-    sac.dispose();
+    for (const adam of slow ? (['fused'] as const) : (['fused', 'tfjs'] as const)) {
+      const sac = sacShapedUpdate(1, adam);
+      result[`wasm/${provider}${adam === 'tfjs' ? ' (tf.train.adam)' : ''}`] = await sacUpdateBench(() => void sac.update(), { warmup: slow ? 3 : 10, iterations: slow ? 10 : options.iterations ?? 50 });
+      sac.dispose();
+    }
   }
   return result;
 }
@@ -255,7 +303,7 @@ export async function benchCompute(): Promise<Record<string, unknown>> {
   const gemm_gflops = await gemmGflops(providers);
   const policy_action_us = policyActionUs();
   installGemm(providers[0]!);
-  const sac_kernels_per_update = await sacShapedKernelCount();
+  const sac_kernels_per_update = { fused_adam: await sacShapedKernelCount('fused'), tf_train_adam: await sacShapedKernelCount('tfjs') };
   const sac_update_ms = await sacShapedUpdateMs(providers);
   return { compute: info.reason, gemm_gflops, policy_action_us, sac_shaped_update_ms: sac_update_ms, sac_kernels_per_update };
 }
