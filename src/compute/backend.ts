@@ -49,7 +49,7 @@ async function tryTensorflow(notes: string[]): Promise<boolean> {
       notes.unshift(`${name} loaded`);
       return true;
     }
-    notes.push(`${name} ${why ?? 'loaded but registered no tensorflow backend'}`);
+    notes.push(`${name} ${why ?? 'loaded but registered no tensorflow backend with this @tensorflow/tfjs-core (versions must match 4.22.0)'}`);
   }
   return false;
 }

@@ -264,3 +264,20 @@ test('Sum over leading axes (bias gradients) equals tfjs cpu for every provider;
     });
   }
 });
+
+test('providers keep working after tfjs-wasm memory grows (views and buffers are taken per call)', () => {
+  const d = data.find((x) => x.c.label.startsWith('256x17x256') && x.c.transA && x.c.transB)!;
+  for (const { name, skip } of providers) {
+    if (skip !== false) continue;
+    installGemm(name);
+    const before = run(d);
+    // ~96 MB more than any test so far: the wasm memory must grow to hold it.
+    const big = tf.zeros([24 * 1024 * 1024]);
+    try {
+      assert.deepEqual(run(d), before, name);
+      assert.ok(relativeError(run(d), d.expected) <= 1e-4, name);
+    } finally {
+      big.dispose();
+    }
+  }
+});
