@@ -19,6 +19,8 @@ export interface ComputeOptions {
   gemm?: GemmChoice;
   /** Path of the OpenBLAS addon (default build/sacbridge_sgemm.node). */
   addonPath?: string;
+  /** OpenBLAS threads (default 1: see src/compute/gemmProviders.ts for the measurement). */
+  blasThreads?: number;
 }
 
 let active: ComputeInfo | null = null;
@@ -80,7 +82,11 @@ export async function initCompute(choice: BackendChoice = 'auto', options: Compu
   }
   if (active === null) {
     await startWasm();
-    const gemm = installGemm(options.gemm ?? 'auto', options.addonPath === undefined ? {} : { addonPath: options.addonPath });
+    const gemmOptions = {
+      ...(options.addonPath === undefined ? {} : { addonPath: options.addonPath }),
+      ...(options.blasThreads === undefined ? {} : { blasThreads: options.blasThreads }),
+    };
+    const gemm = installGemm(options.gemm ?? 'auto', gemmOptions);
     installAdamKernel();
     const others = notes.length > 0 ? `; ${notes.join('; ')}` : '';
     active = { backend: 'wasm', gemm: gemm.provider, reason: `compute: tfjs wasm backend, ${gemm.reason}${others}` };

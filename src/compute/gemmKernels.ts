@@ -47,6 +47,8 @@ export interface GemmInfo {
 export interface GemmOptions {
   /** Where the OpenBLAS addon lives (tests point this at a missing file to check the fallback). */
   addonPath?: string;
+  /** OpenBLAS threads (default 1; see loadOpenBlas). */
+  blasThreads?: number;
 }
 
 interface StockKernels {
@@ -101,7 +103,7 @@ export function installGemm(choice: GemmChoice = 'auto', options: GemmOptions = 
     return false;
   };
   const loaders: Record<HeapGemmName, () => Loaded<HeapGemm>> = {
-    openblas: () => loadOpenBlas(options.addonPath),
+    openblas: () => loadOpenBlas(options.addonPath, options.blasThreads ?? 1),
     'wasm-simd': () => loadWasmSimdShared(heap),
     'wasm-simd-copy': () => loadWasmSimdCopy(),
   };

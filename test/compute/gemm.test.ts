@@ -281,3 +281,10 @@ test('providers keep working after tfjs-wasm memory grows (views and buffers are
     }
   }
 });
+
+test('OpenBLAS thread count is set as asked and stays correct', { skip: providers[0]!.skip }, () => {
+  const two = installGemm('openblas', { blasThreads: 2 });
+  assert.match(two.reason, /threads=2/);
+  for (const d of data.slice(0, 12)) assert.ok(relativeError(run(d), d.expected) <= 1e-4, d.c.label);
+  assert.match(installGemm('openblas').reason, /threads=1/);
+});
