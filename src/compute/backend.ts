@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { installAdamKernel } from './adam.js';
 import { firstLine } from './gemmProviders.js';
+import { installPolyakKernel } from './polyak.js';
 import { installGemm, type GemmChoice, type GemmProviderName } from './gemmKernels.js';
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -88,6 +89,7 @@ export async function initCompute(choice: BackendChoice = 'auto', options: Compu
     };
     const gemm = installGemm(options.gemm ?? 'auto', gemmOptions);
     installAdamKernel();
+    installPolyakKernel();
     const others = notes.length > 0 ? `; ${notes.join('; ')}` : '';
     active = { backend: 'wasm', gemm: gemm.provider, reason: `compute: tfjs wasm backend, ${gemm.reason}${others}` };
   }

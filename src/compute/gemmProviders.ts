@@ -130,6 +130,15 @@ export type WasmAdamFn = (
   b1: number, c1: number, b2: number, c2: number, step: number, eps: number,
 ) => void;
 
+/** sgemm_simd.wasm's Polyak average: target, source and output offsets, count, tau, 1 - tau. */
+export type WasmPolyakFn = (t: number, s: number, out: number, n: number, tau: number, keep: number) => void;
+
+/** The Polyak kernel of our WebAssembly module, instantiated on `memory`. */
+export function wasmPolyakOn(memory: WasmMemory, wasmPath: string = WASM_GEMM_PATH()): WasmPolyakFn {
+  const instance = new WebAssemblyApi.Instance(wasmGemmModule(wasmPath), { env: { memory } });
+  return instance.exports.polyak as WasmPolyakFn;
+}
+
 /** The Adam kernel of our WebAssembly module, instantiated on `memory` (e.g. tfjs-wasm's). */
 export function wasmAdamOn(memory: WasmMemory, wasmPath: string = WASM_GEMM_PATH()): WasmAdamFn {
   const instance = new WebAssemblyApi.Instance(wasmGemmModule(wasmPath), { env: { memory } });

@@ -185,3 +185,15 @@ void adam(uintptr_t p_off, uintptr_t g_off, uintptr_t m_off, uintptr_t v_off, ui
     po[i] = p[i] - (mi * step) / (__builtin_sqrtf(vi) + eps);
   }
 }
+
+/* Polyak averaging into a fresh output: out = s tau + t (1 - tau), in the tfjs-op order. */
+EXPORT("polyak")
+void polyak(uintptr_t t_off, uintptr_t s_off, uintptr_t out_off, int n, float tau, float keep) {
+  const float *t = (const float *)t_off, *s = (const float *)s_off;
+  float *out = (float *)out_off;
+  const v128_t TAU = wasm_f32x4_splat(tau), KEEP = wasm_f32x4_splat(keep);
+  int i = 0;
+  for (; i + 4 <= n; i += 4)
+    wasm_v128_store(out + i, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(s + i), TAU), wasm_f32x4_mul(wasm_v128_load(t + i), KEEP)));
+  for (; i < n; i++) out[i] = s[i] * tau + t[i] * keep;
+}
