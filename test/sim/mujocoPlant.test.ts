@@ -187,7 +187,7 @@ test('broken MJCF: syntax and compile errors carry MuJoCo text and the file name
   await assert.rejects(MujocoPlant.create(badRef, { frameSkip: 1 }), /badref\.xml.*nope|nope[\s\S]*badref\.xml/);
   await assert.rejects(MujocoPlant.create(path.join(dir, 'missing.xml'), { frameSkip: 1 }), /cannot read MJCF model .*missing\.xml/);
   const unlimited = modelFile('unlimited.xml', '<mujoco><worldbody><body><joint name="j"/><geom size="0.1"/></body></worldbody><actuator><motor joint="j"/></actuator></mujoco>');
-  await assert.rejects(MujocoPlant.create(unlimited, { frameSkip: 1 }), /unlimited\.xml has no ctrlrange/);
+  await assert.rejects(MujocoPlant.create(unlimited, { frameSkip: 1 }), /unlimited\.xml: actuator 0 has no ctrlrange/);
   // The module stays usable after errors.
   const ok = await MujocoPlant.create(modelFile('ok.xml', SENSOR_MODEL), { frameSkip: 1 });
   await ok.close();
@@ -219,5 +219,5 @@ test('close() frees once and later use fails clearly', async () => {
 });
 
 test('bad options are refused', async () => {
-  await assert.rejects(MujocoPlant.create(path.join(packageRoot(), 'sim', 'pendulum.xml'), { frameSkip: 0 }), /frameSkip must be a positive integer/);
+  await assert.rejects(MujocoPlant.create(path.join(packageRoot(), 'sim', 'pendulum.xml'), { frameSkip: 0 }), /pendulum\.xml: frameSkip must be a positive integer/);
 });

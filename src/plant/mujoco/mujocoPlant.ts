@@ -104,7 +104,7 @@ export class MujocoPlant implements Plant {
     const names: string[] = [];
     for (let i = 0; i < m.nu; i++) {
       if (!limited[i]) {
-        throw new Error(`actuator ${i} of ${modelPath} has no ctrlrange: sacbridge scales actions onto ctrlrange, so every actuator must be ctrllimited`);
+        throw new Error(`actuator ${i} has no ctrlrange: sacbridge scales actions onto ctrlrange, so every actuator must be ctrllimited`);
       }
       low[i] = range[2 * i];
       high[i] = range[2 * i + 1];
@@ -144,7 +144,7 @@ export class MujocoPlant implements Plant {
     } catch (err) {
       data?.delete();
       model.delete();
-      throw err instanceof Error && !(err as Error & { excPtr?: number }).excPtr ? err : new Error(`MuJoCo error with model ${modelPath}: ${mujocoErrorText(mujoco, err)}`);
+      throw new Error(`MuJoCo model ${modelPath}: ${mujocoErrorText(mujoco, err)}`, { cause: err });
     }
   }
 
