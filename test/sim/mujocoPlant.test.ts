@@ -69,6 +69,18 @@ test('signals, command range, control period, sensors', async () => {
   }
 });
 
+test('named elements resolve to indices', async () => {
+  const plant = await MujocoPlant.create(path.join(gymnasiumModelDir(), 'ant.xml'), { frameSkip: 5 });
+  try {
+    assert.equal(plant.elementId('body', 'torso'), 1);
+    assert.equal(plant.elementId('body', 'world'), 0);
+    assert.equal(plant.elementId('joint', 'root'), 0);
+    assert.throws(() => plant.elementId('site', 'nope'), /ant\.xml has no site named 'nope'/);
+  } finally {
+    await plant.close();
+  }
+});
+
 test('read() reuses its arrays (no allocation per tick)', async () => {
   const plant = await MujocoPlant.create(modelFile('reuse.xml', SENSOR_MODEL), { frameSkip: 1 });
   try {

@@ -14,6 +14,17 @@ export interface MujocoPlantOptions {
   contactForces?: boolean;
 }
 
+export type MjcfElementKind = 'body' | 'joint' | 'geom' | 'site' | 'actuator' | 'sensor';
+
+const ELEMENT_TYPES = {
+  body: 'mjOBJ_BODY',
+  joint: 'mjOBJ_JOINT',
+  geom: 'mjOBJ_GEOM',
+  site: 'mjOBJ_SITE',
+  actuator: 'mjOBJ_ACTUATOR',
+  sensor: 'mjOBJ_SENSOR',
+} as const;
+
 /** Model parameters that domain randomisation perturbs, as copied from the model at load. */
 export interface NominalParameters {
   /** nbody */
@@ -157,6 +168,14 @@ export class MujocoPlant implements Plant {
   get data(): MjData {
     this.assertOpen();
     return this.mjData;
+  }
+
+  /** Index of a named model element (e.g. a body for 'xpos' rows); unknown names throw. */
+  elementId(kind: MjcfElementKind, name: string): number {
+    const type = this.mujoco.mjtObj[ELEMENT_TYPES[kind]].value;
+    const id = this.mujoco.mj_name2id(this.model, type, name);
+    if (id < 0) throw new Error(`model ${this.modelPath} has no ${kind} named '${name}'`);
+    return id;
   }
 
   /** Times the cached data views were rebuilt after WebAssembly memory growth. */
