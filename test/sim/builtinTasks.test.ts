@@ -99,7 +99,7 @@ async function meanReturn(env: Env, policy: (obs: Float32Array, rng: Rng) => Flo
 test('point_reach: per-episode target, obs layout, and a wide gap between random and a reaching policy', async () => {
   const env = await make('point_reach');
   const task = env.task as PointReachTask;
-  assert.equal(env.observationSize, 6);
+  assert.equal(env.observationSize, 4);
   assert.equal(env.maxEpisodeSteps, 50);
   const targets = new Set<string>();
   const rng = new Rng(4);
@@ -109,7 +109,7 @@ test('point_reach: per-episode target, obs layout, and a wide gap between random
     targets.add(`${task.target[0]},${task.target[1]}`);
     const { after: s, result } = await stepWithSnapshots(env, rng);
     const [tx, ty] = task.target;
-    assertVectorClose(result.observation, [s.qpos[0], s.qpos[1], s.qvel[0], s.qvel[1], tx - s.qpos[0], ty - s.qpos[1]], 1e-6, 'obs');
+    assertVectorClose(result.observation, [tx - s.qpos[0], ty - s.qpos[1], s.qvel[0], s.qvel[1]], 1e-6, 'obs');
     assertClose(result.terms.distance_cost, -10 * Math.hypot(tx - s.qpos[0], ty - s.qpos[1]), 1e-12, 'distance_cost');
     assertClose(result.terms.ctrl_cost, -0.1 * (s.ctrl[0] ** 2 + s.ctrl[1] ** 2), 1e-12, 'ctrl_cost');
     assertTermsSum(result);
@@ -117,8 +117,8 @@ test('point_reach: per-episode target, obs layout, and a wide gap between random
   assert.equal(targets.size, 4, 'a new target each episode');
 
   const random = await meanReturn(env, (_o, r) => Float32Array.of(r.range(-1, 1), r.range(-1, 1)), 20);
-  // A proportional-derivative controller on the observation: what SAC has to discover.
-  const reach = await meanReturn(env, (o) => Float32Array.of(Math.max(-1, Math.min(1, 8 * o[4] - 1 * o[2])), Math.max(-1, Math.min(1, 8 * o[5] - 1 * o[3]))), 20);
+  // A proportional controller on the observed offset: what SAC has to discover.
+  const reach = await meanReturn(env, (o) => Float32Array.of(Math.max(-1, Math.min(1, 8 * o[0])), Math.max(-1, Math.min(1, 8 * o[1]))), 20);
   const still = await meanReturn(env, () => new Float32Array(2), 20);
   assert.ok(random < -90 && still < -90, `random ${random}, still ${still}`);
   assert.ok(reach > -50, `reaching policy return ${reach}`);
