@@ -86,8 +86,9 @@ export class MujocoPlant implements Plant {
     m.opt.disableflags = m.opt.disableflags | mujoco.mjtDisableBit.mjDSBL_AUTORESET.value;
     this.controlPeriod = m.opt.timestep * this.frameSkip;
 
-    const sensorAdr = m.sensor_adr as Int32Array;
-    const sensorDim = m.sensor_dim as Int32Array;
+    // Copies, not views: the accessor objects below allocate, which may grow (and detach) the heap.
+    const sensorAdr = Int32Array.from(m.sensor_adr as Int32Array);
+    const sensorDim = Int32Array.from(m.sensor_dim as Int32Array);
     this.sensorSlices = [];
     for (let i = 0; i < m.nsensor; i++) {
       const accessor = m.sensor(i);
@@ -108,8 +109,8 @@ export class MujocoPlant implements Plant {
     for (const s of this.sensorSlices) signals.push({ name: s.name, size: s.dim, doc: 'MJCF sensor' });
     this.signals = signals;
 
-    const range = m.actuator_ctrlrange as Float64Array;
-    const limited = m.actuator_ctrllimited as Uint8Array;
+    const range = Float64Array.from(m.actuator_ctrlrange as Float64Array);
+    const limited = Uint8Array.from(m.actuator_ctrllimited as Uint8Array);
     const low = new Float64Array(m.nu);
     const high = new Float64Array(m.nu);
     const names: string[] = [];
