@@ -215,6 +215,8 @@ test('included files are copied into the virtual file system', async () => {
   try {
     assert.equal(plant.sim.nq, 1);
     assert.equal(plant.command.size, 1);
+    const left = plant.mujoco.FS.readdir('/sacbridge-models') as string[];
+    assert.deepEqual(left.filter((e) => e !== '.' && e !== '..'), [], 'the copied files and directories are removed after compiling');
   } finally {
     await plant.close();
   }
