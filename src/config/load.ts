@@ -71,6 +71,9 @@ export function envName(key: string): string {
 /** The environment variable naming the configuration file when --config is absent. */
 export const CONFIG_FILE_ENV = 'SACBRIDGE_CONFIG';
 
+/** SACBRIDGE_* variables that are not configuration keys (read by the systemd wrapper). */
+export const NON_CONFIG_ENV: readonly string[] = [CONFIG_FILE_ENV, 'SACBRIDGE_NODE', 'SACBRIDGE_HOME'];
+
 const FORMAT: Record<Kind, string> = { number: 'sacbridge-number', boolean: 'sacbridge-boolean', string: 'sacbridge-string', json: 'sacbridge-json' };
 
 let formatsAdded = false;
@@ -278,7 +281,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const flags = checkFlags(args, new Set(all.map((l) => l.key)), issues);
   const envNames = new Set(all.map((l) => envName(l.key)));
   for (const name of Object.keys(env)) {
-    if (name.startsWith('SACBRIDGE_') && name !== CONFIG_FILE_ENV && !envNames.has(name)) {
+    if (name.startsWith('SACBRIDGE_') && !NON_CONFIG_ENV.includes(name) && !envNames.has(name)) {
       warnings.push(`environment variable ${name} is not a configuration key; ignored`);
     }
   }

@@ -137,7 +137,7 @@ export const schema = {
     backend: oneOf('tfjs backend: "auto" tries tfjs-node-gpu, tfjs-node, then WebAssembly.', ['auto', 'tensorflow', 'wasm', 'cpu'] as const, 'auto'),
   },
   logging: {
-    level: oneOf('Log level.', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    level: oneOf('Least severe log level written (pino levels).', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     pretty: oneOf('Human-readable log lines: "auto" on a terminal, JSON otherwise (journald).', ['auto', 'always', 'never'] as const, 'auto'),
   },
   metrics: {

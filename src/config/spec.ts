@@ -46,11 +46,11 @@ interface NumberBounds {
 }
 
 function describeBounds(b: NumberBounds): string {
-  const parts: string[] = [b.int ? 'integer' : 'number'];
-  if (b.above !== undefined) parts.push(`> ${b.above}`);
-  if (b.min !== undefined) parts.push(`>= ${b.min}`);
-  if (b.max !== undefined) parts.push(`<= ${b.max}`);
-  return parts.join(' ');
+  const bounds: string[] = [];
+  if (b.above !== undefined) bounds.push(`> ${b.above}`);
+  if (b.min !== undefined) bounds.push(`>= ${b.min}`);
+  if (b.max !== undefined) bounds.push(`<= ${b.max}`);
+  return `${b.int ? 'integer' : 'number'}${bounds.length ? ' ' + bounds.join(' and ') : ''}`;
 }
 
 function checkNumber(v: unknown, b: NumberBounds): string | null {
