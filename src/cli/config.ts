@@ -1,5 +1,5 @@
 import { configSource, runIfEntry, UsageError } from '../config/cliArgs.js';
-import { ConfigError, EX_CONFIG, loadConfig, schemaDocs } from '../config/load.js';
+import { ConfigError, EX_CONFIG, getKey, leaves, loadConfig, schemaDocs } from '../config/load.js';
 import { resolveStateDir } from '../daemon/stateDir.js';
 
 const USAGE = `usage:
@@ -23,10 +23,12 @@ export async function main(argv: string[]): Promise<number> {
     const source = configSource(file === undefined ? rest : ['--config', file, ...rest]);
     const { config, origins, warnings } = loadConfig(source);
     for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-    const set = Object.entries(origins).filter(([, o]) => o !== 'default');
+    const set = leaves()
+      .filter(({ key, leaf }) => JSON.stringify(getKey(config, key)) !== JSON.stringify(leaf.default))
+      .map(({ key }) => [key, origins[key] ?? 'default'] as const);
     process.stdout.write(JSON.stringify(config, null, 2) + '\n');
     process.stderr.write(
-      `${source.file ?? '(no file)'}: valid; ${set.length} key(s) not at their default` +
+      `${source.file ?? '(no file)'}: valid; ${set.length} key(s) differ from the defaults` +
         (set.length ? `: ${set.map(([k, o]) => `${k} (${o.split(' ')[0]})`).join(', ')}` : '') +
         `; state directory ${resolveStateDir(config.daemon.stateDir)}\n`,
     );

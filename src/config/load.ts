@@ -184,18 +184,34 @@ function checkFileObject(obj: unknown, section: Section, prefix: string, origin:
   return clean;
 }
 
-/** Flags that are not configuration keys: a typo must not pass silently. */
-function checkFlags(args: string[], known: Set<string>, issues: ConfigIssue[]): Set<string> {
-  const given = new Set<string>();
+/**
+ * Read `--key value` / `--key=value` flags: unknown keys and stray words are errors (a typo must
+ * not pass silently), a repeated key keeps its last value. Returns the flags in the one form
+ * convict reads unambiguously.
+ */
+function readFlags(args: string[], known: Set<string>, issues: ConfigIssue[]): Map<string, string> {
+  const flags = new Map<string, string>();
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (!a.startsWith('--')) continue;
-    const name = a.slice(2).split('=')[0]!;
-    if (known.has(name)) given.add(name);
-    else issues.push({ key: name, value: a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[i + 1], reason: 'unknown flag: not a configuration key (see `sacbridge config docs`)', origin: `flag --${name}` });
-    if (!a.includes('=') && args[i + 1] !== undefined && !args[i + 1]!.startsWith('--')) i++;
+    if (!a.startsWith('--')) {
+      issues.push({ key: '(arguments)', value: a, reason: 'unexpected argument: flags are --key value', origin: 'unknown' });
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
+    let value: string | undefined;
+    if (eq >= 0) value = a.slice(eq + 1);
+    else if (args[i + 1] !== undefined && !args[i + 1]!.startsWith('--')) value = args[++i];
+    if (!known.has(name)) {
+      issues.push({ key: name, value, reason: 'unknown flag: not a configuration key (see `sacbridge config docs`)', origin: `flag --${name}` });
+    } else if (value === undefined) {
+      issues.push({ key: name, value, reason: 'flag without a value', origin: `flag --${name}` });
+    } else {
+      flags.delete(name);
+      flags.set(name, value);
+    }
   }
-  return given;
+  return flags;
 }
 
 function hasKey(obj: Record<string, unknown>, key: string): boolean {
@@ -278,7 +294,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
 
   const fileOrigin: Origin = `file ${options.file ?? ''}`;
   const fileObj = options.file !== undefined ? checkFileObject(readConfigFile(options.file), schema as unknown as Section, '', fileOrigin, issues) : {};
-  const flags = checkFlags(args, new Set(all.map((l) => l.key)), issues);
+  const flags = readFlags(args, new Set(all.map((l) => l.key)), issues);
   const envNames = new Set(all.map((l) => envName(l.key)));
   for (const name of Object.keys(env)) {
     if (name.startsWith('SACBRIDGE_') && !NON_CONFIG_ENV.includes(name) && !envNames.has(name)) {
@@ -291,7 +307,8 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     origins[key] = flags.has(key) ? `flag --${key}` : env[envName(key)] !== undefined ? `env ${envName(key)}` : hasKey(fileObj, key) ? fileOrigin : 'default';
   }
 
-  const conf = convict(convictSchema(schema as unknown as Section) as convict.Schema<SacbridgeConfig>, { env, args });
+  const flagArgs = [...flags].map(([k, v]) => `--${k}=${v}`);
+  const conf = convict(convictSchema(schema as unknown as Section) as convict.Schema<SacbridgeConfig>, { env, args: flagArgs });
   conf.load(fileObj);
   const config = conf.getProperties();
 

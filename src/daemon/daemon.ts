@@ -106,6 +106,8 @@ export class Daemon {
     const sd = this.stateDir;
     sd.prepare();
     sd.lock();
+    // From here a SIGTERM is a clean stop: run() sees it before its first tick.
+    if (this.options.handleSignals) this.installSignals();
     try {
       const loaded = sd.loadState();
       for (const r of loaded.refused) log.warn({ file: r }, 'daemon state copy refused; using the other one');
@@ -140,7 +142,6 @@ export class Daemon {
         this.metricsServer = await serveMetrics(this.metrics, this.config.metrics.host, this.config.metrics.port, () => this.status());
         log.info({ url: this.metricsUrl() }, 'metrics served');
       }
-      if (this.options.handleSignals) this.installSignals();
       this.writeStatus();
       await this.notify.ready(this.statusLine());
       log.info({ pid: process.pid, notify: this.notify.transport, watchdogMs: this.notify.watchdogIntervalMs, job: this.job.name }, 'ready');
@@ -148,8 +149,7 @@ export class Daemon {
         this.phases.apply('start_training', 'daemon', 'start-up with training left to do');
       }
     } catch (err) {
-      await this.metricsServer?.close();
-      sd.unlock();
+      await this.release();
       throw err;
     }
   }

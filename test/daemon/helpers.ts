@@ -27,12 +27,22 @@ export interface DaemonProcess {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+const live = new Set<ChildProcess>();
+
+/** SIGKILL every daemon a test started that is still running (a failed test must not hang the run). */
+export function killAll(): void {
+  for (const c of live) c.kill('SIGKILL');
+  live.clear();
+}
+
 /** Spawn `node dist/src/cli/run.js ...args` with JSON logs on stdout. */
 export function spawnDaemon(args: string[], env: NodeJS.ProcessEnv = {}): DaemonProcess {
   const child = spawn(process.execPath, [RUN_JS, '--logging.pretty', 'never', ...args], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  live.add(child);
+  child.on('exit', () => live.delete(child));
   const logs: LogRecord[] = [];
   const stderr: string[] = [];
   const waiters: { pred: (r: LogRecord) => boolean; resolve: (r: LogRecord) => void }[] = [];
