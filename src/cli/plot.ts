@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../util/atomicFile.js';
 const USAGE = `usage: sacbridge plot RUN_DIR [--out FILE]
 Draw the learning curves (episode and evaluation return, losses, temperature) from the run's
 metrics JSONL files to FILE (default RUN_DIR/learning-curves.svg). A FILE ending in .png is
-rendered from the SVG by ImageMagick's \`convert\` when it is installed.
+rendered from the SVG by rsvg-convert (librsvg2-bin) or ImageMagick's \`convert\` when installed.
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -43,9 +43,23 @@ export async function main(argv: string[]): Promise<number> {
   if (target.endsWith('.png')) {
     const svgPath = target.replace(/\.png$/, '.svg');
     await writeFileAtomic(svgPath, svg);
-    const r = spawnSync('convert', ['-density', '110', svgPath, target], { stdio: ['ignore', 'ignore', 'pipe'] });
-    if (r.error || r.status !== 0) {
-      process.stderr.write(`sacbridge plot: wrote ${svgPath}, but PNG rendering needs ImageMagick's convert: ${r.error?.message ?? r.stderr.toString().trim()}\n`);
+    // librsvg's rsvg-convert renders SVG well; ImageMagick's convert delegates to it or to its own reader.
+    const tries: [string, string[]][] = [
+      ['rsvg-convert', ['-o', target, svgPath]],
+      ['convert', ['-density', '110', svgPath, target]],
+    ];
+    const failures: string[] = [];
+    let done = false;
+    for (const [cmd, args] of tries) {
+      const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      if (!r.error && r.status === 0 && existsSync(target)) {
+        done = true;
+        break;
+      }
+      failures.push(`${cmd}: ${r.error?.message ?? r.stderr.toString().trim().split('\n')[0]}`);
+    }
+    if (!done) {
+      process.stderr.write(`sacbridge plot: wrote ${svgPath}, but could not render the PNG (install librsvg2-bin or ImageMagick): ${failures.join('; ')}\n`);
       return 69; // EX_UNAVAILABLE
     }
   } else {

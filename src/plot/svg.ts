@@ -4,7 +4,7 @@ import type { Curves, Series } from './records.js';
 
 const WIDTH = 960;
 const PANEL_H = 280;
-const M = { left: 84, right: 190, top: 36, bottom: 46 };
+const M = { left: 84, right: 210, top: 36, bottom: 46 };
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
 const MAX_POINTS = 1500;
 
