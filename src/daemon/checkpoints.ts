@@ -162,7 +162,11 @@ export class CheckpointStore {
     const names = await this.list();
     for (const name of names.slice(keep)) {
       if (name === protect) continue;
-      await rm(join(this.dir, name), { recursive: true, force: true });
+      // Rename first (atomic), then delete: a crash mid-delete leaves debris that clean()
+      // removes, never a half-deleted checkpoint under a valid name.
+      const doomed = join(this.dir, `.tmp-deleting-${name}`);
+      await rename(join(this.dir, name), doomed);
+      await rm(doomed, { recursive: true, force: true });
       removed.push(name);
     }
     return removed;

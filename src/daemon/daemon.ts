@@ -143,8 +143,10 @@ export class Daemon {
         log.info({ url: this.metricsUrl() }, 'metrics served');
       }
       this.writeStatus();
+      this.lastStatus = Date.now();
       await this.notify.ready(this.statusLine());
-      log.info({ pid: process.pid, notify: this.notify.transport, watchdogMs: this.notify.watchdogIntervalMs, job: this.job.name }, 'ready');
+      // The job's state as restored, before the first tick (the crash test reads it here).
+      log.info({ pid: process.pid, notify: this.notify.transport, watchdogMs: this.notify.watchdogIntervalMs, job: this.job.name, restored: restored, phase: this.phases.phase }, 'ready');
       if (this.phases.phase === 'idle' && jobSteps < this.config.sim.totalSteps) {
         this.phases.apply('start_training', 'daemon', 'start-up with training left to do');
       }
