@@ -193,3 +193,32 @@ test('phases follow the job: training, evaluation, finish; a finished run restar
   again.child.kill('SIGTERM');
   assert.equal((await again.exit).code, 0);
 });
+
+test('a stuck tick stops the watchdog pings, and SIGTERM then exits 70 after daemon.stopTimeoutSeconds', async () => {
+  const dir = tempDir();
+  const sock = join(dir, 'notify.sock');
+  const rx = await notifyReceiver(sock);
+  try {
+    const job = join(DIST, 'test', 'daemon', 'fixtures', 'stuckJob.js');
+    const d = spawnDaemon([...BASE, '--daemon.stateDir', dir, '--daemon.job', job, '--daemon.stopTimeoutSeconds', '0.5'], { NOTIFY_SOCKET: sock, WATCHDOG_USEC: '100000' });
+    await rx.waitFor('READY=1');
+    await sleep(200);
+    const pings = rx.messages.filter((m) => m === 'WATCHDOG=1').length;
+    await sleep(500);
+    assert.equal(rx.messages.filter((m) => m === 'WATCHDOG=1').length, pings, 'no pings while the tick is stuck: systemd would restart the unit');
+    const t0 = Date.now();
+    d.child.kill('SIGTERM');
+    const exit = await d.exit;
+    assert.equal(exit.code, 70);
+    assert.ok(Date.now() - t0 >= 450);
+    assert.ok(d.logs.some(msgIs('stop timed out; exiting without a final checkpoint')));
+  } finally {
+    await rx.close();
+  }
+});
+
+test('daemon.job naming no job refuses to start with the reason', async () => {
+  const d = spawnDaemon([...BASE, '--daemon.stateDir', tempDir(), '--daemon.job', 'sacc']);
+  assert.equal((await d.exit).code, 1);
+  assert.ok(d.logs.some((r) => /no such job \(built-in: counter/.test(String((r.err as { message?: string } | undefined)?.message ?? ''))), JSON.stringify(d.logs.slice(-2)));
+});

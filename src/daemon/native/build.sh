@@ -6,7 +6,16 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 out="$root/build/sd_notify.node"
-cc=${CC:-cc}
+cc=${CC:-}
+if [ -z "$cc" ]; then
+  for c in cc gcc clang; do
+    if command -v "$c" >/dev/null 2>&1; then cc=$c; break; fi
+  done
+fi
+if [ -z "$cc" ]; then
+  echo "sd_notify addon: no C compiler (cc, gcc, clang); systemd-notify fallback will be used" >&2
+  exit 0
+fi
 inc=$(node -p "require('path').resolve(process.execPath, '../../include/node')")
 if [ ! -f "$inc/node_api.h" ]; then
   echo "sd_notify addon: no Node headers at $inc; systemd-notify fallback will be used" >&2
