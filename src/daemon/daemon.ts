@@ -197,6 +197,11 @@ export class Daemon {
     return this.phases.phase;
   }
 
+  /** The phase and where pause/e-stop return to. */
+  get phaseState(): PhaseState {
+    return this.phases.state;
+  }
+
   /** Subscribe to phase changes (telemetry publishes them). Returns the unsubscribe function. */
   onPhaseChange(listener: (c: PhaseChange) => void): () => void {
     return this.phases.onChange(listener);

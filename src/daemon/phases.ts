@@ -194,3 +194,12 @@ export function isPhaseState(v: unknown): v is PhaseState {
   const s = v as Record<string, unknown>;
   return isPhase(s.phase) && (s.resumeTo === null || (isPhase(s.resumeTo) && WORK_PHASES.includes(s.resumeTo)));
 }
+
+/** The event that takes `state` to `target` in one transition, or null when none does. */
+export function eventTo(state: PhaseState, target: Phase): PhaseEvent | null {
+  for (const e of PHASE_EVENTS) {
+    const r = transition(state, e);
+    if (r.ok && r.state.phase === target) return e;
+  }
+  return null;
+}
