@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SacbridgeConfig } from '../config/schema.js';
 import { Rng } from '../util/rng.js';
-import type { Job, JobContext, JobStatus, TickResult } from './job.js';
+import type { DirectoryCheckpoints, Job, JobBase, JobContext, JobStatus, TickResult } from './job.js';
 import type { Phase } from './phases.js';
 
 /**
@@ -42,7 +42,7 @@ interface SavedState {
   evalV: number;
 }
 
-export class CounterJob implements Job {
+export class CounterJob implements JobBase, DirectoryCheckpoints {
   readonly name = 'counter';
   private envSteps = 0;
   private episodes = 0;

@@ -5,7 +5,7 @@ import type { Logger } from '../log/logger.js';
 import { Metrics } from '../metrics/metrics.js';
 import { serveMetrics, type MetricsServer } from '../metrics/server.js';
 import { CheckpointSchedule, CheckpointStore, type CheckpointInfo } from './checkpoints.js';
-import { TICKING_PHASES, type CreateJob, type Job, type JobStatus } from './job.js';
+import { ownsCheckpoints, TICKING_PHASES, type CreateJob, type Job, type JobStatus } from './job.js';
 import { createJob } from './jobs.js';
 import { PhaseMachine, type Phase, type PhaseChange, type PhaseEvent, type PhaseState } from './phases.js';
 import { SdNotify } from './sdNotify.js';
@@ -123,6 +123,7 @@ export class Daemon {
         logger: log.child({ job: this.config.daemon.job }),
         metrics: this.metrics,
         runDir: sd.runDir,
+        checkpointDir: sd.checkpointsDir,
       });
       await this.restoreNewestCheckpoint();
 
@@ -158,8 +159,15 @@ export class Daemon {
 
   /** Restore the newest checkpoint that verifies and that the job accepts; log every fallback. */
   private async restoreNewestCheckpoint(): Promise<void> {
-    await this.store.clean();
     const log = this.logger;
+    const job = this.job;
+    if (ownsCheckpoints(job)) {
+      const r = await job.resume();
+      if (r === null) log.info('no checkpoint: starting fresh');
+      else log.info({ checkpoint: r.id, steps: r.steps }, 'resumed from checkpoint');
+      return;
+    }
+    await this.store.clean();
     for (const name of await this.store.list()) {
       const v = await this.store.verify(name);
       if (!v.ok) {
@@ -167,7 +175,7 @@ export class Daemon {
         continue;
       }
       try {
-        await this.job.restore(`${this.store.dir}/${name}`);
+        await job.restore(`${this.store.dir}/${name}`);
       } catch (err) {
         log.warn({ checkpoint: name, reason: (err as Error).message }, 'job could not restore the checkpoint; falling back to an older one');
         continue;
@@ -370,14 +378,22 @@ export class Daemon {
   async checkpoint(reason: string): Promise<CheckpointInfo> {
     const t0 = performance.now();
     const steps = this.job.status().envSteps;
-    const info = await this.store.save(steps, reason, (dir) => this.job.save(dir));
+    const job = this.job;
+    let info: CheckpointInfo;
+    let removed: string[] = [];
+    if (ownsCheckpoints(job)) {
+      const r = await job.checkpoint(reason);
+      info = { name: r.id, dir: this.store.dir, steps: r.steps };
+    } else {
+      info = await this.store.save(steps, reason, (dir) => job.save(dir));
+    }
     this.state = this.stateDir.saveState({
       ...this.state,
       lastCheckpoint: info.name,
       jobSteps: steps,
       counters: { ...this.state.counters, checkpoints: this.state.counters.checkpoints + 1 },
     });
-    const removed = await this.store.prune(this.config.daemon.keepCheckpoints, info.name);
+    if (!ownsCheckpoints(job)) removed = await this.store.prune(this.config.daemon.keepCheckpoints, info.name);
     const seconds = (performance.now() - t0) / 1000;
     this.schedule.done(steps, Date.now());
     this.lastCheckpointSteps = steps;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
-import { runCrashTest } from './crashHarness.js';
-import { killAll, tempDir } from './helpers.js';
+import { join } from 'node:path';
+import { inspectStore, runCrashTest } from './crashHarness.js';
+import { DIST, killAll, tempDir } from './helpers.js';
 
 /**
  * Issue 6 item 4 against the daemon's own counter job (a real loop with a replay ring,
@@ -51,4 +52,26 @@ test(`SIGKILL at ${KILLS} random moments: every restart resumes, nothing is corr
   assert.ok(report.finalSteps > r[r.length - 1]!.restoredSteps, 'the final SIGTERM wrote a newer checkpoint');
   assert.ok(r[r.length - 1]!.restoredSteps > 0, 'progress survived the kills');
   for (let i = 1; i < r.length; i++) assert.ok(r[i]!.restoredSteps >= r[i - 1]!.restoredSteps);
+});
+
+test('the harness with a job that keeps its own checkpoints (how the trainer plugs in)', { timeout: 120_000 }, async () => {
+  const report = await runCrashTest({
+    stateDir: tempDir('sacbridge-crash-own-'),
+    kills: 5,
+    seed: 7,
+    minAliveMs: 150,
+    maxAliveMs: 500,
+    inspect: (dir) => inspectStore(dir, join(dir, 'checkpoints', 'own')),
+    args: [
+      '--daemon.job', join(DIST, 'test', 'daemon', 'fixtures', 'ownCheckpointsJob.js'),
+      '--metrics.enabled', 'false',
+      '--sim.totalSteps', '1000000000',
+      '--sim.evalEvery', '0',
+      '--daemon.checkpointEverySteps', '25000',
+      '--daemon.checkpointEverySeconds', '0',
+    ],
+  });
+  assert.equal(report.finalExitCode, 0);
+  assert.ok(report.rounds[report.rounds.length - 1]!.restoredSteps > 0);
+  assert.ok(report.checkpointsVerified > 0);
 });

@@ -33,6 +33,19 @@ export interface CrashTestOptions {
   minAliveMs: number;
   maxAliveMs: number;
   readyTimeoutMs?: number;
+  /**
+   * Inspect the checkpoints on disk: newest good one, how many verify, which are corrupt, how
+   * many half-written. Default: the daemon's own store (checkpoints/). A job that keeps its own
+   * checkpoints (OwnCheckpoints) passes the matching inspection.
+   */
+  inspect?: (stateDir: string) => Promise<CheckpointInspection>;
+}
+
+export interface CheckpointInspection {
+  newestSteps: number;
+  verified: number;
+  corrupt: string[];
+  torn: number;
 }
 
 export interface CrashRound {
@@ -57,8 +70,9 @@ export interface CrashReport {
   finalExitCode: number | null;
 }
 
-async function inspect(stateDir: string): Promise<{ newestSteps: number; verified: number; corrupt: string[]; torn: number }> {
-  const store = new CheckpointStore(join(stateDir, 'checkpoints'));
+/** Inspect a CheckpointStore directory, plus the daemon's own state copies. */
+export async function inspectStore(stateDir: string, storeDir = join(stateDir, 'checkpoints')): Promise<CheckpointInspection> {
+  const store = new CheckpointStore(storeDir);
   const corrupt: string[] = [];
   let verified = 0;
   let newestSteps = -1;
@@ -82,6 +96,7 @@ async function inspect(stateDir: string): Promise<{ newestSteps: number; verifie
 
 export async function runCrashTest(o: CrashTestOptions): Promise<CrashReport> {
   const rng = new Rng(o.seed);
+  const inspect = o.inspect ?? ((d: string) => inspectStore(d));
   const args = [...o.args, '--daemon.stateDir', o.stateDir];
   const rounds: CrashRound[] = [];
   let checkpointsVerified = 0;
