@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -8,7 +9,7 @@ import { DaemonControl } from '../../src/daemon/control.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { eventTo, INITIAL_PHASE } from '../../src/daemon/phases.js';
 import { createLogger } from '../../src/log/logger.js';
-import { tempDir } from './helpers.js';
+import { DIST, tempDir } from './helpers.js';
 
 test('eventTo finds the one edge to a phase, or none', () => {
   assert.equal(eventTo(INITIAL_PHASE, 'sim_training'), 'start_training');
@@ -49,6 +50,11 @@ test('the control API drives a real in-process daemon between ticks', async () =
     await assert.rejects(control.resume({ reason: 'x' }), /only a paused daemon resumes/);
     await control.clearEstop({ reason: 'safe' });
     await control.evaluate({ episodes: 10, deterministic: true });
+    // Without a metrics server, `sacbridge status` falls back to the status file.
+    await new Promise((r) => setTimeout(r, 50));
+    const st = await new Promise<string>((resolve) => execFile(process.execPath, [join(DIST, 'src', 'cli', 'status.js'), '--state-dir', dir, '--json'], (_e, out) => resolve(out)));
+    const parsed = JSON.parse(st) as { running: boolean; source: string; status: { pid: number } };
+    assert.deepEqual([parsed.running, parsed.source, parsed.status.pid], [true, 'file', process.pid]);
     assert.deepEqual(seen, ['sim_training->paused', 'paused->sim_training', 'sim_training->estop', 'estop->sim_training', 'sim_training->evaluating']);
   } finally {
     daemon.requestStop('test over');

@@ -2,17 +2,18 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, test } from 'node:test';
+import { afterEach, before, test } from 'node:test';
 import { EX_CONFIG } from '../../src/config/load.js';
 import { CheckpointStore } from '../../src/daemon/checkpoints.js';
 import type { DaemonStatus } from '../../src/daemon/daemon.js';
 import { StateDir } from '../../src/daemon/stateDir.js';
-import { DIST, killAll, msgIs, notifyReceiver, sleep, spawnDaemon, tempDir, type LogRecord } from './helpers.js';
+import { DIST, ensureAddon, killAll, msgIs, notifyReceiver, sleep, spawnDaemon, tempDir, type LogRecord } from './helpers.js';
 
 /** The real daemon process (`node dist/src/cli/run.js`) with the real counter job. */
 
 const BASE = ['--metrics.port', '0', '--sim.totalSteps', '1000000000', '--daemon.statusEverySeconds', '0.1', '--sim.evalEvery', '0'];
 
+before(ensureAddon);
 afterEach(killAll);
 
 function readStatus(dir: string): DaemonStatus | null {

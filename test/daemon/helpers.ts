@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -166,4 +166,9 @@ export async function notifyReceiver(socketPath: string): Promise<NotifyReceiver
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The sd_notify addon is built at install time; build it when that step has not run. */
+export function ensureAddon(): void {
+  if (!existsSync(join(ROOT, 'build', 'sd_notify.node'))) execFileSync('sh', [join(ROOT, 'src', 'daemon', 'native', 'build.sh')], { stdio: 'inherit' });
 }

@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { loadAddon, SdNotify } from '../../src/daemon/sdNotify.js';
-import { notifyReceiver, ROOT, tempDir } from './helpers.js';
+import { ensureAddon, notifyReceiver, tempDir } from './helpers.js';
 
-before(() => {
-  // The addon is built at install time; build it here when the install step has not run.
-  if (!existsSync(join(ROOT, 'build', 'sd_notify.node'))) execFileSync('sh', [join(ROOT, 'src', 'daemon', 'native', 'build.sh')], { stdio: 'inherit' });
-});
+before(ensureAddon);
 
 test('the addon is built and loads', () => {
   assert.notEqual(loadAddon(), null);

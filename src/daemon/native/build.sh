@@ -22,11 +22,11 @@ if [ ! -f "$inc/node_api.h" ]; then
   exit 0
 fi
 mkdir -p "$root/build"
-if "$cc" -O2 -Wall -Wextra -fPIC -shared -DNODE_GYP_MODULE_NAME=sd_notify -I"$inc" -o "$out.tmp" "$here/sd_notify.c"; then
-  mv "$out.tmp" "$out"
+if "$cc" -O2 -Wall -Wextra -fPIC -shared -DNODE_GYP_MODULE_NAME=sd_notify -I"$inc" -o "$out.tmp.$$" "$here/sd_notify.c"; then
+  mv "$out.tmp.$$" "$out"
   echo "sd_notify addon: built $out"
 else
-  rm -f "$out.tmp"
+  rm -f "$out.tmp.$$"
   echo "sd_notify addon: build failed; systemd-notify fallback will be used" >&2
 fi
 exit 0
