@@ -49,12 +49,12 @@ test('the control API drives a real in-process daemon between ticks', async () =
     await control.estop({ reason: 'button' });
     await assert.rejects(control.resume({ reason: 'x' }), /only a paused daemon resumes/);
     await control.clearEstop({ reason: 'safe' });
-    await control.evaluate({ episodes: 10, deterministic: true });
     // Without a metrics server, `sacbridge status` falls back to the status file.
     await new Promise((r) => setTimeout(r, 50));
     const st = await new Promise<string>((resolve) => execFile(process.execPath, [join(DIST, 'src', 'cli', 'status.js'), '--state-dir', dir, '--json'], (_e, out) => resolve(out)));
     const parsed = JSON.parse(st) as { running: boolean; source: string; status: { pid: number } };
     assert.deepEqual([parsed.running, parsed.source, parsed.status.pid], [true, 'file', process.pid]);
+    await control.evaluate({ episodes: 10, deterministic: true });
     assert.deepEqual(seen, ['sim_training->paused', 'paused->sim_training', 'sim_training->estop', 'estop->sim_training', 'sim_training->evaluating']);
   } finally {
     daemon.requestStop('test over');
