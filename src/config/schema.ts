@@ -1,0 +1,183 @@
+import {
+  bool,
+  int,
+  is,
+  num,
+  numberList,
+  numOrAuto,
+  objectList,
+  oneOf,
+  range,
+  str,
+  stringList,
+  type ConfigOf,
+} from './spec.js';
+
+/**
+ * The one configuration schema of sacbridge. Every key has a doc string, a format and a default;
+ * `sacbridge config docs` prints it. Environment variable: SACBRIDGE_ + the key path in upper
+ * snake case (rl.batchSize -> SACBRIDGE_RL_BATCH_SIZE); flag: --rl.batchSize.
+ */
+
+const ZMQ_ENDPOINT = { re: /^(tcp|ipc|inproc):\/\/\S+$|^$/, what: 'a ZeroMQ endpoint (tcp://host:port, ipc://path) or empty to disable' };
+const ROS_NAME = { re: /^(\/?[A-Za-z_~][A-Za-z0-9_/{}~]*)?$/, what: 'a ROS 2 name, or empty' };
+
+export const schema = {
+  rl: {
+    variant: oneOf(
+      'Soft Actor-Critic variant: "v1" is the 2018 paper (separate soft value network, fixed temperature), "v2" the 2019 one (twin Q targets, learned temperature).',
+      ['v1', 'v2'] as const,
+      'v2',
+    ),
+    lr: num('Adam learning rate of actor, critics and temperature.', 3e-4, { above: 0, max: 1 }),
+    batchSize: int('Minibatch size of one gradient step.', 256, { min: 1, max: 65536 }),
+    hiddenSizes: numberList('Hidden layer widths of every network (ReLU).', [256, 256], { int: true, min: 1, max: 8192 }, { min: 1 }),
+    gamma: num('Discount factor.', 0.99, { min: 0, max: 1 }),
+    tau: num('Polyak averaging coefficient of the target networks.', 0.005, { above: 0, max: 1 }),
+    bufferSize: int('Replay buffer capacity in transitions.', 1_000_000, { min: 1, max: 100_000_000 }),
+    learningStarts: int('Environment steps of uniformly random actions before the first update.', 5000, { min: 0 }),
+    updatesPerStep: int('Gradient steps per environment step.', 1, { min: 0, max: 64 }),
+    targetEntropy: numOrAuto('Target entropy of the temperature loss; "auto" = -|A| (number of action dimensions).', 'auto'),
+    alphaInit: num('Initial temperature alpha.', 1.0, { above: 0 }),
+    alphaLearn: bool('Learn the temperature (v2); false keeps alpha at alphaInit.', true),
+  },
+  sim: {
+    task: str('Simulated task, e.g. "Pendulum-v1", "HalfCheetah-v5".', 'Pendulum-v1', { re: /^\S+$/, what: 'a task name without spaces' }),
+    modelPath: str('MJCF model file overriding the task\'s own; empty = the task\'s default model.', ''),
+    gymnasiumModelDir: str('Directory holding the Gymnasium MJCF assets (half_cheetah.xml, ...); empty = built-in models only.', ''),
+    frameSkip: int('Physics steps per control tick; 0 = the task\'s default.', 0, { min: 0, max: 1000 }),
+    seed: int('Seed of every random stream (environment, networks, replay sampling).', 1, { min: 0, max: 2 ** 32 - 1 }),
+    totalSteps: int('Environment steps of simulated training before evaluation and the gate.', 1_000_000, { min: 1 }),
+    evalEvery: int('Environment steps between deterministic evaluations; 0 = only at the end.', 10_000, { min: 0 }),
+    evalEpisodes: int('Episodes per evaluation.', 10, { min: 1, max: 1000 }),
+    randomize: {
+      massScale: range('Domain randomisation: body masses scaled by a factor drawn per episode from [low, high].', [1, 1], { above: 0 }),
+      frictionScale: range('Domain randomisation: geom friction scaled by a factor drawn per episode from [low, high].', [1, 1], { above: 0 }),
+      actuatorGainScale: range('Domain randomisation: actuator gains scaled by a factor drawn per episode from [low, high].', [1, 1], { above: 0 }),
+      observationNoiseStd: num('Domain randomisation: std of Gaussian noise added to every observation component.', 0, { min: 0 }),
+      actionLatencyTicks: range('Domain randomisation: command delay in ticks drawn per episode from [low, high].', [0, 0], { int: true, min: 0, max: 100 }),
+    },
+  },
+  ros: {
+    enabled: bool('Load rclnodejs and connect to ROS 2 (needed for the robot phase).', false),
+    nodeName: str('ROS 2 node name.', 'sacbridge', { re: /^[A-Za-z_][A-Za-z0-9_]*$/, what: 'a ROS 2 node name (letters, digits, _)' }),
+    namespace: str('ROS 2 namespace of the node; empty = root.', '', ROS_NAME),
+    observations: objectList<{ topic: string; type: string; fields: Record<string, string>; qos?: 'sensor_data' | 'reliable' | 'best_effort' }>(
+      'Observation sources: each subscribes to `topic` of message `type` and maps message fields to plant signals in `fields` ({signal name: field path}, e.g. {"qpos": "position[hip,knee]"}); `qos` defaults to "sensor_data".',
+      'array of {topic, type, fields: {signal: field path}, qos?}',
+      [],
+      { topic: { check: is.string }, type: { check: is.string }, fields: { check: is.stringMap }, qos: { optional: true, check: is.oneOf('sensor_data', 'reliable', 'best_effort') } },
+    ),
+    rewardTopic: str('Topic (std_msgs/msg/Float64) giving the reward on the robot; empty = the task computes it from the signals.', '', ROS_NAME),
+    command: {
+      type: oneOf(
+        'Message type of the command sink.',
+        ['std_msgs/msg/Float64MultiArray', 'trajectory_msgs/msg/JointTrajectory', 'geometry_msgs/msg/Twist'] as const,
+        'std_msgs/msg/Float64MultiArray',
+      ),
+      topic: str('Command topic.', '/sacbridge/command', ROS_NAME),
+      jointNames: stringList('Joint names of the command vector, in order (JointTrajectory).', []),
+    },
+    estopTopic: str('std_msgs/msg/Bool topic: true engages the e-stop.', '/sacbridge/estop', ROS_NAME),
+    statusTopic: str('diagnostic_msgs/msg/DiagnosticArray topic the daemon publishes its status on.', '/diagnostics', ROS_NAME),
+    phaseTopic: str('std_msgs/msg/String topic the daemon publishes phase changes on and accepts phase requests from.', '/sacbridge/phase', ROS_NAME),
+    controlRateHz: num('Control tick rate on the robot.', 50, { above: 0, max: 10_000 }),
+    staleAgeMs: num('An observation older than this is stale: the command is held or zeroed and learning pauses.', 100, { above: 0 }),
+    reset: {
+      mode: oneOf('How an episode on the robot is reset: "scripted" plays `script`, "operator" waits for a ready message.', ['operator', 'scripted'] as const, 'operator'),
+      script: objectList<{ command: number[]; durationMs: number }>(
+        'Scripted reset: commands (physical units) each held for durationMs.',
+        'array of {command: number[], durationMs}',
+        [],
+        { command: { check: is.numbers }, durationMs: { check: is.positiveNumber } },
+      ),
+      readyTopic: str('std_msgs/msg/Empty topic on which the operator says the robot is ready.', '/sacbridge/ready', ROS_NAME),
+    },
+  },
+  switch: {
+    mode: oneOf('When to go from simulation to the robot: "never" (sim only), "automatic" once the evaluation gate is passed, or "operator" (control API).', ['never', 'automatic', 'operator'] as const, 'never'),
+    gateReturn: num('Mean evaluation return the policy must reach to pass the gate.', 0),
+    gateEpisodes: int('Consecutive evaluation episodes the gate is averaged over.', 10, { min: 1 }),
+    simReplayRatio: num('Fraction of each minibatch drawn from simulated transitions during real fine-tuning.', 0.5, { min: 0, max: 1 }),
+  },
+  safety: {
+    commandMin: numberList('Per-actuator lower command limit in physical units; empty = the plant\'s range.', []),
+    commandMax: numberList('Per-actuator upper command limit in physical units; empty = the plant\'s range.', []),
+    maxDeltaPerTick: num('Largest change of a command per tick, as a fraction of the actuator\'s range (1 = up to half the range; 2 = no rate limit).', 2, { above: 0, max: 2 }),
+    staleAction: oneOf('What the command does when observations are stale: hold the last one or zero it.', ['hold', 'zero'] as const, 'zero'),
+    workspace: objectList<{ signal: string; index: number; min: number; max: number }>(
+      'Workspace bounds: the episode ends safely when signal[index] leaves [min, max].',
+      'array of {signal, index, min, max}',
+      [],
+      { signal: { check: is.string }, index: { check: is.nonNegativeInt }, min: { check: is.number }, max: { check: is.number } },
+    ),
+  },
+  zmq: {
+    telemetry: str('PUB endpoint for telemetry; empty = off.', 'tcp://127.0.0.1:5555', ZMQ_ENDPOINT),
+    policy: str('ROUTER endpoint of the policy server; empty = off.', 'tcp://127.0.0.1:5556', ZMQ_ENDPOINT),
+    control: str('REP endpoint of the control API; empty = off.', 'tcp://127.0.0.1:5557', ZMQ_ENDPOINT),
+    remotePlant: str('Endpoint of an outside simulator or robot driver (remote plant); empty = none.', '', ZMQ_ENDPOINT),
+    curveSecretKeyFile: str('File holding the server\'s CURVE secret key (Z85); required for a non-loopback bind unless insecure.', ''),
+    curvePublicKeyFile: str('File holding the server\'s CURVE public key (Z85).', ''),
+    curveAuthorizedKeysDir: str('Directory of client public keys allowed to connect; empty = any client holding the server key.', ''),
+    insecure: bool('Allow a non-loopback bind without CURVE. Only on a trusted network.', false),
+    hwm: int('High-water mark (messages) of every socket.', 1000, { min: 1 }),
+  },
+  daemon: {
+    stateDir: str('State directory; empty = /var/lib/sacbridge under systemd ($STATE_DIRECTORY), else $XDG_STATE_HOME/sacbridge or ~/.local/state/sacbridge.', ''),
+    job: str('The work of the training phases: a built-in job name ("counter") or a path to an ES module exporting createJob(context).', 'counter', { re: /^\S+$/, what: 'a job name or module path' }),
+    checkpointEverySteps: int('Checkpoint every N environment steps; 0 = off.', 10_000, { min: 0 }),
+    checkpointEverySeconds: num('Checkpoint every N seconds; 0 = off.', 300, { min: 0 }),
+    keepCheckpoints: int('Checkpoints kept on disk (the newest ones); older ones are removed.', 3, { min: 1, max: 1000 }),
+    watchdog: bool('Send systemd watchdog pings from the control loop when the unit sets WatchdogSec.', true),
+    stopTimeoutSeconds: num('After SIGTERM, the longest wait for the tick to finish and the checkpoint to be written before exiting non-zero (keep below the unit\'s TimeoutStopSec).', 60, { above: 0 }),
+    statusEverySeconds: num('Period of the status file in the state dir and of the systemd STATUS line.', 2, { above: 0 }),
+  },
+  compute: {
+    backend: oneOf('tfjs backend: "auto" tries tfjs-node-gpu, tfjs-node, then WebAssembly.', ['auto', 'tensorflow', 'wasm', 'cpu'] as const, 'auto'),
+  },
+  logging: {
+    level: oneOf('Least severe log level written (pino levels).', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    pretty: oneOf('Human-readable log lines: "auto" on a terminal, JSON otherwise (journald).', ['auto', 'always', 'never'] as const, 'auto'),
+  },
+  metrics: {
+    enabled: bool('Serve Prometheus metrics over HTTP.', true),
+    host: str('Metrics listen address (loopback by default).', '127.0.0.1', { re: /^\S+$/, what: 'a host name or address' }),
+    port: int('Metrics TCP port; 0 = any free port (written to the status file).', 9464, { min: 0, max: 65535 }),
+  },
+} as const;
+
+export type Schema = typeof schema;
+/** The whole resolved configuration. */
+export type SacbridgeConfig = ConfigOf<Schema>;
+export type RlConfig = SacbridgeConfig['rl'];
+export type SimConfig = SacbridgeConfig['sim'];
+export type RosConfig = SacbridgeConfig['ros'];
+export type SwitchConfig = SacbridgeConfig['switch'];
+export type SafetyConfig = SacbridgeConfig['safety'];
+export type ZmqConfig = SacbridgeConfig['zmq'];
+export type DaemonConfig = SacbridgeConfig['daemon'];
+export type ComputeConfig = SacbridgeConfig['compute'];
+export type LoggingConfig = SacbridgeConfig['logging'];
+export type MetricsConfig = SacbridgeConfig['metrics'];
+
+/**
+ * Keys a running daemon applies on SIGHUP. Everything else needs a restart (it shapes networks,
+ * sockets, the plant or the state directory); a reload that changes such a key logs it as ignored.
+ */
+export const LIVE_KEYS: readonly string[] = [
+  'logging.level',
+  'daemon.checkpointEverySteps',
+  'daemon.checkpointEverySeconds',
+  'daemon.keepCheckpoints',
+  'daemon.statusEverySeconds',
+  'daemon.stopTimeoutSeconds',
+  'switch.mode',
+  'switch.gateReturn',
+  'switch.gateEpisodes',
+  'sim.evalEvery',
+  'sim.evalEpisodes',
+  'safety.maxDeltaPerTick',
+  'safety.staleAction',
+  'safety.workspace',
+];

@@ -1,0 +1,57 @@
+import type { CheckpointInfo } from './checkpoints.js';
+import type { ControlRequest, Daemon, DaemonStatus } from './daemon.js';
+import { eventTo, PhaseError, type Phase, type PhaseChange } from './phases.js';
+
+/**
+ * The daemon's side of the ZeroMQ control API: one method per command, JSON-safe results.
+ * Structurally the `ControlHandler` of src/zmq/controlServer.ts (branch zmq), so it can be
+ * handed to the control server as it is; a refused command throws PhaseError with the reason
+ * (the wiring maps it to the server's refusal reply).
+ */
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+function changeJson(c: PhaseChange): JsonObject {
+  return { from: c.from.phase, to: c.to.phase, event: c.event, seq: c.seq, at: new Date(c.at).toISOString() };
+}
+
+export class DaemonControl {
+  constructor(private readonly daemon: Pick<Daemon, 'request' | 'status' | 'phaseState'>) {}
+
+  private async phase(event: ControlRequest & { kind: 'phase' }): Promise<JsonObject> {
+    return changeJson((await this.daemon.request(event)) as PhaseChange);
+  }
+
+  status(): JsonObject {
+    return JSON.parse(JSON.stringify(this.daemon.status())) as JsonObject & DaemonStatus;
+  }
+  pause(a: { reason: string }): Promise<JsonObject> {
+    return this.phase({ kind: 'phase', event: 'pause', source: 'control-api', reason: a.reason });
+  }
+  resume(a: { reason: string }): Promise<JsonObject> {
+    return this.phase({ kind: 'phase', event: 'resume', source: 'control-api', reason: a.reason });
+  }
+  estop(a: { reason: string }): Promise<JsonObject> {
+    return this.phase({ kind: 'phase', event: 'estop', source: 'control-api', reason: a.reason });
+  }
+  clearEstop(a: { reason: string }): Promise<JsonObject> {
+    return this.phase({ kind: 'phase', event: 'clear', source: 'control-api', reason: a.reason });
+  }
+  async checkpoint(a: { tag?: string }): Promise<JsonObject> {
+    const info = (await this.daemon.request({ kind: 'checkpoint', source: `control-api${a.tag ? ` (${a.tag})` : ''}` })) as CheckpointInfo;
+    return { name: info.name, steps: info.steps };
+  }
+  /** Starts an evaluation phase (episodes per evaluation come from sim.evalEpisodes). */
+  evaluate(a: { episodes: number; deterministic: boolean }): Promise<JsonObject> {
+    return this.phase({ kind: 'phase', event: 'evaluate', source: 'control-api', reason: `asked for ${a.episodes} episodes` });
+  }
+  /** Moves one edge of the state machine; a target further away is refused with the reason. */
+  switchPhase(a: { phase: Phase; reason: string }): Promise<JsonObject> {
+    const event = eventTo(this.daemon.phaseState, a.phase);
+    if (event === null) {
+      return Promise.reject(new PhaseError(`no single transition from '${this.daemon.phaseState.phase}' to '${a.phase}'`));
+    }
+    return this.phase({ kind: 'phase', event, source: 'control-api', reason: a.reason });
+  }
+}

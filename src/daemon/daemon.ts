@@ -1,0 +1,473 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { changedKeys, ConfigError, getKey, loadConfig, type LoadOptions } from '../config/load.js';
+import { LIVE_KEYS, type SacbridgeConfig } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import { Metrics } from '../metrics/metrics.js';
+import { serveMetrics, type MetricsServer } from '../metrics/server.js';
+import { CheckpointSchedule, CheckpointStore, type CheckpointInfo } from './checkpoints.js';
+import { ownsCheckpoints, TICKING_PHASES, type CreateJob, type Job, type JobStatus } from './job.js';
+import { createJob } from './jobs.js';
+import { PhaseMachine, type Phase, type PhaseChange, type PhaseEvent, type PhaseState } from './phases.js';
+import { SdNotify } from './sdNotify.js';
+import { resolveStateDir, StateDir, type DaemonState } from './stateDir.js';
+
+/** sysexits.h EX_TEMPFAIL: another daemon holds the state directory. */
+export const EX_TEMPFAIL = 75;
+/** sysexits.h EX_SOFTWARE: the stop took longer than daemon.stopTimeoutSeconds. */
+export const EX_SOFTWARE = 70;
+
+export interface DaemonOptions {
+  config: SacbridgeConfig;
+  logger: Logger;
+  /** How the configuration was loaded, so SIGHUP can load it again the same way. */
+  source?: LoadOptions;
+  env?: NodeJS.ProcessEnv;
+  /** Use this job instead of `daemon.job` (the trainer wiring may pass its own). */
+  job?: CreateJob;
+  /** Install SIGTERM/SIGINT/SIGHUP handlers (the CLI does; library users may not). */
+  handleSignals?: boolean;
+}
+
+export interface DaemonStatus {
+  pid: number;
+  phase: Phase;
+  resumeTo: PhaseState['resumeTo'];
+  stateDir: string;
+  job: string;
+  jobStatus: JobStatus;
+  starts: number;
+  transitions: number;
+  checkpoints: number;
+  lastCheckpoint: string | null;
+  metricsUrl: string | null;
+  notify: string;
+  startedAt: string;
+  updatedAt: string;
+  uptimeSeconds: number;
+}
+
+export type ControlRequest = { kind: 'phase'; event: PhaseEvent; source: string; reason: string } | { kind: 'checkpoint'; source: string };
+
+interface Pending {
+  request: ControlRequest;
+  resolve: (v: PhaseChange | CheckpointInfo) => void;
+  reject: (err: Error) => void;
+}
+
+const IDLE_WAIT_MS = 50;
+
+/**
+ * The daemon: owns the state directory, the phase machine, the job and the loop that ticks it.
+ * `start` brings everything up (lock, state, checkpoint restore, metrics, READY); `run` turns the
+ * loop until a stop is requested, then checkpoints, persists the phase and releases everything.
+ */
+export class Daemon {
+  readonly metrics = new Metrics();
+  readonly notify: SdNotify;
+  readonly stateDir: StateDir;
+  private readonly store: CheckpointStore;
+  private phases!: PhaseMachine;
+  private job!: Job;
+  private state!: DaemonState;
+  private schedule!: CheckpointSchedule;
+  private metricsServer: MetricsServer | null = null;
+  private config: SacbridgeConfig;
+  private readonly logger: Logger;
+  private readonly startedAt = new Date();
+  private stopReason: string | null = null;
+  private stopTimer: NodeJS.Timeout | null = null;
+  private wake: (() => void) | null = null;
+  private readonly pending: Pending[] = [];
+  private lastWatchdog = 0;
+  private lastStatus = 0;
+  private lastCheckpointSteps = -1;
+  /** Job counters already added to the Prometheus counters. */
+  private counted = { envSteps: 0, updates: 0 };
+  private readonly signalHandlers: [NodeJS.Signals, () => void][] = [];
+
+  private constructor(private readonly options: DaemonOptions) {
+    this.config = options.config;
+    this.logger = options.logger;
+    const env = options.env ?? process.env;
+    this.notify = new SdNotify({ env, onError: (err) => this.logger.warn({ err: err.message }, 'systemd notification failed') });
+    this.stateDir = new StateDir(resolveStateDir(this.config.daemon.stateDir, env));
+    this.store = new CheckpointStore(this.stateDir.checkpointsDir);
+  }
+
+  /** Bring the daemon up; throws LockError when another daemon owns the state directory. */
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const d = new Daemon(options);
+    await d.init();
+    return d;
+  }
+
+  private async init(): Promise<void> {
+    const log = this.logger;
+    const sd = this.stateDir;
+    sd.prepare();
+    sd.lock();
+    // From here a SIGTERM is a clean stop: run() sees it before its first tick.
+    if (this.options.handleSignals) this.installSignals();
+    try {
+      const loaded = sd.loadState();
+      for (const r of loaded.refused) log.warn({ file: r }, 'daemon state copy refused; using the other one');
+      this.state = sd.saveState({
+        ...loaded.state,
+        counters: { ...loaded.state.counters, starts: loaded.state.counters.starts + 1 },
+        cleanStop: false,
+      });
+      log.info({ stateDir: sd.dir, starts: this.state.counters.starts, previousStopClean: loaded.state.cleanStop, phase: this.state.phase.phase }, 'state directory ready');
+
+      this.job = await (this.options.job ?? ((ctx) => createJob(this.config.daemon.job, ctx)))({
+        config: this.config,
+        logger: log.child({ job: this.config.daemon.job }),
+        metrics: this.metrics,
+        runDir: sd.runDir,
+        checkpointDir: sd.checkpointsDir,
+      });
+      await this.restoreNewestCheckpoint();
+
+      const restored = this.job.status();
+      const jobSteps = restored.envSteps;
+      this.lastCheckpointSteps = jobSteps;
+      this.counted = { envSteps: restored.envSteps, updates: restored.updates };
+      this.schedule = new CheckpointSchedule(this.config.daemon.checkpointEverySteps, this.config.daemon.checkpointEverySeconds, jobSteps, Date.now());
+      this.phases = new PhaseMachine(this.state.phase, this.state.counters.transitions, {
+        persist: (to, seq) => this.persistPhase(to, seq),
+        log: (c) => log.info({ event: c.event, from: c.from.phase, to: c.to.phase, source: c.source, reason: c.reason, seq: c.seq }, `phase ${c.from.phase} -> ${c.to.phase}`),
+      }, (err) => log.error({ err }, 'a phase listener failed'));
+      this.phases.onChange((c) => this.metrics.phaseChanged(c.to.phase));
+      this.metrics.setPhase(this.phases.phase);
+
+      if (this.config.metrics.enabled) {
+        this.metricsServer = await serveMetrics(this.metrics, this.config.metrics.host, this.config.metrics.port, () => this.status());
+        log.info({ url: this.metricsUrl() }, 'metrics served');
+      }
+      this.writeStatus();
+      this.lastStatus = Date.now();
+      await this.notify.ready(this.statusLine());
+      // The job's state as restored, before the first tick (the crash test reads it here).
+      log.info({ pid: process.pid, notify: this.notify.transport, watchdogMs: this.notify.watchdogIntervalMs, job: this.job.name, restored: restored, phase: this.phases.phase }, 'ready');
+      if (this.phases.phase === 'idle' && jobSteps < this.config.sim.totalSteps) {
+        this.phases.apply('start_training', 'daemon', 'start-up with training left to do');
+      }
+    } catch (err) {
+      await this.release();
+      throw err;
+    }
+  }
+
+  /** Restore the newest checkpoint that verifies and that the job accepts; log every fallback. */
+  private async restoreNewestCheckpoint(): Promise<void> {
+    const log = this.logger;
+    const job = this.job;
+    if (ownsCheckpoints(job)) {
+      const r = await job.resume();
+      if (r === null) log.info('no checkpoint: starting fresh');
+      else log.info({ checkpoint: r.id, steps: r.steps }, 'resumed from checkpoint');
+      return;
+    }
+    await this.store.clean();
+    for (const name of await this.store.list()) {
+      const v = await this.store.verify(name);
+      if (!v.ok) {
+        log.warn({ checkpoint: name, reason: v.reason }, 'checkpoint refused; falling back to an older one');
+        continue;
+      }
+      try {
+        await job.restore(`${this.store.dir}/${name}`);
+      } catch (err) {
+        log.warn({ checkpoint: name, reason: (err as Error).message }, 'job could not restore the checkpoint; falling back to an older one');
+        continue;
+      }
+      const steps = this.job.status().envSteps;
+      if (steps < this.state.jobSteps) {
+        log.warn({ checkpoint: name, steps, recorded: this.state.jobSteps }, 'resumed from an older checkpoint than the last one recorded (the newer ones did not verify)');
+      }
+      log.info({ checkpoint: name, steps }, 'resumed from checkpoint');
+      return;
+    }
+    log.info('no checkpoint: starting fresh');
+  }
+
+  private persistPhase(to: PhaseState, seq: number): void {
+    // 'stopping' is not a phase to resume in: keep the one being left, and mark the stop clean.
+    const stopping = to.phase === 'stopping';
+    this.state = this.stateDir.saveState({
+      ...this.state,
+      phase: stopping ? this.state.phase : to,
+      counters: { ...this.state.counters, transitions: seq },
+      cleanStop: stopping,
+    });
+  }
+
+  get phase(): Phase {
+    return this.phases.phase;
+  }
+
+  /** The phase and where pause/e-stop return to. */
+  get phaseState(): PhaseState {
+    return this.phases.state;
+  }
+
+  /** Subscribe to phase changes (telemetry publishes them). Returns the unsubscribe function. */
+  onPhaseChange(listener: (c: PhaseChange) => void): () => void {
+    return this.phases.onChange(listener);
+  }
+
+  /**
+   * Ask for a phase change or a checkpoint (control API, ROS, operator). Applied between two
+   * ticks; resolves with the change, rejects with the reason it was refused.
+   */
+  request(r: ControlRequest): Promise<PhaseChange | CheckpointInfo> {
+    if (r.kind === 'phase' && r.event === 'stop') {
+      this.requestStop(`${r.source}: ${r.reason}`);
+      return Promise.reject(new Error('stopping; the stop is acknowledged by the process exit'));
+    }
+    return new Promise((resolve, reject) => {
+      this.pending.push({ request: r, resolve, reject });
+      this.wake?.();
+    });
+  }
+
+  /** Stop after the current tick (SIGTERM). */
+  requestStop(reason: string): void {
+    if (this.stopReason !== null) {
+      this.logger.info({ reason }, 'stop already under way');
+      return;
+    }
+    this.stopReason = reason;
+    this.logger.info({ reason }, 'stop requested: finishing the tick');
+    const limit = this.config.daemon.stopTimeoutSeconds * 1000;
+    if (this.options.handleSignals) {
+      this.stopTimer = setTimeout(() => {
+        this.logger.fatal({ limitSeconds: limit / 1000 }, 'stop timed out; exiting without a final checkpoint');
+        process.exit(EX_SOFTWARE);
+      }, limit);
+    }
+    this.wake?.();
+  }
+
+  /** SIGHUP: load the configuration again; apply the live keys, report the others as ignored. */
+  reload(): { applied: string[]; ignored: string[] } | null {
+    let next: SacbridgeConfig;
+    try {
+      next = loadConfig({ ...this.options.source, env: process.env }).config;
+    } catch (err) {
+      const msg = err instanceof ConfigError ? err.message : String(err);
+      this.logger.error({ error: msg }, 'reload refused: the configuration is invalid; keeping the running one');
+      return null;
+    }
+    const changed = changedKeys(this.config, next);
+    const live = changed.filter((k) => LIVE_KEYS.includes(k));
+    const ignored = changed.filter((k) => !LIVE_KEYS.includes(k));
+    this.config = next;
+    this.logger.level = next.logging.level;
+    this.schedule.configure(next.daemon.checkpointEverySteps, next.daemon.checkpointEverySeconds);
+    const jobApplied = this.job.reconfigure?.(next, live) ?? [];
+    const daemonKeys = live.filter((k) => k.startsWith('logging.') || k.startsWith('daemon.'));
+    const applied = [...new Set([...daemonKeys, ...jobApplied])];
+    const notTaken = live.filter((k) => !applied.includes(k));
+    this.logger.info(
+      {
+        applied: applied.map((k) => `${k}=${JSON.stringify(getKey(next, k))}`),
+        ignored: ignored.map((k) => `${k} (needs a restart)`),
+        unused: notTaken,
+      },
+      `configuration reloaded: ${applied.length} applied, ${ignored.length} ignored`,
+    );
+    void this.notify.status(`reloaded: ${applied.length} applied, ${ignored.length} ignored`);
+    return { applied, ignored };
+  }
+
+  private installSignals(): void {
+    const on = (sig: NodeJS.Signals, fn: () => void): void => {
+      process.on(sig, fn);
+      this.signalHandlers.push([sig, fn]);
+    };
+    on('SIGTERM', () => this.requestStop('SIGTERM'));
+    on('SIGINT', () => this.requestStop('SIGINT'));
+    on('SIGHUP', () => void this.reload());
+  }
+
+  /** Turn the loop until stopped; resolves with the exit code. */
+  async run(): Promise<number> {
+    const log = this.logger;
+    try {
+      while (this.stopReason === null) {
+        await this.servePending();
+        if (this.stopReason !== null) break;
+        const phase = this.phases.phase;
+        if (TICKING_PHASES.includes(phase)) {
+          const t0 = performance.now();
+          const r = await this.job.tick(phase);
+          this.metrics.observeTick((performance.now() - t0) / 1000);
+          this.countJobProgress();
+          if (r.request) {
+            const c = this.phases.tryApply(r.request.event, 'job', r.request.reason);
+            if (c === null) log.warn({ event: r.request.event, phase: this.phases.phase }, 'the job asked for a phase change the state machine refuses');
+          }
+          await yieldToLoop();
+        } else {
+          await this.sleep(IDLE_WAIT_MS);
+        }
+        this.kickWatchdog();
+        await this.checkpointIfDue();
+        this.statusIfDue();
+      }
+      await this.shutdown();
+      return 0;
+    } catch (err) {
+      log.fatal({ err }, 'the control loop failed');
+      await this.release();
+      return 1;
+    }
+  }
+
+  /** The daemon, not the job, feeds the step and update counters, from the job's status. */
+  private countJobProgress(): void {
+    const s = this.job.status();
+    if (s.envSteps > this.counted.envSteps) this.metrics.addEnvSteps(s.envSteps - this.counted.envSteps);
+    if (s.updates > this.counted.updates) this.metrics.addUpdates(s.updates - this.counted.updates);
+    this.counted = { envSteps: s.envSteps, updates: s.updates };
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = null;
+        done();
+      };
+    });
+  }
+
+  private async servePending(): Promise<void> {
+    while (this.pending.length > 0) {
+      const p = this.pending.shift()!;
+      try {
+        if (p.request.kind === 'checkpoint') p.resolve(await this.checkpoint(`requested by ${p.request.source}`));
+        else p.resolve(this.phases.apply(p.request.event, p.request.source, p.request.reason));
+      } catch (err) {
+        p.reject(err as Error);
+      }
+    }
+  }
+
+  private kickWatchdog(): void {
+    const every = this.notify.watchdogIntervalMs;
+    if (every === null || !this.config.daemon.watchdog) return;
+    const now = Date.now();
+    if (now - this.lastWatchdog >= every) {
+      this.lastWatchdog = now;
+      void this.notify.watchdog();
+    }
+  }
+
+  private async checkpointIfDue(): Promise<void> {
+    const steps = this.job.status().envSteps;
+    const due = this.schedule.due(steps, Date.now());
+    if (due !== null) await this.checkpoint(due === 'steps' ? 'schedule (steps)' : 'schedule (time)');
+  }
+
+  /** Write a checkpoint now (between ticks). */
+  async checkpoint(reason: string): Promise<CheckpointInfo> {
+    const t0 = performance.now();
+    const steps = this.job.status().envSteps;
+    const job = this.job;
+    let info: CheckpointInfo;
+    let removed: string[] = [];
+    if (ownsCheckpoints(job)) {
+      const r = await job.checkpoint(reason);
+      info = { name: r.id, dir: this.store.dir, steps: r.steps };
+    } else {
+      info = await this.store.save(steps, reason, (dir) => job.save(dir));
+    }
+    this.state = this.stateDir.saveState({
+      ...this.state,
+      lastCheckpoint: info.name,
+      jobSteps: steps,
+      counters: { ...this.state.counters, checkpoints: this.state.counters.checkpoints + 1 },
+    });
+    if (!ownsCheckpoints(job)) removed = await this.store.prune(this.config.daemon.keepCheckpoints, info.name);
+    const seconds = (performance.now() - t0) / 1000;
+    this.schedule.done(steps, Date.now());
+    this.lastCheckpointSteps = steps;
+    this.metrics.checkpointWritten(reason, seconds);
+    this.logger.info({ checkpoint: info.name, steps, reason, seconds: Number(seconds.toFixed(3)), removed }, 'checkpoint written');
+    return info;
+  }
+
+  private statusIfDue(): void {
+    const now = Date.now();
+    if (now - this.lastStatus < this.config.daemon.statusEverySeconds * 1000) return;
+    this.lastStatus = now;
+    this.writeStatus();
+    void this.notify.status(this.statusLine());
+  }
+
+  private writeStatus(): void {
+    try {
+      this.stateDir.writeStatus(this.status());
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'could not write the status file');
+    }
+  }
+
+  private statusLine(): string {
+    const s = this.job.status();
+    const ret = s.lastReturn === null ? '' : `, last return ${s.lastReturn.toFixed(2)}`;
+    return `${this.phases?.phase ?? 'starting'}: ${s.envSteps} steps, ${s.updates} updates, ${s.episodes} episodes${ret}`;
+  }
+
+  private metricsUrl(): string | null {
+    if (this.metricsServer === null) return null;
+    const h = this.metricsServer.host.includes(':') ? `[${this.metricsServer.host}]` : this.metricsServer.host;
+    return `http://${h}:${this.metricsServer.port}`;
+  }
+
+  status(): DaemonStatus {
+    const now = new Date();
+    return {
+      pid: process.pid,
+      phase: this.phases.phase,
+      resumeTo: this.phases.state.resumeTo,
+      stateDir: this.stateDir.dir,
+      job: this.job.name,
+      jobStatus: this.job.status(),
+      starts: this.state.counters.starts,
+      transitions: this.phases.transitions,
+      checkpoints: this.state.counters.checkpoints,
+      lastCheckpoint: this.state.lastCheckpoint,
+      metricsUrl: this.metricsUrl(),
+      notify: this.notify.transport,
+      startedAt: this.startedAt.toISOString(),
+      updatedAt: now.toISOString(),
+      uptimeSeconds: (now.getTime() - this.startedAt.getTime()) / 1000,
+    };
+  }
+
+  private async shutdown(): Promise<void> {
+    const log = this.logger;
+    await this.notify.stopping(`stopping (${this.stopReason})`);
+    for (const p of this.pending.splice(0)) p.reject(new Error('the daemon is stopping'));
+    if (this.job.status().envSteps !== this.lastCheckpointSteps) await this.checkpoint(`stop (${this.stopReason})`);
+    this.phases.tryApply('stop', 'daemon', this.stopReason ?? '');
+    await this.job.close?.();
+    this.writeStatus();
+    await this.release();
+    log.info({ reason: this.stopReason }, 'stopped');
+  }
+
+  private async release(): Promise<void> {
+    if (this.stopTimer !== null) clearTimeout(this.stopTimer);
+    for (const [sig, fn] of this.signalHandlers.splice(0)) process.off(sig, fn);
+    await this.metricsServer?.close();
+    this.metricsServer = null;
+    this.stateDir.unlock();
+  }
+}

@@ -1,0 +1,114 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Learning curves from the run's metrics JSONL. Tolerant by design: the trainer's records may
+ * carry any extra fields, and older runs may name things differently. One JSON object per line:
+ *   - x axis: `step` | `envSteps` | `env_steps` | `global_step` (else the line's position)
+ *   - evaluation: `kind`/`type` of "eval"/"evaluation", value `return` | `meanReturn` | `mean_return`
+ *   - episode return: `return` | `episodeReturn` | `episode_return` (any other record)
+ *   - losses: every finite number whose key contains "loss" (any case)
+ *   - temperature: `alpha` | `temperature` | `ent_coef`
+ * Unparsable lines (e.g. the torn last line after a crash) are counted and skipped.
+ */
+
+export interface Series {
+  name: string;
+  x: number[];
+  y: number[];
+}
+
+export interface Curves {
+  returns: Series;
+  evalReturns: Series;
+  losses: Series[];
+  temperature: Series;
+  files: string[];
+  records: number;
+  skipped: number;
+}
+
+const X_KEYS = ['step', 'envSteps', 'env_steps', 'global_step'];
+const RETURN_KEYS = ['return', 'episodeReturn', 'episode_return'];
+const EVAL_KEYS = ['return', 'meanReturn', 'mean_return', 'evalReturn', 'eval_return'];
+const ALPHA_KEYS = ['alpha', 'temperature', 'ent_coef'];
+
+function firstNumber(rec: Record<string, unknown>, keys: string[]): number | null {
+  for (const k of keys) {
+    const v = rec[k];
+    if (typeof v === 'number' && Number.isFinite(v)) return v;
+  }
+  return null;
+}
+
+function series(name: string): Series {
+  return { name, x: [], y: [] };
+}
+
+/** The JSONL files of a run directory (or the file itself). */
+export function metricsFiles(path: string): string[] {
+  if (statSync(path).isFile()) return [path];
+  return readdirSync(path)
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort()
+    .map((f) => join(path, f));
+}
+
+export function parseCurves(texts: { file: string; text: string }[]): Curves {
+  const c: Curves = { returns: series('episode return'), evalReturns: series('evaluation return'), losses: [], temperature: series('alpha'), files: texts.map((t) => t.file), records: 0, skipped: 0 };
+  const losses = new Map<string, Series>();
+  let position = 0;
+  for (const { text } of texts) {
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue;
+      position++;
+      let rec: unknown;
+      try {
+        rec = JSON.parse(line);
+      } catch {
+        c.skipped++;
+        continue;
+      }
+      if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) {
+        c.skipped++;
+        continue;
+      }
+      const r = rec as Record<string, unknown>;
+      c.records++;
+      const x = firstNumber(r, X_KEYS) ?? position;
+      const kind = typeof r.kind === 'string' ? r.kind : typeof r.type === 'string' ? r.type : '';
+      if (kind === 'eval' || kind === 'evaluation') {
+        const v = firstNumber(r, EVAL_KEYS);
+        if (v !== null) {
+          c.evalReturns.x.push(x);
+          c.evalReturns.y.push(v);
+        }
+        continue;
+      }
+      const ret = firstNumber(r, RETURN_KEYS);
+      if (ret !== null) {
+        c.returns.x.push(x);
+        c.returns.y.push(ret);
+      }
+      for (const [k, v] of Object.entries(r)) {
+        if (!/loss/i.test(k) || typeof v !== 'number' || !Number.isFinite(v)) continue;
+        let s = losses.get(k);
+        if (!s) losses.set(k, (s = series(k)));
+        s.x.push(x);
+        s.y.push(v);
+      }
+      const a = firstNumber(r, ALPHA_KEYS);
+      if (a !== null) {
+        c.temperature.x.push(x);
+        c.temperature.y.push(a);
+      }
+    }
+  }
+  c.losses = [...losses.values()];
+  return c;
+}
+
+export function readCurves(path: string): Curves {
+  const files = metricsFiles(path);
+  return parseCurves(files.map((file) => ({ file, text: readFileSync(file, 'utf8') })));
+}

@@ -1,0 +1,225 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, before, test } from 'node:test';
+import { EX_CONFIG } from '../../src/config/load.js';
+import { CheckpointStore } from '../../src/daemon/checkpoints.js';
+import type { DaemonStatus } from '../../src/daemon/daemon.js';
+import { StateDir } from '../../src/daemon/stateDir.js';
+import { DIST, ensureAddon, killAll, msgIs, notifyReceiver, sleep, spawnDaemon, tempDir, type LogRecord } from './helpers.js';
+
+/** The real daemon process (`node dist/src/cli/run.js`) with the real counter job. */
+
+const BASE = ['--metrics.port', '0', '--sim.totalSteps', '1000000000', '--daemon.statusEverySeconds', '0.1', '--sim.evalEvery', '0'];
+
+before(ensureAddon);
+afterEach(killAll);
+
+function readStatus(dir: string): DaemonStatus | null {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8')) as DaemonStatus;
+  } catch {
+    return null;
+  }
+}
+
+async function waitSteps(dir: string, atLeast: number): Promise<DaemonStatus> {
+  for (let i = 0; i < 300; i++) {
+    const s = readStatus(dir);
+    if (s !== null && s.jobStatus.envSteps >= atLeast) return s;
+    await sleep(50);
+  }
+  throw new Error(`the daemon never reached ${atLeast} steps`);
+}
+
+const checkpointBy = (reason: string) => (r: LogRecord) => r.msg === 'checkpoint written' && String(r.reason).startsWith(reason);
+
+test('SIGTERM: finish the tick, checkpoint, exit 0; a restart resumes the counters', async () => {
+  const dir = tempDir();
+  const args = [...BASE, '--daemon.stateDir', dir, '--daemon.checkpointEverySteps', '0', '--daemon.checkpointEverySeconds', '0'];
+  const a = spawnDaemon(args);
+  await a.waitFor(msgIs('ready'));
+  await waitSteps(dir, 2000);
+  a.child.kill('SIGTERM');
+  const exitA = await a.exit;
+  assert.deepEqual(exitA, { code: 0, signal: null }, a.stderr.join(''));
+  const ck = await a.waitFor(checkpointBy('stop (SIGTERM)'));
+  const steps = ck.steps as number;
+  assert.ok(steps >= 2000);
+  assert.ok(a.logs.some(msgIs('stopped')));
+  const phaseLog = a.logs.find((r) => r.msg === 'phase sim_training -> stopping');
+  assert.ok(phaseLog, 'the stop transition is logged');
+  const store = new CheckpointStore(join(dir, 'checkpoints'));
+  const latest = await store.latestValid();
+  assert.equal(latest.found!.steps, steps);
+  const state = new StateDir(dir).loadState().state;
+  assert.equal(state.cleanStop, true);
+  assert.equal(state.phase.phase, 'sim_training', 'the phase to resume in, not "stopping"');
+  assert.equal(state.jobSteps, steps);
+  assert.equal(existsSync(join(dir, 'daemon.lock')), false, 'the lock is released');
+
+  const b = spawnDaemon(args);
+  const resumed = await b.waitFor(msgIs('resumed from checkpoint'));
+  assert.equal(resumed.steps, steps);
+  const ready = await b.waitFor(msgIs('state directory ready'));
+  assert.equal(ready.starts, 2);
+  assert.equal(ready.previousStopClean, true);
+  await waitSteps(dir, steps + 1000);
+  b.child.kill('SIGTERM');
+  assert.equal((await b.exit).code, 0);
+  const ck2 = await b.waitFor(checkpointBy('stop (SIGTERM)'));
+  assert.ok((ck2.steps as number) > steps);
+});
+
+test('a second daemon on the same state directory is refused (exit 75) and names the holder', async () => {
+  const dir = tempDir();
+  const a = spawnDaemon([...BASE, '--daemon.stateDir', dir]);
+  await a.waitFor(msgIs('ready'));
+  const b = spawnDaemon([...BASE, '--daemon.stateDir', dir]);
+  const exitB = await b.exit;
+  assert.equal(exitB.code, 75);
+  const err = b.logs.find((r) => typeof r.msg === 'string' && r.msg.includes('in use by another sacbridge daemon'));
+  assert.ok(err, JSON.stringify(b.logs));
+  assert.match(err.msg!, new RegExp(`pid ${a.child.pid}`));
+  a.child.kill('SIGTERM');
+  assert.equal((await a.exit).code, 0);
+});
+
+test('a SIGKILLed daemon leaves a stale lock that the next one takes over', async () => {
+  const dir = tempDir();
+  const a = spawnDaemon([...BASE, '--daemon.stateDir', dir]);
+  await a.waitFor(msgIs('ready'));
+  a.child.kill('SIGKILL');
+  await a.exit;
+  assert.ok(existsSync(join(dir, 'daemon.lock')));
+  const b = spawnDaemon([...BASE, '--daemon.stateDir', dir]);
+  const ready = await b.waitFor(msgIs('state directory ready'));
+  assert.equal(ready.previousStopClean, false);
+  b.child.kill('SIGTERM');
+  assert.equal((await b.exit).code, 0);
+});
+
+test('an invalid configuration exits 78 and starts nothing', async () => {
+  const dir = join(tempDir(), 'state');
+  const d = spawnDaemon(['--daemon.stateDir', dir, '--rl.gamma', '2']);
+  const exit = await d.exit;
+  assert.equal(exit.code, EX_CONFIG);
+  assert.match(d.stderr.join(''), /rl\.gamma = 2 \(flag --rl\.gamma\): must be a number >= 0 and <= 1/);
+  assert.equal(existsSync(dir), false);
+});
+
+test('SIGHUP applies the live keys, names the ignored ones, and survives an invalid file', async () => {
+  const dir = tempDir();
+  const file = join(tempDir(), 'config.json');
+  const base = { daemon: { stateDir: dir, checkpointEverySteps: 0, checkpointEverySeconds: 0 }, rl: { lr: 0.001 } };
+  writeFileSync(file, JSON.stringify(base));
+  const d = spawnDaemon(['--config', file, ...BASE]);
+  await d.waitFor(msgIs('ready'));
+  writeFileSync(file, JSON.stringify({ ...base, daemon: { ...base.daemon, checkpointEverySteps: 20000 }, rl: { lr: 0.002 }, logging: { level: 'debug' } }));
+  d.child.kill('SIGHUP');
+  const r = await d.waitFor((x) => typeof x.msg === 'string' && x.msg.startsWith('configuration reloaded'));
+  assert.deepEqual((r.applied as string[]).sort(), ['daemon.checkpointEverySteps=20000', 'logging.level="debug"']);
+  assert.deepEqual(r.ignored, ['rl.lr (needs a restart)']);
+  // The new schedule runs.
+  await d.waitFor(checkpointBy('schedule (steps)'));
+  writeFileSync(file, '{"rl": {"lr": -5}}');
+  d.child.kill('SIGHUP');
+  const refused = await d.waitFor(msgIs('reload refused: the configuration is invalid; keeping the running one'));
+  assert.match(String(refused.error), /rl\.lr = -5/);
+  assert.equal(d.child.exitCode, null, 'still running');
+  d.child.kill('SIGTERM');
+  assert.equal((await d.exit).code, 0);
+});
+
+test('systemd notify, watchdog pings, `sacbridge status` and /metrics against the running daemon', async () => {
+  const dir = tempDir();
+  const sock = join(dir, 'notify.sock');
+  const rx = await notifyReceiver(sock);
+  try {
+    const d = spawnDaemon([...BASE, '--daemon.stateDir', dir], { NOTIFY_SOCKET: sock, WATCHDOG_USEC: '200000' });
+    assert.match(await rx.waitFor('READY=1'), new RegExp(`MAINPID=${d.child.pid}`));
+    await waitSteps(dir, 1000);
+    const t0 = rx.messages.filter((m) => m === 'WATCHDOG=1').length;
+    await sleep(600);
+    const pings = rx.messages.filter((m) => m === 'WATCHDOG=1').length - t0;
+    assert.ok(pings >= 3 && pings <= 8, `${pings} watchdog pings in 600 ms at a 100 ms period`);
+    assert.ok(rx.messages.some((m) => /^STATUS=sim_training: \d+ steps/.test(m)), JSON.stringify(rx.messages.slice(0, 5)));
+
+    const st = spawnSync(process.execPath, [join(DIST, 'src', 'cli', 'status.js'), '--state-dir', dir, '--json'], { encoding: 'utf8' });
+    assert.equal(st.status, 0, st.stderr);
+    const status = JSON.parse(st.stdout) as { running: boolean; source: string; status: DaemonStatus };
+    assert.equal(status.running, true);
+    assert.equal(status.source, 'http');
+    assert.equal(status.status.pid, d.child.pid);
+    assert.equal(status.status.phase, 'sim_training');
+    assert.equal(status.status.notify, 'addon');
+    const human = spawnSync(process.execPath, [join(DIST, 'src', 'cli', 'status.js'), '--state-dir', dir], { encoding: 'utf8' });
+    assert.match(human.stdout, /phase\s+sim_training/);
+
+    const text = await (await fetch(`${status.status.metricsUrl}/metrics`)).text();
+    const steps = Number(/^sacbridge_env_steps_total (\d+)/m.exec(text)?.[1]);
+    assert.ok(steps >= 1000, 'env steps counted');
+    assert.match(text, /^sacbridge_phase\{phase="sim_training"\} 1$/m);
+    assert.match(text, /^sacbridge_episodes_total\{plant="sim"\} [1-9]/m);
+    assert.match(text, /^sacbridge_tick_seconds_count [1-9]/m);
+
+    d.child.kill('SIGTERM');
+    await rx.waitFor('STOPPING=1');
+    assert.equal((await d.exit).code, 0);
+    const after = spawnSync(process.execPath, [join(DIST, 'src', 'cli', 'status.js'), '--state-dir', dir], { encoding: 'utf8' });
+    assert.equal(after.status, 3);
+    assert.match(after.stdout, /not running/);
+  } finally {
+    await rx.close();
+  }
+});
+
+test('phases follow the job: training, evaluation, finish; a finished run restarts idle', async () => {
+  const dir = tempDir();
+  const args = [...BASE.filter((_, i) => i < 2 || i > 3), '--daemon.stateDir', dir, '--sim.totalSteps', '3000', '--sim.evalEvery', '0', '--sim.evalEpisodes', '2'];
+  const d = spawnDaemon(args);
+  await d.waitFor(msgIs('phase evaluating -> idle'));
+  const phases = d.logs.filter((r) => typeof r.msg === 'string' && r.msg.startsWith('phase ')).map((r) => r.msg);
+  assert.deepEqual(phases, ['phase idle -> sim_training', 'phase sim_training -> evaluating', 'phase evaluating -> idle']);
+  const evalLine = readFileSync(join(dir, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string }).filter((r) => r.kind === 'eval');
+  assert.equal(evalLine.length, 1);
+  d.child.kill('SIGTERM');
+  assert.equal((await d.exit).code, 0);
+  const again = spawnDaemon(args);
+  await again.waitFor(msgIs('ready'));
+  await sleep(300);
+  assert.equal(readStatus(dir)!.phase, 'idle');
+  assert.equal(readStatus(dir)!.jobStatus.envSteps, 3000);
+  again.child.kill('SIGTERM');
+  assert.equal((await again.exit).code, 0);
+});
+
+test('a stuck tick stops the watchdog pings, and SIGTERM then exits 70 after daemon.stopTimeoutSeconds', async () => {
+  const dir = tempDir();
+  const sock = join(dir, 'notify.sock');
+  const rx = await notifyReceiver(sock);
+  try {
+    const job = join(DIST, 'test', 'daemon', 'fixtures', 'stuckJob.js');
+    const d = spawnDaemon([...BASE, '--daemon.stateDir', dir, '--daemon.job', job, '--daemon.stopTimeoutSeconds', '0.5'], { NOTIFY_SOCKET: sock, WATCHDOG_USEC: '100000' });
+    await rx.waitFor('READY=1');
+    await sleep(200);
+    const pings = rx.messages.filter((m) => m === 'WATCHDOG=1').length;
+    await sleep(500);
+    assert.equal(rx.messages.filter((m) => m === 'WATCHDOG=1').length, pings, 'no pings while the tick is stuck: systemd would restart the unit');
+    const t0 = Date.now();
+    d.child.kill('SIGTERM');
+    const exit = await d.exit;
+    assert.equal(exit.code, 70);
+    assert.ok(Date.now() - t0 >= 450);
+    assert.ok(d.logs.some(msgIs('stop timed out; exiting without a final checkpoint')));
+  } finally {
+    await rx.close();
+  }
+});
+
+test('daemon.job naming no job refuses to start with the reason', async () => {
+  const d = spawnDaemon([...BASE, '--daemon.stateDir', tempDir(), '--daemon.job', 'sacc']);
+  assert.equal((await d.exit).code, 1);
+  assert.ok(d.logs.some((r) => /no such job \(built-in: counter/.test(String((r.err as { message?: string } | undefined)?.message ?? ''))), JSON.stringify(d.logs.slice(-2)));
+});

@@ -1,0 +1,174 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Test helpers: real daemon processes, real sockets. (Not a test file itself.) */
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The repository root (this file runs from dist/test/daemon/). */
+export const ROOT = join(here, '..', '..', '..');
+export const DIST = join(ROOT, 'dist');
+export const RUN_JS = join(DIST, 'src', 'cli', 'run.js');
+
+export function tempDir(prefix = 'sacbridge-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export type LogRecord = Record<string, unknown> & { msg?: string; level?: number };
+
+export interface DaemonProcess {
+  child: ChildProcess;
+  logs: LogRecord[];
+  stderr: string[];
+  /** Resolves with the first log record matching `pred`. */
+  waitFor(pred: (r: LogRecord) => boolean, timeoutMs?: number, what?: string): Promise<LogRecord>;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const live = new Set<ChildProcess>();
+
+/** SIGKILL every daemon a test started that is still running (a failed test must not hang the run). */
+export function killAll(): void {
+  for (const c of live) c.kill('SIGKILL');
+  live.clear();
+}
+
+/** Spawn `node dist/src/cli/run.js ...args` with JSON logs on stdout. */
+export function spawnDaemon(args: string[], env: NodeJS.ProcessEnv = {}): DaemonProcess {
+  const child = spawn(process.execPath, [RUN_JS, '--logging.pretty', 'never', ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  live.add(child);
+  child.on('exit', () => live.delete(child));
+  const logs: LogRecord[] = [];
+  const stderr: string[] = [];
+  const waiters: { pred: (r: LogRecord) => boolean; resolve: (r: LogRecord) => void }[] = [];
+  let buf = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buf += chunk;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      let rec: LogRecord;
+      try {
+        rec = JSON.parse(line) as LogRecord;
+      } catch {
+        rec = { msg: line, level: -1 };
+      }
+      logs.push(rec);
+      for (const w of [...waiters]) {
+        if (w.pred(rec)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(rec);
+        }
+      }
+    }
+  });
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => stderr.push(s));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    logs,
+    stderr,
+    exit,
+    waitFor(pred, timeoutMs = 15_000, what = 'a log record') {
+      const found = logs.find(pred);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}; stderr: ${stderr.join('')}; last logs: ${JSON.stringify(logs.slice(-5))}`)), timeoutMs);
+        const w = {
+          pred,
+          resolve: (r: LogRecord) => {
+            clearTimeout(t);
+            resolve(r);
+          },
+        };
+        waiters.push(w);
+        void exit.then(() => {
+          if (waiters.includes(w)) {
+            clearTimeout(t);
+            reject(new Error(`daemon exited before ${what}; stderr: ${stderr.join('')}; last logs: ${JSON.stringify(logs.slice(-5))}`));
+          }
+        });
+      });
+    },
+  };
+}
+
+export const msgIs =
+  (m: string) =>
+  (r: LogRecord): boolean =>
+    r.msg === m;
+
+export interface NotifyReceiver {
+  /** Datagrams received so far, decoded. */
+  messages: string[];
+  /** Resolves with the first datagram containing `text`. */
+  waitFor(text: string, timeoutMs?: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+const RECEIVER_PY = `
+import socket, sys, json
+p = sys.argv[1]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind('\\0' + p[1:] if p.startswith('@') else p)
+print(json.dumps('__bound__'), flush=True)
+while True:
+    d = s.recv(65536)
+    print(json.dumps(d.decode()), flush=True)
+`;
+
+/** A real AF_UNIX SOCK_DGRAM socket bound by Debian's python3 (path, or '@name' = abstract). */
+export async function notifyReceiver(socketPath: string): Promise<NotifyReceiver> {
+  const child = spawn('/usr/bin/python3', ['-c', RECEIVER_PY, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const messages: string[] = [];
+  const waiters: { text: string; resolve: (m: string) => void }[] = [];
+  let bound!: () => void;
+  const isBound = new Promise<void>((r) => (bound = r));
+  let buf = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    buf += chunk;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const m = JSON.parse(buf.slice(0, nl)) as string;
+      buf = buf.slice(nl + 1);
+      if (m === '__bound__') {
+        bound();
+        continue;
+      }
+      messages.push(m);
+      for (const w of [...waiters]) if (m.includes(w.text)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(m));
+    }
+  });
+  await isBound;
+  return {
+    messages,
+    waitFor(text, timeoutMs = 10_000) {
+      const found = messages.find((m) => m.includes(text));
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no notify message with ${text}; got ${JSON.stringify(messages)}`)), timeoutMs);
+        waiters.push({ text, resolve: (m) => (clearTimeout(t), resolve(m)) });
+      });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The sd_notify addon is built at install time; build it when that step has not run. */
+export function ensureAddon(): void {
+  if (!existsSync(join(ROOT, 'build', 'sd_notify.node'))) execFileSync('sh', [join(ROOT, 'src', 'daemon', 'native', 'build.sh')], { stdio: 'inherit' });
+}

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { CheckpointSchedule, CheckpointStore, MANIFEST } from '../../src/daemon/checkpoints.js';
+import { initialDaemonState, LockError, processStartTime, resolveStateDir, seal, StateDir, unseal } from '../../src/daemon/stateDir.js';
+import { tempDir } from './helpers.js';
+
+test('state directory: explicit, systemd, XDG, home', () => {
+  assert.equal(resolveStateDir('/srv/sb', { STATE_DIRECTORY: '/var/lib/sacbridge' }), '/srv/sb');
+  assert.equal(resolveStateDir('', { STATE_DIRECTORY: '/var/lib/sacbridge:/var/lib/other' }), '/var/lib/sacbridge');
+  assert.equal(resolveStateDir('', { INVOCATION_ID: 'abc', HOME: '/home/u' }), '/var/lib/sacbridge');
+  assert.equal(resolveStateDir('', { XDG_STATE_HOME: '/home/u/.st', HOME: '/home/u' }), '/home/u/.st/sacbridge');
+  assert.equal(resolveStateDir('', { HOME: '/home/u' }), '/home/u/.local/state/sacbridge');
+});
+
+test('sealed files: a changed byte is detected', () => {
+  const text = seal({ a: 1, b: [1, 2] });
+  assert.deepEqual(unseal(text), { ok: true, payload: { a: 1, b: [1, 2] } });
+  assert.deepEqual(unseal(text.replace('"a":1', '"a":2')), { ok: false, reason: 'checksum mismatch' });
+  assert.equal(unseal('{"a":1}').ok, false);
+  assert.equal(unseal(text.slice(0, 40)).ok, false);
+});
+
+test('daemon state: alternate slots; a corrupt newest copy falls back to the older one', () => {
+  const sd = new StateDir(tempDir());
+  sd.prepare();
+  assert.deepEqual(sd.loadState().state, initialDaemonState());
+  let s = sd.saveState({ ...initialDaemonState(), jobSteps: 100 });
+  s = sd.saveState({ ...s, jobSteps: 200, phase: { phase: 'sim_training', resumeTo: null } });
+  assert.equal(sd.loadState().state.jobSteps, 200);
+  const files = readdirSync(sd.dir).filter((f) => f.startsWith('daemon-state.'));
+  assert.equal(files.length, 2);
+  // Corrupt the newest slot (seq 2 -> slot a).
+  const newest = join(sd.dir, 'daemon-state.a.json');
+  writeFileSync(newest, readFileSync(newest, 'utf8').replace('"jobSteps":200', '"jobSteps":900'));
+  const r = sd.loadState();
+  assert.equal(r.state.jobSteps, 100);
+  assert.equal(r.refused.length, 1);
+  assert.match(r.refused[0]!, /daemon-state\.a\.json: checksum mismatch/);
+});
+
+test('lock: refused while a live process holds it; taken over from a dead one or a reused pid', async () => {
+  const dir = tempDir();
+  const sd = new StateDir(dir);
+  sd.prepare();
+  // A live holder: a real process that is not us.
+  const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+  await new Promise((r) => holder.once('spawn', r));
+  const startTime = processStartTime(holder.pid!);
+  assert.ok(startTime !== null);
+  writeFileSync(sd.lockPath, JSON.stringify({ pid: holder.pid, startTime, host: (await import('node:os')).hostname() }));
+  assert.throws(() => sd.lock(), (err: unknown) => err instanceof LockError && /in use by another sacbridge daemon \(pid \d+/.test(err.message));
+  // Same pid, other start time: the pid was reused, the lock is stale.
+  writeFileSync(sd.lockPath, JSON.stringify({ pid: holder.pid, startTime: '1', host: (await import('node:os')).hostname() }));
+  sd.lock();
+  assert.equal(sd.readLock()!.pid, process.pid);
+  sd.unlock();
+  assert.equal(existsSync(sd.lockPath), false);
+  // A dead holder.
+  holder.kill('SIGKILL');
+  await new Promise((r) => holder.once('exit', r));
+  writeFileSync(sd.lockPath, JSON.stringify({ pid: holder.pid, startTime, host: (await import('node:os')).hostname() }));
+  sd.lock();
+  assert.equal(sd.readLock()!.pid, process.pid);
+  // Garbage in the lock file counts as stale too.
+  sd.unlock();
+  writeFileSync(sd.lockPath, 'garbage');
+  sd.lock();
+  sd.unlock();
+});
+
+test('checkpoints: manifest verified; a damaged newest checkpoint falls back to the previous good one', async () => {
+  const store = new CheckpointStore(join(tempDir(), 'checkpoints'));
+  await store.clean();
+  const write = (n: number) => async (dir: string) => {
+    mkdirSync(join(dir, 'nets'));
+    await writeFile(join(dir, 'nets', 'actor.bin'), new Uint8Array(1000).fill(n));
+    await writeFile(join(dir, 'counters.json'), JSON.stringify({ steps: n }));
+  };
+  const a = await store.save(100, 'test', write(1));
+  const b = await store.save(200, 'test', write(2));
+  assert.deepEqual(await store.list(), [b.name, a.name]);
+  assert.equal((await store.latestValid()).found!.name, b.name);
+  const v = await store.verify(b.name);
+  assert.ok(v.ok);
+  assert.deepEqual(v.manifest.files.map((f) => f.path), ['counters.json', 'nets/actor.bin']);
+  // Flip one byte of the newest.
+  const p = join(b.dir, 'nets', 'actor.bin');
+  const bytes = readFileSync(p);
+  bytes[500] = 9;
+  writeFileSync(p, bytes);
+  const r = await store.latestValid();
+  assert.equal(r.found!.name, a.name);
+  assert.equal(r.found!.steps, 100);
+  assert.deepEqual(r.refused, [{ name: b.name, reason: 'nets/actor.bin: checksum mismatch' }]);
+  // Truncation and a missing manifest are caught too.
+  writeFileSync(join(a.dir, 'counters.json'), '{');
+  assert.match((await store.verify(a.name)).ok ? '' : ((await store.verify(a.name)) as { reason: string }).reason, /counters.json: size/);
+  const c = await store.save(300, 'test', write(3));
+  (await import('node:fs')).unlinkSync(join(c.dir, MANIFEST));
+  assert.equal((await store.latestValid()).found, null);
+});
+
+test('checkpoints: a crash mid-write leaves no checkpoint, and the debris is cleaned', async () => {
+  const store = new CheckpointStore(join(tempDir(), 'checkpoints'));
+  await store.clean();
+  await assert.rejects(
+    store.save(5, 'test', async (dir) => {
+      await writeFile(join(dir, 'half.bin'), 'x');
+      throw new Error('disk full');
+    }),
+    /disk full/,
+  );
+  assert.deepEqual(readdirSync(store.dir), []);
+  mkdirSync(join(store.dir, '.tmp-ckpt-000000000001-0000000000001'));
+  await store.clean();
+  assert.deepEqual(readdirSync(store.dir), []);
+  await assert.rejects(store.save(1, 'test', async (dir) => writeFile(join(dir, MANIFEST), 'x')), /reserved/);
+});
+
+test('checkpoints: prune keeps the newest and the protected one', async () => {
+  const store = new CheckpointStore(join(tempDir(), 'checkpoints'));
+  const names: string[] = [];
+  for (let i = 1; i <= 5; i++) names.push((await store.save(i * 10, 'test', async (d) => writeFile(join(d, 'x'), String(i)))).name);
+  const removed = await store.prune(2, names[0]!);
+  assert.deepEqual(removed.sort(), [names[1], names[2]].sort());
+  assert.deepEqual((await store.list()).sort(), [names[0], names[3], names[4]].sort());
+});
+
+test('checkpoint schedule: every N steps or N seconds, whichever comes first', () => {
+  const s = new CheckpointSchedule(1000, 60, 0, 0);
+  assert.equal(s.due(999, 59_000), null);
+  assert.equal(s.due(1000, 0), 'steps');
+  assert.equal(s.due(10, 60_000), 'time');
+  s.done(10, 60_000);
+  assert.equal(s.due(10, 200_000), null, 'no progress, no checkpoint');
+  s.configure(0, 0);
+  assert.equal(s.due(1e9, 1e12), null);
+});

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ROOT, tempDir } from './helpers.js';
+
+/**
+ * systemd-analyze on the shipped unit. `verify` checks that ExecStart's binary exists, and the
+ * installed path (/usr/lib/sacbridge/sacbridge-start) does not on a build machine, so the unit
+ * is verified as a copy whose ExecStart names the wrapper in this checkout; nothing else changes.
+ */
+
+const UNIT = join(ROOT, 'systemd', 'sacbridge.service');
+const MAX_EXPOSURE = 2.0;
+
+function unitCopy(): string {
+  const text = readFileSync(UNIT, 'utf8');
+  const exec = /^ExecStart=(\S+)/m.exec(text);
+  assert.ok(exec, 'the unit has an ExecStart=');
+  assert.equal(exec[1], '/usr/lib/sacbridge/sacbridge-start');
+  const copy = join(tempDir(), 'sacbridge.service');
+  writeFileSync(copy, text.replace(exec[1], join(ROOT, 'systemd', 'sacbridge-start')));
+  return copy;
+}
+
+test('systemd-analyze verify accepts the unit', () => {
+  const r = spawnSync('systemd-analyze', ['verify', unitCopy()], { encoding: 'utf8' });
+  assert.equal(r.error, undefined, 'systemd-analyze is installed (Debian package systemd)');
+  // Messages about the host itself (no running systemd in a container) are not about the unit.
+  const aboutUnit = r.stderr.split('\n').filter((l) => l.includes('sacbridge.service'));
+  assert.deepEqual(aboutUnit, []);
+  assert.equal(r.status, 0, r.stderr);
+});
+
+test(`systemd-analyze security rates the unit at most ${MAX_EXPOSURE}`, () => {
+  const r = spawnSync('systemd-analyze', ['security', '--offline=true', unitCopy()], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const m = /Overall exposure level for sacbridge\.service: (\d+(?:\.\d+)?)/.exec(r.stdout);
+  assert.ok(m, r.stdout.slice(-500));
+  const exposure = Number(m[1]);
+  assert.ok(exposure <= MAX_EXPOSURE, `exposure ${exposure} > ${MAX_EXPOSURE}`);
+});
+
+test('the unit has what the daemon relies on', () => {
+  const text = readFileSync(UNIT, 'utf8');
+  for (const line of ['Type=notify', 'NotifyAccess=main', 'Restart=on-failure', 'StateDirectory=sacbridge', 'RestartPreventExitStatus=78', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'CapabilityBoundingSet=\n', 'EnvironmentFile=-/etc/sacbridge/sacbridge.env']) {
+    assert.ok(text.includes(line), `missing ${line.trim()}`);
+  }
+  assert.match(text, /^WatchdogSec=\d+s$/m);
+  assert.doesNotMatch(text, /^MemoryDenyWriteExecute=yes/m, 'V8 needs W+X memory');
+  const timeoutStop = Number(/^TimeoutStopSec=(\d+)s$/m.exec(text)![1]);
+  assert.ok(timeoutStop > 60, 'TimeoutStopSec leaves room for daemon.stopTimeoutSeconds (60 s by default)');
+});
+
+test('the wrapper sources ROS 2 when asked and execs node with the arguments', () => {
+  const dir = tempDir();
+  const setup = join(dir, 'setup.sh');
+  writeFileSync(setup, 'export FROM_ROS_SETUP=sourced\n');
+  const home = join(dir, 'pkg');
+  const fakeCli = join(home, 'dist', 'src', 'cli');
+  spawnSync('mkdir', ['-p', fakeCli]);
+  // A real node program standing where the package's CLI lives: prints what it was given.
+  writeFileSync(join(fakeCli, 'main.js'), 'console.log(JSON.stringify({ argv: process.argv.slice(2), ros: process.env.FROM_ROS_SETUP ?? null, pid: process.pid }))\n');
+  const wrapper = join(ROOT, 'systemd', 'sacbridge-start');
+  const run = (env: NodeJS.ProcessEnv) => spawnSync(wrapper, ['run', '--config', '/etc/x.json'], { encoding: 'utf8', env: { PATH: process.env.PATH, SACBRIDGE_HOME: home, SACBRIDGE_NODE: process.execPath, ...env } });
+  const plain = run({});
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.deepEqual(JSON.parse(plain.stdout).argv, ['run', '--config', '/etc/x.json']);
+  assert.equal(JSON.parse(plain.stdout).ros, null);
+  const ros = run({ ROS_SETUP_SCRIPT: setup });
+  assert.equal(JSON.parse(ros.stdout).ros, 'sourced');
+  const missing = run({ ROS_SETUP_SCRIPT: join(dir, 'nope.sh') });
+  assert.equal(missing.status, 78);
+  assert.match(missing.stderr, /not readable/);
+});
