@@ -47,6 +47,8 @@ export interface TrainerOptions {
   warn?: (message: string) => void;
   /** Caller's data stored in every checkpoint (the daemon's phase). */
   extra?: () => Json;
+  /** How to rebuild the env later (e.g. {modelPath, gymnasiumModelDir}); kept in checkpoints. */
+  envInfo?: Json;
 }
 
 export type MetricsRecord =
@@ -84,6 +86,7 @@ export class Trainer {
   private readonly listeners = new Set<MetricsListener>();
   private readonly warnFn: (message: string) => void;
   private readonly metricsPath: string;
+  private readonly envInfo: Json;
   private observation: Float32Array | null = null;
   private episodeReturn = 0;
   private episodeLength = 0;
@@ -116,6 +119,7 @@ export class Trainer {
     }
     this.warnFn = options.warn ?? ((m) => process.stderr.write(`${m}\n`));
     this.extraFn = options.extra;
+    this.envInfo = options.envInfo ?? null;
     this.agent = new SoftActorCritic(env.observationSize, env.actionSize, this.hp, this.seed);
     this.replay = new ReplayBuffer({ capacity: this.hp.bufferSize, observationSize: env.observationSize, actionSize: env.actionSize });
     this.normalizer = this.hp.normalizeObservations ? new ObservationNormalizer(env.observationSize) : null;
@@ -291,6 +295,7 @@ export class Trainer {
       replay: this.replay.snapshot(),
       normalizer: this.normalizer?.exportState() ?? null,
       rngs,
+      envInfo: this.envInfo,
       extra,
     };
   }

@@ -27,6 +27,8 @@ export interface TrainingSnapshot {
   replay: ReplaySnapshot;
   normalizer: NormalizerState | null;
   rngs: Record<string, RngSnapshot>;
+  /** How to rebuild the env for evaluation (task options such as model paths). */
+  envInfo: Json;
   extra: Json;
 }
 
@@ -47,6 +49,7 @@ interface StateJson {
   replay: { capacity: number; size: number; next: number; added: number };
   normalizer: { count: number; size: number; clip: number } | null;
   rngs: Record<string, RngSnapshot>;
+  envInfo: Json;
 }
 
 export function encodeTrainingSnapshot(s: TrainingSnapshot): CheckpointContent {
@@ -78,6 +81,7 @@ export function encodeTrainingSnapshot(s: TrainingSnapshot): CheckpointContent {
     replay: { capacity: s.replay.capacity, size: s.replay.size, next: s.replay.next, added: s.replay.added },
     normalizer,
     rngs: s.rngs,
+    envInfo: s.envInfo,
   };
   return {
     counters: { ...s.counters },
@@ -126,5 +130,5 @@ export function decodeTrainingSnapshot(c: LoadedCheckpoint): TrainingSnapshot {
     const f = new Float64Array(blob.slice().buffer);
     normalizer = { count: st.normalizer.count, clip: st.normalizer.clip, mean: f.slice(0, n), m2: f.slice(n) };
   }
-  return { task: st.task, seed: st.seed, counters, agent, replay, normalizer, rngs: need(st.rngs, 'RNG states', where), extra: c.extra };
+  return { task: st.task, seed: st.seed, counters, agent, replay, normalizer, rngs: need(st.rngs, 'RNG states', where), envInfo: st.envInfo ?? null, extra: c.extra };
 }
