@@ -61,7 +61,11 @@ export class ProgressReporter {
   }
 
   finish(p: ProgressState): void {
-    this.update(p, true);
-    if (this.isTTY) this.stream.write('\n');
+    if (this.isTTY) {
+      this.update(p, true);
+      this.stream.write('\n');
+    } else {
+      this.line(`progress: ${formatProgress(p).text}`);
+    }
   }
 }

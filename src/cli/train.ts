@@ -45,8 +45,8 @@ export const trainCommand: Command = {
     if (f.variant !== undefined) hp.variant = f.variant as 'v1' | 'v2';
     if (f['learning-starts'] !== undefined) hp.learningStarts = f['learning-starts'] as number;
     if (f['batch-size'] !== undefined) hp.batchSize = f['batch-size'] as number;
-    // A buffer larger than the run only costs memory.
-    hp.bufferSize = Math.min(1_000_000, Math.max(steps, 1));
+    // A buffer larger than the run only costs memory. (A resumed run keeps its checkpoint's.)
+    if (f.resume !== true) hp.bufferSize = Math.min(1_000_000, steps);
     const envOptions = {
       ...(f.model !== undefined ? { modelPath: resolve(f.model as string) } : {}),
       ...(f['gym-models'] !== undefined ? { gymnasiumModelDir: resolve(f['gym-models'] as string) } : {}),

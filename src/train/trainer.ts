@@ -136,11 +136,35 @@ export class Trainer {
   /** Build a trainer (and its env); with `resume`, restore the run directory's checkpoint if any. */
   static async create(options: TrainerOptions): Promise<Trainer> {
     const seed = options.seed ?? 0;
+    // A resumed run keeps the hyperparameters it was started with (buffer size, variant...).
+    const warnings: string[] = [];
+    let resumeFrom: { snapshot: TrainingSnapshot; path: string } | null = null;
+    if (options.resume) {
+      try {
+        const loaded = await loadCheckpoint(join(options.runDir, 'checkpoints'), { warn: (m) => warnings.push(m) });
+        resumeFrom = { snapshot: decodeTrainingSnapshot(loaded), path: loaded.path };
+      } catch (err) {
+        if (!(err instanceof NoCheckpointError)) throw err; // Nothing to resume: a fresh run.
+      }
+    }
+    let effective = options;
+    if (resumeFrom !== null) {
+      const saved = resumeFrom.snapshot.agent.hyperparameters;
+      for (const [k, v] of Object.entries(options.hyperparameters ?? {})) {
+        const was = (saved as unknown as Record<string, unknown>)[k];
+        if (JSON.stringify(v) !== JSON.stringify(was)) {
+          if (k === 'variant' || k === 'hidden') throw new Error(`checkpoint ${resumeFrom.path} has ${k}=${JSON.stringify(was)}, this run asks for ${JSON.stringify(v)}`);
+          warnings.push(`resuming with the checkpoint's ${k}=${JSON.stringify(was)} (asked for ${JSON.stringify(v)})`);
+        }
+      }
+      effective = { ...options, hyperparameters: saved };
+    }
     const env = await options.makeEnv(seed + SEED_OFFSETS.env);
     let trainer: Trainer;
     try {
-      trainer = new Trainer(env, options.makeEnv, options);
-      if (options.resume) await trainer.restore();
+      trainer = new Trainer(env, options.makeEnv, effective);
+      for (const w of warnings) trainer.warn(w);
+      if (resumeFrom !== null) await trainer.restore(resumeFrom.snapshot, resumeFrom.path);
     } catch (err) {
       await env.plant.close();
       throw err;
@@ -318,15 +342,8 @@ export class Trainer {
   /** The `extra` data of the checkpoint this run resumed from (null if it did not). */
   resumedExtra: Json = null;
 
-  private async restore(): Promise<void> {
-    let loaded;
-    try {
-      loaded = await loadCheckpoint(this.checkpointDir, { warn: (m) => this.warn(m) });
-    } catch (err) {
-      if (err instanceof NoCheckpointError) return; // Nothing to resume: a fresh run.
-      throw err;
-    }
-    const s = decodeTrainingSnapshot(loaded);
+  private async restore(s: TrainingSnapshot, path: string): Promise<void> {
+    const loaded = { path };
     if (s.task !== this.task) throw new Error(`checkpoint ${loaded.path} is for task '${s.task}', not '${this.task}'`);
     if (s.seed !== this.seed) throw new Error(`checkpoint ${loaded.path} has seed ${s.seed}, not ${this.seed}`);
     if (s.agent.hyperparameters.variant !== this.hp.variant) {
@@ -354,7 +371,7 @@ export class Trainer {
     this.emit({ type: 'resume', step: this.counters.steps, path: loaded.path, time: new Date().toISOString() });
 
     function need<T>(v: T | undefined, name: string): T {
-      if (v === undefined) throw new Error(`checkpoint ${loaded!.path} lacks the '${name}' RNG state`);
+      if (v === undefined) throw new Error(`checkpoint ${loaded.path} lacks the '${name}' RNG state`);
       return v;
     }
   }
