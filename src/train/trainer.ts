@@ -342,17 +342,17 @@ export class Trainer {
   /** The `extra` data of the checkpoint this run resumed from (null if it did not). */
   resumedExtra: Json = null;
 
+  /** Adopt a decoded checkpoint (from `path`, for messages). */
   private async restore(s: TrainingSnapshot, path: string): Promise<void> {
-    const loaded = { path };
-    if (s.task !== this.task) throw new Error(`checkpoint ${loaded.path} is for task '${s.task}', not '${this.task}'`);
-    if (s.seed !== this.seed) throw new Error(`checkpoint ${loaded.path} has seed ${s.seed}, not ${this.seed}`);
+    if (s.task !== this.task) throw new Error(`checkpoint ${path} is for task '${s.task}', not '${this.task}'`);
+    if (s.seed !== this.seed) throw new Error(`checkpoint ${path} has seed ${s.seed}, not ${this.seed}`);
     if (s.agent.hyperparameters.variant !== this.hp.variant) {
-      throw new Error(`checkpoint ${loaded.path} is SAC ${s.agent.hyperparameters.variant}, this run asks for ${this.hp.variant}`);
+      throw new Error(`checkpoint ${path} is SAC ${s.agent.hyperparameters.variant}, this run asks for ${this.hp.variant}`);
     }
     this.agent.importState(s.agent);
     this.replay.restore(s.replay);
     if (this.normalizer !== null) {
-      if (s.normalizer === null) throw new Error(`checkpoint ${loaded.path} has no observation normaliser, this run uses one`);
+      if (s.normalizer === null) throw new Error(`checkpoint ${path} has no observation normaliser, this run uses one`);
       this.normalizer.importState(s.normalizer);
     }
     this.env.rng.setState(need(s.rngs.env, 'env'));
@@ -368,10 +368,10 @@ export class Trainer {
     this.nextCheckpointAt = every(this.counters.steps, this.options.checkpointEvery);
     this.nextEvalAt = every(this.counters.steps, this.options.evalEvery);
     this.rateMark = { time: performance.now(), steps: this.counters.steps };
-    this.emit({ type: 'resume', step: this.counters.steps, path: loaded.path, time: new Date().toISOString() });
+    this.emit({ type: 'resume', step: this.counters.steps, path, time: new Date().toISOString() });
 
     function need<T>(v: T | undefined, name: string): T {
-      if (v === undefined) throw new Error(`checkpoint ${loaded.path} lacks the '${name}' RNG state`);
+      if (v === undefined) throw new Error(`checkpoint ${path} lacks the '${name}' RNG state`);
       return v;
     }
   }
