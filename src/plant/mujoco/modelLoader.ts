@@ -50,6 +50,19 @@ export function loadModelFile(mujoco: MainModule, file: string): MjModel {
         // Already gone: nothing to free.
       }
     }
+    removeEmptyDirectories(mujoco, vfsDir);
+  }
+}
+
+/** Remove `dir` and the now-empty directories under it from the virtual file system. */
+function removeEmptyDirectories(mujoco: MainModule, dir: string): void {
+  try {
+    for (const entry of mujoco.FS.readdir(dir) as string[]) {
+      if (entry !== '.' && entry !== '..') removeEmptyDirectories(mujoco, `${dir}/${entry}`);
+    }
+    mujoco.FS.rmdir(dir);
+  } catch {
+    // Not a directory or not empty: leave it.
   }
 }
 

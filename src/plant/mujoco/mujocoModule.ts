@@ -12,7 +12,11 @@ let modulePromise: Promise<MainModule> | null = null;
  */
 export function loadMujoco(): Promise<MainModule> {
   if (modulePromise === null) {
-    modulePromise = load().then((mujoco) => {
+    // MuJoCo prints warnings and XML errors; keep them off stdout, which carries logs and JSON.
+    const toStderr = (text: string): void => {
+      process.stderr.write(`mujoco: ${text}\n`);
+    };
+    modulePromise = load({ print: toStderr, printErr: toStderr }).then((mujoco) => {
       const version = mujoco.mj_versionString();
       if (version !== EXPECTED_MUJOCO_VERSION) {
         throw new Error(`MuJoCo WebAssembly reports version ${version}, sacbridge needs ${EXPECTED_MUJOCO_VERSION} (npm package 'mujoco' as pinned in package.json)`);

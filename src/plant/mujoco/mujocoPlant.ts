@@ -14,6 +14,17 @@ export interface MujocoPlantOptions {
   contactForces?: boolean;
 }
 
+export type MjcfElementKind = 'body' | 'joint' | 'geom' | 'site' | 'actuator' | 'sensor';
+
+const ELEMENT_TYPES = {
+  body: 'mjOBJ_BODY',
+  joint: 'mjOBJ_JOINT',
+  geom: 'mjOBJ_GEOM',
+  site: 'mjOBJ_SITE',
+  actuator: 'mjOBJ_ACTUATOR',
+  sensor: 'mjOBJ_SENSOR',
+} as const;
+
 /** Model parameters that domain randomisation perturbs, as copied from the model at load. */
 export interface NominalParameters {
   /** nbody */
@@ -75,8 +86,9 @@ export class MujocoPlant implements Plant {
     m.opt.disableflags = m.opt.disableflags | mujoco.mjtDisableBit.mjDSBL_AUTORESET.value;
     this.controlPeriod = m.opt.timestep * this.frameSkip;
 
-    const sensorAdr = m.sensor_adr as Int32Array;
-    const sensorDim = m.sensor_dim as Int32Array;
+    // Copies, not views: the accessor objects below allocate, which may grow (and detach) the heap.
+    const sensorAdr = Int32Array.from(m.sensor_adr as Int32Array);
+    const sensorDim = Int32Array.from(m.sensor_dim as Int32Array);
     this.sensorSlices = [];
     for (let i = 0; i < m.nsensor; i++) {
       const accessor = m.sensor(i);
@@ -97,14 +109,14 @@ export class MujocoPlant implements Plant {
     for (const s of this.sensorSlices) signals.push({ name: s.name, size: s.dim, doc: 'MJCF sensor' });
     this.signals = signals;
 
-    const range = m.actuator_ctrlrange as Float64Array;
-    const limited = m.actuator_ctrllimited as Uint8Array;
+    const range = Float64Array.from(m.actuator_ctrlrange as Float64Array);
+    const limited = Uint8Array.from(m.actuator_ctrllimited as Uint8Array);
     const low = new Float64Array(m.nu);
     const high = new Float64Array(m.nu);
     const names: string[] = [];
     for (let i = 0; i < m.nu; i++) {
       if (!limited[i]) {
-        throw new Error(`actuator ${i} of ${modelPath} has no ctrlrange: sacbridge scales actions onto ctrlrange, so every actuator must be ctrllimited`);
+        throw new Error(`actuator ${i} has no ctrlrange: sacbridge scales actions onto ctrlrange, so every actuator must be ctrllimited`);
       }
       low[i] = range[2 * i];
       high[i] = range[2 * i + 1];
@@ -144,7 +156,7 @@ export class MujocoPlant implements Plant {
     } catch (err) {
       data?.delete();
       model.delete();
-      throw err instanceof Error && !(err as Error & { excPtr?: number }).excPtr ? err : new Error(`MuJoCo error with model ${modelPath}: ${mujocoErrorText(mujoco, err)}`);
+      throw new Error(`MuJoCo model ${modelPath}: ${mujocoErrorText(mujoco, err)}`, { cause: err });
     }
   }
 
@@ -157,6 +169,14 @@ export class MujocoPlant implements Plant {
   get data(): MjData {
     this.assertOpen();
     return this.mjData;
+  }
+
+  /** Index of a named model element (e.g. a body for 'xpos' rows); unknown names throw. */
+  elementId(kind: MjcfElementKind, name: string): number {
+    const type = this.mujoco.mjtObj[ELEMENT_TYPES[kind]].value;
+    const id = this.mujoco.mj_name2id(this.model, type, name);
+    if (id < 0) throw new Error(`model ${this.modelPath} has no ${kind} named '${name}'`);
+    return id;
   }
 
   /** Times the cached data views were rebuilt after WebAssembly memory growth. */
