@@ -217,6 +217,7 @@ export class SoftActorCritic implements ActionPolicy {
   private normalizer: ObservationNormalizer | null = null;
   private readonly obsScratch: Float32Array;
   private readonly nextObsScratch: Float32Array;
+  private readonly actScratch: Float32Array;
 
   constructor(
     readonly observationSize: number,
@@ -251,6 +252,7 @@ export class SoftActorCritic implements ActionPolicy {
     this.logAlpha = Math.log(this.hp.initialAlpha);
     this.obsScratch = new Float32Array(this.hp.batchSize * observationSize);
     this.nextObsScratch = new Float32Array(this.hp.batchSize * observationSize);
+    this.actScratch = new Float32Array(observationSize);
   }
 
   get alpha(): number {
@@ -310,7 +312,7 @@ export class SoftActorCritic implements ActionPolicy {
 
   /** ActionPolicy: tanh(mean) when deterministic, else a sample from the squashed Gaussian. */
   act(observation: Float32Array, deterministic: boolean, out: Float32Array): void {
-    const obs = this.normalized(observation, 1, new Float32Array(this.observationSize));
+    const obs = this.normalized(observation, 1, this.actScratch);
     const values = tf.tidy(() => {
       const { mean, logStd } = this.actor.forward(tf.tensor2d(obs, [1, this.observationSize]));
       if (deterministic) return tf.tanh(mean).dataSync();

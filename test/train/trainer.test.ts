@@ -31,6 +31,25 @@ function weights(t: Trainer): Map<string, Float32Array> {
   return new Map([...t.agent.namedVariables()].map(([k, v]) => [k, v.dataSync() as Float32Array]));
 }
 
+test('with observation normalisation, the normaliser is checkpointed and the resumed run matches too', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'sacbridge-resume-norm-'));
+  const hp = { hidden: [16], batchSize: 16, learningStarts: 40, bufferSize: 500, normalizeObservations: true };
+  const a = await Trainer.create(options(join(root, 'a'), { hyperparameters: hp, evalEvery: 0, checkpointEvery: 50 }));
+  await a.run(100);
+  cpSync(join(root, 'a', 'checkpoints'), join(root, 'b', 'checkpoints'), { recursive: true });
+  await a.run(102);
+  const b = await Trainer.create(options(join(root, 'b'), { hyperparameters: hp, evalEvery: 0, checkpointEvery: 50, resume: true }));
+  assert.equal(b.normalizer!.samples, 100);
+  await b.run(102);
+  assert.deepEqual(b.normalizer!.snapshot(), a.normalizer!.snapshot());
+  assert.deepEqual(b.lastUpdate, a.lastUpdate);
+  assert.deepEqual(weights(b), weights(a));
+  // The fast policy's weights carry the normaliser.
+  assert.deepEqual(b.agent.actorWeights().normalizer, a.normalizer!.snapshot());
+  for (const t of [a, b]) await t.close();
+  rmSync(root, { recursive: true });
+});
+
 test('a run stopped at a checkpoint and resumed makes the same next updates as the uninterrupted run', async () => {
   const root = mkdtempSync(join(tmpdir(), 'sacbridge-resume-'));
   const a = await Trainer.create(options(join(root, 'a')));
