@@ -1,4 +1,45 @@
 #!/usr/bin/env node
-// Placeholder entry point: the CLI commands are added by src/cli/*.
-process.stderr.write('sacbridge: no commands yet\n');
-process.exitCode = 64;
+import { EX_USAGE, formatFlags, UsageError } from './args.js';
+import { COMMANDS } from './commands.js';
+
+function usage(): string {
+  const w = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'usage: sacbridge <command> [flags]',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
+    '',
+    "'sacbridge <command> --help' shows a command's flags; with no command, sacbridge trains the default task.",
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return 0;
+  }
+  const name = argv.length === 0 || argv[0].startsWith('--') ? 'train' : argv[0];
+  const rest = argv.length === 0 || argv[0].startsWith('--') ? argv : argv.slice(1);
+  const command = COMMANDS.find((c) => c.name === name);
+  if (command === undefined) {
+    process.stderr.write(`sacbridge: unknown command '${name}' (known: ${COMMANDS.map((c) => c.name).join(', ')})\n`);
+    return EX_USAGE;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`usage: sacbridge ${command.usage}\n\n${command.summary}\n\n${formatFlags(command.flags)}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`sacbridge ${command.name}: ${err.message}\n`);
+      return EX_USAGE;
+    }
+    process.stderr.write(`sacbridge ${command.name}: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,527 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng, type RngState } from '../util/rng.js';
+import { Adam, Dense, Mlp, assignFlat, copyVariables, logicalName, polyakUpdate } from './networks.js';
+import type { ObservationNormalizer } from './normalizer.js';
+import { LOG_STD_MAX, LOG_STD_MIN, type ActionPolicy, type ActorWeights } from './policy.js';
+import type { TransitionBatch } from './replayBuffer.js';
+
+/**
+ * Soft Actor-Critic (Haarnoja et al. 2018), written the way CleanRL writes it: the networks,
+ * then the whole update top to bottom in `update()`.
+ *
+ * - v2 (default): twin soft Q-functions with Polyak-averaged targets, a tanh-squashed Gaussian
+ *   actor trained by the reparameterisation trick, learned temperature against a target
+ *   entropy of -|A|.
+ * - v1: the first paper's separate soft value network V with a Polyak-averaged target V:
+ *   Q is trained toward r + gamma V_target(s'), V toward E_a~pi[min Q(s,a) - alpha log pi(a|s)];
+ *   alpha fixed or learned.
+ *
+ * Call initCompute() (src/compute/backend.ts) before constructing.
+ */
+
+export type SacVariant = 'v1' | 'v2';
+
+export interface SacHyperparameters {
+  variant: SacVariant;
+  /** Hidden layer sizes of every network. */
+  hidden: number[];
+  learningRate: number;
+  batchSize: number;
+  gamma: number;
+  tau: number;
+  bufferSize: number;
+  /** Env steps with uniform random actions and no updates before learning starts. */
+  learningStarts: number;
+  /** Gradient steps per env step. */
+  updatesPerStep: number;
+  /** Learn the temperature (true) or keep it at initialAlpha. */
+  autoAlpha: boolean;
+  initialAlpha: number;
+  /** Target entropy for the learned temperature; null means -|A|. */
+  targetEntropy: number | null;
+  /** Normalise observations with running statistics. */
+  normalizeObservations: boolean;
+}
+
+export const DEFAULT_SAC_HYPERPARAMETERS: Readonly<SacHyperparameters> = Object.freeze({
+  variant: 'v2',
+  hidden: [256, 256],
+  learningRate: 3e-4,
+  batchSize: 256,
+  gamma: 0.99,
+  tau: 0.005,
+  bufferSize: 1_000_000,
+  learningStarts: 5000,
+  updatesPerStep: 1,
+  autoAlpha: true,
+  initialAlpha: 1,
+  targetEntropy: null,
+  normalizeObservations: false,
+}) as Readonly<SacHyperparameters>;
+
+/** Fill in defaults and check every value; errors name the hyperparameter. */
+export function resolveHyperparameters(partial: Partial<SacHyperparameters> = {}): SacHyperparameters {
+  const h: SacHyperparameters = { ...DEFAULT_SAC_HYPERPARAMETERS, hidden: [...DEFAULT_SAC_HYPERPARAMETERS.hidden], ...partial };
+  const fail = (key: string, why: string): never => {
+    throw new Error(`SAC hyperparameter ${key}=${JSON.stringify((h as unknown as Record<string, unknown>)[key])}: ${why}`);
+  };
+  if (h.variant !== 'v1' && h.variant !== 'v2') fail('variant', "must be 'v1' or 'v2'");
+  if (!Array.isArray(h.hidden) || h.hidden.length === 0 || !h.hidden.every((n) => Number.isInteger(n) && n > 0)) fail('hidden', 'must be a non-empty list of positive integers');
+  if (!(h.learningRate > 0)) fail('learningRate', 'must be > 0');
+  if (!Number.isInteger(h.batchSize) || h.batchSize <= 0) fail('batchSize', 'must be a positive integer');
+  if (!(h.gamma >= 0 && h.gamma <= 1)) fail('gamma', 'must be in [0, 1]');
+  if (!(h.tau > 0 && h.tau <= 1)) fail('tau', 'must be in (0, 1]');
+  if (!Number.isInteger(h.bufferSize) || h.bufferSize <= 0) fail('bufferSize', 'must be a positive integer');
+  if (!Number.isInteger(h.learningStarts) || h.learningStarts < 0) fail('learningStarts', 'must be an integer >= 0');
+  if (!Number.isInteger(h.updatesPerStep) || h.updatesPerStep < 0) fail('updatesPerStep', 'must be an integer >= 0');
+  if (typeof h.autoAlpha !== 'boolean') fail('autoAlpha', 'must be true or false');
+  if (!(h.initialAlpha > 0)) fail('initialAlpha', 'must be > 0');
+  if (h.targetEntropy !== null && !Number.isFinite(h.targetEntropy)) fail('targetEntropy', 'must be a number or null');
+  if (typeof h.normalizeObservations !== 'boolean') fail('normalizeObservations', 'must be true or false');
+  return h;
+}
+
+export interface SacMetrics {
+  qf1_loss: number;
+  qf2_loss: number;
+  actor_loss: number;
+  alpha: number;
+  alpha_loss: number;
+  /** Estimate of the policy's entropy: -mean log pi(a|s) over the batch. */
+  entropy: number;
+  /** Mean Q1 on the batch (a sanity signal for divergence). */
+  qf1_mean: number;
+  /** v1 only. */
+  vf_loss?: number;
+}
+
+/** A variable's values for a checkpoint. */
+export interface NamedArray {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface SacState {
+  hyperparameters: SacHyperparameters;
+  observationSize: number;
+  actionSize: number;
+  updates: number;
+  logAlpha: number;
+  alphaAdam: { step: number; m: number; v: number };
+  updateRng: { words: RngState; spare: number | null };
+  actRng: { words: RngState; spare: number | null };
+  /** Network variables, then each optimiser's moments (names say which). */
+  arrays: NamedArray[];
+  optimizerSteps: Record<string, number>;
+}
+
+const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
+
+/** tanh-squashed Gaussian actor: ReLU trunk, a mean head and a log-std head. */
+class Actor {
+  readonly trunk: Dense[];
+  readonly mean: Dense;
+  readonly logStd: Dense;
+
+  constructor(obsSize: number, actSize: number, hidden: readonly number[], rng: Rng) {
+    const sizes = [obsSize, ...hidden];
+    this.trunk = hidden.map((h, i) => new Dense(sizes[i], h, 'relu', rng, `actor/l${i}`));
+    this.mean = new Dense(sizes[sizes.length - 1], actSize, 'linear', rng, 'actor/mean');
+    this.logStd = new Dense(sizes[sizes.length - 1], actSize, 'linear', rng, 'actor/log_std');
+  }
+
+  get variables(): tf.Variable[] {
+    return [...this.trunk.flatMap((l) => l.variables), ...this.mean.variables, ...this.logStd.variables];
+  }
+
+  /** Mean and log-std (CleanRL's tanh rescaling into [LOG_STD_MIN, LOG_STD_MAX]). */
+  forward(obs: tf.Tensor2D): { mean: tf.Tensor2D; logStd: tf.Tensor2D } {
+    let h = obs;
+    for (const l of this.trunk) h = l.apply(h);
+    const raw = this.logStd.apply(h);
+    const logStd = tf.add(tf.mul(tf.add(tf.tanh(raw), 1), 0.5 * (LOG_STD_MAX - LOG_STD_MIN)), LOG_STD_MIN) as tf.Tensor2D;
+    return { mean: this.mean.apply(h), logStd };
+  }
+
+  /**
+   * Reparameterised sample a = tanh(mu + sigma eps) and its log-probability under the squashed
+   * Gaussian. `gaussTerm` = sum_j (-eps_j^2 / 2 - log(2 pi) / 2) per row, precomputed in JS
+   * from the same noise (it carries no gradient).
+   */
+  sample(obs: tf.Tensor2D, eps: tf.Tensor2D, gaussTerm: tf.Tensor1D): { action: tf.Tensor2D; logProb: tf.Tensor1D } {
+    const { mean, logStd } = this.forward(obs);
+    const u = tf.add(mean, tf.mul(tf.exp(logStd), eps)) as tf.Tensor2D;
+    return { action: tf.tanh(u) as tf.Tensor2D, logProb: squashedLogProb(u, logStd, gaussTerm) };
+  }
+}
+
+/**
+ * log pi(a|s) for a = tanh(u), u ~ N(mu, sigma): the Gaussian log-density minus the log-Jacobian
+ * of tanh, sum_j log(1 - tanh(u_j)^2), in the stable form 2 (log 2 - u - softplus(-2u)), which
+ * does not lose precision when |u| is large (1 - tanh^2 underflows to 0 there).
+ */
+export function squashedLogProb(u: tf.Tensor2D, logStd: tf.Tensor2D, gaussTerm: tf.Tensor1D): tf.Tensor1D {
+  const logDetJacobian = tf.mul(tf.sub(tf.sub(Math.LN2, u), tf.softplus(tf.mul(u, -2))), 2);
+  return tf.sub(gaussTerm, tf.sum(tf.add(logStd, logDetJacobian), 1)) as tf.Tensor1D;
+}
+
+/** Soft Q(s, a) or V(s): an MLP on the concatenated input with one output. */
+class Critic {
+  readonly net: Mlp;
+  constructor(inSize: number, hidden: readonly number[], rng: Rng, name: string) {
+    this.net = new Mlp(inSize, hidden, 1, rng, name);
+  }
+  get variables(): tf.Variable[] {
+    return this.net.variables;
+  }
+  q(obs: tf.Tensor2D, action: tf.Tensor2D): tf.Tensor1D {
+    return tf.reshape(this.net.apply(tf.concat([obs, action], 1)), [-1]) as tf.Tensor1D;
+  }
+  v(obs: tf.Tensor2D): tf.Tensor1D {
+    return tf.reshape(this.net.apply(obs), [-1]) as tf.Tensor1D;
+  }
+}
+
+function mse(a: tf.Tensor1D, b: tf.Tensor1D): tf.Scalar {
+  return tf.mean(tf.square(tf.sub(a, b)));
+}
+
+/** Noise for one reparameterised sample of a batch: eps and its Gaussian log-density term. */
+export interface SampleNoise {
+  eps: Float32Array;
+  gaussTerm: Float32Array;
+}
+
+export class SoftActorCritic implements ActionPolicy {
+  readonly hp: SacHyperparameters;
+  readonly targetEntropy: number;
+  private readonly actor: Actor;
+  private readonly qf1: Critic;
+  private readonly qf2: Critic;
+  /** v2: target Q networks. */
+  private readonly qf1Target: Critic | null;
+  private readonly qf2Target: Critic | null;
+  /** v1: soft value network and its target. */
+  private readonly vf: Critic | null;
+  private readonly vfTarget: Critic | null;
+  private readonly criticOptimizer: Adam;
+  private readonly actorOptimizer: Adam;
+  private logAlpha: number;
+  private readonly alphaAdam = { step: 0, m: 0, v: 0 };
+  /** Noise for the update's reparameterised samples. */
+  private readonly updateRng: Rng;
+  /** Noise for sampled actions in act(). */
+  private readonly actRng: Rng;
+  private updates = 0;
+  private normalizer: ObservationNormalizer | null = null;
+  private readonly obsScratch: Float32Array;
+  private readonly nextObsScratch: Float32Array;
+  private readonly actScratch: Float32Array;
+
+  constructor(
+    readonly observationSize: number,
+    readonly actionSize: number,
+    hyperparameters: Partial<SacHyperparameters> = {},
+    seed = 0,
+  ) {
+    this.hp = resolveHyperparameters(hyperparameters);
+    const h = this.hp.hidden;
+    this.targetEntropy = this.hp.targetEntropy ?? -actionSize;
+    const initRng = new Rng(seed);
+    this.updateRng = new Rng(seed + 1);
+    this.actRng = new Rng(seed + 2);
+
+    this.actor = new Actor(observationSize, actionSize, h, initRng);
+    this.qf1 = new Critic(observationSize + actionSize, h, initRng, 'qf1');
+    this.qf2 = new Critic(observationSize + actionSize, h, initRng, 'qf2');
+    if (this.hp.variant === 'v2') {
+      this.qf1Target = new Critic(observationSize + actionSize, h, initRng, 'qf1_target');
+      this.qf2Target = new Critic(observationSize + actionSize, h, initRng, 'qf2_target');
+      copyVariables(this.qf1Target.variables, this.qf1.variables);
+      copyVariables(this.qf2Target.variables, this.qf2.variables);
+      this.vf = this.vfTarget = null;
+    } else {
+      this.vf = new Critic(observationSize, h, initRng, 'vf');
+      this.vfTarget = new Critic(observationSize, h, initRng, 'vf_target');
+      copyVariables(this.vfTarget.variables, this.vf.variables);
+      this.qf1Target = this.qf2Target = null;
+    }
+    this.criticOptimizer = new Adam(this.criticVariables, { learningRate: this.hp.learningRate });
+    this.actorOptimizer = new Adam(this.actor.variables, { learningRate: this.hp.learningRate });
+    this.logAlpha = Math.log(this.hp.initialAlpha);
+    this.obsScratch = new Float32Array(this.hp.batchSize * observationSize);
+    this.nextObsScratch = new Float32Array(this.hp.batchSize * observationSize);
+    this.actScratch = new Float32Array(observationSize);
+  }
+
+  get alpha(): number {
+    return Math.exp(this.logAlpha);
+  }
+
+  /** Weight version: the number of updates applied. */
+  get version(): number {
+    return this.updates;
+  }
+
+  /** Use running observation statistics before every network (null: raw observations). */
+  setNormalizer(normalizer: ObservationNormalizer | null): void {
+    if (normalizer !== null && normalizer.size !== this.observationSize) {
+      throw new Error(`normaliser size ${normalizer.size} does not match observation size ${this.observationSize}`);
+    }
+    this.normalizer = normalizer;
+  }
+
+  /** Variables the critic optimiser trains: Q1, Q2 (and V in v1). */
+  private get criticVariables(): tf.Variable[] {
+    return [...this.qf1.variables, ...this.qf2.variables, ...(this.vf?.variables ?? [])];
+  }
+
+  private get targetVariables(): { target: tf.Variable[]; source: tf.Variable[] } {
+    if (this.vf !== null && this.vfTarget !== null) return { target: this.vfTarget.variables, source: this.vf.variables };
+    return {
+      target: [...this.qf1Target!.variables, ...this.qf2Target!.variables],
+      source: [...this.qf1.variables, ...this.qf2.variables],
+    };
+  }
+
+  /** Draw the noise for one reparameterised sample of `rows` rows. */
+  drawNoise(rows: number, rng: Rng = this.updateRng): SampleNoise {
+    const a = this.actionSize;
+    const eps = new Float32Array(rows * a);
+    rng.fillNormal(eps);
+    const gaussTerm = new Float32Array(rows);
+    for (let i = 0; i < rows; i++) {
+      let s = 0;
+      for (let j = 0; j < a; j++) s -= 0.5 * eps[i * a + j] * eps[i * a + j] + HALF_LOG_2PI;
+      gaussTerm[i] = s;
+    }
+    return { eps, gaussTerm };
+  }
+
+  private normalized(obs: Float32Array, rows: number, scratch: Float32Array): Float32Array {
+    if (this.normalizer === null) return obs;
+    const out = scratch.length >= obs.length ? scratch.subarray(0, obs.length) : new Float32Array(obs.length);
+    this.normalizer.normalize(obs, out, rows);
+    return out;
+  }
+
+  private noiseTensors(n: SampleNoise, rows: number): { eps: tf.Tensor2D; gaussTerm: tf.Tensor1D } {
+    return { eps: tf.tensor2d(n.eps, [rows, this.actionSize]), gaussTerm: tf.tensor1d(n.gaussTerm) };
+  }
+
+  /** ActionPolicy: tanh(mean) when deterministic, else a sample from the squashed Gaussian. */
+  act(observation: Float32Array, deterministic: boolean, out: Float32Array): void {
+    const obs = this.normalized(observation, 1, this.actScratch);
+    const values = tf.tidy(() => {
+      const { mean, logStd } = this.actor.forward(tf.tensor2d(obs, [1, this.observationSize]));
+      if (deterministic) return tf.tanh(mean).dataSync();
+      const eps = new Float32Array(this.actionSize);
+      this.actRng.fillNormal(eps);
+      return tf.tanh(tf.add(mean, tf.mul(tf.exp(logStd), tf.tensor2d(eps, [1, this.actionSize])))).dataSync();
+    });
+    out.set(values);
+  }
+
+  /** One gradient step on every network from a replay minibatch. */
+  update(batch: TransitionBatch): SacMetrics {
+    if (batch.size !== this.hp.batchSize) throw new Error(`batch has ${batch.size} rows, batchSize is ${this.hp.batchSize}`);
+    return this.updateWithNoise(batch, this.drawNoise(batch.size), this.drawNoise(batch.size));
+  }
+
+  /**
+   * The update with its noise given: `targetNoise` samples a' ~ pi(s') for the Q target (v2)
+   * or a ~ pi(s) for the V target (v1); `actorNoise` samples a ~ pi(s) for the actor and
+   * temperature losses.
+   */
+  updateWithNoise(batch: TransitionBatch, targetNoise: SampleNoise, actorNoise: SampleNoise): SacMetrics {
+    const B = batch.size;
+    const O = this.observationSize;
+    const A = this.actionSize;
+    const gamma = this.hp.gamma;
+    const alpha = this.alpha;
+    const metrics = tf.tidy(() => {
+      const obs = tf.tensor2d(this.normalized(batch.observations, B, this.obsScratch), [B, O]);
+      const nextObs = tf.tensor2d(this.normalized(batch.nextObservations, B, this.nextObsScratch), [B, O]);
+      const actions = tf.tensor2d(batch.actions, [B, A]);
+      const rewards = tf.tensor1d(batch.rewards);
+      const notDone = tf.sub(1, tf.tensor1d(batch.terminated));
+      const tNoise = this.noiseTensors(targetNoise, B);
+      const aNoise = this.noiseTensors(actorNoise, B);
+
+      // 1. Critic targets (no gradient flows into them).
+      let qTarget: tf.Tensor1D;
+      let vTarget: tf.Tensor1D | null = null;
+      if (this.hp.variant === 'v2') {
+        // y = r + gamma (1 - d) [min_i Q_i'(s', a') - alpha log pi(a'|s')],  a' ~ pi(.|s')
+        const next = this.actor.sample(nextObs, tNoise.eps, tNoise.gaussTerm);
+        const minQNext = tf.minimum(this.qf1Target!.q(nextObs, next.action), this.qf2Target!.q(nextObs, next.action));
+        const softV = tf.sub(minQNext, tf.mul(next.logProb, alpha));
+        qTarget = tf.add(rewards, tf.mul(tf.mul(notDone, softV), gamma));
+      } else {
+        // y_Q = r + gamma (1 - d) V'(s');  y_V = min_i Q_i(s, a) - alpha log pi(a|s),  a ~ pi(.|s)
+        qTarget = tf.add(rewards, tf.mul(tf.mul(notDone, this.vfTarget!.v(nextObs)), gamma));
+        const cur = this.actor.sample(obs, tNoise.eps, tNoise.gaussTerm);
+        const minQ = tf.minimum(this.qf1.q(obs, cur.action), this.qf2.q(obs, cur.action));
+        vTarget = tf.sub(minQ, tf.mul(cur.logProb, alpha)) as tf.Tensor1D;
+      }
+
+      // 2. Critic step: mean squared soft Bellman error of each Q (and V's regression, v1).
+      let qf1Loss = 0;
+      let qf2Loss = 0;
+      let vfLoss = 0;
+      let qf1Mean = 0;
+      const critic = tf.variableGrads(() => {
+        const q1 = this.qf1.q(obs, actions);
+        const l1 = mse(q1, qTarget);
+        const l2 = mse(this.qf2.q(obs, actions), qTarget);
+        qf1Loss = l1.dataSync()[0];
+        qf2Loss = l2.dataSync()[0];
+        qf1Mean = tf.mean(q1).dataSync()[0];
+        let loss = tf.add(l1, l2);
+        if (this.vf !== null && vTarget !== null) {
+          const lv = mse(this.vf.v(obs), vTarget);
+          vfLoss = lv.dataSync()[0];
+          loss = tf.add(loss, lv);
+        }
+        return loss as tf.Scalar;
+      }, this.criticVariables);
+      this.criticOptimizer.apply(this.criticVariables.map((v) => critic.grads[v.name]));
+
+      // 3. Actor step: minimise E[alpha log pi(a|s) - min_i Q_i(s, a)], a = tanh(mu + sigma eps).
+      let meanLogProb = 0;
+      const actorVars = this.actor.variables;
+      const actorStep = tf.variableGrads(() => {
+        const pi = this.actor.sample(obs, aNoise.eps, aNoise.gaussTerm);
+        meanLogProb = tf.mean(pi.logProb).dataSync()[0];
+        const minQ = tf.minimum(this.qf1.q(obs, pi.action), this.qf2.q(obs, pi.action));
+        return tf.mean(tf.sub(tf.mul(pi.logProb, alpha), minQ)) as tf.Scalar;
+      }, actorVars);
+      this.actorOptimizer.apply(actorVars.map((v) => actorStep.grads[v.name]));
+      const actorLoss = actorStep.value.dataSync()[0];
+
+      return { qf1Loss, qf2Loss, vfLoss, qf1Mean, actorLoss, meanLogProb };
+    });
+
+    // 4. Temperature step (a scalar: plain JS Adam on log alpha).
+    //    loss = -alpha (log pi + target_entropy), so d/d(log alpha) = -alpha (E[log pi] + target_entropy):
+    //    alpha grows while the policy's entropy is below the target and shrinks above it.
+    const alphaLoss = -alpha * (metrics.meanLogProb + this.targetEntropy);
+    if (this.hp.autoAlpha) this.logAlpha -= this.adamScalarStep(alphaLoss);
+
+    // 5. Polyak-average the target networks.
+    const { target, source } = this.targetVariables;
+    polyakUpdate(target, source, this.hp.tau);
+
+    this.updates++;
+    const out: SacMetrics = {
+      qf1_loss: metrics.qf1Loss,
+      qf2_loss: metrics.qf2Loss,
+      actor_loss: metrics.actorLoss,
+      alpha: this.alpha,
+      alpha_loss: alphaLoss,
+      entropy: -metrics.meanLogProb,
+      qf1_mean: metrics.qf1Mean,
+    };
+    if (this.hp.variant === 'v1') out.vf_loss = metrics.vfLoss;
+    return out;
+  }
+
+  /** Adam on the scalar log alpha (same constants as the network optimisers); returns the step. */
+  private adamScalarStep(grad: number): number {
+    const s = this.alphaAdam;
+    const b1 = 0.9;
+    const b2 = 0.999;
+    s.step++;
+    s.m = b1 * s.m + (1 - b1) * grad;
+    s.v = b2 * s.v + (1 - b2) * grad * grad;
+    const mHat = s.m / (1 - Math.pow(b1, s.step));
+    const vHat = s.v / (1 - Math.pow(b2, s.step));
+    return (this.hp.learningRate * mHat) / (Math.sqrt(vHat) + 1e-8);
+  }
+
+  /** The actor's weights outside tfjs, in the ActorWeights layout of policy.ts. */
+  actorWeights(): ActorWeights {
+    const w: ActorWeights = {
+      hidden: this.actor.trunk.map((l) => l.weights()),
+      mean: this.actor.mean.weights(),
+      logStd: this.actor.logStd.weights(),
+    };
+    return this.normalizer === null ? w : { ...w, normalizer: this.normalizer.snapshot() };
+  }
+
+  /** Every network variable by name (for tests and inspection). */
+  namedVariables(): Map<string, tf.Variable> {
+    const all = [...this.actor.variables, ...this.criticVariables, ...this.targetVariables.target];
+    return new Map(all.map((v) => [logicalName(v), v]));
+  }
+
+  /** Differentiable pieces exposed for tests: the actor's squashed sample. */
+  sampleActionTensors(obs: tf.Tensor2D, noise: SampleNoise): { action: tf.Tensor2D; logProb: tf.Tensor1D } {
+    const t = this.noiseTensors(noise, obs.shape[0]);
+    return this.actor.sample(obs, t.eps, t.gaussTerm);
+  }
+
+  exportState(): SacState {
+    const arrays: NamedArray[] = [...this.namedVariables()].map(([name, v]) => ({ name, shape: [...v.shape], data: v.dataSync() as Float32Array }));
+    const optimizerSteps: Record<string, number> = {};
+    for (const [label, opt] of [['critic_adam', this.criticOptimizer], ['actor_adam', this.actorOptimizer]] as const) {
+      const s = opt.exportState();
+      optimizerSteps[label] = s.step;
+      opt.variables.forEach((v, i) => {
+        arrays.push({ name: `${label}/m/${logicalName(v)}`, shape: [...v.shape], data: s.m[i] });
+        arrays.push({ name: `${label}/v/${logicalName(v)}`, shape: [...v.shape], data: s.v[i] });
+      });
+    }
+    return {
+      hyperparameters: { ...this.hp, hidden: [...this.hp.hidden] },
+      observationSize: this.observationSize,
+      actionSize: this.actionSize,
+      updates: this.updates,
+      logAlpha: this.logAlpha,
+      alphaAdam: { ...this.alphaAdam },
+      updateRng: this.updateRng.getState(),
+      actRng: this.actRng.getState(),
+      arrays,
+      optimizerSteps,
+    };
+  }
+
+  /** Restore a state exported by an agent with the same sizes and hyperparameters. */
+  importState(state: SacState): void {
+    if (state.observationSize !== this.observationSize || state.actionSize !== this.actionSize) {
+      throw new Error(`agent state is for obs ${state.observationSize} / action ${state.actionSize}, this agent has ${this.observationSize} / ${this.actionSize}`);
+    }
+    if (state.hyperparameters.variant !== this.hp.variant || state.hyperparameters.hidden.join(',') !== this.hp.hidden.join(',')) {
+      throw new Error(`agent state is SAC ${state.hyperparameters.variant} [${state.hyperparameters.hidden}], this agent is SAC ${this.hp.variant} [${this.hp.hidden}]`);
+    }
+    const byName = new Map(state.arrays.map((a) => [a.name, a.data]));
+    const need = (name: string): Float32Array => {
+      const d = byName.get(name);
+      if (d === undefined) throw new Error(`agent state lacks array '${name}'`);
+      return d;
+    };
+    for (const [name, v] of this.namedVariables()) assignFlat(v, need(name), name);
+    for (const [label, opt] of [['critic_adam', this.criticOptimizer], ['actor_adam', this.actorOptimizer]] as const) {
+      const step = state.optimizerSteps[label];
+      if (!Number.isInteger(step) || step < 0) throw new Error(`agent state has invalid ${label} step ${step}`);
+      opt.importState({
+        step,
+        m: opt.variables.map((v) => need(`${label}/m/${logicalName(v)}`)),
+        v: opt.variables.map((v) => need(`${label}/v/${logicalName(v)}`)),
+      });
+    }
+    if (!Number.isFinite(state.logAlpha)) throw new Error(`agent state has non-finite log alpha ${state.logAlpha}`);
+    this.updates = state.updates;
+    this.logAlpha = state.logAlpha;
+    Object.assign(this.alphaAdam, state.alphaAdam);
+    this.updateRng.setState(state.updateRng);
+    this.actRng.setState(state.actRng);
+  }
+
+  dispose(): void {
+    for (const v of this.namedVariables().values()) v.dispose();
+    this.criticOptimizer.dispose();
+    this.actorOptimizer.dispose();
+  }
+}

@@ -1,0 +1,108 @@
+import { resolve } from 'node:path';
+import type { SacHyperparameters } from '../agent/sac.js';
+import { initCompute, type BackendChoice } from '../compute/backend.js';
+import { createEnv, DEFAULT_TASK, getTaskDefinition } from '../task/registry.js';
+import { Trainer } from '../train/trainer.js';
+import { parseFlags, UsageError, type FlagSpecs } from './args.js';
+import type { Command } from './command.js';
+import { ProgressReporter } from './progress.js';
+
+const flags: FlagSpecs = {
+  task: { kind: 'string', value: 'NAME', help: `task to train (default ${DEFAULT_TASK}; see 'sacbridge tasks')` },
+  steps: { kind: 'int', value: 'N', min: 1, help: 'total env steps (default 50000)' },
+  seed: { kind: 'int', value: 'S', min: 0, help: 'random seed (default 0)' },
+  out: { kind: 'string', value: 'DIR', help: 'run directory for metrics.jsonl and checkpoints/ (default runs/<task>-s<seed>)' },
+  resume: { kind: 'boolean', help: "continue from the run directory's checkpoint" },
+  variant: { kind: 'string', value: 'v1|v2', choices: ['v1', 'v2'], help: 'SAC variant (default v2: learned temperature, no V network)' },
+  model: { kind: 'string', value: 'FILE', help: "MJCF file instead of the task's default model" },
+  'gym-models': { kind: 'string', value: 'DIR', help: "directory of Gymnasium's MJCF files (needed by the *-v5 tasks)" },
+  'learning-starts': { kind: 'int', value: 'N', min: 0, help: 'random-action steps before updates begin (default 5000)' },
+  'batch-size': { kind: 'int', value: 'N', min: 1, help: 'minibatch size (default 256)' },
+  'eval-every': { kind: 'int', value: 'N', min: 0, help: 'evaluate every N steps, 0 = never (default 5000)' },
+  'eval-episodes': { kind: 'int', value: 'N', min: 1, help: 'episodes per evaluation (default 5)' },
+  'checkpoint-every': { kind: 'int', value: 'N', min: 0, help: 'checkpoint every N steps, 0 = only at the end (default 10000)' },
+  backend: { kind: 'string', value: 'NAME', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], help: 'tfjs backend (default auto)' },
+};
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'train SAC on a simulated task',
+  usage: 'train [--task NAME] [--steps N] [--seed S] [--out DIR] [--resume] [--variant v1|v2] ...',
+  flags,
+  async run(argv) {
+    const { flags: f, positionals } = parseFlags(argv, flags);
+    if (positionals.length > 0) throw new UsageError(`train: unexpected argument '${positionals[0]}'`);
+    const task = (f.task as string | undefined) ?? DEFAULT_TASK;
+    try {
+      getTaskDefinition(task);
+    } catch (err) {
+      throw new UsageError(`--task: ${(err as Error).message}`);
+    }
+    const seed = (f.seed as number | undefined) ?? 0;
+    const steps = (f.steps as number | undefined) ?? 50_000;
+    const runDir = resolve((f.out as string | undefined) ?? `runs/${task}-s${seed}`);
+    const hp: Partial<SacHyperparameters> = {};
+    if (f.variant !== undefined) hp.variant = f.variant as 'v1' | 'v2';
+    if (f['learning-starts'] !== undefined) hp.learningStarts = f['learning-starts'] as number;
+    if (f['batch-size'] !== undefined) hp.batchSize = f['batch-size'] as number;
+    // A buffer larger than the run only costs memory. (A resumed run keeps its checkpoint's.)
+    if (f.resume !== true) hp.bufferSize = Math.min(1_000_000, steps);
+    const envOptions = {
+      ...(f.model !== undefined ? { modelPath: resolve(f.model as string) } : {}),
+      ...(f['gym-models'] !== undefined ? { gymnasiumModelDir: resolve(f['gym-models'] as string) } : {}),
+    };
+
+    const compute = await initCompute((f.backend as BackendChoice | undefined) ?? 'auto');
+    const progress = new ProgressReporter();
+    progress.line(`sacbridge train: task ${task}, seed ${seed}, ${steps} steps, run directory ${runDir}; tfjs ${compute.backend} (${compute.reason})`);
+    const trainer = await Trainer.create({
+      task,
+      seed,
+      runDir,
+      makeEnv: (s) => createEnv(task, { seed: s, ...envOptions }),
+      hyperparameters: hp,
+      resume: f.resume === true,
+      evalEvery: (f['eval-every'] as number | undefined) ?? 5000,
+      evalEpisodes: (f['eval-episodes'] as number | undefined) ?? 5,
+      checkpointEvery: (f['checkpoint-every'] as number | undefined) ?? 10_000,
+      envInfo: { task, ...envOptions },
+      warn: (m) => progress.line(m),
+    });
+    if (f.resume === true) {
+      progress.line(trainer.counters.steps > 0 ? `resumed at step ${trainer.counters.steps} (${trainer.counters.updates} updates)` : `no checkpoint in ${trainer.checkpointDir}: starting a new run`);
+    }
+    trainer.onMetrics((r) => {
+      if (r.type === 'eval') progress.line(`eval at step ${r.step}: mean return ${r.mean_return.toFixed(2)} ± ${r.std_return.toFixed(2)} over ${r.returns.length} episodes`);
+    });
+
+    const stop = new AbortController();
+    let signalled: NodeJS.Signals | null = null;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (signalled !== null) process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+      signalled = sig;
+      progress.line(`${sig}: stopping after this step and writing a checkpoint (again to quit at once)`);
+      stop.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const state = () => ({ steps: trainer.counters.steps, total: steps, stepsPerSecond: trainer.rate, lastReturn: trainer.lastReturn, lastEvalReturn: trainer.lastEvalReturn });
+    const timer = setInterval(() => progress.update(state()), 200);
+    trainer.onMetrics((r) => {
+      if (r.type === 'episode') progress.update(state());
+    });
+    try {
+      await trainer.run(steps, stop.signal);
+      clearInterval(timer);
+      progress.finish(state());
+      const path = await trainer.checkpoint();
+      progress.line(`checkpoint ${path}`);
+      progress.line(`metrics ${runDir}/metrics.jsonl`);
+    } finally {
+      clearInterval(timer);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await trainer.close();
+    }
+    return signalled === 'SIGINT' ? 130 : 0;
+  },
+};

@@ -1,0 +1,403 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadCheckpoint, NoCheckpointError, saveCheckpoint, type Json } from '../agent/checkpoint.js';
+import { ObservationNormalizer } from '../agent/normalizer.js';
+import { ReplayBuffer } from '../agent/replayBuffer.js';
+import { SoftActorCritic, resolveHyperparameters, type SacHyperparameters, type SacMetrics } from '../agent/sac.js';
+import type { Env } from '../env/env.js';
+import { Rng } from '../util/rng.js';
+import { decodeTrainingSnapshot, encodeTrainingSnapshot, type TrainingCounters, type TrainingSnapshot } from './trainingState.js';
+
+/**
+ * Lockstep SAC training on a simulated env: one env step, store the transition, then
+ * `updatesPerStep` gradient steps once `learningStarts` steps are collected. Reproducible from
+ * the seed; checkpoints hold every RNG, so a resumed run continues the same sequence.
+ *
+ * Episode boundaries: terminated transitions are stored as terminal, truncated ones (time
+ * limit) are not, so the critic bootstraps through truncation. A non-finite observation or
+ * reward (the env's `abort`) ends the episode with a warning and the transition is dropped.
+ *
+ * Checkpoints written on the `checkpointEvery` schedule are taken at the next episode boundary
+ * so a resumed run starts exactly as the uninterrupted one would (a fresh episode drawn from
+ * the saved env RNG). `checkpoint()` may be called any time (e.g. on SIGTERM); the episode in
+ * progress is then restarted on resume.
+ */
+
+/** Builds the training or evaluation env; the trainer closes it. */
+export type EnvFactory = (seed: number) => Promise<Env>;
+
+export interface TrainerOptions {
+  task: string;
+  makeEnv: EnvFactory;
+  seed?: number;
+  /** Run directory: metrics.jsonl and checkpoints/ go here. */
+  runDir: string;
+  hyperparameters?: Partial<SacHyperparameters>;
+  /** Evaluate every N env steps (0: never). */
+  evalEvery?: number;
+  evalEpisodes?: number;
+  /** Checkpoint every N env steps, at the next episode boundary (0: only when asked). */
+  checkpointEvery?: number;
+  keepCheckpoints?: number;
+  /** Write an 'update' metrics record every N updates. */
+  metricsEvery?: number;
+  /** Continue from the run directory's checkpoint if there is one. */
+  resume?: boolean;
+  /** Warnings (non-finite observations, checkpoint fallbacks). Default: stderr. */
+  warn?: (message: string) => void;
+  /** Caller's data stored in every checkpoint (the daemon's phase). */
+  extra?: () => Json;
+  /** How to rebuild the env later (e.g. {modelPath, gymnasiumModelDir}); kept in checkpoints. */
+  envInfo?: Json;
+}
+
+export type MetricsRecord =
+  | { type: 'episode'; step: number; episode: number; return: number; length: number; terminated: boolean; steps_per_s: number; time: string }
+  | ({ type: 'update'; step: number; updates: number; steps_per_s: number; time: string } & SacMetrics)
+  | { type: 'eval'; step: number; mean_return: number; std_return: number; returns: number[]; time: string }
+  | { type: 'checkpoint'; step: number; path: string; time: string }
+  | { type: 'resume'; step: number; path: string; time: string }
+  | { type: 'warning'; step: number; message: string; time: string };
+
+export type MetricsListener = (record: MetricsRecord) => void;
+
+const SEED_OFFSETS = { env: 101, evalEnv: 202, explore: 303, sample: 404 } as const;
+
+export class Trainer {
+  readonly task: string;
+  readonly seed: number;
+  readonly hp: SacHyperparameters;
+  readonly runDir: string;
+  readonly agent: SoftActorCritic;
+  readonly replay: ReplayBuffer;
+  readonly normalizer: ObservationNormalizer | null;
+  readonly counters: TrainingCounters = { steps: 0, updates: 0, episodes: 0, evaluations: 0 };
+  /** Return of the last finished training episode (NaN before the first). */
+  lastReturn = NaN;
+  /** Mean return of the last evaluation (NaN before the first). */
+  lastEvalReturn = NaN;
+  /** The last update's metrics. */
+  lastUpdate: SacMetrics | null = null;
+
+  private readonly options: Required<Pick<TrainerOptions, 'evalEvery' | 'evalEpisodes' | 'checkpointEvery' | 'keepCheckpoints' | 'metricsEvery'>>;
+  private readonly exploreRng: Rng;
+  private readonly sampleRng: Rng;
+  private evalEnv: Env | null = null;
+  private readonly listeners = new Set<MetricsListener>();
+  private readonly warnFn: (message: string) => void;
+  private readonly metricsPath: string;
+  private readonly envInfo: Json;
+  private observation: Float32Array | null = null;
+  private episodeReturn = 0;
+  private episodeLength = 0;
+  private readonly action: Float32Array;
+  private nextCheckpointAt: number;
+  private nextEvalAt: number;
+  private updateSums = new Map<string, number>();
+  private updateCount = 0;
+  private rateMark = { time: performance.now(), steps: 0 };
+  private stepsPerSecond = 0;
+
+  private constructor(
+    private readonly env: Env,
+    private readonly makeEnv: EnvFactory,
+    options: TrainerOptions,
+  ) {
+    this.task = options.task;
+    this.seed = options.seed ?? 0;
+    this.runDir = options.runDir;
+    this.hp = resolveHyperparameters(options.hyperparameters);
+    this.options = {
+      evalEvery: options.evalEvery ?? 0,
+      evalEpisodes: options.evalEpisodes ?? 5,
+      checkpointEvery: options.checkpointEvery ?? 0,
+      keepCheckpoints: options.keepCheckpoints ?? 3,
+      metricsEvery: options.metricsEvery ?? 1000,
+    };
+    for (const [k, v] of Object.entries(this.options)) {
+      if (!Number.isInteger(v) || v < 0) throw new Error(`trainer option ${k}=${v}: must be an integer >= 0`);
+    }
+    this.warnFn = options.warn ?? ((m) => process.stderr.write(`${m}\n`));
+    this.extraFn = options.extra;
+    this.envInfo = options.envInfo ?? null;
+    this.agent = new SoftActorCritic(env.observationSize, env.actionSize, this.hp, this.seed);
+    this.replay = new ReplayBuffer({ capacity: this.hp.bufferSize, observationSize: env.observationSize, actionSize: env.actionSize });
+    this.normalizer = this.hp.normalizeObservations ? new ObservationNormalizer(env.observationSize) : null;
+    this.agent.setNormalizer(this.normalizer);
+    this.exploreRng = new Rng(this.seed + SEED_OFFSETS.explore);
+    this.sampleRng = new Rng(this.seed + SEED_OFFSETS.sample);
+    this.action = new Float32Array(env.actionSize);
+    this.nextCheckpointAt = this.options.checkpointEvery || Infinity;
+    this.nextEvalAt = this.options.evalEvery || Infinity;
+    mkdirSync(this.runDir, { recursive: true });
+    this.metricsPath = join(this.runDir, 'metrics.jsonl');
+  }
+
+  /** Build a trainer (and its env); with `resume`, restore the run directory's checkpoint if any. */
+  static async create(options: TrainerOptions): Promise<Trainer> {
+    const seed = options.seed ?? 0;
+    // A resumed run keeps the hyperparameters it was started with (buffer size, variant...).
+    const warnings: string[] = [];
+    let resumeFrom: { snapshot: TrainingSnapshot; path: string } | null = null;
+    if (options.resume) {
+      try {
+        const loaded = await loadCheckpoint(join(options.runDir, 'checkpoints'), { warn: (m) => warnings.push(m) });
+        resumeFrom = { snapshot: decodeTrainingSnapshot(loaded), path: loaded.path };
+      } catch (err) {
+        if (!(err instanceof NoCheckpointError)) throw err; // Nothing to resume: a fresh run.
+      }
+    }
+    let effective = options;
+    if (resumeFrom !== null) {
+      const saved = resumeFrom.snapshot.agent.hyperparameters;
+      for (const [k, v] of Object.entries(options.hyperparameters ?? {})) {
+        const was = (saved as unknown as Record<string, unknown>)[k];
+        if (JSON.stringify(v) !== JSON.stringify(was)) {
+          if (k === 'variant' || k === 'hidden') throw new Error(`checkpoint ${resumeFrom.path} has ${k}=${JSON.stringify(was)}, this run asks for ${JSON.stringify(v)}`);
+          warnings.push(`resuming with the checkpoint's ${k}=${JSON.stringify(was)} (asked for ${JSON.stringify(v)})`);
+        }
+      }
+      effective = { ...options, hyperparameters: saved };
+    }
+    const env = await options.makeEnv(seed + SEED_OFFSETS.env);
+    let trainer: Trainer;
+    try {
+      trainer = new Trainer(env, options.makeEnv, effective);
+      for (const w of warnings) trainer.warn(w);
+      if (resumeFrom !== null) await trainer.restore(resumeFrom.snapshot, resumeFrom.path);
+    } catch (err) {
+      await env.plant.close();
+      throw err;
+    }
+    return trainer;
+  }
+
+  get checkpointDir(): string {
+    return join(this.runDir, 'checkpoints');
+  }
+
+  /** Subscribe to metrics records; returns the unsubscribe function. */
+  onMetrics(listener: MetricsListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(record: MetricsRecord): void {
+    appendFileSync(this.metricsPath, `${JSON.stringify(record)}\n`);
+    for (const l of this.listeners) l(record);
+  }
+
+  private warn(message: string): void {
+    this.warnFn(`WARNING: ${message}`);
+    this.emit({ type: 'warning', step: this.counters.steps, message, time: new Date().toISOString() });
+  }
+
+  /** One env step (and its updates). Resolves when both are done. */
+  async step(): Promise<void> {
+    if (this.observation === null) {
+      this.observation = await this.env.reset();
+      this.episodeReturn = 0;
+      this.episodeLength = 0;
+    }
+    const obs = this.observation;
+
+    // Act: uniform random actions until learning starts, then the stochastic policy.
+    if (this.counters.steps < this.hp.learningStarts) {
+      for (let i = 0; i < this.action.length; i++) this.action[i] = this.exploreRng.range(-1, 1);
+    } else {
+      this.agent.act(obs, false, this.action);
+    }
+    const r = await this.env.step(this.action);
+    this.counters.steps++;
+    this.episodeLength++;
+
+    if (r.abort !== null) {
+      this.warn(`episode ${this.counters.episodes + 1} aborted at step ${this.episodeLength}: ${r.abort}; transition dropped`);
+    } else {
+      this.replay.add(obs, this.action, r.reward, r.observation, r.terminated);
+      this.normalizer?.update(obs);
+      this.episodeReturn += r.reward;
+    }
+
+    if (this.counters.steps >= this.hp.learningStarts && this.replay.size > 0) {
+      for (let k = 0; k < this.hp.updatesPerStep; k++) this.recordUpdate(this.agent.update(this.replay.sample(this.hp.batchSize, this.sampleRng)));
+    }
+
+    const done = r.terminated || r.truncated || r.abort !== null;
+    this.observation = done ? null : r.observation;
+    this.measureRate();
+    if (done) {
+      this.counters.episodes++;
+      this.lastReturn = this.episodeReturn;
+      this.emit({
+        type: 'episode',
+        step: this.counters.steps,
+        episode: this.counters.episodes,
+        return: this.episodeReturn,
+        length: this.episodeLength,
+        terminated: r.terminated,
+        steps_per_s: this.stepsPerSecond,
+        time: new Date().toISOString(),
+      });
+    }
+    if (this.counters.steps >= this.nextEvalAt) {
+      this.nextEvalAt += this.options.evalEvery;
+      await this.evaluate(this.options.evalEpisodes);
+    }
+    if (done && this.counters.steps >= this.nextCheckpointAt) {
+      while (this.nextCheckpointAt <= this.counters.steps) this.nextCheckpointAt += this.options.checkpointEvery;
+      await this.checkpoint();
+    }
+  }
+
+  private measureRate(): void {
+    const now = performance.now();
+    const dt = now - this.rateMark.time;
+    if (dt >= 1000) {
+      this.stepsPerSecond = ((this.counters.steps - this.rateMark.steps) * 1000) / dt;
+      this.rateMark = { time: now, steps: this.counters.steps };
+    } else if (this.stepsPerSecond === 0 && this.counters.steps > this.rateMark.steps && dt > 0) {
+      this.stepsPerSecond = ((this.counters.steps - this.rateMark.steps) * 1000) / dt;
+    }
+  }
+
+  get rate(): number {
+    return this.stepsPerSecond;
+  }
+
+  private recordUpdate(m: SacMetrics): void {
+    this.counters.updates++;
+    this.lastUpdate = m;
+    for (const [k, v] of Object.entries(m)) this.updateSums.set(k, (this.updateSums.get(k) ?? 0) + v);
+    this.updateCount++;
+    if (this.options.metricsEvery > 0 && this.counters.updates % this.options.metricsEvery === 0) {
+      // Means over the window since the last record.
+      const means = Object.fromEntries([...this.updateSums].map(([k, v]) => [k, v / this.updateCount])) as unknown as SacMetrics;
+      this.updateSums = new Map();
+      this.updateCount = 0;
+      this.emit({ type: 'update', step: this.counters.steps, updates: this.counters.updates, steps_per_s: this.stepsPerSecond, time: new Date().toISOString(), ...means });
+    }
+  }
+
+  /** Train until `untilSteps` env steps in total, or until `signal` aborts (after a whole step). */
+  async run(untilSteps: number, signal?: AbortSignal): Promise<void> {
+    let sinceYield = 0;
+    while (this.counters.steps < untilSteps && !(signal?.aborted ?? false)) {
+      await this.step();
+      // Let timers and signal handlers run now and then (env steps are synchronous underneath).
+      if (++sinceYield >= 50) {
+        sinceYield = 0;
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+  }
+
+  /** Deterministic-policy episodes on a separate env; emits an 'eval' record. */
+  async evaluate(episodes: number): Promise<number> {
+    if (this.evalEnv === null) this.evalEnv = await this.makeEnv(this.seed + SEED_OFFSETS.evalEnv);
+    const returns = await runEpisodes(this.evalEnv, this.agent, episodes, true);
+    this.counters.evaluations++;
+    const mean = returns.reduce((s, x) => s + x, 0) / returns.length;
+    const std = Math.sqrt(returns.reduce((s, x) => s + (x - mean) ** 2, 0) / returns.length);
+    this.lastEvalReturn = mean;
+    this.emit({ type: 'eval', step: this.counters.steps, mean_return: mean, std_return: std, returns, time: new Date().toISOString() });
+    return mean;
+  }
+
+  snapshot(extra: Json = null): TrainingSnapshot {
+    const rngs: TrainingSnapshot['rngs'] = {
+      env: this.env.rng.getState(),
+      explore: this.exploreRng.getState(),
+      sample: this.sampleRng.getState(),
+    };
+    if (this.evalEnv !== null) rngs.evalEnv = this.evalEnv.rng.getState();
+    return {
+      task: this.task,
+      seed: this.seed,
+      counters: { ...this.counters },
+      agent: this.agent.exportState(),
+      replay: this.replay.snapshot(),
+      normalizer: this.normalizer?.exportState() ?? null,
+      rngs,
+      envInfo: this.envInfo,
+      extra,
+    };
+  }
+
+  private extraFn: (() => Json) | undefined;
+
+  /** Write a checkpoint generation now; returns its directory. */
+  async checkpoint(): Promise<string> {
+    const content = encodeTrainingSnapshot(this.snapshot(this.extraFn?.() ?? null));
+    const path = await saveCheckpoint(this.checkpointDir, content, { keep: this.options.keepCheckpoints });
+    this.emit({ type: 'checkpoint', step: this.counters.steps, path, time: new Date().toISOString() });
+    return path;
+  }
+
+  /** Caller's data for checkpoints (set by the daemon). */
+  setExtra(fn: () => Json): void {
+    this.extraFn = fn;
+  }
+
+  /** The `extra` data of the checkpoint this run resumed from (null if it did not). */
+  resumedExtra: Json = null;
+
+  /** Adopt a decoded checkpoint (from `path`, for messages). */
+  private async restore(s: TrainingSnapshot, path: string): Promise<void> {
+    if (s.task !== this.task) throw new Error(`checkpoint ${path} is for task '${s.task}', not '${this.task}'`);
+    if (s.seed !== this.seed) throw new Error(`checkpoint ${path} has seed ${s.seed}, not ${this.seed}`);
+    if (s.agent.hyperparameters.variant !== this.hp.variant) {
+      throw new Error(`checkpoint ${path} is SAC ${s.agent.hyperparameters.variant}, this run asks for ${this.hp.variant}`);
+    }
+    this.agent.importState(s.agent);
+    this.replay.restore(s.replay);
+    if (this.normalizer !== null) {
+      if (s.normalizer === null) throw new Error(`checkpoint ${path} has no observation normaliser, this run uses one`);
+      this.normalizer.importState(s.normalizer);
+    }
+    this.env.rng.setState(need(s.rngs.env, 'env'));
+    this.exploreRng.setState(need(s.rngs.explore, 'explore'));
+    this.sampleRng.setState(need(s.rngs.sample, 'sample'));
+    if (s.rngs.evalEnv !== undefined) {
+      this.evalEnv = await this.makeEnv(this.seed + SEED_OFFSETS.evalEnv);
+      this.evalEnv.rng.setState(s.rngs.evalEnv);
+    }
+    Object.assign(this.counters, s.counters);
+    this.resumedExtra = s.extra;
+    const every = (n: number, k: number): number => (k > 0 ? (Math.floor(n / k) + 1) * k : Infinity);
+    this.nextCheckpointAt = every(this.counters.steps, this.options.checkpointEvery);
+    this.nextEvalAt = every(this.counters.steps, this.options.evalEvery);
+    this.rateMark = { time: performance.now(), steps: this.counters.steps };
+    this.emit({ type: 'resume', step: this.counters.steps, path, time: new Date().toISOString() });
+
+    function need<T>(v: T | undefined, name: string): T {
+      if (v === undefined) throw new Error(`checkpoint ${path} lacks the '${name}' RNG state`);
+      return v;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.env.plant.close();
+    if (this.evalEnv !== null) await this.evalEnv.plant.close();
+    this.agent.dispose();
+  }
+}
+
+/** Run whole episodes with `policy` and return their undiscounted returns. */
+export async function runEpisodes(env: Env, policy: { act(o: Float32Array, d: boolean, out: Float32Array): void }, episodes: number, deterministic: boolean): Promise<number[]> {
+  const action = new Float32Array(env.actionSize);
+  const returns: number[] = [];
+  for (let e = 0; e < episodes; e++) {
+    let obs = await env.reset();
+    let total = 0;
+    for (;;) {
+      policy.act(obs, deterministic, action);
+      const r = await env.step(action);
+      if (r.abort === null) total += r.reward;
+      if (r.terminated || r.truncated || r.abort !== null) break;
+      obs = r.observation;
+    }
+    returns.push(total);
+  }
+  return returns;
+}

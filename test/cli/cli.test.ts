@@ -1,0 +1,109 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('usage errors name the flag and exit 64', () => {
+  const cases: [string[], RegExp][] = [
+    [['train', '--task', 'no_such_task'], /--task: unknown task 'no_such_task'; known tasks: .*pendulum.*point_reach.*HalfCheetah-v5/],
+    [['train', '--steps', 'abc'], /--steps: expected an integer, got 'abc'/],
+    [['train', '--steps', '0'], /--steps: must be >= 1, got 0/],
+    [['train', '--seed', '1.5'], /--seed: expected an integer, got '1.5'/],
+    [['train', '--variant', 'v3'], /--variant: 'v3' is not one of v1, v2/],
+    [['train', '--stpes', '10'], /unknown flag --stpes/],
+    [['train', '--out'], /--out: missing value/],
+    [['eval'], /--checkpoint: required/],
+    [['eval', '--checkpoint', 'x', '--episodes', '-1'], /--episodes: must be >= 1/],
+    [['frobnicate'], /unknown command 'frobnicate' \(known: train, eval, tasks/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = cli(...args);
+    assert.equal(r.code, 64, `${args.join(' ')}: exit ${r.code}, stderr ${r.stderr}`);
+    assert.match(r.stderr, pattern, args.join(' '));
+  }
+});
+
+test('tasks and --help', () => {
+  const t = cli('tasks');
+  assert.equal(t.code, 0);
+  assert.match(t.stdout, /^pendulum .*\[default\]$/m);
+  assert.match(t.stdout, /^point_reach /m);
+  const h = cli('--help');
+  assert.equal(h.code, 0);
+  assert.match(h.stdout, /usage: sacbridge <command>/);
+  const th = cli('train', '--help');
+  assert.equal(th.code, 0);
+  assert.match(th.stdout, /--resume/);
+});
+
+test('train, resume and eval end to end; a missing or corrupt checkpoint is reported by name', () => {
+  const root = mkdtempSync(join(tmpdir(), 'sacbridge-cli-'));
+  const out = join(root, 'run');
+  const common = ['--task', 'point_reach', '--learning-starts', '100', '--batch-size', '16', '--eval-every', '0', '--out', out];
+  const first = cli('train', ...common, '--steps', '120');
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stderr, /task point_reach, seed 0, 120 steps/);
+  assert.ok(!first.stderr.includes('\x1b['), 'no terminal control codes when stderr is not a TTY');
+  assert.ok(existsSync(join(out, 'checkpoints', 'latest')));
+  const episodes = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+  assert.equal(episodes.filter((r) => r.type === 'episode').length, 2);
+
+  const second = cli('train', ...common, '--steps', '150', '--resume');
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stderr, /resumed at step 120 \(21 updates\)/);
+
+  const ev = cli('eval', '--checkpoint', out, '--episodes', '2', '--json');
+  assert.equal(ev.code, 0, ev.stderr);
+  const result = JSON.parse(ev.stdout) as { task: string; steps: number; returns: number[]; mean_return: number };
+  assert.equal(result.task, 'point_reach');
+  assert.equal(result.steps, 150);
+  assert.equal(result.returns.length, 2);
+  assert.ok(Number.isFinite(result.mean_return));
+
+  const missing = cli('eval', '--checkpoint', join(root, 'nothing'));
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /no checkpoint in .*nothing/);
+
+  // Corrupt the newest generation: eval warns and uses the previous one; corrupt both: an error naming the file.
+  const gens = ['gen-00000002', 'gen-00000001'].map((g) => join(out, 'checkpoints', g));
+  writeFileSync(join(gens[0], 'agent.f32'), 'garbage');
+  const fallback = cli('eval', '--checkpoint', out, '--episodes', '1', '--json');
+  assert.equal(fallback.code, 0, fallback.stderr);
+  assert.match(fallback.stderr, /gen-00000002 is unusable: .*agent\.f32.*falling back to gen-00000001/);
+  assert.equal((JSON.parse(fallback.stdout) as { steps: number }).steps, 120);
+  writeFileSync(join(gens[1], 'replay.bin'), 'garbage');
+  const broken = cli('eval', '--checkpoint', out);
+  assert.equal(broken.code, 1);
+  assert.match(broken.stderr, /no usable checkpoint.*\n.*agent\.f32.*\n.*replay\.bin/);
+  rmSync(root, { recursive: true });
+});
+
+test('SIGTERM during training stops after the step, writes a checkpoint and exits 0', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'sacbridge-sig-'));
+  const child = spawn(process.execPath, [MAIN, 'train', '--task', 'point_reach', '--steps', '1000000', '--learning-starts', '50', '--batch-size', '16', '--eval-every', '0', '--checkpoint-every', '0', '--out', root], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // Wait until training is under way (the first episode is in the metrics).
+  const metrics = join(root, 'metrics.jsonl');
+  while (!(existsSync(metrics) && readFileSync(metrics, 'utf8').includes('"episode"'))) await new Promise((r) => setTimeout(r, 100));
+  child.kill('SIGTERM');
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /SIGTERM: stopping after this step/);
+  assert.match(stderr, /checkpoint .*gen-00000001/);
+  const records = readFileSync(metrics, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number });
+  const ck = records.filter((r) => r.type === 'checkpoint');
+  assert.equal(ck.length, 1);
+  assert.ok(ck[0].step >= 50);
+  rmSync(root, { recursive: true });
+});
