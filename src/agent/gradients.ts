@@ -123,6 +123,21 @@ const configs: tf.GradConfig[] = [
       return grads;
     },
   },
+  {
+    // The actor's merged heads are split into mean and log-std columns. An output that got no
+    // gradient (null) contributes zeros: its size along the axis is its listed split size, or
+    // that of any other part for an even split.
+    kernelName: tf.SplitV,
+    gradFunc: (dy, _saved, attrs) => {
+      const dys = dy as (tf.Tensor | null)[];
+      const some = dys.find((d): d is tf.Tensor => d !== null)!;
+      const axis = (attrs.axis as number) < 0 ? (attrs.axis as number) + some.rank : (attrs.axis as number);
+      const sizes = attrs.numOrSizeSplits;
+      const part = (d: tf.Tensor | null, i: number): tf.Tensor =>
+        d ?? tf.zeros(some.shape.map((n, a) => (a === axis && Array.isArray(sizes) ? (sizes as number[])[i]! : n)));
+      return { x: () => tf.concat(dys.map(part), axis) };
+    },
+  },
 ];
 
 let registered = false;

@@ -1,56 +1,41 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../util/rng.js';
+import { adamStep } from '../compute/adam.js';
+import { dense } from '../compute/dense.js';
 import { registerSacGradients } from './gradients.js';
 import type { DenseWeights } from './policy.js';
 
 registerSacGradients();
 
 /**
- * Plain tfjs-core building blocks for SAC: a dense layer with a hand-written gradient, an MLP
- * and Adam. Kernels are [in][out] so y = x W + b (the layout of ActorWeights).
+ * Plain tfjs-core building blocks for SAC: a dense layer, an MLP, Adam and Polyak averaging.
+ * Kernels are [in][out] so y = x W + b (the layout of ActorWeights).
  *
- * Why the custom gradient: tfjs's stock matMul gradient multiplies with transpose flags, and on
- * the wasm backend a transposed matMul falls to a slow scalar loop. Transposing explicitly and
- * then multiplying plainly keeps every GEMM on the fast path (and on whatever faster
- * BatchMatMul/_FusedMatMul kernel the compute path registers).
+ * Every piece is tfjs ops or kernels, so the same code runs on any tfjs backend; on the wasm
+ * backend the compute path (src/compute/) makes each of them few kernel dispatches: the dense
+ * layer is one fused matmul forward and three kernels backward (matmuls with transpose flags run
+ * at full speed on sacbridge's GEMM kernels), and Adam and Polyak are one kernel for a whole
+ * variable list.
  */
 
 export type Activation = 'relu' | 'linear';
-
-function denseOp(activation: Activation): (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor2D {
-  const relu = activation === 'relu';
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const x = args[0] as tf.Tensor2D;
-    const w = args[1] as tf.Tensor2D;
-    const b = args[2] as tf.Tensor1D;
-    const save = args[3] as tf.GradSaveFunc;
-    // One fused kernel: matMul + bias (+ ReLU).
-    const y = tf.fused.matMul({ a: x, b: w, bias: b, activation: relu ? 'relu' : 'linear' });
-    save(relu ? [x, w, y] : [x, w]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sw] = saved;
-        // ReLU'(z) = step(y): y > 0 exactly where z > 0.
-        const g = relu ? tf.mul(dy, tf.step(saved[2])) : dy;
-        const dx = tf.matMul(g, tf.transpose(sw));
-        const dw = tf.matMul(tf.transpose(sx), g);
-        const db = tf.sum(g, 0);
-        return [dx, dw, db];
-      },
-    };
-  });
-  return op as (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor2D;
-}
-
-const denseRelu = denseOp('relu');
-const denseLinear = denseOp('linear');
 
 let denseInstances = 0;
 
 /** A variable's name without the per-process instance suffix, e.g. 'qf1/l0/kernel'. */
 export function logicalName(v: tf.Variable): string {
   return v.name.replace(/#\d+$/, '');
+}
+
+/**
+ * He-uniform for ReLU layers (keeps activations' variance through depth), Glorot-uniform for
+ * linear outputs, drawn row by row from the seeded Rng; biases start at zero.
+ */
+export function initialKernel(rng: Rng, inSize: number, outSize: number, activation: Activation): Float32Array {
+  const limit = activation === 'relu' ? Math.sqrt(6 / inSize) : Math.sqrt(6 / (inSize + outSize));
+  const k = new Float32Array(inSize * outSize);
+  for (let i = 0; i < k.length; i++) k[i] = rng.range(-limit, limit);
+  return k;
 }
 
 /** A fully connected layer whose weights are tf.variables initialised from the seeded Rng. */
@@ -64,20 +49,18 @@ export class Dense {
     readonly activation: Activation,
     rng: Rng,
     readonly name: string,
+    /** Initial kernel [in][out]; default: drawn from `rng` by initialKernel. */
+    kernel: Float32Array = initialKernel(rng, inSize, outSize, activation),
   ) {
-    // He-uniform for ReLU layers (keeps activations' variance through depth), Glorot-uniform
-    // for linear outputs; zero biases.
-    const limit = activation === 'relu' ? Math.sqrt(6 / inSize) : Math.sqrt(6 / (inSize + outSize));
-    const k = new Float32Array(inSize * outSize);
-    for (let i = 0; i < k.length; i++) k[i] = rng.range(-limit, limit);
+    if (kernel.length !== inSize * outSize) throw new Error(`${name}: initial kernel has ${kernel.length} values, expected ${inSize}x${outSize}`);
     // tfjs variable names are global to the process: suffix an instance number (see logicalName).
     const id = ++denseInstances;
-    this.kernel = tf.variable(tf.tensor2d(k, [inSize, outSize]), true, `${name}/kernel#${id}`);
+    this.kernel = tf.variable(tf.tensor2d(kernel, [inSize, outSize]), true, `${name}/kernel#${id}`);
     this.bias = tf.variable(tf.zeros([outSize]), true, `${name}/bias#${id}`);
   }
 
   apply(x: tf.Tensor): tf.Tensor2D {
-    return (this.activation === 'relu' ? denseRelu : denseLinear)(x, this.kernel, this.bias);
+    return dense(x as tf.Tensor2D, this.kernel as tf.Tensor as tf.Tensor2D, this.bias as tf.Tensor as tf.Tensor1D, this.activation);
   }
 
   get variables(): tf.Variable[] {
@@ -116,15 +99,8 @@ export class Mlp {
   }
 }
 
-/** Polyak averaging: target <- tau * source + (1 - tau) * target, variable by variable. */
-export function polyakUpdate(target: readonly tf.Variable[], source: readonly tf.Variable[], tau: number): void {
-  if (target.length !== source.length) throw new Error('polyakUpdate: variable lists differ in length');
-  tf.tidy(() => {
-    for (let i = 0; i < target.length; i++) {
-      target[i].assign(tf.add(tf.mul(source[i], tau), tf.mul(target[i], 1 - tau)));
-    }
-  });
-}
+/** Polyak averaging: target <- tau * source + (1 - tau) * target (one kernel on wasm). */
+export { polyakUpdate } from '../compute/polyak.js';
 
 /** Copy values of `source` into `target` (hard update). */
 export function copyVariables(target: readonly tf.Variable[], source: readonly tf.Variable[]): void {
@@ -181,16 +157,7 @@ export class Adam {
     const c2 = 1 - Math.pow(b2, this.t);
     const stepSize = (this.learningRate * Math.sqrt(c2)) / c1;
     const epsHat = this.epsilon * Math.sqrt(c2);
-    tf.tidy(() => {
-      for (let i = 0; i < this.variables.length; i++) {
-        const g = grads[i];
-        const m = tf.add(tf.mul(this.m[i], b1), tf.mul(g, 1 - b1));
-        const v = tf.add(tf.mul(this.v[i], b2), tf.mul(tf.square(g), 1 - b2));
-        this.m[i].assign(m);
-        this.v[i].assign(v);
-        this.variables[i].assign(tf.sub(this.variables[i], tf.div(tf.mul(m, stepSize), tf.add(tf.sqrt(v), epsHat))));
-      }
-    });
+    adamStep(this.variables, grads, this.m, this.v, { beta1: b1, beta2: b2, stepSize, epsHat });
   }
 
   /** Moments as flat arrays, in variable order, plus the step. */

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, type RngState } from '../util/rng.js';
-import { Adam, Dense, Mlp, assignFlat, copyVariables, logicalName, polyakUpdate } from './networks.js';
+import { Adam, Dense, Mlp, assignFlat, copyVariables, initialKernel, logicalName, polyakUpdate } from './networks.js';
 import type { ObservationNormalizer } from './normalizer.js';
-import { LOG_STD_MAX, LOG_STD_MIN, type ActionPolicy, type ActorWeights } from './policy.js';
+import { LOG_STD_MAX, LOG_STD_MIN, type ActionPolicy, type ActorWeights, type DenseWeights } from './policy.js';
 import type { TransitionBatch } from './replayBuffer.js';
 
 /**
@@ -118,30 +118,56 @@ export interface SacState {
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
-/** tanh-squashed Gaussian actor: ReLU trunk, a mean head and a log-std head. */
+/**
+ * tanh-squashed Gaussian actor: ReLU trunk, then the mean and log-std heads as one linear layer
+ * `heads` (columns [0, A) the mean, [A, 2A) the raw log-std): one GEMM of width 2A instead of two
+ * narrow ones, and fewer kernels both ways. actorWeights() splits it back into the two heads of
+ * the ActorWeights layout.
+ */
 class Actor {
   readonly trunk: Dense[];
-  readonly mean: Dense;
-  readonly logStd: Dense;
+  readonly heads: Dense;
 
   constructor(obsSize: number, actSize: number, hidden: readonly number[], rng: Rng) {
     const sizes = [obsSize, ...hidden];
     this.trunk = hidden.map((h, i) => new Dense(sizes[i], h, 'relu', rng, `actor/l${i}`));
-    this.mean = new Dense(sizes[sizes.length - 1], actSize, 'linear', rng, 'actor/mean');
-    this.logStd = new Dense(sizes[sizes.length - 1], actSize, 'linear', rng, 'actor/log_std');
+    // Each head initialised as its own Glorot-uniform layer (mean first), then interleaved row by row.
+    const last = sizes[sizes.length - 1];
+    const mean = initialKernel(rng, last, actSize, 'linear');
+    const logStd = initialKernel(rng, last, actSize, 'linear');
+    const both = new Float32Array(last * 2 * actSize);
+    for (let i = 0; i < last; i++) {
+      both.set(mean.subarray(i * actSize, (i + 1) * actSize), i * 2 * actSize);
+      both.set(logStd.subarray(i * actSize, (i + 1) * actSize), i * 2 * actSize + actSize);
+    }
+    this.heads = new Dense(last, 2 * actSize, 'linear', rng, 'actor/heads', both);
   }
 
   get variables(): tf.Variable[] {
-    return [...this.trunk.flatMap((l) => l.variables), ...this.mean.variables, ...this.logStd.variables];
+    return [...this.trunk.flatMap((l) => l.variables), ...this.heads.variables];
   }
 
   /** Mean and log-std (CleanRL's tanh rescaling into [LOG_STD_MIN, LOG_STD_MAX]). */
   forward(obs: tf.Tensor2D): { mean: tf.Tensor2D; logStd: tf.Tensor2D } {
     let h = obs;
     for (const l of this.trunk) h = l.apply(h);
-    const raw = this.logStd.apply(h);
-    const logStd = tf.add(tf.mul(tf.add(tf.tanh(raw), 1), 0.5 * (LOG_STD_MAX - LOG_STD_MIN)), LOG_STD_MIN) as tf.Tensor2D;
-    return { mean: this.mean.apply(h), logStd };
+    const a = this.heads.outSize / 2;
+    const [mean, raw] = tf.split(this.heads.apply(h), [a, a], 1) as [tf.Tensor2D, tf.Tensor2D];
+    const halfRange = 0.5 * (LOG_STD_MAX - LOG_STD_MIN);
+    const logStd = tf.add(tf.mul(tf.tanh(raw), halfRange), LOG_STD_MIN + halfRange) as tf.Tensor2D;
+    return { mean, logStd };
+  }
+
+  /** The heads' weights in the ActorWeights layout: two [in][A] layers. */
+  headWeights(): { mean: DenseWeights; logStd: DenseWeights } {
+    const { inSize, outSize, kernel, bias } = this.heads.weights();
+    const a = outSize / 2;
+    const part = (from: number): DenseWeights => {
+      const k = new Float32Array(inSize * a);
+      for (let i = 0; i < inSize; i++) k.set(kernel.subarray(i * outSize + from, i * outSize + from + a), i * a);
+      return { inSize, outSize: a, kernel: k, bias: bias.slice(from, from + a) };
+    };
+    return { mean: part(0), logStd: part(a) };
   }
 
   /**
@@ -442,11 +468,7 @@ export class SoftActorCritic implements ActionPolicy {
 
   /** The actor's weights outside tfjs, in the ActorWeights layout of policy.ts. */
   actorWeights(): ActorWeights {
-    const w: ActorWeights = {
-      hidden: this.actor.trunk.map((l) => l.weights()),
-      mean: this.actor.mean.weights(),
-      logStd: this.actor.logStd.weights(),
-    };
+    const w: ActorWeights = { hidden: this.actor.trunk.map((l) => l.weights()), ...this.actor.headWeights() };
     return this.normalizer === null ? w : { ...w, normalizer: this.normalizer.snapshot() };
   }
 

@@ -107,7 +107,8 @@ test('SAC v2: losses equal a double-precision reference and gradients equal fini
   const fdRng = new Rng(5);
   const nCritic = checkGradients(firstStepGradients(sac, 'critic_adam'), new Map(before), criticLoss, fdRng, 'critic');
   const nActor = checkGradients(firstStepGradients(sac, 'actor_adam'), new Map(before), actorLoss, fdRng, 'actor');
-  assert.ok(nCritic >= 24 && nActor >= 18);
+  // 3 entries of each variable: Q1, Q2 have 4 each; the actor 4 (one hidden layer, the merged heads).
+  assert.ok(nCritic >= 24 && nActor >= 12);
 
   // Polyak: target <- tau * critic(after) + (1 - tau) * target(before).
   const tau = sac.hp.tau;

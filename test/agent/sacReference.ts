@@ -36,8 +36,11 @@ export function q(w: Weights, name: string, obs: number[][], act: number[][], hi
 export function actorSample(w: Weights, obs: number[][], eps: number[][], hiddenLayers: number): { action: number[][]; logProb: number[] } {
   let h = obs;
   for (let i = 0; i < hiddenLayers; i++) h = dense(h, w, `actor/l${i}`, true);
-  const mean = dense(h, w, 'actor/mean', false);
-  const raw = dense(h, w, 'actor/log_std', false);
+  // One linear layer for both heads: columns [0, A) the mean, [A, 2A) the raw log-std.
+  const heads = dense(h, w, 'actor/heads', false);
+  const a = heads[0].length / 2;
+  const mean = heads.map((r) => r.slice(0, a));
+  const raw = heads.map((r) => r.slice(a));
   const action: number[][] = [];
   const logProb: number[] = [];
   for (let i = 0; i < obs.length; i++) {

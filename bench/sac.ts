@@ -1,0 +1,124 @@
+/**
+ * The real SoftActorCritic's update time per tfjs backend and GEMM provider, and the fast
+ * policy's single-observation action latency on a real SAC's exported actor, at HalfCheetah
+ * shapes (obs 17, act 6, batch 256, hidden 2x256).
+ *
+ * Run alone: `node dist/bench/sac.js [--json]`. Other processes share the 2 cores here: the
+ * figures carry the load average, and cpu_median_ms (this process's CPU time per update) is
+ * the fairer figure under load.
+ */
+import { loadavg } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { FastPolicy } from '../src/agent/fastPolicy.js';
+import type { TransitionBatch } from '../src/agent/replayBuffer.js';
+import { SoftActorCritic } from '../src/agent/sac.js';
+import { initCompute } from '../src/compute/backend.js';
+import { installGemm, type GemmProviderName } from '../src/compute/gemmKernels.js';
+import { loadOpenBlas } from '../src/compute/gemmProviders.js';
+import { Rng } from '../src/util/rng.js';
+import { sacUpdateBench, type UpdateTiming } from './compute.js';
+
+export const OBS = 17;
+export const ACT = 6;
+export const BATCH = 256;
+export const HIDDEN = [256, 256];
+
+export interface SacUpdateFigures extends UpdateTiming {
+  /** Kernel dispatches in one update (tf.profile). */
+  kernels: number;
+}
+
+/** A replay-like minibatch of HalfCheetah shapes with random values. */
+export function randomBatch(seed = 1): TransitionBatch {
+  const rng = new Rng(seed);
+  const f = (n: number, scale = 1): Float32Array => Float32Array.from({ length: n }, () => rng.normal() * scale);
+  return {
+    size: BATCH,
+    observations: f(BATCH * OBS),
+    actions: Float32Array.from({ length: BATCH * ACT }, () => rng.range(-1, 1)),
+    rewards: f(BATCH),
+    nextObservations: f(BATCH * OBS),
+    terminated: Float32Array.from({ length: BATCH }, () => (rng.uniform() < 0.01 ? 1 : 0)),
+  };
+}
+
+async function timeUpdates(iterations: number, warmup: number): Promise<SacUpdateFigures> {
+  const sac = new SoftActorCritic(OBS, ACT, { batchSize: BATCH, hidden: HIDDEN }, 1);
+  const batch = randomBatch();
+  // update() reads its losses back, so each call has finished its work when it returns.
+  const timing = await sacUpdateBench(() => void sac.update(batch), { warmup, iterations });
+  const profile = await tf.profile(() => void sac.update(batch));
+  sac.dispose();
+  return { ...timing, kernels: profile.kernels.length };
+}
+
+/** Wasm GEMM providers that can run here, fastest first. */
+function providers(): GemmProviderName[] {
+  return [...(loadOpenBlas().ok ? (['openblas'] as const) : []), 'wasm-simd', 'transpose'];
+}
+
+/**
+ * sac_update_ms of the real SoftActorCritic (v2) per backend/provider: wasm with each GEMM
+ * provider, and tfjs cpu (~1 s per update: a few iterations only).
+ */
+export async function sacUpdateMs(options: { iterations?: number } = {}): Promise<Record<string, SacUpdateFigures>> {
+  const iterations = options.iterations ?? 100;
+  await initCompute('wasm');
+  const result: Record<string, SacUpdateFigures> = {};
+  for (const provider of providers()) {
+    installGemm(provider);
+    // V8 runs new WebAssembly code on its baseline compiler until it tiers up: warm up well.
+    result[`wasm+${provider}`] = await timeUpdates(provider === 'transpose' ? Math.min(iterations, 30) : iterations, 20);
+  }
+  await tf.setBackend('cpu');
+  result.cpu = await timeUpdates(3, 1);
+  await tf.setBackend('wasm');
+  return result;
+}
+
+/**
+ * policy_action_us: FastPolicy on a real SAC's exported actor weights (after a few updates, so
+ * the weights are not the initial ones), sampled actions, p50 and p99 over `count` calls.
+ */
+export async function policyActionUs(count = 20000): Promise<{ p50: number; p99: number; deterministic_p50: number; deterministic_p99: number }> {
+  await initCompute('wasm');
+  const sac = new SoftActorCritic(OBS, ACT, { batchSize: BATCH, hidden: HIDDEN }, 2);
+  const batch = randomBatch(2);
+  for (let i = 0; i < 3; i++) sac.update(batch);
+  const policy = new FastPolicy(sac.actorWeights(), new Rng(3), sac.version);
+  sac.dispose();
+  const rng = new Rng(4);
+  const obs = new Float32Array(OBS);
+  const out = new Float32Array(ACT);
+  const timeCalls = (deterministic: boolean): Float64Array => {
+    const times = new Float64Array(count);
+    for (let i = 0; i < 2000 + count; i++) {
+      for (let j = 0; j < OBS; j++) obs[j] = rng.normal();
+      const t0 = process.hrtime.bigint();
+      policy.act(obs, deterministic, out);
+      const t1 = process.hrtime.bigint();
+      if (i >= 2000) times[i - 2000] = Number(t1 - t0) / 1000;
+    }
+    return times.sort();
+  };
+  const at = (sorted: Float64Array, q: number): number => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 100) / 100;
+  const sampled = timeCalls(false);
+  const det = timeCalls(true);
+  return { p50: at(sampled, 0.5), p99: at(sampled, 0.99), deterministic_p50: at(det, 0.5), deterministic_p99: at(det, 0.99) };
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const loadBefore = loadavg().map((x) => Math.round(x * 100) / 100);
+  const sac_update_ms = await sacUpdateMs();
+  const policy_action_us = await policyActionUs();
+  const result = { load_average: { before: loadBefore, after: loadavg().map((x) => Math.round(x * 100) / 100) }, sac_update_ms, policy_action_us };
+  if (process.argv.includes('--json')) {
+    console.log(JSON.stringify(result));
+  } else {
+    console.log('load average (1, 5, 15 min) before', result.load_average.before, 'after', result.load_average.after);
+    console.table(sac_update_ms);
+    console.log('policy_action_us', policy_action_us);
+  }
+}
