@@ -147,15 +147,18 @@ class Actor {
     return [...this.trunk.flatMap((l) => l.variables), ...this.heads.variables];
   }
 
-  /** Mean and log-std (CleanRL's tanh rescaling into [LOG_STD_MIN, LOG_STD_MAX]). */
-  forward(obs: tf.Tensor2D): { mean: tf.Tensor2D; logStd: tf.Tensor2D } {
+  /** The merged heads' output [B, 2A]: mean, then raw log-std. */
+  headsOutput(obs: tf.Tensor2D): tf.Tensor2D {
     let h = obs;
     for (const l of this.trunk) h = l.apply(h);
+    return this.heads.apply(h);
+  }
+
+  /** Mean and log-std (CleanRL's tanh rescaling into [LOG_STD_MIN, LOG_STD_MAX]). */
+  forward(obs: tf.Tensor2D): { mean: tf.Tensor2D; logStd: tf.Tensor2D } {
     const a = this.heads.outSize / 2;
-    const [mean, raw] = tf.split(this.heads.apply(h), [a, a], 1) as [tf.Tensor2D, tf.Tensor2D];
-    const halfRange = 0.5 * (LOG_STD_MAX - LOG_STD_MIN);
-    const logStd = tf.add(tf.mul(tf.tanh(raw), halfRange), LOG_STD_MIN + halfRange) as tf.Tensor2D;
-    return { mean, logStd };
+    const [mean, raw] = tf.split(this.headsOutput(obs), [a, a], 1) as [tf.Tensor2D, tf.Tensor2D];
+    return { mean, logStd: squashLogStd(raw) };
   }
 
   /** The heads' weights in the ActorWeights layout: two [in][A] layers. */
@@ -170,16 +173,61 @@ class Actor {
     return { mean: part(0), logStd: part(a) };
   }
 
-  /**
-   * Reparameterised sample a = tanh(mu + sigma eps) and its log-probability under the squashed
-   * Gaussian. `gaussTerm` = sum_j (-eps_j^2 / 2 - log(2 pi) / 2) per row, precomputed in JS
-   * from the same noise (it carries no gradient).
-   */
+  /** Reparameterised sample and its log-probability (see squashedSample). */
   sample(obs: tf.Tensor2D, eps: tf.Tensor2D, gaussTerm: tf.Tensor1D): { action: tf.Tensor2D; logProb: tf.Tensor1D } {
-    const { mean, logStd } = this.forward(obs);
-    const u = tf.add(mean, tf.mul(tf.exp(logStd), eps)) as tf.Tensor2D;
-    return { action: tf.tanh(u) as tf.Tensor2D, logProb: squashedLogProb(u, logStd, gaussTerm) };
+    return squashedSample(this.headsOutput(obs), eps, gaussTerm);
   }
+}
+
+const LOG_STD_HALF_RANGE = 0.5 * (LOG_STD_MAX - LOG_STD_MIN);
+
+/** CleanRL's log-std squashing: LOG_STD_MIN + 0.5 (LOG_STD_MAX - LOG_STD_MIN)(tanh(raw) + 1). */
+function squashLogStd(raw: tf.Tensor2D): tf.Tensor2D {
+  return tf.add(tf.mul(tf.tanh(raw), LOG_STD_HALF_RANGE), LOG_STD_MIN + LOG_STD_HALF_RANGE) as tf.Tensor2D;
+}
+
+/**
+ * The reparameterised sample a = tanh(mu + sigma eps) of the tanh-squashed Gaussian and its
+ * log pi(a|s), from the heads' output [mu | raw log-std], as one differentiable op.
+ * `gaussTerm` = sum_j (-eps_j^2 / 2 - log(2 pi) / 2) per row, precomputed in JS from the same
+ * noise (like eps, it carries no gradient).
+ *
+ * Why one op: recorded op by op, each of its ~18 elementwise kernels saves copies of its inputs
+ * for the backward pass and gets 2-4 gradient kernels, ~80 dispatches at ~10 us each on wasm;
+ * written out, the gradient is ~15 kernels. With s = tanh(raw), sigma = exp(logStd),
+ * u = mu + sigma eps, a = tanh(u), and upstream gradients da (of a) and dlp (of log pi):
+ *   d/du log(1 - tanh(u)^2) = -2a,  so  du = da (1 - a^2) + 2 a dlp
+ *   dmu = du,  dlogStd = du sigma eps - dlp,  draw = dlogStd HALF_RANGE (1 - s^2).
+ * The SAC tests check this against finite differences of a double-precision reference.
+ */
+export function squashedSample(heads: tf.Tensor2D, eps: tf.Tensor2D, gaussTerm: tf.Tensor1D): { action: tf.Tensor2D; logProb: tf.Tensor1D } {
+  const A = eps.shape[1];
+  // eps and gaussTerm are closed over (they outlive the backward pass), so they need no gradient.
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const z = args[0] as tf.Tensor2D;
+    const save = args[1] as tf.GradSaveFunc;
+    const [mean, raw] = tf.split(z, [A, A], 1) as [tf.Tensor2D, tf.Tensor2D];
+    const s = tf.tanh(raw);
+    const logStd = tf.add(tf.mul(s, LOG_STD_HALF_RANGE), LOG_STD_MIN + LOG_STD_HALF_RANGE) as tf.Tensor2D;
+    const sigma = tf.exp(logStd);
+    const u = tf.add(mean, tf.mul(sigma, eps)) as tf.Tensor2D;
+    const a = tf.tanh(u);
+    save([s, sigma, a]);
+    return {
+      // Action columns, then log pi as one more column (customGrad ops have one output).
+      value: tf.concat([a, tf.reshape(squashedLogProb(u, logStd, gaussTerm), [-1, 1])], 1),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [ss, sig, act] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+        const [da, dlp] = tf.split(dy, [A, 1], 1);
+        const du = tf.add(tf.mul(da, tf.sub(1, tf.square(act))), tf.mul(act, tf.mul(dlp, 2)));
+        const dLogStd = tf.sub(tf.mul(du, tf.mul(sig, eps)), dlp);
+        const dRaw = tf.mul(dLogStd, tf.mul(tf.sub(1, tf.square(ss)), LOG_STD_HALF_RANGE));
+        return [tf.concat([du, dRaw], 1)];
+      },
+    };
+  });
+  const [action, logProb] = tf.split((op as unknown as (z: tf.Tensor2D) => tf.Tensor2D)(heads), [A, 1], 1) as [tf.Tensor2D, tf.Tensor2D];
+  return { action, logProb: tf.reshape(logProb, [-1]) as tf.Tensor1D };
 }
 
 /**

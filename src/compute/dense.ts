@@ -34,13 +34,17 @@ function makeDense(activation: DenseActivation): (x: tf.Tensor2D, w: tf.Tensor2D
     const [x, w, b] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
     const save = args[3] as tf.GradSaveFunc;
     const y = forward(x, w, b, activation);
-    save(relu ? [x, w, y] : [x, w]);
+    // tfjs copies every saved tensor (one Identity kernel each). A variable's weights are read
+    // in place instead: nothing assigns a variable between a forward pass and its backward pass.
+    const wIsVariable = w instanceof tf.Variable;
+    save([x, ...(wIsVariable ? [] : [w]), ...(relu ? [y] : [])]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
+        const sx = saved[0] as tf.Tensor2D;
+        const sw = (wIsVariable ? w : saved[1]) as tf.Tensor2D;
         // ReLU'(z) = step(y): y > 0 exactly where z > 0.
-        const g = (relu ? tf.mul(dy, tf.step(saved[2]!)) : dy) as tf.Tensor2D;
+        const g = (relu ? tf.mul(dy, tf.step(saved[saved.length - 1]!)) : dy) as tf.Tensor2D;
         return [tf.matMul(g, sw, false, true), tf.matMul(sx, g, true, false), tf.sum(g, 0)];
       },
     };
