@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../util/rng.js';
 import { adamStep } from '../compute/adam.js';
-import { dense } from '../compute/dense.js';
+import { dense, type DenseGrads } from '../compute/dense.js';
 import { registerSacGradients } from './gradients.js';
 import type { DenseWeights } from './policy.js';
 
@@ -59,8 +59,9 @@ export class Dense {
     this.bias = tf.variable(tf.zeros([outSize]), true, `${name}/bias#${id}`);
   }
 
-  apply(x: tf.Tensor): tf.Tensor2D {
-    return dense(x as tf.Tensor2D, this.kernel as tf.Tensor as tf.Tensor2D, this.bias as tf.Tensor as tf.Tensor1D, this.activation);
+  /** act(x W + b); `grads` says which gradients flow back (see compute/dense.ts). */
+  apply(x: tf.Tensor, grads: DenseGrads = 'all'): tf.Tensor2D {
+    return dense(x as tf.Tensor2D, this.kernel as tf.Tensor as tf.Tensor2D, this.bias as tf.Tensor as tf.Tensor1D, this.activation, grads);
   }
 
   get variables(): tf.Variable[] {
@@ -88,9 +89,16 @@ export class Mlp {
     this.layers.push(new Dense(sizes[sizes.length - 1], outSize, 'linear', rng, `${name}/out`));
   }
 
-  apply(x: tf.Tensor): tf.Tensor2D {
+  /**
+   * Forward pass. `gradient` names what gradients are wanted: 'weights' (training the network
+   * on data: no gradient into x) or 'input' (the network held fixed: only d/dx, as SAC's critics
+   * in the actor step). Asking for only what is needed skips their GEMMs in the backward pass.
+   */
+  apply(x: tf.Tensor, gradient: 'weights' | 'input' = 'weights'): tf.Tensor2D {
     let h = x as tf.Tensor2D;
-    for (const layer of this.layers) h = layer.apply(h);
+    this.layers.forEach((layer, i) => {
+      h = layer.apply(h, gradient === 'input' ? 'input' : i === 0 ? 'weights' : 'all');
+    });
     return h;
   }
 

@@ -150,8 +150,11 @@ class Actor {
   /** The merged heads' output [B, 2A]: mean, then raw log-std. */
   headsOutput(obs: tf.Tensor2D): tf.Tensor2D {
     let h = obs;
-    for (const l of this.trunk) h = l.apply(h);
-    return this.heads.apply(h);
+    // Observations are data: the first layer passes no gradient back to them.
+    this.trunk.forEach((l, i) => {
+      h = l.apply(h, i === 0 ? 'weights' : 'all');
+    });
+    return this.heads.apply(h, this.trunk.length === 0 ? 'weights' : 'all');
   }
 
   /** Mean and log-std (CleanRL's tanh rescaling into [LOG_STD_MIN, LOG_STD_MAX]). */
@@ -202,7 +205,7 @@ function squashLogStd(raw: tf.Tensor2D): tf.Tensor2D {
  */
 export function squashedSample(heads: tf.Tensor2D, eps: tf.Tensor2D, gaussTerm: tf.Tensor1D): { action: tf.Tensor2D; logProb: tf.Tensor1D } {
   const A = eps.shape[1];
-  // eps and gaussTerm are closed over (they outlive the backward pass), so they need no gradient.
+  // The op's only input is the heads' output: eps and gaussTerm carry no gradient.
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const z = args[0] as tf.Tensor2D;
     const save = args[1] as tf.GradSaveFunc;
@@ -212,15 +215,15 @@ export function squashedSample(heads: tf.Tensor2D, eps: tf.Tensor2D, gaussTerm: 
     const sigma = tf.exp(logStd);
     const u = tf.add(mean, tf.mul(sigma, eps)) as tf.Tensor2D;
     const a = tf.tanh(u);
-    save([s, sigma, a]);
+    save([s, sigma, a, eps]);
     return {
       // Action columns, then log pi as one more column (customGrad ops have one output).
       value: tf.concat([a, tf.reshape(squashedLogProb(u, logStd, gaussTerm), [-1, 1])], 1),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [ss, sig, act] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+        const [ss, sig, act, e] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
         const [da, dlp] = tf.split(dy, [A, 1], 1);
         const du = tf.add(tf.mul(da, tf.sub(1, tf.square(act))), tf.mul(act, tf.mul(dlp, 2)));
-        const dLogStd = tf.sub(tf.mul(du, tf.mul(sig, eps)), dlp);
+        const dLogStd = tf.sub(tf.mul(du, tf.mul(sig, e)), dlp);
         const dRaw = tf.mul(dLogStd, tf.mul(tf.sub(1, tf.square(ss)), LOG_STD_HALF_RANGE));
         return [tf.concat([du, dRaw], 1)];
       },
@@ -240,7 +243,7 @@ export function squashedLogProb(u: tf.Tensor2D, logStd: tf.Tensor2D, gaussTerm: 
   return tf.sub(gaussTerm, tf.sum(tf.add(logStd, logDetJacobian), 1)) as tf.Tensor1D;
 }
 
-/** Soft Q(s, a) or V(s): an MLP on the concatenated input with one output. */
+/** Soft Q(s, a) or V(s): an MLP with one output. */
 class Critic {
   readonly net: Mlp;
   constructor(inSize: number, hidden: readonly number[], rng: Rng, name: string) {
@@ -249,13 +252,20 @@ class Critic {
   get variables(): tf.Variable[] {
     return this.net.variables;
   }
-  q(obs: tf.Tensor2D, action: tf.Tensor2D): tf.Tensor1D {
-    return tf.reshape(this.net.apply(tf.concat([obs, action], 1)), [-1]) as tf.Tensor1D;
+  /**
+   * Q of the rows of `stateAction` ([s, a] concatenated once for both twins). `gradient`:
+   * 'weights' to train the critic on data, 'input' when it is held fixed and only dQ/da is
+   * wanted (the actor step).
+   */
+  q(stateAction: tf.Tensor2D, gradient: 'weights' | 'input' = 'weights'): tf.Tensor1D {
+    return tf.reshape(this.net.apply(stateAction, gradient), [-1]) as tf.Tensor1D;
   }
   v(obs: tf.Tensor2D): tf.Tensor1D {
     return tf.reshape(this.net.apply(obs), [-1]) as tf.Tensor1D;
   }
 }
+
+const stateAction = (obs: tf.Tensor2D, action: tf.Tensor2D): tf.Tensor2D => tf.concat([obs, action], 1);
 
 function mse(a: tf.Tensor1D, b: tf.Tensor1D): tf.Scalar {
   return tf.mean(tf.square(tf.sub(a, b)));
@@ -429,14 +439,16 @@ export class SoftActorCritic implements ActionPolicy {
       if (this.hp.variant === 'v2') {
         // y = r + gamma (1 - d) [min_i Q_i'(s', a') - alpha log pi(a'|s')],  a' ~ pi(.|s')
         const next = this.actor.sample(nextObs, tNoise.eps, tNoise.gaussTerm);
-        const minQNext = tf.minimum(this.qf1Target!.q(nextObs, next.action), this.qf2Target!.q(nextObs, next.action));
+        const sa = stateAction(nextObs, next.action);
+        const minQNext = tf.minimum(this.qf1Target!.q(sa), this.qf2Target!.q(sa));
         const softV = tf.sub(minQNext, tf.mul(next.logProb, alpha));
         qTarget = tf.add(rewards, tf.mul(tf.mul(notDone, softV), gamma));
       } else {
         // y_Q = r + gamma (1 - d) V'(s');  y_V = min_i Q_i(s, a) - alpha log pi(a|s),  a ~ pi(.|s)
         qTarget = tf.add(rewards, tf.mul(tf.mul(notDone, this.vfTarget!.v(nextObs)), gamma));
         const cur = this.actor.sample(obs, tNoise.eps, tNoise.gaussTerm);
-        const minQ = tf.minimum(this.qf1.q(obs, cur.action), this.qf2.q(obs, cur.action));
+        const sa = stateAction(obs, cur.action);
+        const minQ = tf.minimum(this.qf1.q(sa), this.qf2.q(sa));
         vTarget = tf.sub(minQ, tf.mul(cur.logProb, alpha)) as tf.Tensor1D;
       }
 
@@ -446,9 +458,10 @@ export class SoftActorCritic implements ActionPolicy {
       let vfLoss = 0;
       let qf1Mean = 0;
       const critic = tf.variableGrads(() => {
-        const q1 = this.qf1.q(obs, actions);
+        const sa = stateAction(obs, actions);
+        const q1 = this.qf1.q(sa);
         const l1 = mse(q1, qTarget);
-        const l2 = mse(this.qf2.q(obs, actions), qTarget);
+        const l2 = mse(this.qf2.q(sa), qTarget);
         qf1Loss = l1.dataSync()[0];
         qf2Loss = l2.dataSync()[0];
         qf1Mean = tf.mean(q1).dataSync()[0];
@@ -468,7 +481,9 @@ export class SoftActorCritic implements ActionPolicy {
       const actorStep = tf.variableGrads(() => {
         const pi = this.actor.sample(obs, aNoise.eps, aNoise.gaussTerm);
         meanLogProb = tf.mean(pi.logProb).dataSync()[0];
-        const minQ = tf.minimum(this.qf1.q(obs, pi.action), this.qf2.q(obs, pi.action));
+        // The critics are held fixed here: only dQ/da flows back, into the actor.
+        const sa = stateAction(obs, pi.action);
+        const minQ = tf.minimum(this.qf1.q(sa, 'input'), this.qf2.q(sa, 'input'));
         return tf.mean(tf.sub(tf.mul(pi.logProb, alpha), minQ)) as tf.Scalar;
       }, actorVars);
       this.actorOptimizer.apply(actorVars.map((v) => actorStep.grads[v.name]));

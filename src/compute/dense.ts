@@ -7,6 +7,16 @@
  * tf.fused.matMul. Backward: tfjs's matmuls with transpose flags, which those kernels run at full
  * speed (explicit tf.transpose calls would each cost a kernel and a copy): dx = g W^T,
  * dW = x^T g, db = column sums of g, with g = dy * step(y) for ReLU.
+ *
+ * Only the gradients asked for are computed (`grads`): a layer reading data needs no dx, and a
+ * network held fixed (SAC's critics in the actor step) needs only dx. tfjs's customGrad computes
+ * every gradient it returns, so each case is its own op over just the tensors that get one.
+ *
+ * Saved for the backward pass is only what it reads: y for ReLU, x when dW is wanted. tfjs copies
+ * every saved tensor (an Identity kernel; 256 KB for a 256x256 activation), so a variable's W
+ * is read in place instead: nothing assigns a variable between a forward pass and its backward
+ * pass. (Intermediate tensors must be saved: tfjs disposes the loss function's tensors before
+ * the backward pass runs.)
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedAttrMap } from '@tensorflow/tfjs-core';
@@ -28,34 +38,31 @@ function forward(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, activation: Den
   return tf.fused.matMul({ a: x, b: w, bias: b, activation }) as tf.Tensor2D;
 }
 
-function makeDense(activation: DenseActivation): (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D {
+/** Which gradients a dense layer passes back: all, only W and b (x is data), only x (W, b fixed). */
+export type DenseGrads = 'all' | 'weights' | 'input';
+
+/** act(x W + b), differentiable with respect to the tensors `grads` names. */
+export function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, activation: DenseActivation, grads: DenseGrads = 'all'): tf.Tensor2D {
   const relu = activation === 'relu';
+  const needX = grads !== 'input';
+  const wInPlace = w instanceof tf.Variable;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [x, w, b] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
-    const save = args[3] as tf.GradSaveFunc;
+    const save = args[args.length - 1] as tf.GradSaveFunc;
     const y = forward(x, w, b, activation);
-    // tfjs copies every saved tensor (one Identity kernel each). A variable's weights are read
-    // in place instead: nothing assigns a variable between a forward pass and its backward pass.
-    const wIsVariable = w instanceof tf.Variable;
-    save([x, ...(wIsVariable ? [] : [w]), ...(relu ? [y] : [])]);
+    save([...(needX ? [x] : []), ...(wInPlace ? [] : [w]), ...(relu ? [y] : [])]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const sx = saved[0] as tf.Tensor2D;
-        const sw = (wIsVariable ? w : saved[1]) as tf.Tensor2D;
+        const sx = (needX ? saved[0] : null) as tf.Tensor2D | null;
+        const sw = (wInPlace ? w : saved[needX ? 1 : 0]) as tf.Tensor2D;
         // ReLU'(z) = step(y): y > 0 exactly where z > 0.
         const g = (relu ? tf.mul(dy, tf.step(saved[saved.length - 1]!)) : dy) as tf.Tensor2D;
-        return [tf.matMul(g, sw, false, true), tf.matMul(sx, g, true, false), tf.sum(g, 0)];
+        const dx = (): tf.Tensor => tf.matMul(g, sw, false, true);
+        const dw = (): tf.Tensor => tf.matMul(sx!, g, true, false);
+        const db = (): tf.Tensor => tf.sum(g, 0);
+        return grads === 'all' ? [dx(), dw(), db()] : grads === 'weights' ? [dw(), db()] : [dx()];
       },
     };
-  });
-  return op as unknown as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
-}
-
-const denseRelu = makeDense('relu');
-const denseLinear = makeDense('linear');
-
-/** act(x W + b), differentiable with respect to x, W and b. */
-export function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, activation: DenseActivation): tf.Tensor2D {
-  return (activation === 'relu' ? denseRelu : denseLinear)(x, w, b);
+  }) as unknown as (...inputs: tf.Tensor[]) => tf.Tensor2D;
+  return grads === 'all' ? op(x, w, b) : grads === 'weights' ? op(w, b) : op(x);
 }
