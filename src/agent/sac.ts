@@ -177,7 +177,7 @@ class Actor {
   }
 
   /** Reparameterised sample and its log-probability (see squashedSample). */
-  sample(obs: tf.Tensor2D, eps: tf.Tensor2D, gaussTerm: tf.Tensor1D): { action: tf.Tensor2D; logProb: tf.Tensor1D } {
+  sample(obs: tf.Tensor2D, eps: tf.Tensor2D, gaussTerm: tf.Tensor1D): { action: tf.Tensor2D; logProb: tf.Tensor2D } {
     return squashedSample(this.headsOutput(obs), eps, gaussTerm);
   }
 }
@@ -203,7 +203,7 @@ function squashLogStd(raw: tf.Tensor2D): tf.Tensor2D {
  *   dmu = du,  dlogStd = du sigma eps - dlp,  draw = dlogStd HALF_RANGE (1 - s^2).
  * The SAC tests check this against finite differences of a double-precision reference.
  */
-export function squashedSample(heads: tf.Tensor2D, eps: tf.Tensor2D, gaussTerm: tf.Tensor1D): { action: tf.Tensor2D; logProb: tf.Tensor1D } {
+export function squashedSample(heads: tf.Tensor2D, eps: tf.Tensor2D, gaussTerm: tf.Tensor1D): { action: tf.Tensor2D; logProb: tf.Tensor2D } {
   const A = eps.shape[1];
   // The op's only input is the heads' output: eps and gaussTerm carry no gradient.
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -230,7 +230,7 @@ export function squashedSample(heads: tf.Tensor2D, eps: tf.Tensor2D, gaussTerm: 
     };
   });
   const [action, logProb] = tf.split((op as unknown as (z: tf.Tensor2D) => tf.Tensor2D)(heads), [A, 1], 1) as [tf.Tensor2D, tf.Tensor2D];
-  return { action, logProb: tf.reshape(logProb, [-1]) as tf.Tensor1D };
+  return { action, logProb };
 }
 
 /**
@@ -257,17 +257,17 @@ class Critic {
    * 'weights' to train the critic on data, 'input' when it is held fixed and only dQ/da is
    * wanted (the actor step).
    */
-  q(stateAction: tf.Tensor2D, gradient: 'weights' | 'input' = 'weights'): tf.Tensor1D {
-    return tf.reshape(this.net.apply(stateAction, gradient), [-1]) as tf.Tensor1D;
+  q(stateAction: tf.Tensor2D, gradient: 'weights' | 'input' = 'weights'): tf.Tensor2D {
+    return this.net.apply(stateAction, gradient);
   }
-  v(obs: tf.Tensor2D): tf.Tensor1D {
-    return tf.reshape(this.net.apply(obs), [-1]) as tf.Tensor1D;
+  v(obs: tf.Tensor2D): tf.Tensor2D {
+    return this.net.apply(obs);
   }
 }
 
 const stateAction = (obs: tf.Tensor2D, action: tf.Tensor2D): tf.Tensor2D => tf.concat([obs, action], 1);
 
-function mse(a: tf.Tensor1D, b: tf.Tensor1D): tf.Scalar {
+function mse(a: tf.Tensor2D, b: tf.Tensor2D): tf.Scalar {
   return tf.mean(tf.square(tf.sub(a, b)));
 }
 
@@ -428,14 +428,15 @@ export class SoftActorCritic implements ActionPolicy {
       const obs = tf.tensor2d(this.normalized(batch.observations, B, this.obsScratch), [B, O]);
       const nextObs = tf.tensor2d(this.normalized(batch.nextObservations, B, this.nextObsScratch), [B, O]);
       const actions = tf.tensor2d(batch.actions, [B, A]);
-      const rewards = tf.tensor1d(batch.rewards);
-      const notDone = tf.sub(1, tf.tensor1d(batch.terminated));
+      // Per-row quantities are [B, 1] columns, like each network's output: no reshapes needed.
+      const rewards = tf.tensor2d(batch.rewards, [B, 1]);
+      const notDone = tf.sub(1, tf.tensor2d(batch.terminated, [B, 1]));
       const tNoise = this.noiseTensors(targetNoise, B);
       const aNoise = this.noiseTensors(actorNoise, B);
 
       // 1. Critic targets (no gradient flows into them).
-      let qTarget: tf.Tensor1D;
-      let vTarget: tf.Tensor1D | null = null;
+      let qTarget: tf.Tensor2D;
+      let vTarget: tf.Tensor2D | null = null;
       if (this.hp.variant === 'v2') {
         // y = r + gamma (1 - d) [min_i Q_i'(s', a') - alpha log pi(a'|s')],  a' ~ pi(.|s')
         const next = this.actor.sample(nextObs, tNoise.eps, tNoise.gaussTerm);
@@ -449,7 +450,7 @@ export class SoftActorCritic implements ActionPolicy {
         const cur = this.actor.sample(obs, tNoise.eps, tNoise.gaussTerm);
         const sa = stateAction(obs, cur.action);
         const minQ = tf.minimum(this.qf1.q(sa), this.qf2.q(sa));
-        vTarget = tf.sub(minQ, tf.mul(cur.logProb, alpha)) as tf.Tensor1D;
+        vTarget = tf.sub(minQ, tf.mul(cur.logProb, alpha)) as tf.Tensor2D;
       }
 
       // 2. Critic step: mean squared soft Bellman error of each Q (and V's regression, v1).
@@ -542,7 +543,7 @@ export class SoftActorCritic implements ActionPolicy {
   }
 
   /** Differentiable pieces exposed for tests: the actor's squashed sample. */
-  sampleActionTensors(obs: tf.Tensor2D, noise: SampleNoise): { action: tf.Tensor2D; logProb: tf.Tensor1D } {
+  sampleActionTensors(obs: tf.Tensor2D, noise: SampleNoise): { action: tf.Tensor2D; logProb: tf.Tensor2D } {
     const t = this.noiseTensors(noise, obs.shape[0]);
     return this.actor.sample(obs, t.eps, t.gaussTerm);
   }
