@@ -18,12 +18,46 @@ import { initCompute } from '../src/compute/backend.js';
 import { installGemm, type GemmProviderName } from '../src/compute/gemmKernels.js';
 import { loadOpenBlas } from '../src/compute/gemmProviders.js';
 import { Rng } from '../src/util/rng.js';
-import { sacUpdateBench, type UpdateTiming } from './compute.js';
 
 export const OBS = 17;
 export const ACT = 6;
 export const BATCH = 256;
 export const HIDDEN = [256, 256];
+
+export interface UpdateTiming {
+  /** Wall-clock median and 90th percentile. */
+  median_ms: number;
+  p90_ms: number;
+  /** Median CPU time of this process per update: robust when other processes load the machine. */
+  cpu_median_ms: number;
+}
+
+const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** Load average (1, 5, 15 min): other processes share the cores, so figures carry it. */
+export const loadAverage = (): number[] => loadavg().map((x) => round(x));
+
+/** Time `updateFn` (one SAC update that has finished its work when it returns) after `warmup` untimed calls. */
+export async function sacUpdateBench(updateFn: () => void | Promise<void>, options: { warmup?: number; iterations?: number } = {}): Promise<UpdateTiming> {
+  const warmup = options.warmup ?? 10;
+  const iterations = options.iterations ?? 50;
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < warmup + iterations; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await updateFn();
+    const t1 = performance.now();
+    const c1 = process.cpuUsage(c0);
+    if (i >= warmup) {
+      wall.push(t1 - t0);
+      cpu.push((c1.user + c1.system) / 1000);
+    }
+  }
+  wall.sort((a, b) => a - b);
+  cpu.sort((a, b) => a - b);
+  return { median_ms: round(wall[wall.length >> 1]!), p90_ms: round(wall[Math.floor(0.9 * wall.length)]!), cpu_median_ms: round(cpu[cpu.length >> 1]!) };
+}
 
 export interface SacUpdateFigures extends UpdateTiming {
   /** Kernel dispatches in one update (tf.profile). */
@@ -103,17 +137,17 @@ export async function policyActionUs(count = 20000): Promise<{ p50: number; p99:
     }
     return times.sort();
   };
-  const at = (sorted: Float64Array, q: number): number => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 100) / 100;
+  const at = (sorted: Float64Array, q: number): number => round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
   const sampled = timeCalls(false);
   const det = timeCalls(true);
   return { p50: at(sampled, 0.5), p99: at(sampled, 0.99), deterministic_p50: at(det, 0.5), deterministic_p99: at(det, 0.99) };
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const loadBefore = loadavg().map((x) => Math.round(x * 100) / 100);
+  const loadBefore = loadAverage();
   const sac_update_ms = await sacUpdateMs();
   const policy_action_us = await policyActionUs();
-  const result = { load_average: { before: loadBefore, after: loadavg().map((x) => Math.round(x * 100) / 100) }, sac_update_ms, policy_action_us };
+  const result = { load_average: { before: loadBefore, after: loadAverage() }, sac_update_ms, policy_action_us };
   if (process.argv.includes('--json')) {
     console.log(JSON.stringify(result));
   } else {
