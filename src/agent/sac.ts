@@ -16,6 +16,12 @@ import type { TransitionBatch } from './replayBuffer.js';
  *   Q is trained toward r + gamma V_target(s'), V toward E_a~pi[min Q(s,a) - alpha log pi(a|s)];
  *   alpha fixed or learned.
  *
+ * Plain tfjs throughout, so the same code runs on tfjs-node(-gpu). What keeps it fast on the
+ * wasm compute path (~10 us per kernel dispatch there): dense layers are one fused matmul each
+ * and compute only the gradients asked for (src/compute/dense.ts), the actor's heads are one
+ * layer, its squashed-Gaussian sample is one op with a written-out gradient, Adam and Polyak
+ * are one kernel per variable list (src/compute/), and per-row values are [B, 1] columns.
+ *
  * Call initCompute() (src/compute/backend.ts) before constructing.
  */
 
@@ -275,6 +281,32 @@ function mse(a: tf.Tensor2D, b: tf.Tensor2D): tf.Scalar {
 export interface SampleNoise {
   eps: Float32Array;
   gaussTerm: Float32Array;
+}
+
+/**
+ * States saved before the actor's heads were merged hold 'actor/mean/*' and 'actor/log_std/*'
+ * (and their Adam moments): interleave them into the 'actor/heads/*' layout, so that such
+ * checkpoints still resume. Adam's moments are per entry, so they merge the same way.
+ */
+function mergeSeparateHeads(byName: Map<string, Float32Array>, actionSize: number): void {
+  for (const prefix of ['', 'actor_adam/m/', 'actor_adam/v/']) {
+    const mean = byName.get(`${prefix}actor/mean/kernel`);
+    const logStd = byName.get(`${prefix}actor/log_std/kernel`);
+    const meanBias = byName.get(`${prefix}actor/mean/bias`);
+    const logStdBias = byName.get(`${prefix}actor/log_std/bias`);
+    if (byName.has(`${prefix}actor/heads/kernel`) || !mean || !logStd || !meanBias || !logStdBias) continue;
+    const rows = mean.length / actionSize;
+    const kernel = new Float32Array(2 * mean.length);
+    for (let i = 0; i < rows; i++) {
+      kernel.set(mean.subarray(i * actionSize, (i + 1) * actionSize), i * 2 * actionSize);
+      kernel.set(logStd.subarray(i * actionSize, (i + 1) * actionSize), i * 2 * actionSize + actionSize);
+    }
+    const bias = new Float32Array(2 * actionSize);
+    bias.set(meanBias);
+    bias.set(logStdBias, actionSize);
+    byName.set(`${prefix}actor/heads/kernel`, kernel);
+    byName.set(`${prefix}actor/heads/bias`, bias);
+  }
 }
 
 export class SoftActorCritic implements ActionPolicy {
@@ -582,6 +614,7 @@ export class SoftActorCritic implements ActionPolicy {
       throw new Error(`agent state is SAC ${state.hyperparameters.variant} [${state.hyperparameters.hidden}], this agent is SAC ${this.hp.variant} [${this.hp.hidden}]`);
     }
     const byName = new Map(state.arrays.map((a) => [a.name, a.data]));
+    mergeSeparateHeads(byName, this.actionSize);
     const need = (name: string): Float32Array => {
       const d = byName.get(name);
       if (d === undefined) throw new Error(`agent state lacks array '${name}'`);

@@ -201,3 +201,29 @@ test('state export/import reproduces the next update exactly', () => {
   a.dispose();
   b.dispose();
 });
+
+test('a state saved with separate mean and log-std heads (before they were merged) still resumes exactly', () => {
+  const a = new SoftActorCritic(OBS, ACT, { hidden: [6], batchSize: B }, 23);
+  const batch = randomBatch(new Rng(9));
+  for (let i = 0; i < 2; i++) a.update(batch);
+  // Rewrite the state into the old layout: 'actor/heads/*' split column-wise into 'actor/mean/*' and 'actor/log_std/*'.
+  const state = a.exportState();
+  const arrays = state.arrays.flatMap((arr) => {
+    const m = /^(.*)actor\/heads\/(kernel|bias)$/.exec(arr.name);
+    if (m === null) return [arr];
+    const rows = arr.data.length / (2 * ACT);
+    const part = (from: number): Float32Array => Float32Array.from({ length: rows * ACT }, (_, k) => arr.data[Math.floor(k / ACT) * 2 * ACT + from + (k % ACT)]);
+    const shape = m[2] === 'kernel' ? [rows, ACT] : [ACT];
+    return [
+      { name: `${m[1]}actor/mean/${m[2]}`, shape, data: part(0) },
+      { name: `${m[1]}actor/log_std/${m[2]}`, shape, data: part(ACT) },
+    ];
+  });
+  assert.equal(arrays.filter((x) => x.name.includes('actor/mean/')).length, 6, 'weights and both Adam moments of the mean head');
+  const b = new SoftActorCritic(OBS, ACT, { hidden: [6], batchSize: B }, 98);
+  b.importState({ ...state, arrays });
+  assert.deepEqual(b.update(batch), a.update(batch));
+  assert.deepEqual(weightsOf(b), weightsOf(a));
+  a.dispose();
+  b.dispose();
+});
