@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { initCompute } from '../../src/compute/backend.js';
-import { dense, type DenseActivation } from '../../src/compute/dense.js';
+import { dense, type DenseActivation, type DenseGrads } from '../../src/compute/dense.js';
 import { installGemm, type GemmProviderName } from '../../src/compute/gemmKernels.js';
 import { loadOpenBlas } from '../../src/compute/gemmProviders.js';
 import { Rng } from '../../src/util/rng.js';
@@ -94,4 +94,47 @@ test('with our GEMM kernels the forward pass is one kernel and the backward uses
   // ('forward', 'unnamed scope') and Identity bookkeeping, which are not compute kernels.
   const fwdNames = fwd.kernels.map((k) => k.name).filter((n) => n !== 'Identity' && tf.getKernel(n, 'wasm') !== undefined);
   assert.deepEqual(fwdNames, ['_FusedMatMul']);
+});
+
+test("grads 'weights' and 'input' give exactly the gradients of 'all' for their tensors, with one GEMM fewer each", async () => {
+  installGemm('wasm-simd');
+  /** Gradients of sum(dense(x, W, b)^2) with respect to the tensors `mode` differentiates. */
+  const run = (mode: DenseGrads): Map<string, Float32Array> => {
+    const grads = new Map<string, Float32Array>();
+    tf.tidy(() => {
+      const input = tf.variable(tf.tensor2d(x, [256, 23]), true, `dense-x-${mode}`);
+      const w = tf.variable(tf.tensor2d(w1, [23, 64]), true, `dense-w-${mode}`);
+      const b = tf.variable(tf.tensor1d(b1), true, `dense-b-${mode}`);
+      const wanted = mode === 'all' ? [input, w, b] : mode === 'weights' ? [w, b] : [input];
+      const { grads: g } = tf.variableGrads(() => tf.sum(tf.square(dense(input, w, b, 'relu', mode))) as tf.Scalar, wanted);
+      for (const v of wanted) grads.set(v.name.replace(`-${mode}`, ''), g[v.name]!.dataSync() as Float32Array);
+      [input, w, b].forEach((v) => v.dispose());
+    });
+    return grads;
+  };
+  const all = run('all');
+  for (const mode of ['weights', 'input'] as const) {
+    const got = run(mode);
+    assert.deepEqual([...got.keys()], mode === 'weights' ? ['dense-w', 'dense-b'] : ['dense-x']);
+    for (const [name, g] of got) assert.deepEqual(g, all.get(name), `${mode}: ${name}`);
+  }
+  // Kernel counts: 'weights' skips dx = g W^T, 'input' skips dW = x^T g (and the bias sum).
+  const count = async (mode: DenseGrads): Promise<number> => {
+    const info = await tf.profile(() => {
+      tf.tidy(() => {
+        const input = tf.tensor2d(x, [256, 23]);
+        const w = tf.variable(tf.tensor2d(w1, [23, 64]));
+        const b = tf.variable(tf.tensor1d(b1));
+        const f = (...p: tf.Tensor[]): tf.Scalar => {
+          const args = mode === 'all' ? p : mode === 'weights' ? [input, ...p] : [p[0]!, w, b];
+          return tf.sum(dense(args[0] as tf.Tensor2D, args[1] as tf.Tensor2D, args[2] as tf.Tensor1D, 'relu', mode)) as tf.Scalar;
+        };
+        tf.grads(f)(mode === 'all' ? [input, w, b] : mode === 'weights' ? [w, b] : [input]).forEach((g) => g.dataSync());
+        w.dispose();
+        b.dispose();
+      });
+    });
+    return info.kernels.filter((k) => k.name === 'BatchMatMul').length;
+  };
+  assert.deepEqual([await count('all'), await count('weights'), await count('input')], [2, 1, 1]);
 });
