@@ -502,8 +502,8 @@ export class SoftActorCritic implements ActionPolicy {
       let qf2Loss = 0;
       let vfLoss = 0;
       let qf1Mean = 0;
+      const sa = stateAction(obs, actions);
       const critic = tf.variableGrads(() => {
-        const sa = stateAction(obs, actions);
         const q1 = this.qf1.q(sa);
         const l1 = mse(q1, qTarget);
         const l2 = mse(this.qf2.q(sa), qTarget);
