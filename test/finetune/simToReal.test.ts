@@ -1,10 +1,19 @@
 /**
- * Sim to real, end to end on the ROS double: SAC trains on point_reach in MuJoCo, passes the
- * sim gate, and is switched to a "robot": the same MJCF with deliberately different dynamics
- * (3x the mass, 60% of the actuator gain, 1.5x friction, one tick of actuation latency,
- * sensor noise), stepped by SimulatedRobot behind the in-memory ROS graph and seen through
- * RosPlant in lockstep. FineTuneSession fine-tunes it with the learner in its worker thread;
- * the deterministic policy's return on the robot, over the same start states, must rise.
+ * Sim to real, end to end on the ROS double: SAC trains on point_reach in MuJoCo (5000 steps),
+ * passes the sim gate (10 deterministic episodes, mean >= -60), and is switched to a "robot":
+ * the same MJCF with deliberately different dynamics (a tilted table: an in-plane pull of
+ * 1.5 N and 1 N against actuators of 2.5 N, which the sim never showed; one tick of actuation
+ * latency; sensor noise), stepped by SimulatedRobot behind the in-memory ROS graph and seen
+ * through RosPlant in lockstep. The same task code scores it; on the robot the target stays at
+ * its default and the robot resets to its home position (the operator's "ready" on /ready).
+ * FineTuneSession fine-tunes with the SAC learner in its worker thread (75% robot data per
+ * batch, one update per robot step) for 130 episodes.
+ *
+ * Measured (two runs, ~35 s sim training and ~68 s fine-tuning at 100 Hz on a loaded machine):
+ * sim gate -41.7; on the robot the unadapted deterministic policy scores -67.2 (it lets the pull
+ * drag the point off the target), after fine-tuning -57.2 and -54.7. The stochastic fine-tuning
+ * episodes: first ten -77.4, a dip to about -170 while the critic absorbs the robot's data
+ * (episodes 15-50), then -45 to -60 from episode 65 on; last ten -56.5 and -56.9.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
