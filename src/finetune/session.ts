@@ -10,8 +10,9 @@
  * new actor weights come back through the triple buffer and are swapped into the FastPolicy
  * between ticks. The tick never waits on a gradient step.
  *
- * A transition is learned from only when both of its ends are trustworthy: finite, fresh (the
- * safety watchdog did not hold the command) and the command that went out was the policy's.
+ * A transition is learned from only when both of its ends are trustworthy: finite and fresh (the
+ * safety watchdog did not hold the command); its action is the command that went out (after
+ * limits and rate limit), mapped back to [-1, 1].
  * Stale data pauses learning until fresh data returns. An episode ends on the task's
  * termination, the time limit, a safety stop or a non-finite observation; the next one starts
  * after `plant.reset()` (MuJoCo: reset state and the task's episode initialisation; RosPlant:
@@ -179,6 +180,8 @@ export class FineTuneSession {
   private estopReason: string | null = null;
   private lastError: string | null = null;
   private resetting: Promise<void> | null = null;
+  /** Bumped by every reset, so a superseded reset (paused, e-stopped, resumed) never starts an episode. */
+  private resetEpoch = 0;
   private stopping: Promise<FineTuneResult> | null = null;
 
   private constructor(private readonly o: FineTuneOptions, private readonly host: LearnerHost, robotReplay: ReplayBuffer) {
@@ -367,8 +370,11 @@ export class FineTuneSession {
 
   /** Reset through the plant in the background; the loop idles meanwhile. Retries on failure. */
   private beginReset(): void {
+    if (this.mode === 'stopped' || this.mode === 'failed') return;
     this.mode = 'resetting';
     this.pending = false;
+    const epoch = ++this.resetEpoch;
+    const current = (): boolean => this.mode === 'resetting' && this.resetEpoch === epoch;
     const attempt = async (): Promise<void> => {
       for (;;) {
         try {
@@ -376,12 +382,12 @@ export class FineTuneSession {
           break;
         } catch (e) {
           this.lastError = `reset: ${(e as Error).message}`;
-          if (this.mode !== 'resetting') return;
+          if (!current()) return;
           await new Promise((r) => setTimeout(r, (this.o.resetRetryDelay ?? 1) * 1000));
-          if (this.mode !== 'resetting') return;
+          if (!current()) return;
         }
       }
-      if (this.mode !== 'resetting') return; // paused, e-stopped or stopped meanwhile
+      if (!current()) return; // paused, e-stopped, stopped or reset again meanwhile
       if (hasSimulatorAccess(this.plant)) this.task.initializeEpisode?.(this.plant.sim, this.rng);
       this.safety.reset();
       this.task.beginEpisode(this.plant.read());
@@ -396,7 +402,7 @@ export class FineTuneSession {
 
   private tick(t: TickInfo): void | Promise<void> {
     if (this.mode !== 'estop' && estopCapable(this.plant) && this.plant.estopped) this.estop(this.plant.estopCause ?? 'plant e-stop');
-    if (this.mode === 'estop' || this.mode === 'paused') {
+    if (this.mode === 'estop' || this.mode === 'paused' || this.mode === 'failed') {
       this.writeSafe();
       return;
     }
@@ -457,7 +463,8 @@ export class FineTuneSession {
         this.pending = true;
         this.pendingLearnable = !stale;
         this.prevObs.set(obs);
-        this.prevAction.set(this.action);
+        // Learn from what the plant was told: the command after limits and rate limit, back in [-1, 1].
+        unscaleCommand(this.command, this.plant.command.low, this.plant.command.high, this.prevAction);
         this.prevCommand.set(this.command);
         return this.plant.advance();
       }
@@ -482,6 +489,14 @@ function checkOptions(o: FineTuneOptions): void {
   if (o.episodeSteps !== undefined && !(Number.isInteger(o.episodeSteps) && o.episodeSteps > 0)) fail('episodeSteps', 'must be a positive integer');
   if (o.simReplay.size === 0 && o.learningStarts < 1) fail('learningStarts', 'must be >= 1 when the sim replay is empty (the first batch needs data)');
   if (o.safety.low.length !== o.plant.command.size) fail('safety', `has ${o.safety.low.length} limits for the plant's ${o.plant.command.size} command components`);
+}
+
+/** Inverse of env.ts's scaleAction: a physical command back to [-1, 1]. */
+export function unscaleCommand(command: Float64Array, low: Float64Array, high: Float64Array, out: Float32Array): void {
+  for (let i = 0; i < command.length; i++) {
+    const span = high[i] - low[i];
+    out[i] = span > 0 ? Math.max(-1, Math.min(1, (2 * (command[i] - low[i])) / span - 1)) : 0;
+  }
 }
 
 /** The same transitions in a SharedArrayBuffer-backed buffer the worker can attach to. */

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { initCompute } from '../../src/compute/backend.js';
 import { ReplayBuffer } from '../../src/agent/replayBuffer.js';
 import { SoftActorCritic } from '../../src/agent/sac.js';
-import { FineTuneSession, type FineTuneEpisode } from '../../src/finetune/session.js';
+import { FineTuneSession, unscaleCommand, type FineTuneEpisode } from '../../src/finetune/session.js';
+import { scaleAction } from '../../src/env/env.js';
 import { evaluateGate } from '../../src/finetune/gate.js';
 import { MujocoPlant } from '../../src/plant/mujoco/mujocoPlant.js';
 import type { Float64MultiArray, JointState } from '../../src/plant/ros/messages.js';
@@ -219,4 +220,15 @@ test('gate: deterministic sim episodes, mean against the threshold; bad argument
   await assert.rejects(evaluateGate(env, agent, 2, Number.NaN), /gate: threshold must be a finite number/);
   await env.plant.close();
   agent.dispose();
+});
+
+test('transitions carry the command that went out: unscaleCommand inverts scaleAction and clips', () => {
+  const low = Float64Array.of(-2, 0, 5), high = Float64Array.of(2, 10, 5);
+  const a = Float32Array.of(-0.25, 0.5, 0.3), c = new Float64Array(3), back = new Float32Array(3);
+  scaleAction(a, low, high, c);
+  unscaleCommand(c, low, high, back);
+  assert.ok(Math.abs(back[0] - -0.25) < 1e-6 && Math.abs(back[1] - 0.5) < 1e-6);
+  assert.equal(back[2], 0, 'a zero-width range maps to 0');
+  unscaleCommand(Float64Array.of(3, -1, 5), low, high, back);
+  assert.deepEqual([...back], [1, -1, 0]);
 });
