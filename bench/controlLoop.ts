@@ -1,10 +1,16 @@
 /**
- * control_loop benchmark: the fixed-rate loop at 500 Hz and 1 kHz while a learner keeps a worker
+ * control_loop benchmark: the fixed-rate loop at 500 Hz and 1 kHz while the learner keeps a worker
  * thread busy, with robot traffic on the (in-memory) ROS graph. Each tick does what a
- * fine-tuning tick does: read the RosPlant's signals, poll for new weights, a 2x256 actor forward
- * pass in plain TypeScript, the SafetyLayer, publish the command, push the transition.
+ * fine-tuning tick does: read the RosPlant's signals, poll for new weights, the FastPolicy's
+ * sampled action (2x256 actor), the SafetyLayer, publish the command, push the transition.
  *
- * Run alone: `node dist/bench/controlLoop.js [seconds]` prints the JSON.
+ * The learner is the real one by default: src/finetune/sacLearner.ts, SAC on HalfCheetah shapes
+ * (obs 17, act 6, 2x256, batch 256) restored from a fresh agent, batches mixed from a sim replay
+ * of random transitions and the robot's, owing updates all the time (the worst case for the
+ * control thread). `learner: 'synthetic'` swaps in the GEMM stand-in (src/learner/syntheticLearner.ts)
+ * to tell the learner's cost from the loop's.
+ *
+ * Run alone: `node dist/bench/controlLoop.js [seconds] [sleep|yield] [fifoPriority] [sac|synthetic]` prints the JSON.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -18,10 +24,16 @@ import { ControlLoop } from '../src/control/controlLoop.js';
 import { setMainThreadScheduling } from '../src/control/realtime.js';
 import type { LoopStats } from '../src/control/controlLoop.js';
 import { LearnerHost } from '../src/learner/learnerHost.js';
-import type { ActorWeights } from '../src/agent/policy.js';
+import { FastPolicy } from '../src/agent/fastPolicy.js';
+import { ReplayBuffer } from '../src/agent/replayBuffer.js';
+import { SoftActorCritic } from '../src/agent/sac.js';
+import { initCompute } from '../src/compute/backend.js';
+import type { SacLearnerOptions } from '../src/finetune/sacLearner.js';
+import { Rng } from '../src/util/rng.js';
 
 export interface ControlLoopFigures {
   rate_hz: number;
+  learner: 'sac' | 'synthetic';
   wait: 'sleep' | 'yield';
   seconds: number;
   ticks: number;
@@ -50,6 +62,8 @@ export interface ControlLoopFigures {
 
 export interface ControlLoopBenchOptions {
   rates?: number[];
+  /** The busy learner: the real SAC learner module (default) or the synthetic GEMM load. */
+  learner?: 'sac' | 'synthetic';
   seconds?: number;
   /** Synthetic learner cost: GEMM edge and GEMMs per update (default 128 x 6 ≈ a few ms). */
   gemmSize?: number;
@@ -77,25 +91,26 @@ function mainThreadCpuSeconds(): number | null {
 
 const OBS = 17, ACT = 6, HIDDEN = [256, 256];
 
-/** Deterministic actor output tanh(mean) with the layout of ActorWeights (plain loops). */
-function actorForward(w: ActorWeights, obs: Float32Array, scratch: Float32Array[], out: Float32Array): void {
-  let x = obs;
-  w.hidden.forEach((d, l) => {
-    const y = scratch[l];
-    y.set(d.bias);
-    for (let i = 0; i < d.inSize; i++) {
-      const xi = x[i], row = i * d.outSize;
-      for (let j = 0; j < d.outSize; j++) y[j] += xi * d.kernel[row + j];
-    }
-    for (let j = 0; j < d.outSize; j++) if (y[j] < 0) y[j] = 0;
-    x = y;
-  });
-  const m = w.mean;
-  for (let j = 0; j < m.outSize; j++) {
-    let s = m.bias[j];
-    for (let i = 0; i < m.inSize; i++) s += x[i] * m.kernel[i * m.outSize + j];
-    out[j] = Math.tanh(s);
+/** The busy learner's module and options: SAC from a fresh HalfCheetah-shaped agent, or the GEMM stand-in. */
+async function learnerSetup(o: Required<ControlLoopBenchOptions>): Promise<{ module: string; options: Record<string, unknown>; policy: FastPolicy }> {
+  await initCompute();
+  const agent = new SoftActorCritic(OBS, ACT, { hidden: HIDDEN }, 1);
+  const policy = new FastPolicy(agent.actorWeights(), new Rng(2));
+  if (o.learner === 'synthetic') {
+    agent.dispose();
+    return { module: fileURLToPath(new URL('../src/learner/syntheticLearner.js', import.meta.url)), options: { gemmSize: o.gemmSize, gemmsPerUpdate: o.gemmsPerUpdate }, policy };
   }
+  const sim = new ReplayBuffer({ capacity: 20_000, observationSize: OBS, actionSize: ACT, shared: true });
+  const robot = new ReplayBuffer({ capacity: 20_000, observationSize: OBS, actionSize: ACT, shared: true });
+  const rng = new Rng(3), ob = new Float32Array(OBS), a = new Float32Array(ACT), next = new Float32Array(OBS);
+  for (let i = 0; i < 20_000; i++) {
+    rng.fillNormal(ob); rng.fillNormal(next);
+    for (let j = 0; j < ACT; j++) a[j] = rng.range(-1, 1);
+    sim.add(ob, a, rng.normal(), next, false);
+  }
+  const options: SacLearnerOptions = { agent: agent.exportState(), simReplay: sim.handle(), robotReplay: robot.handle(), robotFraction: 0.5, normalizer: null, seed: 4 };
+  agent.dispose();
+  return { module: fileURLToPath(new URL('../src/finetune/sacLearner.js', import.meta.url)), options: options as unknown as Record<string, unknown>, policy };
 }
 
 async function runRate(rate: number, o: Required<ControlLoopBenchOptions>): Promise<ControlLoopFigures> {
@@ -116,9 +131,11 @@ async function runRate(rate: number, o: Required<ControlLoopBenchOptions>): Prom
   });
   const safety = new SafetyLayer({ low: new Array(ACT).fill(-1), high: new Array(ACT).fill(1), maxDelta: 0.2, watchdog: { maxAge: 0.05, action: 'hold' }, ageOf: (s) => plant.signalAge(s) });
   const updates: number[] = [];
+  const learner = await learnerSetup(o);
+  const policy = learner.policy;
   const host = await LearnerHost.start({
-    module: fileURLToPath(new URL('../src/learner/syntheticLearner.js', import.meta.url)),
-    options: { gemmSize: o.gemmSize, gemmsPerUpdate: o.gemmsPerUpdate },
+    module: learner.module,
+    options: learner.options,
     observationSize: OBS, actionSize: ACT,
     actor: { observationSize: OBS, hiddenSizes: HIDDEN, actionSize: ACT, normalizer: false },
     ringCapacity: 1 << 16,
@@ -137,8 +154,6 @@ async function runRate(rate: number, o: Required<ControlLoopBenchOptions>): Prom
     imuPub.publish({ angular_velocity: { x: 0, y: 0, z: 0.1 } } as never);
   }, 1);
 
-  let weights = host.weights.current().weights;
-  const scratch = HIDDEN.map((h) => new Float32Array(h));
   const obs = new Float32Array(OBS), prev = new Float32Array(OBS), action = new Float32Array(ACT), cmd = new Float64Array(ACT);
   const loop = new ControlLoop({
     rateHz: rate,
@@ -150,8 +165,8 @@ async function runRate(rate: number, o: Required<ControlLoopBenchOptions>): Prom
       for (let i = 0; i < 8; i++) { obs[i] = q[i]; obs[8 + i] = qd[i]; }
       obs[16] = g[2];
       const fresh = host.weights.poll();
-      if (fresh !== null) weights = fresh.weights;
-      actorForward(weights, obs, scratch, action);
+      if (fresh !== null) policy.swap(fresh.weights, fresh.version);
+      policy.act(obs, false, action);
       for (let i = 0; i < ACT; i++) cmd[i] = action[i];
       const stop = safety.filter(cmd, s);
       plant.write(cmd);
@@ -192,6 +207,7 @@ async function runRate(rate: number, o: Required<ControlLoopBenchOptions>): Prom
   robot.destroy();
   return {
     rate_hz: rate,
+    learner: o.learner,
     wait: o.wait,
     seconds: Number(elapsed.toFixed(2)),
     ticks: st.ticks,
@@ -234,7 +250,7 @@ function canUseFifo(): boolean {
  */
 export async function controlLoopBench(options: ControlLoopBenchOptions = {}): Promise<{ control_loop: (ControlLoopFigures & { node_flags: string[]; load_average_1m: number })[] }> {
   const o: Required<ControlLoopBenchOptions> = {
-    rates: [500, 1000], seconds: 10, gemmSize: 128, gemmsPerUpdate: 6, spinUs: 200, wait: 'sleep', fifoPriority: canUseFifo() ? 20 : 0, ...options,
+    rates: [500, 1000], learner: 'sac', seconds: 10, gemmSize: 128, gemmsPerUpdate: 6, spinUs: 200, wait: 'sleep', fifoPriority: canUseFifo() ? 20 : 0, ...options,
   };
   const out: (ControlLoopFigures & { node_flags: string[]; load_average_1m: number })[] = [];
   for (const rate of o.rates) {
@@ -254,10 +270,11 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     const o = JSON.parse(process.argv[3]) as Required<ControlLoopBenchOptions>;
     console.log(JSON.stringify(await runRate(o.rates[0], o)));
   } else {
-    // node dist/bench/controlLoop.js [seconds] [sleep|yield] [fifoPriority]
+    // node dist/bench/controlLoop.js [seconds] [sleep|yield] [fifoPriority] [sac|synthetic]
     const seconds = Number(process.argv[2] ?? 10);
     const wait = (process.argv[3] ?? 'sleep') as 'sleep' | 'yield';
-    const fifo = process.argv[4] === undefined ? {} : { fifoPriority: Number(process.argv[4]) };
-    console.log(JSON.stringify(await controlLoopBench({ seconds, wait, ...fifo }), null, 2));
+    const fifo = process.argv[4] === undefined || process.argv[4] === '-' ? {} : { fifoPriority: Number(process.argv[4]) };
+    const learner = (process.argv[5] ?? 'sac') as 'sac' | 'synthetic';
+    console.log(JSON.stringify(await controlLoopBench({ seconds, wait, learner, ...fifo }), null, 2));
   }
 }

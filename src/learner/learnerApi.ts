@@ -21,6 +21,11 @@ export interface Learner {
   update(): Record<string, number> | void | Promise<Record<string, number> | void>;
   /** The actor's current weights (copied out by the worker right away). */
   actorWeights(): ActorWeights;
+  /**
+   * The learned state to hand back to the control thread (for checkpoints): anything
+   * structured-cloneable. Asked for by `LearnerHost.requestState()` and once more at stop.
+   */
+  exportState?(): unknown;
   close?(): void | Promise<void>;
 }
 
@@ -33,6 +38,8 @@ export const CONTROL = {
   UPDATES: 2,
   INGESTED: 3,
   VERSION: 4,
+  /** Incremented by the host to ask for the learner's state (answered between updates). */
+  EXPORT: 5,
   SIZE: 8,
 } as const;
 

@@ -32,6 +32,9 @@ export class LearnerHost {
   private readonly worker: Worker;
   private readonly exited: Promise<number>;
   private failure: Error | null = null;
+  private exportRequests = 0;
+  private readonly stateWaiters = new Map<number, (state: unknown) => void>();
+  private finalState: unknown = undefined;
 
   private constructor(o: LearnerHostOptions, ready: (e: Error | null) => void) {
     const ringLayout = { observationSize: o.observationSize, actionSize: o.actionSize, capacity: o.ringCapacity ?? 4096 };
@@ -50,6 +53,12 @@ export class LearnerHost {
     this.worker.on('message', (m: LearnerMessage) => {
       if (m.type === 'ready' && pending) { pending = false; ready(null); }
       else if (m.type === 'metrics') o.onMetrics?.(m);
+      else if (m.type === 'state') {
+        // Answers are in request order; one answer serves every request made before it.
+        for (const [n, resolve] of this.stateWaiters) {
+          if (n <= m.request) { this.stateWaiters.delete(n); resolve(m.state); }
+        }
+      } else if (m.type === 'stopped') this.finalState = m.state;
       else if (m.type === 'error') {
         const err = new Error(`learner worker: ${m.message}`);
         this.failure = err;
@@ -98,12 +107,34 @@ export class LearnerHost {
     };
   }
 
-  /** Ask the worker to finish its current update and exit; terminate it after `timeoutMs`. */
-  async stop(timeoutMs = 5000): Promise<void> {
+  /**
+   * The learner's state (its `exportState()`), taken between two updates; null when the learner
+   * exports none. Rejects if the worker exits first.
+   */
+  requestState(): Promise<unknown> {
+    const n = ++this.exportRequests;
+    const answer = new Promise<unknown>((resolve, reject) => {
+      this.stateWaiters.set(n, resolve);
+      void this.exited.then(() => {
+        if (this.stateWaiters.delete(n)) reject(this.failure ?? new Error('learner worker exited before handing back its state'));
+      });
+    });
+    Atomics.store(this.control, CONTROL.EXPORT, n);
+    Atomics.notify(this.transitions.headerView, 0);
+    return answer;
+  }
+
+  /**
+   * Ask the worker to finish its current update and exit; terminate it after `timeoutMs`.
+   * Resolves with the learner's final state (its `exportState()`; null when it has none,
+   * undefined when the worker had to be terminated or failed).
+   */
+  async stop(timeoutMs = 5000): Promise<unknown> {
     Atomics.store(this.control, CONTROL.STOP, 1);
     Atomics.notify(this.transitions.headerView, 0);
     const timer = setTimeout(() => void this.worker.terminate(), timeoutMs);
     await this.exited;
     clearTimeout(timer);
+    return this.finalState;
   }
 }

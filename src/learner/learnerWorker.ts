@@ -28,7 +28,8 @@ export type LearnerMessage =
   | { type: 'ready' }
   | { type: 'metrics'; updates: number; ingested: number; version: number; metrics: Record<string, number> }
   | { type: 'error'; message: string; stack?: string }
-  | { type: 'stopped'; updates: number; ingested: number };
+  | { type: 'state'; request: number; state: unknown }
+  | { type: 'stopped'; updates: number; ingested: number; state: unknown };
 
 async function main(data: LearnerWorkerData): Promise<void> {
   const port = parentPort;
@@ -46,11 +47,16 @@ async function main(data: LearnerWorkerData): Promise<void> {
   const writer = new WeightWriter(data.weights, data.actor);
   const control = new Int32Array(data.control);
   const s = data.schedule;
-  let ingested = 0, updates = 0, version = 0;
+  let ingested = 0, updates = 0, version = 0, exportAnswered = 0;
   const observe = learner.observe.bind(learner);
   post({ type: 'ready' });
 
   while (Atomics.load(control, CONTROL.STOP) === 0) {
+    const exportAsked = Atomics.load(control, CONTROL.EXPORT);
+    if (exportAsked !== exportAnswered) {
+      exportAnswered = exportAsked;
+      post({ type: 'state', request: exportAsked, state: learner.exportState?.() ?? null });
+    }
     ingested += reader.drain(observe);
     Atomics.store(control, CONTROL.INGESTED, ingested);
     const owed = Atomics.load(control, CONTROL.PAUSED) === 0 ? updatesOwed(s, ingested, updates) : 0;
@@ -68,8 +74,11 @@ async function main(data: LearnerWorkerData): Promise<void> {
     }
     if (metrics && updates % s.metricsEvery === 0) post({ type: 'metrics', updates, ingested, version, metrics });
   }
+  // Transitions that arrived after the last update still belong in the handed-back state.
+  ingested += reader.drain(observe);
+  Atomics.store(control, CONTROL.INGESTED, ingested);
+  post({ type: 'stopped', updates, ingested, state: learner.exportState?.() ?? null });
   await learner.close?.();
-  post({ type: 'stopped', updates, ingested });
 
   function post(m: LearnerMessage): void {
     port?.postMessage(m);

@@ -1,0 +1,79 @@
+/**
+ * The learner module the fine-tuning worker loads (`createLearner`, see src/learner/learnerApi.ts):
+ * a SoftActorCritic restored from the sim agent's state (networks, optimiser moments,
+ * temperature, RNGs), robot transitions in their own ReplayBuffer, and every batch mixed from
+ * the robot buffer and the sim replay (both SharedArrayBuffer-backed, attached here) at the
+ * configured ratio. The worker drives the update-to-data ratio and weight publication; this
+ * module only learns and hands its state back.
+ */
+import { initCompute, type BackendChoice } from '../compute/backend.js';
+import { ObservationNormalizer, type NormalizerState } from '../agent/normalizer.js';
+import { ReplayBuffer, type SharedReplayHandle } from '../agent/replayBuffer.js';
+import { SoftActorCritic, type SacState } from '../agent/sac.js';
+import type { CreateLearner, Learner } from '../learner/learnerApi.js';
+import { MixedSampler } from '../learner/mixedSampler.js';
+import type { TransitionView } from '../learner/transitionRing.js';
+import { Rng, type RngState } from '../util/rng.js';
+
+/** What the session passes to the worker (structured-cloneable). */
+export interface SacLearnerOptions {
+  /** The sim agent's exported state; the learner continues from it. */
+  agent: SacState;
+  /** Sim replay, attached read-only. */
+  simReplay: SharedReplayHandle;
+  /** Robot replay, filled by this learner (the control thread may read it for checkpoints). */
+  robotReplay: SharedReplayHandle;
+  /** Share of each batch drawn from the robot buffer, in [0, 1]. */
+  robotFraction: number;
+  /** Observation normaliser of the sim run, frozen during fine-tuning (null: none). */
+  normalizer: NormalizerState | null;
+  /** Seed of the batch sampler. */
+  seed: number;
+  /** tfjs backend in the worker (default 'auto'). */
+  compute?: BackendChoice;
+}
+
+/** The state handed back: the agent (for checkpoints and for installing into the daemon's agent). */
+export interface SacLearnerState {
+  agent: SacState;
+  sampleRng: { words: RngState; spare: number | null };
+  robotTransitions: number;
+}
+
+export const createLearner: CreateLearner = async (init) => {
+  const o = init.options as unknown as SacLearnerOptions;
+  if (o.agent?.observationSize !== init.observationSize || o.agent.actionSize !== init.actionSize) {
+    throw new Error(`sac learner: agent state is for obs ${o.agent?.observationSize} / action ${o.agent?.actionSize}, the ring carries ${init.observationSize} / ${init.actionSize}`);
+  }
+  await initCompute(o.compute ?? 'auto');
+  const agent = new SoftActorCritic(init.observationSize, init.actionSize, o.agent.hyperparameters);
+  agent.importState(o.agent);
+  if (o.normalizer !== null) {
+    const n = new ObservationNormalizer(init.observationSize, o.normalizer.clip);
+    n.importState(o.normalizer);
+    agent.setNormalizer(n);
+  }
+  const sim = ReplayBuffer.attach(o.simReplay);
+  const robot = ReplayBuffer.attach(o.robotReplay);
+  for (const [name, b] of [['sim', sim], ['robot', robot]] as const) {
+    if (b.observationSize !== init.observationSize || b.actionSize !== init.actionSize) {
+      throw new Error(`sac learner: ${name} replay holds obs ${b.observationSize} / action ${b.actionSize}, expected ${init.observationSize} / ${init.actionSize}`);
+    }
+  }
+  const sampler = new MixedSampler(sim, robot, o.robotFraction, agent.hp.batchSize, init.observationSize, init.actionSize);
+  const rng = new Rng(o.seed);
+
+  const learner: Learner = {
+    observe(t: TransitionView): void {
+      robot.add(t.observation, t.action, t.reward, t.nextObservation, t.terminated);
+    },
+    update(): Record<string, number> {
+      const m = agent.update(sampler.sample(rng));
+      return { ...m, robot_rows: sampler.lastRobotRows, robot_size: robot.size };
+    },
+    actorWeights: () => agent.actorWeights(),
+    exportState: (): SacLearnerState => ({ agent: agent.exportState(), sampleRng: rng.getState(), robotTransitions: robot.added }),
+    close: () => agent.dispose(),
+  };
+  return learner;
+};

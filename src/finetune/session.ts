@@ -1,0 +1,507 @@
+/**
+ * Online fine-tuning of a sim-trained agent on a plant (the robot through RosPlant, or any
+ * Plant): the `real_finetune` phase of DESIGN.md.
+ *
+ * The ControlLoop ticks at `rateHz` on the daemon's own timer. One tick:
+ *   read the plant → task observation → finish the previous transition (reward, termination) →
+ *   FastPolicy, sampled (exploration) → scale to physical units → SafetyLayer → plant write →
+ *   plant advance (returns at once on a wall-clock robot, waits for the reply in lockstep).
+ * Transitions go through the shared ring to the learner worker (src/finetune/sacLearner.ts);
+ * new actor weights come back through the triple buffer and are swapped into the FastPolicy
+ * between ticks. The tick never waits on a gradient step.
+ *
+ * A transition is learned from only when both of its ends are trustworthy: finite and fresh (the
+ * safety watchdog did not hold the command); its action is the command that went out (after
+ * limits and rate limit), mapped back to [-1, 1].
+ * Stale data pauses learning until fresh data returns. An episode ends on the task's
+ * termination, the time limit, a safety stop or a non-finite observation; the next one starts
+ * after `plant.reset()` (MuJoCo: reset state and the task's episode initialisation; RosPlant:
+ * the scripted reset or the operator's "ready"). Pause and e-stop write the safe command (zero
+ * inside the limits) every tick and stop learning; `resume()` starts a fresh episode.
+ */
+import { FastPolicy } from '../agent/fastPolicy.js';
+import type { ObservationNormalizer } from '../agent/normalizer.js';
+import { ReplayBuffer } from '../agent/replayBuffer.js';
+import type { SoftActorCritic } from '../agent/sac.js';
+import type { BackendChoice } from '../compute/backend.js';
+import { ControlLoop, type ControlLoopOptions, type LoopStats, type TickInfo } from '../control/controlLoop.js';
+import { allFinite, scaleAction } from '../env/env.js';
+import { LearnerHost } from '../learner/learnerHost.js';
+import { actorLayoutOf } from '../learner/weightExchange.js';
+import { hasSimulatorAccess, type Plant, type Signals } from '../plant/plant.js';
+import { SafetyLayer, type SafetyCounters, type SafetyOptions } from '../safety/safetyLayer.js';
+import type { Task } from '../task/task.js';
+import { Rng } from '../util/rng.js';
+import type { SacLearnerOptions, SacLearnerState } from './sacLearner.js';
+
+export type FineTuneState = 'resetting' | 'running' | 'paused' | 'estop' | 'stopped' | 'failed';
+
+export interface FineTuneTick {
+  index: number;
+  latenessUs: number;
+  observation: Float32Array;
+  /** Policy action in [-1, 1]^n. */
+  action: Float32Array;
+  /** Command that went out, after the safety layer (physical units). */
+  command: Float64Array;
+  /** Reward of the transition finished on this tick (NaN on an episode's first tick). */
+  reward: number;
+  policyVersion: number;
+  learningPaused: boolean;
+}
+
+export interface FineTuneEpisode {
+  episode: number;
+  return: number;
+  length: number;
+  /** 'terminated' | 'time_limit' | 'safety: <the safety layer's reason>' | 'non-finite reward (...)' */
+  reason: string;
+  policyVersion: number;
+}
+
+export interface FineTuneUpdate {
+  updates: number;
+  ingested: number;
+  version: number;
+  metrics: Record<string, number>;
+}
+
+export interface FineTuneOptions {
+  agent: SoftActorCritic;
+  /** The sim run's replay; shared with the worker (copied into shared memory if it is not). */
+  simReplay: ReplayBuffer;
+  plant: Plant;
+  task: Task;
+  /** Safety layer settings; a watchdog without `ageOf` uses the plant's `signalAge` (RosPlant). */
+  safety: SafetyOptions;
+  rateHz: number;
+  /** Share of each training batch drawn from robot transitions, in [0, 1]. */
+  robotFraction: number;
+  /** Gradient updates per robot transition (the update-to-data ratio; may be fractional). */
+  updatesPerStep: number;
+  /** Robot transitions collected before the first update. */
+  learningStarts: number;
+  /** Publish actor weights to the control thread every this many updates. */
+  publishEvery: number;
+  robotReplayCapacity: number;
+  /** Episode time limit in ticks (default: the task's). */
+  episodeSteps?: number;
+  /** The sim run's observation normaliser, if it used one (frozen while fine-tuning). */
+  normalizer?: ObservationNormalizer | null;
+  seed?: number;
+  /** tfjs backend in the learner worker (default 'auto'). */
+  compute?: BackendChoice;
+  /** Fine-grained ControlLoop settings (wait mode, spin, watchdog pings...). */
+  loop?: Partial<Omit<ControlLoopOptions, 'rateHz' | 'onTick' | 'onError'>>;
+  /** Seconds between reset retries after a failed reset (default 1). */
+  resetRetryDelay?: number;
+  onTick?(tick: FineTuneTick): void;
+  onUpdate?(update: FineTuneUpdate): void;
+  onEpisode?(episode: FineTuneEpisode): void;
+  /** The session failed (learner worker, plant or tick error); it has stopped ticking. */
+  onError?(error: Error): void;
+}
+
+export interface FineTuneStatus {
+  state: FineTuneState;
+  steps: number;
+  episodes: number;
+  episodeSteps: number;
+  episodeReturn: number;
+  /** Return of the last finished episode (NaN before the first). */
+  lastReturn: number;
+  /** Robot transitions sent to the learner, and those not sent (untrustworthy ends). */
+  transitions: number;
+  transitionsSkipped: number;
+  policyVersion: number;
+  learningPaused: boolean;
+  /** Why learning is paused ('stale: ...', 'paused', 'e-stop: ...'), else null. */
+  learningPausedReason: string | null;
+  estopReason: string | null;
+  learner: { updates: number; ingested: number; version: number; ringPending: number; ringDropped: number };
+  robotReplaySize: number;
+  safety: { counters: SafetyCounters; lastReason: string | null };
+  loop: LoopStats;
+  lastError: string | null;
+}
+
+export interface FineTuneResult {
+  /** The learner's final state, also installed into `options.agent`. */
+  state: SacLearnerState | null;
+  status: FineTuneStatus;
+}
+
+/** The parts of RosPlant the session uses when the plant has them. */
+interface EstopCapable {
+  readonly estopped: boolean;
+  readonly estopCause: string | null;
+  triggerEstop(reason: string): void;
+  clearEstop(): void;
+}
+function estopCapable(p: Plant): p is Plant & EstopCapable {
+  const q = p as Partial<EstopCapable>;
+  return typeof q.triggerEstop === 'function' && typeof q.clearEstop === 'function';
+}
+function signalAgeOf(p: Plant): ((signal: string) => number) | undefined {
+  const f = (p as { signalAge?: (s: string) => number }).signalAge;
+  return typeof f === 'function' ? f.bind(p) : undefined;
+}
+
+const LEARNER_MODULE = new URL('./sacLearner.js', import.meta.url);
+
+export class FineTuneSession {
+  /** Robot transitions (filled by the learner worker; snapshot it for checkpoints). */
+  readonly robotReplay: ReplayBuffer;
+  readonly safety: SafetyLayer;
+  readonly policy: FastPolicy;
+  private readonly loop: ControlLoop;
+  private readonly task: Task;
+  private readonly plant: Plant;
+  private readonly maxSteps: number;
+  private readonly rng: Rng;
+  private readonly obs: Float32Array;
+  private readonly prevObs: Float32Array;
+  private readonly action: Float32Array;
+  private readonly prevAction: Float32Array;
+  private readonly command: Float64Array;
+  private readonly prevCommand: Float64Array;
+  private readonly safeCommand: Float64Array;
+  private mode: FineTuneState = 'resetting';
+  /** A transition started on the last tick, waiting for its next observation. */
+  private pending = false;
+  private pendingLearnable = false;
+  private steps = 0;
+  private episodes = 0;
+  private episodeSteps = 0;
+  private episodeReturn = 0;
+  private lastReturn = Number.NaN;
+  private transitions = 0;
+  private skipped = 0;
+  private estopReason: string | null = null;
+  private lastError: string | null = null;
+  private resetting: Promise<void> | null = null;
+  /** Bumped by every reset, so a superseded reset (paused, e-stopped, resumed) never starts an episode. */
+  private resetEpoch = 0;
+  private stopping: Promise<FineTuneResult> | null = null;
+
+  private constructor(private readonly o: FineTuneOptions, private readonly host: LearnerHost, robotReplay: ReplayBuffer) {
+    this.robotReplay = robotReplay;
+    this.plant = o.plant;
+    this.task = o.task;
+    this.maxSteps = o.episodeSteps ?? o.task.maxEpisodeSteps;
+    this.rng = new Rng((o.seed ?? 0) + 1);
+    const ageOf = o.safety.ageOf ?? signalAgeOf(o.plant);
+    this.safety = new SafetyLayer({ ...o.safety, ...(ageOf === undefined ? {} : { ageOf }) });
+    this.policy = new FastPolicy(o.agent.actorWeights(), this.rng, 0);
+    const n = o.plant.command.size;
+    this.obs = new Float32Array(o.task.observationSize);
+    this.prevObs = new Float32Array(o.task.observationSize);
+    this.action = new Float32Array(n);
+    this.prevAction = new Float32Array(n);
+    this.command = new Float64Array(n);
+    this.prevCommand = new Float64Array(n);
+    this.safeCommand = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      this.safeCommand[i] = Math.min(o.safety.high[i], Math.max(o.safety.low[i], 0));
+    }
+    this.loop = new ControlLoop({
+      ...o.loop,
+      rateHz: o.rateHz,
+      onTick: (t) => this.tick(t),
+      onError: (e) => this.fail(e instanceof Error ? e : new Error(String(e))),
+    });
+  }
+
+  /** Start the learner worker, then the first episode's reset and the control loop. */
+  static async start(o: FineTuneOptions): Promise<FineTuneSession> {
+    checkOptions(o);
+    const agent = o.agent;
+    const obsSize = o.task.observationSize, actSize = o.plant.command.size;
+    if (agent.observationSize !== obsSize || agent.actionSize !== actSize) {
+      throw new Error(`fine-tune: the agent takes obs ${agent.observationSize} / action ${agent.actionSize}, task '${o.task.name}' on the ${o.plant.kind} plant gives ${obsSize} / ${actSize}`);
+    }
+    const simReplay = o.simReplay.storage instanceof SharedArrayBuffer ? o.simReplay : sharedCopy(o.simReplay);
+    const robotReplay = new ReplayBuffer({ capacity: o.robotReplayCapacity, observationSize: obsSize, actionSize: actSize, shared: true });
+    const weights = agent.actorWeights();
+    let session: FineTuneSession | null = null;
+    const learnerOptions: SacLearnerOptions = {
+      agent: agent.exportState(),
+      simReplay: simReplay.handle(),
+      robotReplay: robotReplay.handle(),
+      robotFraction: o.robotFraction,
+      normalizer: o.normalizer?.exportState() ?? null,
+      seed: (o.seed ?? 0) + 2,
+      ...(o.compute === undefined ? {} : { compute: o.compute }),
+    };
+    const host = await LearnerHost.start({
+      module: LEARNER_MODULE.href,
+      options: learnerOptions as unknown as Record<string, unknown>,
+      observationSize: obsSize,
+      actionSize: actSize,
+      actor: actorLayoutOf(weights),
+      ringCapacity: 1 << 14,
+      schedule: { updatesPerTransition: o.updatesPerStep, learningStarts: o.learningStarts, publishEvery: o.publishEvery, metricsEvery: o.publishEvery },
+      onMetrics: (m) => o.onUpdate?.({ updates: m.updates, ingested: m.ingested, version: m.version, metrics: m.metrics }),
+      onError: (e) => session?.fail(e),
+    });
+    try {
+      session = new FineTuneSession(o, host, robotReplay);
+    } catch (e) {
+      await host.stop();
+      throw e;
+    }
+    session.beginReset();
+    session.loop.start();
+    return session;
+  }
+
+  status(): FineTuneStatus {
+    const l = this.host.stats();
+    const s = this.safety.report();
+    return {
+      state: this.mode,
+      steps: this.steps,
+      episodes: this.episodes,
+      episodeSteps: this.episodeSteps,
+      episodeReturn: this.episodeReturn,
+      lastReturn: this.lastReturn,
+      transitions: this.transitions,
+      transitionsSkipped: this.skipped,
+      policyVersion: this.policy.version,
+      learningPaused: l.paused,
+      learningPausedReason: this.pauseReason(),
+      estopReason: this.estopReason,
+      learner: { updates: l.updates, ingested: l.ingested, version: l.version, ringPending: l.ringPending, ringDropped: l.ringDropped },
+      robotReplaySize: this.robotReplay.size,
+      safety: { counters: s.counters, lastReason: s.lastReason },
+      loop: this.loop.stats(),
+      lastError: this.lastError,
+    };
+  }
+
+  /** Hold the safe command and stop learning; `resume()` continues with a fresh episode. */
+  pause(): void {
+    if (this.mode === 'stopped' || this.mode === 'failed' || this.mode === 'estop') return;
+    this.mode = 'paused';
+    this.holdSafe();
+  }
+
+  /** Leave pause or e-stop (clearing the plant's latch): a fresh episode starts with a reset. */
+  resume(): void {
+    if (this.mode === 'estop') {
+      this.estopReason = null;
+      if (estopCapable(this.plant)) this.plant.clearEstop();
+    } else if (this.mode !== 'paused') {
+      return;
+    }
+    this.beginReset();
+  }
+
+  /** Latch the e-stop: the safe command now and on every tick, learning stopped, the plant's latch set. */
+  estop(reason: string): void {
+    if (this.mode === 'stopped' || this.mode === 'failed') return;
+    if (this.estopReason === null) this.estopReason = reason;
+    this.mode = 'estop';
+    if (estopCapable(this.plant) && !this.plant.estopped) this.plant.triggerEstop(reason);
+    this.holdSafe();
+  }
+
+  /** The learner's current state without stopping (for a checkpoint during fine-tuning). */
+  async learnedState(): Promise<SacLearnerState | null> {
+    return (await this.host.requestState()) as SacLearnerState | null;
+  }
+
+  /**
+   * Stop the loop (the safe command goes out last) and the learner; install the learned state
+   * into `options.agent` so the daemon can checkpoint it. The plant stays open (the caller's).
+   */
+  stop(): Promise<FineTuneResult> {
+    this.stopping ??= (async () => {
+      const wasFailed = this.mode === 'failed';
+      this.mode = 'stopped';
+      await this.loop.stop();
+      this.writeSafe();
+      await this.resetting?.catch(() => undefined);
+      const state = (await this.host.stop()) as SacLearnerState | null | undefined;
+      if (state !== null && state !== undefined) this.o.agent.importState(state.agent);
+      if (wasFailed && this.lastError !== null && (state === null || state === undefined)) {
+        throw new Error(`fine-tune: stopped after a failure (${this.lastError}); no learned state to hand back`);
+      }
+      return { state: state ?? null, status: this.status() };
+    })();
+    return this.stopping;
+  }
+
+  private pauseReason(): string | null {
+    if (this.mode === 'estop') return `e-stop: ${this.estopReason}`;
+    if (this.mode === 'paused') return 'paused';
+    if (this.safety.learningPaused) return this.safety.lastReason;
+    return null;
+  }
+
+  private fail(e: Error): void {
+    this.lastError = e.message;
+    if (this.mode === 'stopped') return;
+    this.mode = 'failed';
+    this.host.setPaused(true);
+    this.o.onError?.(e);
+  }
+
+  private holdSafe(): void {
+    this.pending = false;
+    this.host.setPaused(true);
+    this.writeSafe();
+  }
+
+  private writeSafe(): void {
+    try {
+      this.plant.write(this.safeCommand.slice());
+    } catch (e) {
+      this.lastError = `safe command: ${(e as Error).message}`;
+    }
+  }
+
+  private endEpisode(reason: string): void {
+    this.episodes++;
+    this.lastReturn = this.episodeReturn;
+    this.o.onEpisode?.({ episode: this.episodes, return: this.episodeReturn, length: this.episodeSteps, reason, policyVersion: this.policy.version });
+    this.beginReset();
+  }
+
+  /** Reset through the plant in the background; the loop idles meanwhile. Retries on failure. */
+  private beginReset(): void {
+    if (this.mode === 'stopped' || this.mode === 'failed') return;
+    this.mode = 'resetting';
+    this.pending = false;
+    const epoch = ++this.resetEpoch;
+    const current = (): boolean => this.mode === 'resetting' && this.resetEpoch === epoch;
+    const attempt = async (): Promise<void> => {
+      for (;;) {
+        try {
+          await this.plant.reset();
+          break;
+        } catch (e) {
+          this.lastError = `reset: ${(e as Error).message}`;
+          if (!current()) return;
+          await new Promise((r) => setTimeout(r, (this.o.resetRetryDelay ?? 1) * 1000));
+          if (!current()) return;
+        }
+      }
+      if (!current()) return; // paused, e-stopped, stopped or reset again meanwhile
+      if (hasSimulatorAccess(this.plant)) this.task.initializeEpisode?.(this.plant.sim, this.rng);
+      this.safety.reset();
+      this.task.beginEpisode(this.plant.read());
+      this.episodeSteps = 0;
+      this.episodeReturn = 0;
+      this.mode = 'running';
+    };
+    const p = attempt();
+    this.resetting = p;
+    p.catch((e: unknown) => this.fail(e instanceof Error ? e : new Error(String(e))));
+  }
+
+  private tick(t: TickInfo): void | Promise<void> {
+    if (this.mode !== 'estop' && estopCapable(this.plant) && this.plant.estopped) this.estop(this.plant.estopCause ?? 'plant e-stop');
+    if (this.mode === 'estop' || this.mode === 'paused' || this.mode === 'failed') {
+      this.writeSafe();
+      return;
+    }
+    if (this.mode !== 'running') return;
+
+    const signals: Signals = this.plant.read();
+    const obs = this.obs;
+    this.task.observe(signals, obs);
+
+    // 1. The previous tick's transition ends here.
+    let reward = Number.NaN;
+    let ended: string | null = null;
+    let learnPrevious = false;
+    let terminated = false;
+    if (this.pending) {
+      const score = this.task.score(signals, this.prevCommand);
+      reward = score.reward;
+      terminated = score.terminated;
+      this.steps++;
+      this.episodeSteps++;
+      // A non-finite observation is the safety layer's to refuse (below, with its reason).
+      const finite = allFinite(obs) && Number.isFinite(reward);
+      if (finite) this.episodeReturn += reward;
+      learnPrevious = this.pendingLearnable && finite;
+      if (!Number.isFinite(reward)) ended = `non-finite reward (${reward})`;
+      else if (terminated) ended = 'terminated';
+      else if (this.episodeSteps >= this.maxSteps) ended = 'time_limit';
+    }
+
+    // 2. Act, unless the episode is over: policy, scale, safety, write.
+    let stop: string | null = null;
+    if (ended === null) {
+      const fresh = this.host.weights.poll();
+      if (fresh !== null) this.policy.swap(fresh.weights, fresh.version);
+      this.policy.act(obs, false, this.action);
+      scaleAction(this.action, this.plant.command.low, this.plant.command.high, this.command);
+      stop = this.safety.filter(this.command, signals);
+    }
+    // Data the watchdog calls stale is not learned from, and learning waits for fresh data.
+    const stale = this.safety.learningPaused;
+    this.host.setPaused(stale);
+    if (this.pending) {
+      if (learnPrevious && !stale) {
+        this.host.transitions.push(this.prevObs, this.prevAction, reward, obs, terminated);
+        this.transitions++;
+      } else {
+        this.skipped++;
+      }
+    }
+    this.pending = false;
+
+    if (ended === null) {
+      this.plant.write(this.command);
+      this.o.onTick?.({ index: t.index, latenessUs: t.latenessUs, observation: obs, action: this.action, command: this.command, reward, policyVersion: this.policy.version, learningPaused: stale });
+      if (stop !== null) {
+        ended = `safety: ${stop}`;
+      } else {
+        this.pending = true;
+        this.pendingLearnable = !stale;
+        this.prevObs.set(obs);
+        // Learn from what the plant was told: the command after limits and rate limit, back in [-1, 1].
+        unscaleCommand(this.command, this.plant.command.low, this.plant.command.high, this.prevAction);
+        this.prevCommand.set(this.command);
+        return this.plant.advance();
+      }
+    } else {
+      // The robot waits for its reset with the safe command, not the last action.
+      this.writeSafe();
+    }
+    this.endEpisode(ended);
+  }
+}
+
+function checkOptions(o: FineTuneOptions): void {
+  const fail = (key: string, why: string): never => {
+    throw new Error(`fine-tune option ${key}=${JSON.stringify((o as unknown as Record<string, unknown>)[key])}: ${why}`);
+  };
+  if (!(o.rateHz > 0)) fail('rateHz', 'must be > 0');
+  if (!(o.robotFraction >= 0 && o.robotFraction <= 1)) fail('robotFraction', 'must be in [0, 1]');
+  if (!(o.updatesPerStep > 0)) fail('updatesPerStep', 'must be > 0');
+  if (!(Number.isInteger(o.learningStarts) && o.learningStarts >= 0)) fail('learningStarts', 'must be an integer >= 0');
+  if (!(Number.isInteger(o.publishEvery) && o.publishEvery >= 1)) fail('publishEvery', 'must be an integer >= 1');
+  if (!(Number.isInteger(o.robotReplayCapacity) && o.robotReplayCapacity > 0)) fail('robotReplayCapacity', 'must be a positive integer');
+  if (o.episodeSteps !== undefined && !(Number.isInteger(o.episodeSteps) && o.episodeSteps > 0)) fail('episodeSteps', 'must be a positive integer');
+  if (o.simReplay.size === 0 && o.learningStarts < 1) fail('learningStarts', 'must be >= 1 when the sim replay is empty (the first batch needs data)');
+  if (o.safety.low.length !== o.plant.command.size) fail('safety', `has ${o.safety.low.length} limits for the plant's ${o.plant.command.size} command components`);
+}
+
+/** Inverse of env.ts's scaleAction: a physical command back to [-1, 1]. */
+export function unscaleCommand(command: Float64Array, low: Float64Array, high: Float64Array, out: Float32Array): void {
+  for (let i = 0; i < command.length; i++) {
+    const span = high[i] - low[i];
+    out[i] = span > 0 ? Math.max(-1, Math.min(1, (2 * (command[i] - low[i])) / span - 1)) : 0;
+  }
+}
+
+/** The same transitions in a SharedArrayBuffer-backed buffer the worker can attach to. */
+function sharedCopy(b: ReplayBuffer): ReplayBuffer {
+  const copy = new ReplayBuffer({ capacity: b.capacity, observationSize: b.observationSize, actionSize: b.actionSize, shared: true });
+  copy.restore(b.snapshot());
+  return copy;
+}
