@@ -12,7 +12,7 @@ import { initCompute } from '../../src/compute/backend.js';
 import { Env } from '../../src/env/env.js';
 import { ZmqPlant } from '../../src/plant/zmq/zmqPlant.js';
 import { Trainer, runEpisodes } from '../../src/train/trainer.js';
-import { PendulumSwingUpTask } from '../../src/zmq/pendulumTask.js';
+import { PendulumTask } from '../../src/task/builtin/pendulum.js';
 import { Rng } from '../../src/util/rng.js';
 import { PYTHON, startPeer, type Peer } from './fixtures/processes.js';
 
@@ -33,12 +33,12 @@ test('SAC trains against the Python pendulum over ZmqPlant and beats the random 
     const { endpoint } = (await peer.nextLine()) as { endpoint: string };
     const plant = await ZmqPlant.connect({ endpoint, seed });
     plants.push(plant);
-    return new Env(plant, new PendulumSwingUpTask(EPISODE), { seed });
+    return new Env(plant, new PendulumTask(), { seed, maxEpisodeSteps: EPISODE });
   };
   let trainer: Trainer | undefined;
   try {
     trainer = await Trainer.create({
-      task: 'remote_pendulum_swingup', seed: 4, runDir, makeEnv,
+      task: 'pendulum', seed: 4, runDir, makeEnv,
       hyperparameters: { hidden: [64, 64], batchSize: 128, learningStarts: 1000, bufferSize: 20_000 },
       metricsEvery: 100_000,
     });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as zmq from 'zeromq';
 import { Env } from '../../src/env/env.js';
 import { decodeMessage, encodeError, encodeMessage, ProtocolError } from '../../src/zmq/codec.js';
-import { PendulumSwingUpTask } from '../../src/zmq/pendulumTask.js';
+import { PendulumTask } from '../../src/task/builtin/pendulum.js';
 import { RemotePlantError, RemotePlantTimeout, ZmqPlant } from '../../src/plant/zmq/zmqPlant.js';
 import { Rng } from '../../src/util/rng.js';
 import { PYTHON, startPeer } from './fixtures/processes.js';
@@ -15,11 +15,11 @@ test('ZmqPlant drives the Python numpy pendulum through Env: episodes of random 
     const { endpoint } = (await peer.nextLine()) as { endpoint: string };
     plant = await ZmqPlant.connect({ endpoint, seed: 5 });
     assert.equal(plant.remoteName, 'numpy-pendulum');
-    assert.deepEqual(plant.signals.map((s) => [s.name, s.size]), [['theta', 1], ['theta_dot', 1]]);
+    assert.deepEqual(plant.signals.map((s) => [s.name, s.size]), [['qpos', 1], ['qvel', 1]]);
     assert.deepEqual([...plant.command.low, ...plant.command.high], [-2, 2]);
     assert.equal(plant.controlPeriod, 0.05);
 
-    const env = new Env(plant, new PendulumSwingUpTask(50), { seed: 1 });
+    const env = new Env(plant, new PendulumTask(), { seed: 1, maxEpisodeSteps: 50 });
     const rng = new Rng(3);
     const action = new Float32Array(1);
     const firstObs: number[][] = [];

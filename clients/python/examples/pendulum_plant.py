@@ -36,15 +36,17 @@ class Pendulum:
         return {
             "name": "numpy-pendulum",
             "signals": [
-                {"name": "theta", "size": 1, "doc": "angle from upright, rad"},
-                {"name": "theta_dot", "size": 1, "doc": "angular velocity, rad/s"},
+                # Named like MuJoCo's and a JointState's signals, so sacbridge's built-in
+                # `pendulum` task scores this plant exactly as it scores the MuJoCo one.
+                {"name": "qpos", "size": 1, "doc": "angle from upright, rad"},
+                {"name": "qvel", "size": 1, "doc": "angular velocity, rad/s"},
             ],
             "command": {"size": 1, "low": [-self.max_torque], "high": [self.max_torque], "names": ["torque"]},
             "control_period": self.dt,
         }
 
     def signals(self):
-        return {"theta": [self.theta], "theta_dot": [self.theta_dot]}
+        return {"qpos": [self.theta], "qvel": [self.theta_dot]}
 
     def reset(self, episode, seed):
         if seed is not None:
