@@ -82,6 +82,8 @@ interface Pending {
 }
 
 const IDLE_WAIT_MS = 50;
+/** A progress line in the log this often while the job works (the terminal shows learning). */
+const PROGRESS_EVERY_MS = 10_000;
 
 /**
  * The daemon: owns the state directory, the phase machine, the job and the loop that ticks it.
@@ -109,6 +111,7 @@ export class Daemon {
   private readonly pending: Pending[] = [];
   private lastWatchdog = 0;
   private lastStatus = 0;
+  private lastProgress = { at: Date.now(), steps: 0 };
   private lastCheckpointSteps = -1;
   /** Job counters already added to the Prometheus counters. */
   private counted = { envSteps: 0, updates: 0 };
@@ -165,6 +168,7 @@ export class Daemon {
       const restored = this.job.status();
       const jobSteps = restored.envSteps;
       this.lastCheckpointSteps = jobSteps;
+      this.lastProgress = { at: Date.now(), steps: jobSteps };
       this.counted = { envSteps: restored.envSteps, updates: restored.updates };
       this.schedule = new CheckpointSchedule(this.config.daemon.checkpointEverySteps, this.config.daemon.checkpointEverySeconds, jobSteps, Date.now());
       this.phases = new PhaseMachine(this.state.phase, this.state.counters.transitions, {
@@ -458,7 +462,21 @@ export class Daemon {
     return info;
   }
 
+  private progressIfDue(): void {
+    const now = Date.now();
+    if (now - this.lastProgress.at < PROGRESS_EVERY_MS) return;
+    const s = this.job.status();
+    const rate = ((s.envSteps - this.lastProgress.steps) * 1000) / (now - this.lastProgress.at);
+    this.lastProgress = { at: now, steps: s.envSteps };
+    if (!TICKING_PHASES.includes(this.phases.phase)) return;
+    this.logger.info(
+      { phase: this.phases.phase, steps: s.envSteps, stepsPerSecond: Number(rate.toFixed(1)), updates: s.updates, episodes: s.episodes, lastReturn: s.lastReturn === null ? null : Number(s.lastReturn.toFixed(2)), ...s.extra },
+      `progress: ${s.envSteps} steps (${rate.toFixed(0)}/s), last return ${s.lastReturn === null ? '-' : s.lastReturn.toFixed(1)}`,
+    );
+  }
+
   private statusIfDue(): void {
+    this.progressIfDue();
     const now = Date.now();
     if (now - this.lastStatus < this.config.daemon.statusEverySeconds * 1000) return;
     this.lastStatus = now;
