@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, before, test } from 'node:test';
 import { EX_CONFIG } from '../../src/config/load.js';
@@ -289,4 +289,32 @@ test('gate passed with switch.mode operator: armed waits for the operator, who c
   assert.equal(confirm.source, 'control-api');
   d.child.kill('SIGTERM');
   assert.equal((await d.exit).code, 0);
+});
+
+test('the phase lives in the checkpoint too: with the state file lost, a restart resumes the checkpoint\'s phase and counters', async () => {
+  const dir = tempDir();
+  const args = [...BASE, '--daemon.stateDir', dir, '--daemon.checkpointEverySteps', '0', '--daemon.checkpointEverySeconds', '0'];
+  const a = spawnDaemon(args);
+  await a.waitFor(msgIs('ready'));
+  await waitSteps(dir, 150);
+  const control = readStatus(dir)!.zmq.control!;
+  assert.equal((await controlCall(control, 'pause', { reason: 'test' })).ok, true);
+  const ck = await controlCall(control, 'checkpoint', { tag: 'paused' });
+  assert.equal(ck.ok, true);
+  a.child.kill('SIGTERM');
+  assert.equal((await a.exit).code, 0);
+  for (const f of ['daemon-state.a.json', 'daemon-state.b.json']) if (existsSync(join(dir, f))) rmSync(join(dir, f));
+
+  const b = spawnDaemon(args);
+  const ready = await b.waitFor(msgIs('ready'));
+  assert.equal(ready.phase, 'paused');
+  assert.equal((ready.restored as { envSteps: number }).envSteps, ck.result!.steps);
+  const adopted = await b.waitFor(msgIs('the checkpoint knows a newer phase than the state file: resuming its phase'));
+  assert.equal(adopted.transitions, 2);
+  const state = await b.waitFor(msgIs('state directory ready'));
+  assert.equal(state.phase, 'idle', 'the lost state file started from scratch');
+  const resumed = await controlCall(readStatus(dir)!.zmq.control!, 'resume', { reason: 'go on' });
+  assert.deepEqual([resumed.ok, resumed.result!.to], [true, 'sim_training']);
+  b.child.kill('SIGTERM');
+  assert.equal((await b.exit).code, 0);
 });
