@@ -1,113 +1,62 @@
 /**
- * Daemon memory (issue 6, item 7): resident memory of a process holding a 1M-transition replay
- * buffer on HalfCheetah shapes (observation 17, action 6), filled, plus the SAC networks with
- * their Adam moments on the tfjs WebAssembly backend, plus the daemon's metrics registry.
+ * Daemon memory (issue 6, item 7): resident memory of a process holding what the daemon's sac
+ * job holds on HalfCheetah shapes (observation 17, action 6): the agent's ReplayBuffer with 1M
+ * transitions, filled; the SoftActorCritic networks (256x256, twin critics, targets) after a few
+ * updates, so every Adam moment exists; the fast-policy copy the policy server answers from; the
+ * MuJoCo HalfCheetah-v5 env; the daemon's metrics registry.
  *
  *   node dist/bench/daemon.js            prints {"rss_mb": ..., ...}
  *
  * The measurement runs in a fresh child process, so the figure is what a daemon would hold and
- * not whatever the benchmark runner had loaded before.
- *
- * Replay: the project's ReplayBuffer (src/agent/replayBuffer.ts) when it is built; otherwise
- * preallocated Float32Arrays of the same layout (obs, action, reward, next obs, terminated per
- * row), and `replay` in the result says which.
+ * not whatever the benchmark runner had loaded before. The Gymnasium model comes from
+ * ../shared/mjcf-gymnasium (benchmarks may read it; the product never does).
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import * as tf from '@tensorflow/tfjs-core';
+import { FastPolicy } from '../src/agent/fastPolicy.js';
+import { ReplayBuffer } from '../src/agent/replayBuffer.js';
+import { SoftActorCritic, resolveHyperparameters } from '../src/agent/sac.js';
 import { initCompute } from '../src/compute/backend.js';
 import { Metrics } from '../src/metrics/metrics.js';
+import { createEnv, packageRoot } from '../src/task/registry.js';
+import { Rng } from '../src/util/rng.js';
 
 export const OBS = 17;
 export const ACT = 6;
 export const CAPACITY = 1_000_000;
-export const HIDDEN = [256, 256];
+
+/** shared/mjcf-gymnasium beside the repository or one of its parents. */
+function gymnasiumDir(): string | null {
+  let dir = dirname(packageRoot());
+  for (let i = 0; i < 3; i++) {
+    const candidate = join(dir, 'shared', 'mjcf-gymnasium');
+    if (existsSync(join(candidate, 'half_cheetah.xml'))) return candidate;
+    dir = dirname(dir);
+  }
+  return null;
+}
 
 export interface DaemonMemory {
   rss_mb: number;
   /** Bytes of the replay storage itself, in MB. */
   replay_mb: number;
-  /** Network parameters (actor, two critics, two target critics) and Adam moments. */
-  network_floats: number;
+  replay_size: number;
+  /** Float32 values of the agent's state (networks, targets, Adam moments), from its export. */
+  agent_floats: number;
   heap_used_mb: number;
   external_mb: number;
   array_buffers_mb: number;
-  replay: 'ReplayBuffer' | 'typed arrays of the ReplayBuffer layout';
+  env: string;
   backend: string;
-}
-
-interface ReplayLike {
-  add(o: ArrayLike<number>, a: ArrayLike<number>, r: number, o2: ArrayLike<number>, terminated: boolean): void;
-}
-
-async function makeReplay(): Promise<{ buffer: ReplayLike; bytes: number; kind: DaemonMemory['replay'] }> {
-  try {
-    const url = pathToFileURL(fileURLToPath(new URL('../src/agent/replayBuffer.js', import.meta.url))).href;
-    const mod = (await import(url)) as { ReplayBuffer?: new (o: { capacity: number; observationSize: number; actionSize: number }) => ReplayLike & { storage: ArrayBuffer } };
-    if (mod.ReplayBuffer) {
-      const b = new mod.ReplayBuffer({ capacity: CAPACITY, observationSize: OBS, actionSize: ACT });
-      return { buffer: b, bytes: b.storage.byteLength, kind: 'ReplayBuffer' };
-    }
-  } catch {
-    // not built on this branch: the same layout by hand
-  }
-  const obs = new Float32Array(CAPACITY * OBS);
-  const act = new Float32Array(CAPACITY * ACT);
-  const rew = new Float32Array(CAPACITY);
-  const next = new Float32Array(CAPACITY * OBS);
-  const term = new Float32Array(CAPACITY);
-  let i = 0;
-  const buffer: ReplayLike = {
-    add(o, a, r, o2, t) {
-      const k = i % CAPACITY;
-      for (let j = 0; j < OBS; j++) {
-        obs[k * OBS + j] = o[j]!;
-        next[k * OBS + j] = o2[j]!;
-      }
-      for (let j = 0; j < ACT; j++) act[k * ACT + j] = a[j]!;
-      rew[k] = r;
-      term[k] = t ? 1 : 0;
-      i++;
-    },
-  };
-  return { buffer, bytes: (obs.byteLength + act.byteLength + rew.byteLength + next.byteLength + term.byteLength), kind: 'typed arrays of the ReplayBuffer layout' };
-}
-
-/** Dense layer shapes of an MLP in -> HIDDEN -> out. */
-function mlp(input: number, output: number): [number, number][] {
-  const sizes = [input, ...HIDDEN, output];
-  return sizes.slice(1).map((n, i) => [sizes[i]!, n]);
-}
-
-/** Variables of the SAC networks and the Adam moments of the trained ones. */
-function makeNetworks(): { vars: tf.Variable[]; floats: number } {
-  const vars: tf.Variable[] = [];
-  let floats = 0;
-  const add = (layers: [number, number][], withAdam: boolean): void => {
-    for (const [i, o] of layers) {
-      for (const shape of [[i, o], [o]]) {
-        const copies = withAdam ? 3 : 1; // value, first and second moment
-        for (let c = 0; c < copies; c++) {
-          vars.push(tf.variable(tf.randomNormal(shape, 0, 0.05)));
-          floats += shape.reduce((a, b) => a * b, 1);
-        }
-      }
-    }
-  };
-  add(mlp(OBS, 2 * ACT), true); // actor: mean and log std
-  add(mlp(OBS + ACT, 1), true); // critic 1
-  add(mlp(OBS + ACT, 1), true); // critic 2
-  add(mlp(OBS + ACT, 1), false); // target 1
-  add(mlp(OBS + ACT, 1), false); // target 2
-  vars.push(tf.variable(tf.scalar(0))); // log alpha
-  return { vars, floats };
 }
 
 /** Runs in the child: build everything, fill the buffer, measure. */
 async function measure(): Promise<DaemonMemory> {
   const compute = await initCompute('wasm');
   const metrics = new Metrics();
-  const { buffer, bytes, kind } = await makeReplay();
+  const replay = new ReplayBuffer({ capacity: CAPACITY, observationSize: OBS, actionSize: ACT });
   const o = new Float32Array(OBS);
   const o2 = new Float32Array(OBS);
   const a = new Float32Array(ACT);
@@ -115,21 +64,36 @@ async function measure(): Promise<DaemonMemory> {
     o[i % OBS] = i * 1e-6;
     o2[(i + 1) % OBS] = i * 1e-6;
     a[i % ACT] = (i % 7) / 7;
-    buffer.add(o, a, Math.sin(i), o2, i % 1000 === 999);
+    replay.add(o, a, Math.sin(i), o2, i % 1000 === 999);
   }
-  const nets = makeNetworks();
+  const hp = resolveHyperparameters({ bufferSize: CAPACITY });
+  const agent = new SoftActorCritic(OBS, ACT, hp, 1);
+  const rng = new Rng(2);
+  for (let k = 0; k < 5; k++) agent.update(replay.sample(hp.batchSize, rng));
+  const policy = new FastPolicy(agent.actorWeights(), new Rng(3), agent.version);
+  let env = 'none (../shared/mjcf-gymnasium missing)';
+  const gym = gymnasiumDir();
+  if (gym !== null) {
+    const e = await createEnv('HalfCheetah-v5', { seed: 1, gymnasiumModelDir: gym });
+    const obs = await e.reset();
+    policy.act(obs, true, a);
+    await e.step(a);
+    env = 'HalfCheetah-v5';
+  }
   metrics.addEnvSteps(CAPACITY);
+  const agentFloats = agent.exportState().arrays.reduce((s, x) => s + x.data.length, 0);
   global.gc?.();
   const m = process.memoryUsage();
   const mb = (x: number): number => Math.round((x / 2 ** 20) * 10) / 10;
   return {
     rss_mb: mb(m.rss),
-    replay_mb: mb(bytes),
-    network_floats: nets.floats,
+    replay_mb: mb(replay.storage.byteLength),
+    replay_size: replay.size,
+    agent_floats: agentFloats,
     heap_used_mb: mb(m.heapUsed),
     external_mb: mb(m.external),
     array_buffers_mb: mb(m.arrayBuffers),
-    replay: kind,
+    env,
     backend: compute.backend,
   };
 }

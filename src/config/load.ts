@@ -1,7 +1,7 @@
 import convict from 'convict';
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { schema, type SacbridgeConfig } from './schema.js';
+import { isLoopbackEndpoint } from '../zmq/security.js';
 import { isLeaf, type Kind, type Leaf, type Section } from './spec.js';
 
 /** Where a value came from, for error messages and `config check`. */
@@ -223,14 +223,6 @@ function hasKey(obj: Record<string, unknown>, key: string): boolean {
   return true;
 }
 
-function isLoopbackEndpoint(endpoint: string): boolean {
-  const m = /^tcp:\/\/(.+):(\d+|\*)$/.exec(endpoint);
-  if (!m) return true; // ipc:// and inproc:// never leave the machine
-  const host = m[1]!.replace(/^\[|\]$/g, '');
-  if (host === 'localhost' || host === '::1') return true;
-  return isIP(host) === 4 && host.startsWith('127.');
-}
-
 /** Rules that involve several keys. */
 function crossChecks(c: SacbridgeConfig, origins: Record<string, Origin>, issues: ConfigIssue[]): void {
   const add = (key: string, value: unknown, reason: string): void => {
@@ -245,11 +237,17 @@ function crossChecks(c: SacbridgeConfig, origins: Record<string, Origin>, issues
     });
   }
   for (const w of c.safety.workspace) if (w.min > w.max) add('safety.workspace', c.safety.workspace, `bound of ${w.signal}[${w.index}] has min > max`);
-  const hasCurve = c.zmq.curveSecretKeyFile !== '' && c.zmq.curvePublicKeyFile !== '';
+  const curveKeys = ['curveSecretKeyFile', 'curvePublicKeyFile', 'curveAuthorizedKeysDir'] as const;
+  const curveSet = curveKeys.filter((k) => c.zmq[k] !== '');
+  const hasCurve = curveSet.length === curveKeys.length;
+  if (curveSet.length > 0 && !hasCurve) {
+    // The ZeroMQ side accepts only listed clients: CURVE needs all three (no "any client" mode).
+    for (const k of curveKeys.filter((k) => c.zmq[k] === '')) add(`zmq.${k}`, '', `CURVE needs zmq.curveSecretKeyFile, zmq.curvePublicKeyFile and zmq.curveAuthorizedKeysDir together (${curveSet.map((x) => `zmq.${x}`).join(', ')} set)`);
+  }
   for (const k of ['telemetry', 'policy', 'control'] as const) {
     const ep = c.zmq[k];
     if (ep !== '' && !isLoopbackEndpoint(ep) && !hasCurve && !c.zmq.insecure) {
-      add(`zmq.${k}`, ep, 'binds beyond loopback: set zmq.curveSecretKeyFile and zmq.curvePublicKeyFile, or zmq.insecure=true on a trusted network');
+      add(`zmq.${k}`, ep, 'binds beyond loopback: set zmq.curveSecretKeyFile, zmq.curvePublicKeyFile and zmq.curveAuthorizedKeysDir, or zmq.insecure=true on a trusted network');
     }
   }
   if (c.switch.mode !== 'never' && !c.ros.enabled && c.zmq.remotePlant === '') {

@@ -1,12 +1,10 @@
-import type { CheckpointInfo } from './checkpoints.js';
-import type { ControlRequest, Daemon, DaemonStatus } from './daemon.js';
+import type { CheckpointInfo, ControlRequest, Daemon, DaemonStatus } from './daemon.js';
 import { eventTo, PhaseError, type Phase, type PhaseChange } from './phases.js';
 
 /**
  * The daemon's side of the ZeroMQ control API: one method per command, JSON-safe results.
- * Structurally the `ControlHandler` of src/zmq/controlServer.ts (branch zmq), so it can be
- * handed to the control server as it is; a refused command throws PhaseError with the reason
- * (the wiring maps it to the server's refusal reply).
+ * Structurally the `ControlHandler` of src/zmq/controlServer.ts; a refused command throws
+ * PhaseError with the reason (zmqFace.ts maps it to the server's refusal reply).
  */
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -40,10 +38,14 @@ export class DaemonControl {
   }
   async checkpoint(a: { tag?: string }): Promise<JsonObject> {
     const info = (await this.daemon.request({ kind: 'checkpoint', source: `control-api${a.tag ? ` (${a.tag})` : ''}` })) as CheckpointInfo;
-    return { name: info.name, steps: info.steps };
+    return { name: info.name, steps: info.steps, replaySize: info.replaySize };
   }
-  /** Starts an evaluation phase (episodes per evaluation come from sim.evalEpisodes). */
+  /**
+   * Starts an evaluation phase (its episodes come from sim.evalEpisodes, or switch.gateEpisodes
+   * when a switch is configured: the gate decides on them). Already evaluating: nothing to do.
+   */
   evaluate(a: { episodes: number; deterministic: boolean }): Promise<JsonObject> {
+    if (this.daemon.phaseState.phase === 'evaluating') return Promise.resolve({ phase: 'evaluating', already: true });
     return this.phase({ kind: 'phase', event: 'evaluate', source: 'control-api', reason: `asked for ${a.episodes} episodes` });
   }
   /** Moves one edge of the state machine; a target further away is refused with the reason. */

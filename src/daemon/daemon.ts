@@ -4,10 +4,14 @@ import { LIVE_KEYS, type SacbridgeConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { Metrics } from '../metrics/metrics.js';
 import { serveMetrics, type MetricsServer } from '../metrics/server.js';
-import { CheckpointSchedule, CheckpointStore, type CheckpointInfo } from './checkpoints.js';
-import { ownsCheckpoints, TICKING_PHASES, type CreateJob, type Job, type JobStatus } from './job.js';
+import type { Json } from '../agent/checkpoint.js';
+import type { TickTelemetry, UpdateTelemetry } from '../zmq/telemetry.js';
+import { CheckpointSchedule } from './checkpointSchedule.js';
+import { DaemonControl } from './control.js';
+import { TICKING_PHASES, type CreateJob, type Job, type JobStatus, type TelemetrySink } from './job.js';
 import { createJob } from './jobs.js';
-import { PhaseMachine, type Phase, type PhaseChange, type PhaseEvent, type PhaseState } from './phases.js';
+import { isPhaseState, PhaseMachine, type Phase, type PhaseChange, type PhaseEvent, type PhaseState } from './phases.js';
+import { DaemonZmq } from './zmqFace.js';
 import { SdNotify } from './sdNotify.js';
 import { resolveStateDir, StateDir, type DaemonState } from './stateDir.js';
 
@@ -28,6 +32,27 @@ export interface DaemonOptions {
   handleSignals?: boolean;
 }
 
+export interface CheckpointInfo {
+  /** Generation name under the state directory's run/checkpoints/. */
+  name: string;
+  steps: number;
+  replaySize: number;
+}
+
+/** The daemon's part of every checkpoint (the job stores it with its own state). */
+export interface DaemonSnapshot {
+  phase: PhaseState;
+  transitions: number;
+  starts: number;
+  checkpoints: number;
+}
+
+function isDaemonSnapshot(v: Json): v is Json & DaemonSnapshot {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const o = v as Record<string, Json>;
+  return isPhaseState(o.phase) && ['transitions', 'starts', 'checkpoints'].every((k) => Number.isInteger(o[k]));
+}
+
 export interface DaemonStatus {
   pid: number;
   phase: Phase;
@@ -40,6 +65,8 @@ export interface DaemonStatus {
   checkpoints: number;
   lastCheckpoint: string | null;
   metricsUrl: string | null;
+  /** Bound ZeroMQ endpoints (null = off). */
+  zmq: { telemetry: string | null; policy: string | null; control: string | null };
   notify: string;
   startedAt: string;
   updatedAt: string;
@@ -55,6 +82,8 @@ interface Pending {
 }
 
 const IDLE_WAIT_MS = 50;
+/** A progress line in the log this often while the job works (the terminal shows learning). */
+const PROGRESS_EVERY_MS = 10_000;
 
 /**
  * The daemon: owns the state directory, the phase machine, the job and the loop that ticks it.
@@ -65,8 +94,10 @@ export class Daemon {
   readonly metrics = new Metrics();
   readonly notify: SdNotify;
   readonly stateDir: StateDir;
-  private readonly store: CheckpointStore;
   private phases!: PhaseMachine;
+  private zmq: DaemonZmq | null = null;
+  /** Phases left since the last tick, for the job's phaseLeft hook (awaited between ticks). */
+  private readonly left: PhaseChange[] = [];
   private job!: Job;
   private state!: DaemonState;
   private schedule!: CheckpointSchedule;
@@ -80,6 +111,7 @@ export class Daemon {
   private readonly pending: Pending[] = [];
   private lastWatchdog = 0;
   private lastStatus = 0;
+  private lastProgress = { at: Date.now(), steps: 0 };
   private lastCheckpointSteps = -1;
   /** Job counters already added to the Prometheus counters. */
   private counted = { envSteps: 0, updates: 0 };
@@ -91,7 +123,6 @@ export class Daemon {
     const env = options.env ?? process.env;
     this.notify = new SdNotify({ env, onError: (err) => this.logger.warn({ err: err.message }, 'systemd notification failed') });
     this.stateDir = new StateDir(resolveStateDir(this.config.daemon.stateDir, env));
-    this.store = new CheckpointStore(this.stateDir.checkpointsDir);
   }
 
   /** Bring the daemon up; throws LockError when another daemon owns the state directory. */
@@ -118,18 +149,26 @@ export class Daemon {
       });
       log.info({ stateDir: sd.dir, starts: this.state.counters.starts, previousStopClean: loaded.state.cleanStop, phase: this.state.phase.phase }, 'state directory ready');
 
+      // The job publishes through this before the sockets exist; it forwards once they do.
+      const telemetry: TelemetrySink = {
+        tick: (t: TickTelemetry) => this.zmq?.tick(t),
+        update: (u: UpdateTelemetry) => this.zmq?.update(u),
+      };
       this.job = await (this.options.job ?? ((ctx) => createJob(this.config.daemon.job, ctx)))({
         config: this.config,
         logger: log.child({ job: this.config.daemon.job }),
         metrics: this.metrics,
         runDir: sd.runDir,
         checkpointDir: sd.checkpointsDir,
+        telemetry,
+        phase: () => this.phases?.phase ?? this.state.phase.phase,
       });
       await this.restoreNewestCheckpoint();
 
       const restored = this.job.status();
       const jobSteps = restored.envSteps;
       this.lastCheckpointSteps = jobSteps;
+      this.lastProgress = { at: Date.now(), steps: jobSteps };
       this.counted = { envSteps: restored.envSteps, updates: restored.updates };
       this.schedule = new CheckpointSchedule(this.config.daemon.checkpointEverySteps, this.config.daemon.checkpointEverySeconds, jobSteps, Date.now());
       this.phases = new PhaseMachine(this.state.phase, this.state.counters.transitions, {
@@ -137,7 +176,12 @@ export class Daemon {
         log: (c) => log.info({ event: c.event, from: c.from.phase, to: c.to.phase, source: c.source, reason: c.reason, seq: c.seq }, `phase ${c.from.phase} -> ${c.to.phase}`),
       }, (err) => log.error({ err }, 'a phase listener failed'));
       this.phases.onChange((c) => this.metrics.phaseChanged(c.to.phase));
+      this.phases.onChange((c) => {
+        this.zmq?.phase(c);
+        if (c.from.phase !== c.to.phase) this.left.push(c);
+      });
       this.metrics.setPhase(this.phases.phase);
+      this.zmq = await DaemonZmq.open(this.config.zmq, { handler: new DaemonControl(this), policy: this.job.policy, metrics: this.metrics, logger: log });
 
       if (this.config.metrics.enabled) {
         this.metricsServer = await serveMetrics(this.metrics, this.config.metrics.host, this.config.metrics.port, () => this.status());
@@ -153,41 +197,51 @@ export class Daemon {
       }
     } catch (err) {
       await this.release();
+      await (this.job as Job | undefined)?.close?.().catch(() => undefined);
       throw err;
     }
   }
 
-  /** Restore the newest checkpoint that verifies and that the job accepts; log every fallback. */
+  /**
+   * Resume the job from its newest good checkpoint (the checkpoint module verifies checksums and
+   * falls back to older generations). The daemon's state stored with it takes over when it is
+   * newer than the state file's (the file was lost or refused): phase and counters resume with
+   * the networks. Otherwise the state file wins, being written at every transition (an e-stop
+   * after the last checkpoint is not forgotten).
+   */
   private async restoreNewestCheckpoint(): Promise<void> {
     const log = this.logger;
-    const job = this.job;
-    if (ownsCheckpoints(job)) {
-      const r = await job.resume();
-      if (r === null) log.info('no checkpoint: starting fresh');
-      else log.info({ checkpoint: r.id, steps: r.steps }, 'resumed from checkpoint');
+    const r = await this.job.resume();
+    if (r === null) {
+      log.info('no checkpoint: starting fresh');
       return;
     }
-    await this.store.clean();
-    for (const name of await this.store.list()) {
-      const v = await this.store.verify(name);
-      if (!v.ok) {
-        log.warn({ checkpoint: name, reason: v.reason }, 'checkpoint refused; falling back to an older one');
-        continue;
-      }
-      try {
-        await job.restore(`${this.store.dir}/${name}`);
-      } catch (err) {
-        log.warn({ checkpoint: name, reason: (err as Error).message }, 'job could not restore the checkpoint; falling back to an older one');
-        continue;
-      }
-      const steps = this.job.status().envSteps;
-      if (steps < this.state.jobSteps) {
-        log.warn({ checkpoint: name, steps, recorded: this.state.jobSteps }, 'resumed from an older checkpoint than the last one recorded (the newer ones did not verify)');
-      }
-      log.info({ checkpoint: name, steps }, 'resumed from checkpoint');
-      return;
+    log.info({ checkpoint: r.id, steps: r.steps, replay: r.replaySize }, 'resumed from checkpoint');
+    if (r.steps < this.state.jobSteps) {
+      log.warn({ checkpoint: r.id, steps: r.steps, recorded: this.state.jobSteps }, 'resumed from an older checkpoint than the last one recorded (the newer ones did not verify)');
     }
-    log.info('no checkpoint: starting fresh');
+    const d = r.daemon;
+    if (!isDaemonSnapshot(d)) return;
+    const c = this.state.counters;
+    if (d.transitions > c.transitions) {
+      log.warn({ phase: d.phase.phase, transitions: d.transitions, stateFile: { phase: this.state.phase.phase, transitions: c.transitions } }, 'the checkpoint knows a newer phase than the state file: resuming its phase');
+    }
+    const newer = d.transitions > c.transitions;
+    this.state = this.stateDir.saveState({
+      ...this.state,
+      phase: newer ? d.phase : this.state.phase,
+      lastCheckpoint: this.state.lastCheckpoint ?? r.id,
+      counters: {
+        starts: Math.max(c.starts, d.starts + 1),
+        transitions: Math.max(c.transitions, d.transitions),
+        checkpoints: Math.max(c.checkpoints, d.checkpoints),
+      },
+    });
+  }
+
+  private snapshot(checkpoints: number): DaemonSnapshot {
+    const c = this.state.counters;
+    return { phase: this.phases.state, transitions: this.phases.transitions, starts: c.starts, checkpoints };
   }
 
   private persistPhase(to: PhaseState, seq: number): void {
@@ -296,6 +350,7 @@ export class Daemon {
     try {
       while (this.stopReason === null) {
         await this.servePending();
+        await this.tellJobPhasesLeft();
         if (this.stopReason !== null) break;
         const phase = this.phases.phase;
         if (TICKING_PHASES.includes(phase)) {
@@ -306,6 +361,9 @@ export class Daemon {
           if (r.request) {
             const c = this.phases.tryApply(r.request.event, 'job', r.request.reason);
             if (c === null) log.warn({ event: r.request.event, phase: this.phases.phase }, 'the job asked for a phase change the state machine refuses');
+            else if (c.to.phase === 'armed' && this.config.switch.mode === 'automatic') {
+              this.phases.apply('go_real', 'daemon', 'switch.mode is automatic: no operator confirmation');
+            }
           }
           await yieldToLoop();
         } else {
@@ -321,6 +379,16 @@ export class Daemon {
       log.fatal({ err }, 'the control loop failed');
       await this.release();
       return 1;
+    }
+  }
+
+  private async tellJobPhasesLeft(): Promise<void> {
+    for (const c of this.left.splice(0)) {
+      try {
+        await this.job.phaseLeft?.(c.from.phase, c.to.phase);
+      } catch (err) {
+        this.logger.error({ err, from: c.from.phase, to: c.to.phase }, 'the job failed to leave its phase cleanly');
+      }
     }
   }
 
@@ -374,35 +442,41 @@ export class Daemon {
     if (due !== null) await this.checkpoint(due === 'steps' ? 'schedule (steps)' : 'schedule (time)');
   }
 
-  /** Write a checkpoint now (between ticks). */
+  /** Write a checkpoint now (between ticks): the job's state and the daemon's, in one generation. */
   async checkpoint(reason: string): Promise<CheckpointInfo> {
     const t0 = performance.now();
-    const steps = this.job.status().envSteps;
-    const job = this.job;
-    let info: CheckpointInfo;
-    let removed: string[] = [];
-    if (ownsCheckpoints(job)) {
-      const r = await job.checkpoint(reason);
-      info = { name: r.id, dir: this.store.dir, steps: r.steps };
-    } else {
-      info = await this.store.save(steps, reason, (dir) => job.save(dir));
-    }
+    const count = this.state.counters.checkpoints + 1;
+    const r = await this.job.checkpoint(reason, this.snapshot(count) as unknown as Json);
+    const info: CheckpointInfo = { name: r.id, steps: r.steps, replaySize: r.replaySize };
     this.state = this.stateDir.saveState({
       ...this.state,
       lastCheckpoint: info.name,
-      jobSteps: steps,
-      counters: { ...this.state.counters, checkpoints: this.state.counters.checkpoints + 1 },
+      jobSteps: info.steps,
+      counters: { ...this.state.counters, checkpoints: count },
     });
-    if (!ownsCheckpoints(job)) removed = await this.store.prune(this.config.daemon.keepCheckpoints, info.name);
     const seconds = (performance.now() - t0) / 1000;
-    this.schedule.done(steps, Date.now());
-    this.lastCheckpointSteps = steps;
+    this.schedule.done(info.steps, Date.now());
+    this.lastCheckpointSteps = info.steps;
     this.metrics.checkpointWritten(reason, seconds);
-    this.logger.info({ checkpoint: info.name, steps, reason, seconds: Number(seconds.toFixed(3)), removed }, 'checkpoint written');
+    this.logger.info({ checkpoint: info.name, steps: info.steps, replay: info.replaySize, reason, seconds: Number(seconds.toFixed(3)) }, 'checkpoint written');
     return info;
   }
 
+  private progressIfDue(): void {
+    const now = Date.now();
+    if (now - this.lastProgress.at < PROGRESS_EVERY_MS) return;
+    const s = this.job.status();
+    const rate = ((s.envSteps - this.lastProgress.steps) * 1000) / (now - this.lastProgress.at);
+    this.lastProgress = { at: now, steps: s.envSteps };
+    if (!TICKING_PHASES.includes(this.phases.phase)) return;
+    this.logger.info(
+      { phase: this.phases.phase, steps: s.envSteps, stepsPerSecond: Number(rate.toFixed(1)), updates: s.updates, episodes: s.episodes, lastReturn: s.lastReturn === null ? null : Number(s.lastReturn.toFixed(2)), ...s.extra },
+      `progress: ${s.envSteps} steps (${rate.toFixed(0)}/s), last return ${s.lastReturn === null ? '-' : s.lastReturn.toFixed(1)}`,
+    );
+  }
+
   private statusIfDue(): void {
+    this.progressIfDue();
     const now = Date.now();
     if (now - this.lastStatus < this.config.daemon.statusEverySeconds * 1000) return;
     this.lastStatus = now;
@@ -444,6 +518,7 @@ export class Daemon {
       checkpoints: this.state.counters.checkpoints,
       lastCheckpoint: this.state.lastCheckpoint,
       metricsUrl: this.metricsUrl(),
+      zmq: this.zmq?.endpoints() ?? { telemetry: null, policy: null, control: null },
       notify: this.notify.transport,
       startedAt: this.startedAt.toISOString(),
       updatedAt: now.toISOString(),
@@ -457,6 +532,8 @@ export class Daemon {
     for (const p of this.pending.splice(0)) p.reject(new Error('the daemon is stopping'));
     if (this.job.status().envSteps !== this.lastCheckpointSteps) await this.checkpoint(`stop (${this.stopReason})`);
     this.phases.tryApply('stop', 'daemon', this.stopReason ?? '');
+    await this.zmq?.close();
+    this.zmq = null;
     await this.job.close?.();
     this.writeStatus();
     await this.release();
@@ -468,6 +545,8 @@ export class Daemon {
     for (const [sig, fn] of this.signalHandlers.splice(0)) process.off(sig, fn);
     await this.metricsServer?.close();
     this.metricsServer = null;
+    await this.zmq?.close();
+    this.zmq = null;
     this.stateDir.unlock();
   }
 }

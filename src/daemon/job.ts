@@ -1,6 +1,9 @@
+import type { ActionPolicy } from '../agent/policy.js';
+import type { Json } from '../agent/checkpoint.js';
 import type { SacbridgeConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { TickTelemetry, UpdateTelemetry } from '../zmq/telemetry.js';
 import type { Phase, PhaseEvent } from './phases.js';
 
 /**
@@ -10,9 +13,14 @@ import type { Phase, PhaseEvent } from './phases.js';
  * works in. Owning the loop lets the daemon keep its promises between two ticks: ping the
  * systemd watchdog (a stuck tick means no pings, and systemd restarts the unit), checkpoint on
  * schedule, stop on SIGTERM after the current tick, and apply phase changes between ticks, never
- * in the middle of one. A job therefore never needs to know about signals or the state directory.
+ * in the middle of one. A job therefore never needs to know about signals or schedules.
+ *
+ * Checkpoints: there is one mechanism, the generations of src/agent/checkpoint.ts (sha256 of
+ * every file, fallback to the previous good generation). The job writes them under
+ * `JobContext.checkpointDir`; the daemon decides when, and hands over its own state (phase,
+ * counters) to be stored in the same generation, so a restart resumes both together.
  */
-export interface JobBase {
+export interface Job {
   /** Short name for logs and status. */
   readonly name: string;
 
@@ -26,59 +34,35 @@ export interface JobBase {
   /** Counters and a few figures for status, metrics and STATUS= lines. Cheap. */
   status(): JobStatus;
 
+  /** Write a durable checkpoint now (between ticks), with the daemon's state in it. */
+  checkpoint(reason: string, daemon: Json): Promise<JobCheckpoint>;
+
+  /** Resume from the newest good checkpoint, if any; called once before the first tick. */
+  resume(): Promise<(JobCheckpoint & { daemon: Json }) | null>;
+
+  /** The policy the ZeroMQ policy server answers from (kept fresh by the job), if any. */
+  readonly policy?: ActionPolicy;
+
   /**
    * A SIGHUP reload changed some live keys (`changed`, dotted paths from LIVE_KEYS). Apply those
    * that concern the job; returns the keys it applied.
    */
   reconfigure?(config: SacbridgeConfig, changed: readonly string[]): string[];
 
-  /** Release resources (workers, sockets) at shutdown, after the last checkpoint. */
+  /** The phase left `from` (e.g. stop the robot session when leaving real_finetune). */
+  phaseLeft?(from: Phase, to: Phase): Promise<void>;
+
+  /** Release resources (workers, sockets, plants) at shutdown, after the last checkpoint. */
   close?(): Promise<void>;
 }
 
-/**
- * Checkpoints kept by the daemon (src/daemon/checkpoints.ts): the job writes its files into a
- * fresh directory, the daemon adds a checksummed manifest, makes it durable, keeps the newest
- * `daemon.keepCheckpoints` and restores the newest one that verifies.
- */
-export interface DirectoryCheckpoints {
-  /**
-   * Write everything needed to resume (networks, optimiser state, temperature, replay buffer,
-   * RNG state, counters) as files into `dir`, an empty directory. Called between ticks only.
-   */
-  save(dir: string): Promise<void>;
-  /**
-   * Put the job back in the state `save` wrote. Called once, before the first tick, with the
-   * newest checkpoint that verifies; throwing makes the daemon try the next older one.
-   */
-  restore(dir: string): Promise<void>;
-}
-
-/**
- * Checkpoints kept by the job itself under `JobContext.checkpointDir`, for a job that already
- * has a crash-safe store with checksums and fallback (the trainer's generations,
- * src/agent/checkpoint.ts): the daemon only decides when.
- */
-export interface OwnCheckpoints {
-  /** Write a durable checkpoint now (between ticks). */
-  checkpoint(reason: string): Promise<{ id: string; steps: number }>;
-  /** Resume from the newest good checkpoint, if any; called once before the first tick. */
-  resume(): Promise<{ id: string; steps: number } | null>;
-}
-
-/**
- * The work the daemon does in its working phases (the training loop, evaluation, fine-tuning).
- *
- * The daemon owns the loop and calls `tick` once per control tick while the phase is one the job
- * works in. Owning the loop lets the daemon keep its promises between two ticks: ping the
- * systemd watchdog (a stuck tick means no pings, and systemd restarts the unit), checkpoint on
- * schedule, stop on SIGTERM after the current tick, and apply phase changes between ticks, never
- * in the middle of one. A job therefore never needs to know about signals or schedules.
- */
-export type Job = JobBase & (DirectoryCheckpoints | OwnCheckpoints);
-
-export function ownsCheckpoints(job: Job): job is JobBase & OwnCheckpoints {
-  return typeof (job as Partial<OwnCheckpoints>).checkpoint === 'function' && typeof (job as Partial<OwnCheckpoints>).resume === 'function';
+export interface JobCheckpoint {
+  /** Checkpoint name (the generation directory). */
+  id: string;
+  /** Environment steps it holds. */
+  steps: number;
+  /** Transitions its replay buffer holds. */
+  replaySize: number;
 }
 
 export interface TickResult {
@@ -101,6 +85,12 @@ export interface JobStatus {
   extra?: Record<string, number | string | boolean | null>;
 }
 
+/** Where the job's per-tick and per-update telemetry goes (the ZeroMQ PUB socket, or nowhere). */
+export interface TelemetrySink {
+  tick(t: TickTelemetry): void;
+  update(u: UpdateTelemetry): void;
+}
+
 /**
  * What a job is built from. About `metrics`: the daemon itself counts env steps and updates from
  * `status()`; the job reports what only it knows: `episodeFinished(return)`, `setLosses`,
@@ -110,10 +100,13 @@ export interface JobContext {
   config: SacbridgeConfig;
   logger: Logger;
   metrics: Metrics;
-  /** Directory for the run's metrics JSONL (read by `sacbridge plot`). */
+  /** Run directory: metrics.jsonl (read by `sacbridge plot`) and checkpoints/. */
   runDir: string;
-  /** Where an OwnCheckpoints job keeps its checkpoints (the state directory's checkpoints/). */
+  /** Where the job keeps its checkpoint generations (runDir/checkpoints). */
   checkpointDir: string;
+  telemetry: TelemetrySink;
+  /** The current phase (for telemetry records). */
+  phase(): Phase;
 }
 
 /** A module named by `daemon.job` (a path) exports this. */

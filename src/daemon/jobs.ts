@@ -1,15 +1,15 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createCounterJob } from './counterJob.js';
 import type { CreateJob, Job, JobContext } from './job.js';
+import { createSacJob } from './sacJob.js';
 
 /**
- * Jobs by name (`daemon.job`). The trainer registers itself here (e.g. `sac`); a value that
+ * Jobs by name (`daemon.job`): `sac` trains, evaluates, gates and fine-tunes. A value that
  * looks like a path (contains '/' or ends in .js/.mjs) is imported instead and must export
  * `createJob(context)`, which lets tests and experiments swap the job without a rebuild.
  */
 export const JOBS: Record<string, CreateJob> = {
-  counter: createCounterJob,
+  sac: createSacJob,
 };
 
 export function registerJob(name: string, create: CreateJob): void {

@@ -12,8 +12,9 @@ import { INITIAL_PHASE, isPhaseState, type PhaseState } from './phases.js';
  *   <dir>/daemon-state.{a,b}.json the daemon's own state (phase, counters), checksummed, written
  *                                alternately so a bad newest copy falls back to the other
  *   <dir>/status.json            what `sacbridge status` reads when the daemon cannot be asked
- *   <dir>/checkpoints/ckpt-*     the job's checkpoints (see checkpoints.ts)
- *   <dir>/run/                   the run's metrics (JSONL) for `sacbridge plot`
+ *   <dir>/run/metrics.jsonl      the run's metrics for `sacbridge plot`
+ *   <dir>/run/checkpoints/gen-*  checkpoint generations (src/agent/checkpoint.ts): the job's
+ *                                networks, optimiser, replay, RNG, counters, and the daemon's phase
  */
 
 /** Where the state lives when daemon.stateDir is empty. */
@@ -148,14 +149,15 @@ export class StateDir {
 
   constructor(readonly dir: string) {
     this.lockPath = join(dir, 'daemon.lock');
-    this.checkpointsDir = join(dir, 'checkpoints');
     this.runDir = join(dir, 'run');
+    // The same layout as `sacbridge train --out DIR`: `sacbridge eval --checkpoint` and `plot` read it.
+    this.checkpointsDir = join(this.runDir, 'checkpoints');
     this.statusPath = join(dir, 'status.json');
   }
 
   /** Create the layout; a clear error when the directory cannot be written. */
   prepare(): void {
-    for (const d of [this.dir, this.checkpointsDir, this.runDir]) mkdirSync(d, { recursive: true, mode: 0o750 });
+    for (const d of [this.dir, this.runDir, this.checkpointsDir]) mkdirSync(d, { recursive: true, mode: 0o750 });
     try {
       accessSync(this.dir, constants.W_OK);
     } catch {

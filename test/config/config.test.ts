@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { ConfigError, defaultConfig, envName, EX_CONFIG, leaves, loadConfig, schemaDocs } from '../../src/config/load.js';
 import { ROOT, tempDir } from '../daemon/helpers.js';
 
-const CONFIG_JS = join(ROOT, 'dist', 'src', 'cli', 'config.js');
+const MAIN_JS = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
 function writeJson(obj: unknown): string {
   const f = join(tempDir(), 'c.json');
@@ -40,9 +40,14 @@ test('every key has a doc, a format, an env name and a valid default', () => {
   assert.equal(envName('sim.randomize.massScale'), 'SACBRIDGE_SIM_RANDOMIZE_MASS_SCALE');
 });
 
-test('config/default.json is exactly the schema defaults; the examples are valid', () => {
+test('config/default.json is the schema defaults plus the quick start it names; the examples are valid', () => {
   const fromFile = loadConfig({ file: join(ROOT, 'config', 'default.json'), env: {} }).config;
-  assert.deepEqual(fromFile, defaultConfig());
+  const d = defaultConfig();
+  const quick = { ...d, rl: { ...d.rl, hiddenSizes: [64, 64], batchSize: 128, learningStarts: 1000 }, sim: { ...d.sim, evalEvery: 2000, evalEpisodes: 5 } };
+  assert.deepEqual(fromFile, quick);
+  assert.equal(fromFile.daemon.job, 'sac');
+  assert.equal(fromFile.sim.task, 'pendulum');
+  assert.equal(fromFile.ros.enabled, false);
   assert.deepEqual(loadConfig({ env: {} }).config, defaultConfig());
   const robot = loadConfig({ file: join(ROOT, 'config', 'examples', 'sim-then-robot.json'), env: {} }).config;
   assert.equal(robot.ros.enabled, true);
@@ -114,6 +119,11 @@ test('cross-key rules', () => {
   assert.match(issues.find((i) => i.key === 'zmq.control')!.reason, /CURVE|curve/);
   // Loopback, ipc and an explicit insecure flag are fine.
   loadConfig({ file: writeJson({ zmq: { control: 'tcp://0.0.0.0:5557', insecure: true, telemetry: 'ipc:///tmp/t', policy: 'tcp://[::1]:5556' } }), env: {} });
+  // CURVE is all three files or none: the ZeroMQ side admits only listed client keys.
+  const curve = issuesOf(() => loadConfig({ file: writeJson({ zmq: { control: 'tcp://0.0.0.0:5557', curveSecretKeyFile: '/k/secret', curvePublicKeyFile: '/k/public' } }), env: {} }));
+  assert.deepEqual(curve.map((i) => i.key).sort(), ['zmq.control', 'zmq.curveAuthorizedKeysDir']);
+  assert.match(curve.find((i) => i.key === 'zmq.curveAuthorizedKeysDir')!.reason, /CURVE needs .* together/);
+  loadConfig({ file: writeJson({ zmq: { control: 'tcp://0.0.0.0:5557', curveSecretKeyFile: '/k/s', curvePublicKeyFile: '/k/p', curveAuthorizedKeysDir: '/k/clients' } }), env: {} });
 });
 
 test('unknown SACBRIDGE_ variables are warned about, not fatal', () => {
@@ -123,21 +133,21 @@ test('unknown SACBRIDGE_ variables are warned about, not fatal', () => {
 
 test('`config check` prints the resolved configuration; exit 78 on a bad one', () => {
   const good = writeJson({ rl: { batchSize: 32 } });
-  const ok = spawnSync(process.execPath, [CONFIG_JS, 'check', good, '--sim.seed', '5'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  const ok = spawnSync(process.execPath, [MAIN_JS, 'config', 'check', good, '--sim.seed', '5'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
   assert.equal(ok.status, 0, ok.stderr);
   const resolved = JSON.parse(ok.stdout) as ReturnType<typeof defaultConfig>;
   assert.equal(resolved.rl.batchSize, 32);
   assert.equal(resolved.sim.seed, 5);
   assert.match(ok.stderr, /valid; 2 key\(s\) differ from the defaults: rl.batchSize \(file\), sim.seed \(flag\)/);
 
-  const bad = spawnSync(process.execPath, [CONFIG_JS, 'check', writeJson({ metrics: { port: 70000 } })], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  const bad = spawnSync(process.execPath, [MAIN_JS, 'config', 'check', writeJson({ metrics: { port: 70000 } })], { encoding: 'utf8', env: { PATH: process.env.PATH } });
   assert.equal(bad.status, EX_CONFIG);
   assert.match(bad.stderr, /metrics\.port = 70000 \(file .*\): must be an integer >= 0 and <= 65535/);
   assert.equal(bad.stdout, '');
 });
 
 test('`config docs` documents every key', () => {
-  const r = spawnSync(process.execPath, [CONFIG_JS, 'docs'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [MAIN_JS, 'config', 'docs'], { encoding: 'utf8' });
   assert.equal(r.status, 0);
   assert.equal(r.stdout, schemaDocs());
   for (const { key } of leaves()) {

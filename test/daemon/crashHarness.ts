@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CheckpointStore } from '../../src/daemon/checkpoints.js';
+import { listGenerations, loadCheckpoint, NoCheckpointError, readGeneration } from '../../src/agent/checkpoint.js';
 import type { JobStatus } from '../../src/daemon/job.js';
 import { StateDir } from '../../src/daemon/stateDir.js';
 import { Rng } from '../../src/util/rng.js';
@@ -9,15 +9,14 @@ import { msgIs, sleep, spawnDaemon } from './helpers.js';
 
 /**
  * The crash test harness (issue 6, item 4): start the real daemon, SIGKILL it at random moments,
- * restart it, and check every restart. Job-agnostic: it reads only the daemon's logs (the
- * READY record carries the job status as restored) and the state directory, so swapping the job (`--daemon.job sac`, or a config
- * file) is all it takes to run it against the trainer.
+ * restart it, and check every restart. It reads only the daemon's logs (the READY record
+ * carries the job status as restored) and the state directory.
  *
  * Checked at every restart:
- *   - every checkpoint directory with a final name verifies (sha256 of every file), and both
- *     daemon-state copies unseal: no file is corrupt (half-written checkpoints only ever exist
+ *   - every checkpoint generation with a final name verifies (sha256 of every file), and both
+ *     daemon-state copies unseal: no file is corrupt (half-written generations only ever exist
  *     as .tmp- directories, which are counted: they show the kill landed mid-write);
- *   - the daemon resumes from exactly the newest checkpoint on disk;
+ *   - the daemon resumes from exactly the generation the checkpoint loader picks on disk;
  *   - job counters never go back; the replay buffer holds at least what it held at the
  *     previous restart (i.e. what the last checkpoint held).
  */
@@ -33,12 +32,6 @@ export interface CrashTestOptions {
   minAliveMs: number;
   maxAliveMs: number;
   readyTimeoutMs?: number;
-  /**
-   * Inspect the checkpoints on disk: newest good one, how many verify, which are corrupt, how
-   * many half-written. Default: the daemon's own store (checkpoints/). A job that keeps its own
-   * checkpoints (OwnCheckpoints) passes the matching inspection.
-   */
-  inspect?: (stateDir: string) => Promise<CheckpointInspection>;
 }
 
 export interface CheckpointInspection {
@@ -70,33 +63,38 @@ export interface CrashReport {
   finalExitCode: number | null;
 }
 
-/** Inspect a CheckpointStore directory, plus the daemon's own state copies. */
-export async function inspectStore(stateDir: string, storeDir = join(stateDir, 'checkpoints')): Promise<CheckpointInspection> {
-  const store = new CheckpointStore(storeDir);
+/** Inspect the checkpoint generations (run/checkpoints/) and the daemon's own state copies. */
+export async function inspectCheckpoints(stateDir: string): Promise<CheckpointInspection> {
+  const root = join(stateDir, 'run', 'checkpoints');
   const corrupt: string[] = [];
   let verified = 0;
-  let newestSteps = -1;
-  for (const name of await store.list()) {
-    const v = await store.verify(name);
-    if (v.ok) {
+  for (const g of await listGenerations(root)) {
+    try {
+      await readGeneration(join(root, g));
       verified++;
-      newestSteps = Math.max(newestSteps, v.manifest.steps);
-    } else corrupt.push(`${name}: ${v.reason}`);
+    } catch (err) {
+      corrupt.push(`${g}: ${(err as Error).message}`);
+    }
+  }
+  let newestSteps = 0;
+  try {
+    newestSteps = (await loadCheckpoint(root, { warn: (m) => corrupt.push(m) })).counters.steps ?? 0;
+  } catch (err) {
+    if (!(err instanceof NoCheckpointError)) corrupt.push((err as Error).message);
   }
   let torn = 0;
   try {
-    torn = readdirSync(store.dir).filter((n) => n.startsWith('.tmp-')).length;
+    torn = readdirSync(root).filter((n) => n.includes('.tmp-')).length;
   } catch {
     // no checkpoints directory yet
   }
-  const refused = new StateDir(stateDir).loadState().refused;
-  corrupt.push(...refused);
-  return { newestSteps: Math.max(newestSteps, 0), verified, corrupt, torn };
+  corrupt.push(...new StateDir(stateDir).loadState().refused);
+  return { newestSteps, verified, corrupt, torn };
 }
 
 export async function runCrashTest(o: CrashTestOptions): Promise<CrashReport> {
   const rng = new Rng(o.seed);
-  const inspect = o.inspect ?? ((d: string) => inspectStore(d));
+  const inspect = inspectCheckpoints;
   const args = [...o.args, '--daemon.stateDir', o.stateDir];
   const rounds: CrashRound[] = [];
   let checkpointsVerified = 0;

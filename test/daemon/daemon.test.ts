@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, before, test } from 'node:test';
 import { EX_CONFIG } from '../../src/config/load.js';
-import { CheckpointStore } from '../../src/daemon/checkpoints.js';
-import type { DaemonStatus } from '../../src/daemon/daemon.js';
+import { loadCheckpoint } from '../../src/agent/checkpoint.js';
+import type { DaemonSnapshot, DaemonStatus } from '../../src/daemon/daemon.js';
 import { StateDir } from '../../src/daemon/stateDir.js';
-import { DIST, ensureAddon, killAll, msgIs, notifyReceiver, sleep, spawnDaemon, tempDir, type LogRecord } from './helpers.js';
+import { controlCall, DIST, ensureAddon, killAll, MAIN_JS, msgIs, notifyReceiver, sleep, spawnDaemon, tempDir, TINY_SAC, type LogRecord } from './helpers.js';
 
-/** The real daemon process (`node dist/src/cli/run.js`) with the real counter job. */
+/** The real daemon process (`node dist/src/cli/main.js run`) with the real sac job, small. */
 
-const BASE = ['--metrics.port', '0', '--sim.totalSteps', '1000000000', '--daemon.statusEverySeconds', '0.1', '--sim.evalEvery', '0'];
+const COMMON = [...TINY_SAC, '--metrics.port', '0', '--daemon.statusEverySeconds', '0.1', '--sim.evalEvery', '0'];
+const BASE = [...COMMON, '--sim.totalSteps', '1000000000'];
 
 before(ensureAddon);
 afterEach(killAll);
@@ -40,19 +41,23 @@ test('SIGTERM: finish the tick, checkpoint, exit 0; a restart resumes the counte
   const args = [...BASE, '--daemon.stateDir', dir, '--daemon.checkpointEverySteps', '0', '--daemon.checkpointEverySeconds', '0'];
   const a = spawnDaemon(args);
   await a.waitFor(msgIs('ready'));
-  await waitSteps(dir, 2000);
+  await waitSteps(dir, 300);
   a.child.kill('SIGTERM');
   const exitA = await a.exit;
   assert.deepEqual(exitA, { code: 0, signal: null }, a.stderr.join(''));
   const ck = await a.waitFor(checkpointBy('stop (SIGTERM)'));
   const steps = ck.steps as number;
-  assert.ok(steps >= 2000);
+  assert.ok(steps >= 300);
   assert.ok(a.logs.some(msgIs('stopped')));
   const phaseLog = a.logs.find((r) => r.msg === 'phase sim_training -> stopping');
   assert.ok(phaseLog, 'the stop transition is logged');
-  const store = new CheckpointStore(join(dir, 'checkpoints'));
-  const latest = await store.latestValid();
-  assert.equal(latest.found!.steps, steps);
+  // One checkpoint holds the job and the daemon: counters, replay, phase.
+  const latest = await loadCheckpoint(join(dir, 'run', 'checkpoints'));
+  assert.equal(latest.counters.steps, steps);
+  assert.equal(latest.blobs['replay.bin']!.byteLength > 0, true);
+  const daemonPart = latest.extra as unknown as DaemonSnapshot;
+  assert.deepEqual(daemonPart.phase, { phase: 'sim_training', resumeTo: null });
+  assert.equal(daemonPart.starts, 1);
   const state = new StateDir(dir).loadState().state;
   assert.equal(state.cleanStop, true);
   assert.equal(state.phase.phase, 'sim_training', 'the phase to resume in, not "stopping"');
@@ -65,7 +70,7 @@ test('SIGTERM: finish the tick, checkpoint, exit 0; a restart resumes the counte
   const ready = await b.waitFor(msgIs('state directory ready'));
   assert.equal(ready.starts, 2);
   assert.equal(ready.previousStopClean, true);
-  await waitSteps(dir, steps + 1000);
+  await waitSteps(dir, steps + 100);
   b.child.kill('SIGTERM');
   assert.equal((await b.exit).code, 0);
   const ck2 = await b.waitFor(checkpointBy('stop (SIGTERM)'));
@@ -116,10 +121,10 @@ test('SIGHUP applies the live keys, names the ignored ones, and survives an inva
   writeFileSync(file, JSON.stringify(base));
   const d = spawnDaemon(['--config', file, ...BASE]);
   await d.waitFor(msgIs('ready'));
-  writeFileSync(file, JSON.stringify({ ...base, daemon: { ...base.daemon, checkpointEverySteps: 20000 }, rl: { lr: 0.002 }, logging: { level: 'debug' } }));
+  writeFileSync(file, JSON.stringify({ ...base, daemon: { ...base.daemon, checkpointEverySteps: 200 }, rl: { lr: 0.002 }, logging: { level: 'debug' } }));
   d.child.kill('SIGHUP');
   const r = await d.waitFor((x) => typeof x.msg === 'string' && x.msg.startsWith('configuration reloaded'));
-  assert.deepEqual((r.applied as string[]).sort(), ['daemon.checkpointEverySteps=20000', 'logging.level="debug"']);
+  assert.deepEqual((r.applied as string[]).sort(), ['daemon.checkpointEverySteps=200', 'logging.level="debug"']);
   assert.deepEqual(r.ignored, ['rl.lr (needs a restart)']);
   // The new schedule runs.
   await d.waitFor(checkpointBy('schedule (steps)'));
@@ -139,27 +144,28 @@ test('systemd notify, watchdog pings, `sacbridge status` and /metrics against th
   try {
     const d = spawnDaemon([...BASE, '--daemon.stateDir', dir], { NOTIFY_SOCKET: sock, WATCHDOG_USEC: '200000' });
     assert.match(await rx.waitFor('READY=1'), new RegExp(`MAINPID=${d.child.pid}`));
-    await waitSteps(dir, 1000);
+    await waitSteps(dir, 300);
     const t0 = rx.messages.filter((m) => m === 'WATCHDOG=1').length;
     await sleep(600);
     const pings = rx.messages.filter((m) => m === 'WATCHDOG=1').length - t0;
     assert.ok(pings >= 3 && pings <= 8, `${pings} watchdog pings in 600 ms at a 100 ms period`);
     assert.ok(rx.messages.some((m) => /^STATUS=sim_training: \d+ steps/.test(m)), JSON.stringify(rx.messages.slice(0, 5)));
 
-    const st = spawnSync(process.execPath, [join(DIST, 'src', 'cli', 'status.js'), '--state-dir', dir, '--json'], { encoding: 'utf8' });
+    const st = spawnSync(process.execPath, [MAIN_JS, 'status', '--state-dir', dir, '--json'], { encoding: 'utf8' });
     assert.equal(st.status, 0, st.stderr);
     const status = JSON.parse(st.stdout) as { running: boolean; source: string; status: DaemonStatus };
     assert.equal(status.running, true);
-    assert.equal(status.source, 'http');
+    assert.equal(status.source, 'zmq', 'asked over the ZeroMQ control API');
     assert.equal(status.status.pid, d.child.pid);
     assert.equal(status.status.phase, 'sim_training');
     assert.equal(status.status.notify, 'addon');
-    const human = spawnSync(process.execPath, [join(DIST, 'src', 'cli', 'status.js'), '--state-dir', dir], { encoding: 'utf8' });
+    const human = spawnSync(process.execPath, [MAIN_JS, 'status', '--state-dir', dir], { encoding: 'utf8' });
     assert.match(human.stdout, /phase\s+sim_training/);
+    assert.match(human.stdout, /live, from the control API at tcp:\/\/127\.0\.0\.1:\d+/);
 
     const text = await (await fetch(`${status.status.metricsUrl}/metrics`)).text();
     const steps = Number(/^sacbridge_env_steps_total (\d+)/m.exec(text)?.[1]);
-    assert.ok(steps >= 1000, 'env steps counted');
+    assert.ok(steps >= 300, 'env steps counted');
     assert.match(text, /^sacbridge_phase\{phase="sim_training"\} 1$/m);
     assert.match(text, /^sacbridge_episodes_total\{plant="sim"\} [1-9]/m);
     assert.match(text, /^sacbridge_tick_seconds_count [1-9]/m);
@@ -167,7 +173,7 @@ test('systemd notify, watchdog pings, `sacbridge status` and /metrics against th
     d.child.kill('SIGTERM');
     await rx.waitFor('STOPPING=1');
     assert.equal((await d.exit).code, 0);
-    const after = spawnSync(process.execPath, [join(DIST, 'src', 'cli', 'status.js'), '--state-dir', dir], { encoding: 'utf8' });
+    const after = spawnSync(process.execPath, [MAIN_JS, 'status', '--state-dir', dir], { encoding: 'utf8' });
     assert.equal(after.status, 3);
     assert.match(after.stdout, /not running/);
   } finally {
@@ -177,20 +183,22 @@ test('systemd notify, watchdog pings, `sacbridge status` and /metrics against th
 
 test('phases follow the job: training, evaluation, finish; a finished run restarts idle', async () => {
   const dir = tempDir();
-  const args = [...BASE.filter((_, i) => i < 2 || i > 3), '--daemon.stateDir', dir, '--sim.totalSteps', '3000', '--sim.evalEvery', '0', '--sim.evalEpisodes', '2'];
+  const args = [...COMMON, '--daemon.stateDir', dir, '--sim.totalSteps', '400', '--sim.evalEpisodes', '2'];
   const d = spawnDaemon(args);
   await d.waitFor(msgIs('phase evaluating -> idle'));
   const phases = d.logs.filter((r) => typeof r.msg === 'string' && r.msg.startsWith('phase ')).map((r) => r.msg);
   assert.deepEqual(phases, ['phase idle -> sim_training', 'phase sim_training -> evaluating', 'phase evaluating -> idle']);
-  const evalLine = readFileSync(join(dir, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string }).filter((r) => r.kind === 'eval');
+  const evalLine = readFileSync(join(dir, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; returns: number[]; step: number }).filter((r) => r.type === 'eval');
   assert.equal(evalLine.length, 1);
+  assert.equal(evalLine[0]!.returns.length, 2);
+  assert.equal(evalLine[0]!.step, 400);
   d.child.kill('SIGTERM');
   assert.equal((await d.exit).code, 0);
   const again = spawnDaemon(args);
   await again.waitFor(msgIs('ready'));
   await sleep(300);
   assert.equal(readStatus(dir)!.phase, 'idle');
-  assert.equal(readStatus(dir)!.jobStatus.envSteps, 3000);
+  assert.equal(readStatus(dir)!.jobStatus.envSteps, 400);
   again.child.kill('SIGTERM');
   assert.equal((await again.exit).code, 0);
 });
@@ -221,5 +229,92 @@ test('a stuck tick stops the watchdog pings, and SIGTERM then exits 70 after dae
 test('daemon.job naming no job refuses to start with the reason', async () => {
   const d = spawnDaemon([...BASE, '--daemon.stateDir', tempDir(), '--daemon.job', 'sacc']);
   assert.equal((await d.exit).code, 1);
-  assert.ok(d.logs.some((r) => /no such job \(built-in: counter/.test(String((r.err as { message?: string } | undefined)?.message ?? ''))), JSON.stringify(d.logs.slice(-2)));
+  assert.ok(d.logs.some((r) => /no such job \(built-in: sac/.test(String((r.err as { message?: string } | undefined)?.message ?? ''))), JSON.stringify(d.logs.slice(-2)));
+});
+
+/** A configuration that trains briefly, passes the gate and switches to a robot over ROS 2. */
+function robotConfig(dir: string, mode: 'automatic' | 'operator'): string {
+  const file = join(dir, 'robot.json');
+  writeFileSync(file, JSON.stringify({
+    daemon: { stateDir: join(dir, 'state') },
+    sim: { totalSteps: 300, evalEvery: 0 },
+    // Any mean return passes: the test is about what happens after the gate.
+    switch: { mode, gateReturn: -1e9, gateEpisodes: 2 },
+    ros: { enabled: true, observations: [{ topic: '/joint_states', type: 'sensor_msgs/msg/JointState', fields: { qpos: 'position[hinge]', qvel: 'velocity[hinge]' } }] },
+    safety: { commandMin: [-2], commandMax: [2] },
+  }));
+  return file;
+}
+
+const phaseMsgs = (logs: LogRecord[]): string[] => logs.filter((r) => typeof r.msg === 'string' && r.msg.startsWith('phase ')).map((r) => r.msg!.slice(6));
+
+test('gate passed with switch.mode automatic: armed, real_finetune without ROS 2 fails clearly into e-stop, which survives a restart', async () => {
+  const dir = tempDir();
+  const args = ['--config', robotConfig(dir, 'automatic'), ...COMMON];
+  const d = spawnDaemon(args);
+  await d.waitFor(msgIs('phase real_finetune -> estop'), 60_000);
+  assert.deepEqual(phaseMsgs(d.logs), ['idle -> sim_training', 'sim_training -> evaluating', 'evaluating -> armed', 'armed -> real_finetune', 'real_finetune -> estop']);
+  const why = d.logs.find(msgIs('cannot start real fine-tuning'));
+  assert.match(String(why?.error), /ROS 2 is not available: .*ROS_DISTRO/);
+  const gate = d.logs.find(msgIs('evaluation done'));
+  assert.match(String(gate?.gate), /^passed/);
+  d.child.kill('SIGTERM');
+  assert.equal((await d.exit).code, 0);
+
+  // The e-stop is persisted: a restart stays there until an operator clears it (to idle: a robot is re-armed deliberately).
+  const again = spawnDaemon(args);
+  const ready = await again.waitFor(msgIs('ready'));
+  assert.equal(ready.phase, 'estop');
+  const control = readStatus(join(dir, 'state'))!.zmq.control!;
+  const refused = await controlCall(control, 'resume');
+  assert.equal(refused.ok, false);
+  assert.equal(refused.error!.code, 'refused');
+  const cleared = await controlCall(control, 'clear_estop', { reason: 'test' });
+  assert.deepEqual([cleared.ok, cleared.result!.to], [true, 'idle']);
+  again.child.kill('SIGTERM');
+  assert.equal((await again.exit).code, 0);
+});
+
+test('gate passed with switch.mode operator: armed waits for the operator, who confirms over the control API', async () => {
+  const dir = tempDir();
+  const d = spawnDaemon(['--config', robotConfig(dir, 'operator'), ...COMMON]);
+  await d.waitFor(msgIs('phase evaluating -> armed'), 60_000);
+  await sleep(500);
+  const s = readStatus(join(dir, 'state'))!;
+  assert.equal(s.phase, 'armed', 'no switch without the operator');
+  const r = await controlCall(s.zmq.control!, 'switch_phase', { phase: 'real_finetune', reason: 'operator confirms' });
+  assert.deepEqual([r.ok, r.result!.from, r.result!.to], [true, 'armed', 'real_finetune']);
+  await d.waitFor(msgIs('phase real_finetune -> estop'));
+  const confirm = d.logs.find(msgIs('phase armed -> real_finetune'))!;
+  assert.equal(confirm.source, 'control-api');
+  d.child.kill('SIGTERM');
+  assert.equal((await d.exit).code, 0);
+});
+
+test('the phase lives in the checkpoint too: with the state file lost, a restart resumes the checkpoint\'s phase and counters', async () => {
+  const dir = tempDir();
+  const args = [...BASE, '--daemon.stateDir', dir, '--daemon.checkpointEverySteps', '0', '--daemon.checkpointEverySeconds', '0'];
+  const a = spawnDaemon(args);
+  await a.waitFor(msgIs('ready'));
+  await waitSteps(dir, 150);
+  const control = readStatus(dir)!.zmq.control!;
+  assert.equal((await controlCall(control, 'pause', { reason: 'test' })).ok, true);
+  const ck = await controlCall(control, 'checkpoint', { tag: 'paused' });
+  assert.equal(ck.ok, true);
+  a.child.kill('SIGTERM');
+  assert.equal((await a.exit).code, 0);
+  for (const f of ['daemon-state.a.json', 'daemon-state.b.json']) if (existsSync(join(dir, f))) rmSync(join(dir, f));
+
+  const b = spawnDaemon(args);
+  const ready = await b.waitFor(msgIs('ready'));
+  assert.equal(ready.phase, 'paused');
+  assert.equal((ready.restored as { envSteps: number }).envSteps, ck.result!.steps);
+  const adopted = await b.waitFor(msgIs('the checkpoint knows a newer phase than the state file: resuming its phase'));
+  assert.equal(adopted.transitions, 2);
+  const state = await b.waitFor(msgIs('state directory ready'));
+  assert.equal(state.phase, 'idle', 'the lost state file started from scratch');
+  const resumed = await controlCall(readStatus(dir)!.zmq.control!, 'resume', { reason: 'go on' });
+  assert.deepEqual([resumed.ok, resumed.result!.to], [true, 'sim_training']);
+  b.child.kill('SIGTERM');
+  assert.equal((await b.exit).code, 0);
 });

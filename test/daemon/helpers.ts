@@ -10,7 +10,23 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root (this file runs from dist/test/daemon/). */
 export const ROOT = join(here, '..', '..', '..');
 export const DIST = join(ROOT, 'dist');
-export const RUN_JS = join(DIST, 'src', 'cli', 'run.js');
+export const MAIN_JS = join(DIST, 'src', 'cli', 'main.js');
+
+/** Any free loopback port for each ZeroMQ socket (tests run daemons side by side). */
+export const ANY_PORTS = ['--zmq.telemetry', 'tcp://127.0.0.1:*', '--zmq.policy', 'tcp://127.0.0.1:*', '--zmq.control', 'tcp://127.0.0.1:*'];
+
+/**
+ * The real sac job, small: tiny networks and batches, a small buffer, learning after 100 steps
+ * (a few hundred steps per second here), pendulum task.
+ */
+export const TINY_SAC = [
+  '--sim.task', 'pendulum',
+  '--rl.hiddenSizes', '[16,16]',
+  '--rl.batchSize', '32',
+  '--rl.bufferSize', '20000',
+  '--rl.learningStarts', '100',
+  ...ANY_PORTS,
+];
 
 export function tempDir(prefix = 'sacbridge-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -35,9 +51,9 @@ export function killAll(): void {
   live.clear();
 }
 
-/** Spawn `node dist/src/cli/run.js ...args` with JSON logs on stdout. */
+/** Spawn `node dist/src/cli/main.js run ...args` with JSON logs on stdout. */
 export function spawnDaemon(args: string[], env: NodeJS.ProcessEnv = {}): DaemonProcess {
-  const child = spawn(process.execPath, [RUN_JS, '--logging.pretty', 'never', ...args], {
+  const child = spawn(process.execPath, [MAIN_JS, 'run', '--logging.pretty', 'never', ...args], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -171,4 +187,18 @@ export function sleep(ms: number): Promise<void> {
 /** The sd_notify addon is built at install time; build it when that step has not run. */
 export function ensureAddon(): void {
   if (!existsSync(join(ROOT, 'build', 'sd_notify.node'))) execFileSync('sh', [join(ROOT, 'src', 'daemon', 'native', 'build.sh')], { stdio: 'inherit' });
+}
+
+/** One command to the daemon's ZeroMQ control API (REP, JSON); resolves with the reply. */
+export async function controlCall(endpoint: string, cmd: string, args: Record<string, unknown> = {}): Promise<{ ok: boolean; result?: Record<string, unknown>; error?: { code: string; message: string } }> {
+  const { Request } = await import('zeromq');
+  const req = new Request({ receiveTimeout: 5000, sendTimeout: 5000, linger: 0 });
+  try {
+    req.connect(endpoint);
+    await req.send(JSON.stringify({ v: 1, cmd, args, id: cmd }));
+    const [reply] = await req.receive();
+    return JSON.parse(reply!.toString('utf8')) as { ok: boolean; result?: Record<string, unknown>; error?: { code: string; message: string } };
+  } finally {
+    req.close();
+  }
 }

@@ -5,9 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseCurves, readCurves } from '../../src/plot/records.js';
 import { downsample, movingAverage, niceTicks, renderLearningCurves } from '../../src/plot/svg.js';
-import { DIST, msgIs, spawnDaemon, tempDir } from './helpers.js';
-
-const PLOT_JS = join(DIST, 'src', 'cli', 'plot.js');
+import { MAIN_JS, msgIs, spawnDaemon, tempDir, TINY_SAC } from './helpers.js';
 
 /** Records shaped like the trainer's (src/train/trainer.ts on the agent branch), extra fields included. */
 function trainerLikeRun(dir: string): void {
@@ -82,19 +80,20 @@ print('|'.join(texts))
 
 test('`sacbridge plot` draws a run of the real daemon, and refuses a directory with no metrics', async () => {
   const dir = tempDir();
-  const d = spawnDaemon(['--daemon.stateDir', dir, '--metrics.enabled', 'false', '--sim.totalSteps', '20000', '--sim.evalEvery', '5000', '--sim.evalEpisodes', '1']);
-  await d.waitFor(msgIs('phase evaluating -> idle'));
+  const d = spawnDaemon([...TINY_SAC, '--daemon.stateDir', dir, '--metrics.enabled', 'false', '--sim.totalSteps', '600', '--sim.evalEvery', '300', '--sim.evalEpisodes', '1']);
+  await d.waitFor(msgIs('phase evaluating -> idle'), 60_000);
   d.child.kill('SIGTERM');
   assert.equal((await d.exit).code, 0);
   const out = join(tempDir(), 'curves.svg');
-  const r = spawnSync(process.execPath, [PLOT_JS, join(dir, 'run'), '--out', out], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [MAIN_JS, 'plot', join(dir, 'run'), '--out', out], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /100 episode returns, 4 evaluations, 0 loss series, 0 temperature points/);
+  // 600 steps of 200-step episodes; evaluations at 300 and 600; an update record every 100 updates.
+  assert.match(r.stdout, /3 episode returns, 2 evaluations, 4 loss series, 5 temperature points/);
   const svg = readFileSync(out, 'utf8');
   assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-  assert.match(svg, /no data in the run's metrics/); // no losses from the counter job
-  const empty = spawnSync(process.execPath, [PLOT_JS, tempDir()], { encoding: 'utf8' });
+  assert.match(svg, /qf1_loss/);
+  const empty = spawnSync(process.execPath, [MAIN_JS, 'plot', tempDir()], { encoding: 'utf8' });
   assert.equal(empty.status, 65);
   assert.match(empty.stderr, /no metrics records/);
-  assert.equal(spawnSync(process.execPath, [PLOT_JS, '/nonexistent'], { encoding: 'utf8' }).status, 66);
+  assert.equal(spawnSync(process.execPath, [MAIN_JS, 'plot', '/nonexistent'], { encoding: 'utf8' }).status, 66);
 });

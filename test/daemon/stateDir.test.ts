@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CheckpointSchedule, CheckpointStore, MANIFEST } from '../../src/daemon/checkpoints.js';
+import { CheckpointSchedule } from '../../src/daemon/checkpointSchedule.js';
 import { initialDaemonState, LockError, processStartTime, resolveStateDir, seal, StateDir, unseal } from '../../src/daemon/stateDir.js';
 import { tempDir } from './helpers.js';
 
@@ -70,64 +69,6 @@ test('lock: refused while a live process holds it; taken over from a dead one or
   writeFileSync(sd.lockPath, 'garbage');
   sd.lock();
   sd.unlock();
-});
-
-test('checkpoints: manifest verified; a damaged newest checkpoint falls back to the previous good one', async () => {
-  const store = new CheckpointStore(join(tempDir(), 'checkpoints'));
-  await store.clean();
-  const write = (n: number) => async (dir: string) => {
-    mkdirSync(join(dir, 'nets'));
-    await writeFile(join(dir, 'nets', 'actor.bin'), new Uint8Array(1000).fill(n));
-    await writeFile(join(dir, 'counters.json'), JSON.stringify({ steps: n }));
-  };
-  const a = await store.save(100, 'test', write(1));
-  const b = await store.save(200, 'test', write(2));
-  assert.deepEqual(await store.list(), [b.name, a.name]);
-  assert.equal((await store.latestValid()).found!.name, b.name);
-  const v = await store.verify(b.name);
-  assert.ok(v.ok);
-  assert.deepEqual(v.manifest.files.map((f) => f.path), ['counters.json', 'nets/actor.bin']);
-  // Flip one byte of the newest.
-  const p = join(b.dir, 'nets', 'actor.bin');
-  const bytes = readFileSync(p);
-  bytes[500] = 9;
-  writeFileSync(p, bytes);
-  const r = await store.latestValid();
-  assert.equal(r.found!.name, a.name);
-  assert.equal(r.found!.steps, 100);
-  assert.deepEqual(r.refused, [{ name: b.name, reason: 'nets/actor.bin: checksum mismatch' }]);
-  // Truncation and a missing manifest are caught too.
-  writeFileSync(join(a.dir, 'counters.json'), '{');
-  assert.match((await store.verify(a.name)).ok ? '' : ((await store.verify(a.name)) as { reason: string }).reason, /counters.json: size/);
-  const c = await store.save(300, 'test', write(3));
-  (await import('node:fs')).unlinkSync(join(c.dir, MANIFEST));
-  assert.equal((await store.latestValid()).found, null);
-});
-
-test('checkpoints: a crash mid-write leaves no checkpoint, and the debris is cleaned', async () => {
-  const store = new CheckpointStore(join(tempDir(), 'checkpoints'));
-  await store.clean();
-  await assert.rejects(
-    store.save(5, 'test', async (dir) => {
-      await writeFile(join(dir, 'half.bin'), 'x');
-      throw new Error('disk full');
-    }),
-    /disk full/,
-  );
-  assert.deepEqual(readdirSync(store.dir), []);
-  mkdirSync(join(store.dir, '.tmp-ckpt-000000000001-0000000000001'));
-  await store.clean();
-  assert.deepEqual(readdirSync(store.dir), []);
-  await assert.rejects(store.save(1, 'test', async (dir) => writeFile(join(dir, MANIFEST), 'x')), /reserved/);
-});
-
-test('checkpoints: prune keeps the newest and the protected one', async () => {
-  const store = new CheckpointStore(join(tempDir(), 'checkpoints'));
-  const names: string[] = [];
-  for (let i = 1; i <= 5; i++) names.push((await store.save(i * 10, 'test', async (d) => writeFile(join(d, 'x'), String(i)))).name);
-  const removed = await store.prune(2, names[0]!);
-  assert.deepEqual(removed.sort(), [names[1], names[2]].sort());
-  assert.deepEqual((await store.list()).sort(), [names[0], names[3], names[4]].sort());
 });
 
 test('checkpoint schedule: every N steps or N seconds, whichever comes first', () => {

@@ -1,38 +1,53 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PYTHON, runToEnd, startPeer } from './fixtures/processes.js';
-import { MlpPolicy } from './fixtures/mlpPolicy.js';
+import { afterEach, test } from 'node:test';
+import { loadCheckpoint } from '../../src/agent/checkpoint.js';
+import { join } from 'node:path';
+import { killAll, msgIs, spawnDaemon, tempDir, TINY_SAC } from '../daemon/helpers.js';
+import { PYTHON, runToEnd } from './fixtures/processes.js';
 
-test('python client against a live node process: telemetry, actions, control commands', async () => {
-  const server = startPeer(process.execPath, ['dist/test/zmq/fixtures/liveServer.js', '--serve', '--obs', '5', '--act', '3', '--seed', '21']);
-  try {
-    const endpoints = await server.nextLine();
-    const run = await runToEnd(PYTHON, ['clients/python/tests/check_live.py', JSON.stringify(endpoints)]);
-    assert.equal(run.code, 0, `python client failed:\n${run.stderr}`);
-    const seen = JSON.parse(run.stdout) as {
-      tick: { observation: number[]; action: number[]; timing: Record<string, unknown> };
-      policy: { info: Record<string, number>; observation: number[]; action: number[]; version: number };
-      control: Record<string, unknown>;
-      phases: string[][];
-      telemetry_missed: number;
-    };
-    // The same policy computed here gives what Python received, for telemetry and for the policy server.
-    const reference = MlpPolicy.random(5, [32, 32], 3, 21);
-    const check = (obs: number[], got: number[]): void => {
-      const out = new Float32Array(3);
-      reference.act(Float32Array.from(obs), true, out);
-      assert.deepEqual(got, [...out]);
-    };
-    check(seen.tick.observation, seen.tick.action);
-    check(seen.policy.observation, seen.policy.action);
-    assert.equal(seen.policy.info.observation_size, 5);
-    assert.equal(seen.policy.version, 1);
-    assert.deepEqual(seen.control.status, { phase: 'idle', checkpoints: 0 });
-    assert.deepEqual(seen.control.status_paused, { phase: 'paused', checkpoints: 0 });
-    assert.match(seen.control.unknown as string, /unknown command "launch_missiles"/);
-    assert.deepEqual(seen.phases, [['idle', 'paused'], ['paused', 'idle'], ['idle', 'estop'], ['estop', 'paused'], ['paused', 'sim_training']]);
-    assert.equal(seen.telemetry_missed, 0);
-  } finally {
-    assert.equal(await server.stop(), 0, server.stderr());
-  }
+afterEach(killAll);
+
+/**
+ * The Python client (clients/python/) against a live daemon: `sacbridge run` training SAC on the
+ * pendulum with a tiny configuration, its sockets on free loopback ports.
+ */
+test('python client against a live daemon: telemetry, actions, control commands', { timeout: 120_000 }, async () => {
+  const dir = tempDir('sacbridge-py-');
+  const d = spawnDaemon([...TINY_SAC, '--daemon.stateDir', dir, '--metrics.enabled', 'false', '--sim.totalSteps', '1000000000', '--sim.evalEvery', '0', '--sim.evalEpisodes', '3']);
+  const bound = await d.waitFor(msgIs('ZeroMQ sockets bound'), 30_000);
+  const endpoints = { telemetry: bound.telemetry, policy: bound.policy, control: bound.control, switch_to: 'evaluating' };
+  const run = await runToEnd(PYTHON, ['clients/python/tests/check_live.py', JSON.stringify(endpoints)]);
+  assert.equal(run.code, 0, `python client failed:\n${run.stderr}`);
+  const seen = JSON.parse(run.stdout) as {
+    tick: { step: number; observation: number[]; action: number[]; reward: number; timing: Record<string, unknown>; policy_version: number };
+    update: { losses: Record<string, number>; temperature: number; entropy: number; policy_version: number };
+    policy: { info: Record<string, number>; observation: number[]; action: number[]; version: number };
+    control: Record<string, Record<string, unknown> | string>;
+    phases: string[][];
+    telemetry_missed: number;
+  };
+  // Pendulum: observation (cos, sin, angular velocity), one torque.
+  assert.equal(seen.tick.observation.length, 3);
+  assert.equal(seen.tick.action.length, 1);
+  assert.ok(Math.abs(seen.tick.action[0]!) <= 1);
+  assert.ok(Number.isFinite(seen.tick.reward));
+  assert.deepEqual(Object.keys(seen.update.losses).sort(), ['actor', 'alpha', 'q1', 'q2']);
+  assert.ok(seen.update.temperature > 0);
+  assert.deepEqual([seen.policy.info.observation_size, seen.policy.info.action_size], [3, 1]);
+  assert.ok(Number.isInteger(seen.policy.version) && seen.policy.version >= 0, 'version = updates behind the served weights');
+  assert.ok(Math.abs(seen.policy.action[0]!) <= 1);
+  const c = seen.control as Record<string, Record<string, unknown>>;
+  assert.equal(c.status!.phase, 'sim_training');
+  assert.equal(c.status!.job, 'sac');
+  assert.equal(c.status_paused!.phase, 'paused');
+  assert.match(seen.control.resume_refused as string, /only a paused daemon resumes/);
+  assert.match(seen.control.unknown as string, /unknown command "launch_missiles"/);
+  assert.deepEqual(seen.phases, [['sim_training', 'paused'], ['paused', 'sim_training'], ['sim_training', 'estop'], ['estop', 'sim_training'], ['sim_training', 'evaluating']]);
+  assert.equal(seen.telemetry_missed, 0);
+  // The checkpoint the client asked for is on disk and verifies.
+  const ck = c.checkpoint!;
+  const loaded = await loadCheckpoint(join(dir, 'run', 'checkpoints', String(ck.name)));
+  assert.equal(loaded.counters.steps, ck.steps);
+  d.child.kill('SIGTERM');
+  assert.equal((await d.exit).code, 0, d.stderr.join(''));
 });

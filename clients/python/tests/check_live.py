@@ -91,7 +91,7 @@ def main():
         "estop": control.call("estop", reason="python test"),
         "resume_refused": expect_error("refused", lambda: control.call("resume")),
         "clear_estop": control.call("clear_estop"),
-        "switch": control.call("switch_phase", phase="sim_training", reason="python test"),
+        "switch": control.call("switch_phase", phase=ep.get("switch_to", "sim_training"), reason="python test"),
         "checkpoint": control.call("checkpoint", tag="py"),
         "evaluate": control.call("evaluate", episodes=3),
         "unknown": expect_error("unknown_command", lambda: control.call("launch_missiles")),

@@ -1,0 +1,222 @@
+import type { ReplayBuffer } from '../agent/replayBuffer.js';
+import type { SoftActorCritic } from '../agent/sac.js';
+import type { SacbridgeConfig } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import type { Plant } from '../plant/plant.js';
+import { loadRclnodejs, rosEnvironmentProblem, type RosEnvironmentCheck } from '../plant/ros/rclnodejs.js';
+import { RosPlant } from '../plant/ros/rosPlant.js';
+import type { CommandSink, ObservationSource, RosPlantConfig } from '../plant/ros/rosPlantConfig.js';
+import { getTaskDefinition } from '../task/registry.js';
+import type { Task } from '../task/task.js';
+import type { TickResult } from './job.js';
+
+/**
+ * The `real_finetune` phase: the same agent fine-tuned on the robot through ROS 2.
+ *
+ * The fine-tuning itself (control loop on its own timer, learner in a worker, mixed sim/robot
+ * replay, safety layer) is the FineTuneSession of src/finetune/session.ts (branch `robot`);
+ * this module only wires the daemon to it: check the ROS 2 environment, load rclnodejs, open
+ * the RosPlant from the convict keys, start the session, and turn its state into phase
+ * requests. Everything it needs from the session is the contract below, so the lead can adapt
+ * one place at merge. Without ROS 2 (as on this machine) it fails before touching anything,
+ * with an error that says what is missing; the job then asks for the e-stop.
+ */
+
+export class RobotPhaseError extends Error {
+  override name = 'RobotPhaseError';
+}
+
+/** The session contract (src/finetune/session.ts on branch `robot`). */
+export interface FineTuneSessionLike {
+  status(): { state?: string; estop?: string | null; [key: string]: unknown };
+  pause(): void;
+  resume(): void;
+  estop(reason: string): void;
+  stop(): Promise<void>;
+}
+
+export interface FineTuneStartOptions {
+  agent: SoftActorCritic;
+  simReplay: ReplayBuffer;
+  plant: Plant;
+  task: Task;
+  safety: SacbridgeConfig['safety'] & { staleAgeMs: number };
+  rateHz: number;
+  /** Fraction of each minibatch drawn from robot transitions. */
+  robotFraction: number;
+  updatesPerStep: number;
+  logger: Logger;
+}
+
+interface SessionModule {
+  FineTuneSession: { start(options: FineTuneStartOptions): Promise<FineTuneSessionLike> | FineTuneSessionLike };
+}
+
+export interface RobotPhase {
+  /** Called by the daemon's loop; the session runs on its own timer, so this only watches it. */
+  tick(): Promise<TickResult>;
+  stop(): Promise<void>;
+}
+
+export interface RobotPhaseDeps {
+  config: SacbridgeConfig;
+  logger: Logger;
+  agent: SoftActorCritic;
+  simReplay: ReplayBuffer;
+  task: string;
+  /** For tests: the environment rclnodejs is checked against. */
+  rosCheck?: RosEnvironmentCheck;
+  /** For tests and the merge: where the session comes from. */
+  loadSession?: () => Promise<SessionModule>;
+}
+
+const SESSION_MODULE = '../finetune/session.js';
+
+async function importSession(): Promise<SessionModule> {
+  let mod: Partial<SessionModule>;
+  try {
+    mod = (await import(new URL(SESSION_MODULE, import.meta.url).href)) as Partial<SessionModule>;
+  } catch (err) {
+    throw new RobotPhaseError(`this build has no fine-tuning session (src/finetune/session.ts): ${(err as Error).message}`);
+  }
+  if (typeof mod.FineTuneSession?.start !== 'function') throw new RobotPhaseError('src/finetune/session.ts does not export FineTuneSession.start');
+  return mod as SessionModule;
+}
+
+/** Start fine-tuning on the robot; throws RobotPhaseError naming what is missing. */
+export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase> {
+  const { config, logger } = deps;
+  if (!config.ros.enabled) {
+    throw new RobotPhaseError('ros.enabled is false: the robot phase needs ROS 2 (set ros.enabled=true with ros.observations and ros.command, and run where a ROS 2 distribution is sourced)');
+  }
+  const problem = rosEnvironmentProblem(deps.rosCheck);
+  if (problem !== null) throw new RobotPhaseError(`ROS 2 is not available: ${problem}`);
+  const plantConfig = rosPlantConfigFrom(config);
+  const rcl = await loadRclnodejs(deps.rosCheck);
+  let pendingEstop: string | null = null;
+  const plant = RosPlant.open(rcl, plantConfig, {
+    onEstop: (reason) => {
+      pendingEstop = reason;
+    },
+  });
+  let session: FineTuneSessionLike;
+  try {
+    const { FineTuneSession } = await (deps.loadSession ?? importSession)();
+    session = await FineTuneSession.start({
+      agent: deps.agent,
+      simReplay: deps.simReplay,
+      plant,
+      task: getTaskDefinition(deps.task).create(),
+      safety: { ...config.safety, staleAgeMs: config.ros.staleAgeMs },
+      rateHz: config.ros.controlRateHz,
+      robotFraction: 1 - config.switch.simReplayRatio,
+      updatesPerStep: config.rl.updatesPerStep,
+      logger,
+    });
+  } catch (err) {
+    await plant.close();
+    throw err;
+  }
+  logger.info({ rateHz: config.ros.controlRateHz, robotFraction: 1 - config.switch.simReplayRatio }, 'real fine-tuning started');
+  const periodMs = 1000 / config.ros.controlRateHz;
+  return {
+    async tick() {
+      // The session ticks itself; the daemon's loop only needs to notice an e-stop.
+      await new Promise((r) => setTimeout(r, Math.min(50, periodMs)));
+      const estop = pendingEstop ?? session.status().estop ?? null;
+      if (estop !== null && estop !== undefined) return { request: { event: 'estop', reason: `robot e-stop: ${estop}` } };
+      return {};
+    },
+    async stop() {
+      await session.stop();
+      await plant.close();
+    },
+  };
+}
+
+/**
+ * The convict ros.* keys as a RosPlantConfig. Field maps: JointState
+ * {"qpos": "position[hip,knee]", "qvel": "velocity[hip,knee]"}; Imu {"gyro": "angular_velocity"};
+ * Odometry {"pos": "pose.position"}; Float64MultiArray {"x": "data[0:3]"} (offset:size).
+ */
+export function rosPlantConfigFrom(c: SacbridgeConfig): RosPlantConfig {
+  const r = c.ros;
+  const where = (i: number, signal: string): string => `ros.observations[${i}].fields.${signal}`;
+  const observations: ObservationSource[] = r.observations.map((o, i): ObservationSource => {
+    const qos = o.qos === undefined ? undefined : o.qos === 'reliable' ? { reliability: 'reliable' as const, depth: 10 } : o.qos === 'best_effort' ? { reliability: 'best_effort' as const, depth: 10 } : 'sensor_data';
+    const entries = Object.entries(o.fields);
+    switch (o.type) {
+      case 'sensor_msgs/msg/JointState': {
+        let joints: string[] | null = null;
+        const signals: { position?: string; velocity?: string; effort?: string } = {};
+        for (const [signal, path] of entries) {
+          const m = /^(position|velocity|effort)\[([^\]]+)\]$/.exec(path);
+          if (m === null) throw new RobotPhaseError(`${where(i, signal)} = ${JSON.stringify(path)}: expected position|velocity|effort[joint,...]`);
+          const js = m[2]!.split(',').map((s) => s.trim());
+          if (joints !== null && joints.join() !== js.join()) throw new RobotPhaseError(`${where(i, signal)}: every field of one JointState source must list the same joints`);
+          joints = js;
+          signals[m[1] as 'position'] = signal;
+        }
+        return { type: o.type, topic: o.topic, qos, joints: joints ?? [], signals };
+      }
+      case 'sensor_msgs/msg/Imu':
+      case 'nav_msgs/msg/Odometry': {
+        const names: Record<string, string> = o.type === 'sensor_msgs/msg/Imu'
+          ? { orientation: 'orientation', angular_velocity: 'angularVelocity', linear_acceleration: 'linearAcceleration' }
+          : { 'pose.position': 'position', 'pose.orientation': 'orientation', 'twist.linear': 'linearVelocity', 'twist.angular': 'angularVelocity' };
+        const signals: Record<string, string> = {};
+        for (const [signal, path] of entries) {
+          const key = names[path];
+          if (key === undefined) throw new RobotPhaseError(`${where(i, signal)} = ${JSON.stringify(path)}: expected one of ${Object.keys(names).join(', ')}`);
+          signals[key] = signal;
+        }
+        return { type: o.type, topic: o.topic, qos, signals } as ObservationSource;
+      }
+      case 'std_msgs/msg/Float64MultiArray':
+        return {
+          type: o.type,
+          topic: o.topic,
+          qos,
+          signals: entries.map(([signal, path]) => {
+            const m = /^data\[(\d+):(\d+)\]$/.exec(path);
+            if (m === null) throw new RobotPhaseError(`${where(i, signal)} = ${JSON.stringify(path)}: expected data[start:end]`);
+            return { name: signal, offset: Number(m[1]), size: Number(m[2]) - Number(m[1]) };
+          }),
+        };
+      default:
+        throw new RobotPhaseError(`ros.observations[${i}].type = ${JSON.stringify(o.type)}: not one of sensor_msgs/msg/JointState, sensor_msgs/msg/Imu, nav_msgs/msg/Odometry, std_msgs/msg/Float64MultiArray`);
+    }
+  });
+  const low = [...c.safety.commandMin];
+  const high = [...c.safety.commandMax];
+  if (low.length === 0) throw new RobotPhaseError('safety.commandMin / safety.commandMax: the robot phase needs explicit command limits');
+  let command: CommandSink;
+  switch (r.command.type) {
+    case 'std_msgs/msg/Float64MultiArray':
+      command = { type: r.command.type, topic: r.command.topic, low, high, ...(r.command.jointNames.length ? { names: [...r.command.jointNames] } : {}) };
+      break;
+    case 'trajectory_msgs/msg/JointTrajectory':
+      command = { type: r.command.type, topic: r.command.topic, low, high, joints: [...r.command.jointNames], field: 'positions', timeFromStart: 1 / r.controlRateHz };
+      break;
+    case 'geometry_msgs/msg/Twist': {
+      const axes = ['linear.x', 'linear.y', 'linear.z', 'angular.x', 'angular.y', 'angular.z'] as const;
+      command = { type: r.command.type, topic: r.command.topic, low, high, axes: r.command.jointNames.length ? (r.command.jointNames as (typeof axes)[number][]) : axes.slice(0, low.length) };
+      break;
+    }
+  }
+  return {
+    nodeName: r.nodeName,
+    ...(r.namespace ? { namespace: r.namespace } : {}),
+    controlPeriod: 1 / r.controlRateHz,
+    observations,
+    ...(r.rewardTopic ? { reward: { topic: r.rewardTopic } } : {}),
+    command,
+    estop: { topic: r.estopTopic },
+    estopCommand: 'zero',
+    status: { topic: r.statusTopic },
+    phaseTopic: r.phaseTopic,
+    reset: r.reset.mode === 'scripted'
+      ? { mode: 'scripted', steps: r.reset.script.map((s) => ({ command: [...s.command], duration: s.durationMs / 1000 })) }
+      : { mode: 'operator', topic: r.reset.readyTopic, timeout: 600 },
+  };
+}

@@ -1,0 +1,383 @@
+import { appendFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { listGenerations, type Json } from '../agent/checkpoint.js';
+import { FastPolicy } from '../agent/fastPolicy.js';
+import type { SacHyperparameters } from '../agent/sac.js';
+import { initCompute } from '../compute/backend.js';
+import type { SacbridgeConfig } from '../config/schema.js';
+import type { Env, StepResult } from '../env/env.js';
+import { DomainRandomizer } from '../plant/mujoco/domainRandomizer.js';
+import { createEnv, getTaskDefinition, type CreateEnvOptions } from '../task/registry.js';
+import { Trainer } from '../train/trainer.js';
+import { Rng } from '../util/rng.js';
+import type { Job, JobCheckpoint, JobContext, JobStatus, TickResult } from './job.js';
+import type { Phase } from './phases.js';
+import { startRobotPhase, type RobotPhase } from './robotPhase.js';
+
+/**
+ * The daemon's SAC job: the lockstep Trainer (src/train/trainer.ts) driven one tick at a time.
+ *
+ *   sim_training   one env step and its gradient updates per tick; asks for an evaluation
+ *                  every sim.evalEvery steps and when sim.totalSteps are spent
+ *   evaluating     one deterministic episode per tick on a separate env, with the fast policy;
+ *                  after the round, the gate: mean return >= switch.gateReturn (over
+ *                  switch.gateEpisodes episodes when a switch is configured) arms the daemon,
+ *                  else training continues (or finishes when the budget is spent)
+ *   real_finetune  the robot session (robotPhase.ts); without ROS 2 it fails and asks for the
+ *                  e-stop, a safe phase an operator has to clear
+ *
+ * Checkpoints are the trainer's generations (networks, optimiser moments, temperature, replay
+ * buffer, RNG states, counters) with the daemon's state in their `extra`.
+ */
+
+const EVAL_SEED_OFFSET = 7919;
+
+/** The convict keys rl.* mapped onto the SAC hyperparameters. */
+export function sacHyperparameters(rl: SacbridgeConfig['rl']): Partial<SacHyperparameters> {
+  return {
+    variant: rl.variant,
+    hidden: [...rl.hiddenSizes],
+    learningRate: rl.lr,
+    batchSize: rl.batchSize,
+    gamma: rl.gamma,
+    tau: rl.tau,
+    bufferSize: rl.bufferSize,
+    learningStarts: rl.learningStarts,
+    updatesPerStep: rl.updatesPerStep,
+    autoAlpha: rl.alphaLearn,
+    initialAlpha: rl.alphaInit,
+    targetEntropy: rl.targetEntropy === 'auto' ? null : rl.targetEntropy,
+  };
+}
+
+/** The convict keys sim.* mapped onto the env options (seed apart). */
+export function envOptions(sim: SacbridgeConfig['sim']): Omit<CreateEnvOptions, 'seed'> {
+  const r = sim.randomize;
+  const randomized = r.massScale.some((x) => x !== 1) || r.frictionScale.some((x) => x !== 1) || r.actuatorGainScale.some((x) => x !== 1) || r.observationNoiseStd > 0 || r.actionLatencyTicks[1] > 0;
+  return {
+    ...(sim.modelPath !== '' ? { modelPath: sim.modelPath } : {}),
+    ...(sim.gymnasiumModelDir !== '' ? { gymnasiumModelDir: sim.gymnasiumModelDir } : {}),
+    ...(sim.frameSkip > 0 ? { frameSkip: sim.frameSkip } : {}),
+    ...(randomized
+      ? {
+          randomizer: new DomainRandomizer({
+            mass: [r.massScale[0], r.massScale[1]],
+            friction: [r.frictionScale[0], r.frictionScale[1]],
+            actuatorGain: [r.actuatorGainScale[0], r.actuatorGainScale[1]],
+            observationNoiseStd: r.observationNoiseStd,
+            maxActionLatency: r.actionLatencyTicks[1],
+          }),
+        }
+      : {}),
+  };
+}
+
+/** The last transition of the training env, kept for telemetry. */
+interface Tapped {
+  observation: Float32Array;
+  action: Float32Array;
+  result: StepResult | null;
+  episodeStep: number;
+}
+
+/** Observe the env's steps without changing them (the trainer keeps its own state private). */
+function tapEnv(env: Env, into: Tapped): void {
+  const reset = env.reset.bind(env);
+  const step = env.step.bind(env);
+  into.observation = new Float32Array(env.observationSize);
+  into.action = new Float32Array(env.actionSize);
+  env.reset = async () => {
+    const o = await reset();
+    into.observation.set(o);
+    into.episodeStep = 0;
+    return o;
+  };
+  env.step = async (action: Float32Array) => {
+    into.action.set(action);
+    const r = await step(action);
+    into.result = r;
+    into.episodeStep++;
+    return r;
+  };
+}
+
+/** Name of the newest generation whose manifest holds `steps` (the one the trainer resumed from). */
+async function generationHolding(dir: string, steps: number): Promise<string> {
+  for (const g of await listGenerations(dir)) {
+    try {
+      const m = JSON.parse(await readFile(join(dir, g, 'manifest.json'), 'utf8')) as { counters?: { steps?: number } };
+      if (m.counters?.steps === steps) return g;
+    } catch {
+      // unreadable: not the one loaded
+    }
+  }
+  return `(a generation at step ${steps})`;
+}
+
+interface Evaluation {
+  target: number;
+  returns: number[];
+}
+
+export class SacJob implements Job {
+  readonly name = 'sac';
+  readonly policy: FastPolicy;
+  private config: SacbridgeConfig;
+  private evalEnv: Env | null = null;
+  private evaluation: Evaluation | null = null;
+  private lastEvalReturn: number | null = null;
+  private lastGate: string | null = null;
+  private robot: RobotPhase | null = null;
+  private robotError: string | null = null;
+  private policyUpdates = 0;
+  private publishedUpdates: number;
+  private readonly metricsPath: string;
+
+  private constructor(
+    private readonly ctx: JobContext,
+    private readonly trainer: Trainer,
+    private readonly tapped: Tapped,
+    private readonly resumedFrom: string | null,
+  ) {
+    this.config = ctx.config;
+    this.policy = new FastPolicy(trainer.agent.actorWeights(), new Rng(ctx.config.sim.seed + 31), trainer.counters.updates);
+    this.policyUpdates = trainer.counters.updates;
+    this.publishedUpdates = trainer.counters.updates;
+    this.metricsPath = join(ctx.runDir, 'metrics.jsonl');
+  }
+
+  static async create(ctx: JobContext): Promise<SacJob> {
+    const { config, logger } = ctx;
+    const task = config.sim.task;
+    try {
+      getTaskDefinition(task);
+    } catch (err) {
+      throw new Error(`sim.task = ${JSON.stringify(task)}: ${(err as Error).message}`);
+    }
+    const compute = await initCompute(config.compute.backend);
+    logger.info({ backend: compute.backend, reason: compute.reason }, `tfjs backend ${compute.backend}`);
+    const tapped: Tapped = { observation: new Float32Array(0), action: new Float32Array(0), result: null, episodeStep: 0 };
+    let trainingEnvMade = false;
+    const options = envOptions(config.sim);
+    const trainer = await Trainer.create({
+      task,
+      seed: config.sim.seed,
+      runDir: ctx.runDir,
+      makeEnv: async (seed) => {
+        const env = await createEnv(task, { seed, ...options });
+        // The first env the trainer builds is the training env; only its steps are telemetry.
+        if (!trainingEnvMade) tapEnv(env, tapped);
+        trainingEnvMade = true;
+        return env;
+      },
+      hyperparameters: sacHyperparameters(config.rl),
+      resume: true,
+      // The daemon schedules checkpoints and evaluations.
+      evalEvery: 0,
+      checkpointEvery: 0,
+      keepCheckpoints: config.daemon.keepCheckpoints,
+      metricsEvery: 100,
+      warn: (m) => logger.warn(m),
+      envInfo: { task, ...(config.sim.modelPath ? { modelPath: config.sim.modelPath } : {}), ...(config.sim.gymnasiumModelDir ? { gymnasiumModelDir: config.sim.gymnasiumModelDir } : {}) },
+      extra: () => null,
+    });
+    if (trainer.checkpointDir !== ctx.checkpointDir) {
+      await trainer.close();
+      throw new Error(`the trainer keeps checkpoints in ${trainer.checkpointDir}, the daemon expects ${ctx.checkpointDir}`);
+    }
+    trainer.onMetrics((r) => {
+      if (r.type === 'episode') ctx.metrics.episodeFinished(r.return);
+    });
+    const resumed = trainer.counters.steps > 0 || trainer.resumedExtra !== null ? await generationHolding(ctx.checkpointDir, trainer.counters.steps) : null;
+    return new SacJob(ctx, trainer, tapped, resumed);
+  }
+
+  async resume(): Promise<(JobCheckpoint & { daemon: Json }) | null> {
+    if (this.resumedFrom === null) return null;
+    return { id: this.resumedFrom, steps: this.trainer.counters.steps, replaySize: this.trainer.replay.size, daemon: this.trainer.resumedExtra };
+  }
+
+  async checkpoint(_reason: string, daemon: Json): Promise<JobCheckpoint> {
+    this.trainer.setExtra(() => daemon);
+    const path = await this.trainer.checkpoint();
+    return { id: basename(path), steps: this.trainer.counters.steps, replaySize: this.trainer.replay.size };
+  }
+
+  async tick(phase: Phase): Promise<TickResult> {
+    switch (phase) {
+      case 'sim_training':
+        return this.trainTick();
+      case 'evaluating':
+        return this.evalTick();
+      case 'real_finetune':
+        return this.robotTick();
+      default:
+        return {};
+    }
+  }
+
+  private async trainTick(): Promise<TickResult> {
+    const t = this.trainer;
+    const t0 = process.hrtime.bigint();
+    await t.step();
+    const computeNs = Number(process.hrtime.bigint() - t0);
+    this.publishTick(computeNs);
+    if (t.counters.updates > this.publishedUpdates) this.publishUpdate();
+    if (t.counters.updates - this.policyUpdates >= this.config.zmq.policyRefreshUpdates) this.refreshPolicy();
+
+    const { totalSteps, evalEvery } = this.config.sim;
+    const steps = t.counters.steps;
+    if (steps >= totalSteps) return { request: { event: 'evaluate', reason: `step budget of ${totalSteps} spent` } };
+    if (evalEvery > 0 && steps % evalEvery === 0) return { request: { event: 'evaluate', reason: `every ${evalEvery} steps` } };
+    return {};
+  }
+
+  private publishTick(computeNs: number): void {
+    const r = this.tapped.result;
+    if (r === null) return;
+    const t = this.trainer;
+    this.ctx.telemetry.tick({
+      step: t.counters.steps,
+      episode: t.counters.episodes,
+      episodeStep: this.tapped.episodeStep,
+      phase: this.ctx.phase(),
+      policyVersion: t.counters.updates,
+      observation: r.observation,
+      action: this.tapped.action,
+      reward: r.reward,
+      rewardTerms: r.terms,
+      terminated: r.terminated,
+      truncated: r.truncated,
+      // Sim training runs as fast as it can: no period, no deadline.
+      timing: { periodNs: 0, jitterNs: 0, computeNs, late: false },
+    });
+  }
+
+  private publishUpdate(): void {
+    const t = this.trainer;
+    this.publishedUpdates = t.counters.updates;
+    const m = t.lastUpdate;
+    if (m === null) return;
+    const losses: Record<string, number> = { q1: m.qf1_loss, q2: m.qf2_loss, actor: m.actor_loss, alpha: m.alpha_loss };
+    if (m.vf_loss !== undefined) losses.v = m.vf_loss;
+    this.ctx.telemetry.update({ update: t.counters.updates, policyVersion: this.policy.version, losses, temperature: m.alpha, entropy: m.entropy, extra: { q1_mean: m.qf1_mean } });
+    this.ctx.metrics.setLosses(losses);
+    this.ctx.metrics.setTemperature(m.alpha);
+  }
+
+  /** Copy the actor's weights into the fast policy (version = update count). */
+  private refreshPolicy(): void {
+    this.policyUpdates = this.trainer.counters.updates;
+    this.policy.swap(this.trainer.agent.actorWeights(), this.policyUpdates);
+  }
+
+  private gateEpisodes(): number {
+    const { switch: sw, sim } = this.config;
+    return sw.mode === 'never' ? sim.evalEpisodes : sw.gateEpisodes;
+  }
+
+  private async evalTick(): Promise<TickResult> {
+    if (this.evaluation === null) {
+      this.refreshPolicy();
+      this.evaluation = { target: this.gateEpisodes(), returns: [] };
+      if (this.evalEnv === null) this.evalEnv = await createEnv(this.config.sim.task, { seed: this.config.sim.seed + EVAL_SEED_OFFSET, ...envOptions(this.config.sim) });
+    }
+    const ev = this.evaluation;
+    ev.returns.push(await this.evalEpisode(this.evalEnv!));
+    if (ev.returns.length < ev.target) return {};
+    this.evaluation = null;
+    return this.gate(ev.returns);
+  }
+
+  /** One deterministic episode with the fast policy (the same weights the policy server serves). */
+  private async evalEpisode(env: Env): Promise<number> {
+    const action = new Float32Array(env.actionSize);
+    let obs = await env.reset();
+    let total = 0;
+    for (;;) {
+      this.policy.act(obs, true, action);
+      const r = await env.step(action);
+      if (r.abort === null) total += r.reward;
+      if (r.terminated || r.truncated || r.abort !== null) return total;
+      obs = r.observation;
+    }
+  }
+
+  /** The sim-to-real gate on a finished evaluation round. */
+  private gate(returns: number[]): TickResult {
+    const mean = returns.reduce((s, x) => s + x, 0) / returns.length;
+    const std = Math.sqrt(returns.reduce((s, x) => s + (x - mean) ** 2, 0) / returns.length);
+    this.lastEvalReturn = mean;
+    const t = this.trainer;
+    appendFileSync(this.metricsPath, `${JSON.stringify({ type: 'eval', step: t.counters.steps, mean_return: mean, std_return: std, returns, time: new Date().toISOString() })}\n`);
+    const sw = this.config.switch;
+    const passed = mean >= sw.gateReturn;
+    this.lastGate = sw.mode === 'never' ? 'no switch configured' : passed ? `passed (${mean.toFixed(2)} >= ${sw.gateReturn})` : `not passed (${mean.toFixed(2)} < ${sw.gateReturn})`;
+    this.ctx.logger.info({ step: t.counters.steps, meanReturn: mean, stdReturn: std, episodes: returns.length, gate: this.lastGate }, 'evaluation done');
+    const why = `evaluation mean ${mean.toFixed(3)} over ${returns.length} episodes`;
+    if (sw.mode !== 'never' && passed) return { request: { event: 'arm', reason: `${why} passed the gate ${sw.gateReturn}` } };
+    if (t.counters.steps >= this.config.sim.totalSteps) return { request: { event: 'finish', reason: `${why}; step budget spent` } };
+    return { request: { event: 'continue_training', reason: why } };
+  }
+
+  private async robotTick(): Promise<TickResult> {
+    if (this.robot === null) {
+      try {
+        this.robot = await startRobotPhase({ config: this.config, logger: this.ctx.logger, agent: this.trainer.agent, simReplay: this.trainer.replay, task: this.config.sim.task });
+        this.robotError = null;
+      } catch (err) {
+        this.robotError = (err as Error).message;
+        this.ctx.logger.error({ error: this.robotError }, 'cannot start real fine-tuning');
+        return { request: { event: 'estop', reason: `real fine-tuning cannot start: ${this.robotError}` } };
+      }
+    }
+    return this.robot.tick();
+  }
+
+  async phaseLeft(from: Phase): Promise<void> {
+    if (from === 'real_finetune' && this.robot !== null) {
+      await this.robot.stop();
+      this.robot = null;
+    }
+    if (from === 'evaluating') this.evaluation = null;
+  }
+
+  status(): JobStatus {
+    const t = this.trainer;
+    const m = t.lastUpdate;
+    return {
+      envSteps: t.counters.steps,
+      updates: t.counters.updates,
+      episodes: t.counters.episodes,
+      replaySize: t.replay.size,
+      lastReturn: Number.isNaN(t.lastReturn) ? null : t.lastReturn,
+      extra: {
+        task: t.task,
+        stepsPerSecond: Number(t.rate.toFixed(1)),
+        alpha: m === null ? null : m.alpha,
+        lastEvalReturn: this.lastEvalReturn,
+        gate: this.lastGate,
+        policyVersion: this.policy.version,
+        evaluating: this.evaluation === null ? null : `${this.evaluation.returns.length}/${this.evaluation.target}`,
+        robot: this.robotError ?? (this.robot === null ? null : 'running'),
+      },
+    };
+  }
+
+  reconfigure(config: SacbridgeConfig, changed: readonly string[]): string[] {
+    this.config = config;
+    return changed.filter((k) => k.startsWith('sim.eval') || k.startsWith('switch.'));
+  }
+
+  async close(): Promise<void> {
+    await this.robot?.stop();
+    this.robot = null;
+    if (this.evalEnv !== null) await this.evalEnv.plant.close();
+    await this.trainer.close();
+  }
+}
+
+export function createSacJob(ctx: JobContext): Promise<Job> {
+  return SacJob.create(ctx);
+}
