@@ -140,7 +140,14 @@ export async function saveCheckpoint(root: string, content: CheckpointContent, o
   await fsyncDir(root);
   await writeFileAtomic(join(root, LATEST), `${generation}\n`);
 
-  for (const old of (await listGenerations(root)).slice(keep)) await rm(join(root, old), { recursive: true, force: true });
+  // Retire old generations by renaming them out of the generation namespace first (an atomic
+  // step), then deleting: a crash mid-delete leaves a temp dir that the next save removes,
+  // never a half-deleted generation that looks real.
+  for (const old of (await listGenerations(root)).slice(keep)) {
+    const doomed = join(root, `${old}.tmp-${process.pid}`);
+    await rename(join(root, old), doomed);
+    await rm(doomed, { recursive: true, force: true });
+  }
   return final;
 }
 

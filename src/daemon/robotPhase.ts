@@ -2,54 +2,27 @@ import type { ReplayBuffer } from '../agent/replayBuffer.js';
 import type { SoftActorCritic } from '../agent/sac.js';
 import type { SacbridgeConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
-import type { Plant } from '../plant/plant.js';
 import { loadRclnodejs, rosEnvironmentProblem, type RosEnvironmentCheck } from '../plant/ros/rclnodejs.js';
 import { RosPlant } from '../plant/ros/rosPlant.js';
 import type { CommandSink, ObservationSource, RosPlantConfig } from '../plant/ros/rosPlantConfig.js';
 import { getTaskDefinition } from '../task/registry.js';
-import type { Task } from '../task/task.js';
+import { FineTuneSession } from '../finetune/session.js';
+import { safetyOptionsFromConfig } from '../safety/fromConfig.js';
 import type { TickResult } from './job.js';
 
 /**
  * The `real_finetune` phase: the same agent fine-tuned on the robot through ROS 2.
  *
  * The fine-tuning itself (control loop on its own timer, learner in a worker, mixed sim/robot
- * replay, safety layer) is the FineTuneSession of src/finetune/session.ts (branch `robot`);
- * this module only wires the daemon to it: check the ROS 2 environment, load rclnodejs, open
- * the RosPlant from the convict keys, start the session, and turn its state into phase
- * requests. Everything it needs from the session is the contract below, so the lead can adapt
- * one place at merge. Without ROS 2 (as on this machine) it fails before touching anything,
- * with an error that says what is missing; the job then asks for the e-stop.
+ * replay, safety layer) is the FineTuneSession (src/finetune/session.ts); this module wires the
+ * daemon to it: check the ROS 2 environment, load rclnodejs, open the RosPlant from the convict
+ * keys, start the session, and turn its state into phase requests. Without ROS 2 (as on this
+ * machine) it fails before touching anything, with an error that says what is missing; the job
+ * then asks for the e-stop.
  */
 
 export class RobotPhaseError extends Error {
   override name = 'RobotPhaseError';
-}
-
-/** The session contract (src/finetune/session.ts on branch `robot`). */
-export interface FineTuneSessionLike {
-  status(): { state?: string; estop?: string | null; [key: string]: unknown };
-  pause(): void;
-  resume(): void;
-  estop(reason: string): void;
-  stop(): Promise<void>;
-}
-
-export interface FineTuneStartOptions {
-  agent: SoftActorCritic;
-  simReplay: ReplayBuffer;
-  plant: Plant;
-  task: Task;
-  safety: SacbridgeConfig['safety'] & { staleAgeMs: number };
-  rateHz: number;
-  /** Fraction of each minibatch drawn from robot transitions. */
-  robotFraction: number;
-  updatesPerStep: number;
-  logger: Logger;
-}
-
-interface SessionModule {
-  FineTuneSession: { start(options: FineTuneStartOptions): Promise<FineTuneSessionLike> | FineTuneSessionLike };
 }
 
 export interface RobotPhase {
@@ -66,21 +39,6 @@ export interface RobotPhaseDeps {
   task: string;
   /** For tests: the environment rclnodejs is checked against. */
   rosCheck?: RosEnvironmentCheck;
-  /** For tests and the merge: where the session comes from. */
-  loadSession?: () => Promise<SessionModule>;
-}
-
-const SESSION_MODULE = '../finetune/session.js';
-
-async function importSession(): Promise<SessionModule> {
-  let mod: Partial<SessionModule>;
-  try {
-    mod = (await import(new URL(SESSION_MODULE, import.meta.url).href)) as Partial<SessionModule>;
-  } catch (err) {
-    throw new RobotPhaseError(`this build has no fine-tuning session (src/finetune/session.ts): ${(err as Error).message}`);
-  }
-  if (typeof mod.FineTuneSession?.start !== 'function') throw new RobotPhaseError('src/finetune/session.ts does not export FineTuneSession.start');
-  return mod as SessionModule;
 }
 
 /** Start fine-tuning on the robot; throws RobotPhaseError naming what is missing. */
@@ -93,25 +51,24 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
   if (problem !== null) throw new RobotPhaseError(`ROS 2 is not available: ${problem}`);
   const plantConfig = rosPlantConfigFrom(config);
   const rcl = await loadRclnodejs(deps.rosCheck);
-  let pendingEstop: string | null = null;
-  const plant = RosPlant.open(rcl, plantConfig, {
-    onEstop: (reason) => {
-      pendingEstop = reason;
-    },
-  });
-  let session: FineTuneSessionLike;
+  const plant = RosPlant.open(rcl, plantConfig);
+  let session: FineTuneSession;
   try {
-    const { FineTuneSession } = await (deps.loadSession ?? importSession)();
     session = await FineTuneSession.start({
       agent: deps.agent,
       simReplay: deps.simReplay,
       plant,
       task: getTaskDefinition(deps.task).create(),
-      safety: { ...config.safety, staleAgeMs: config.ros.staleAgeMs },
+      safety: safetyOptionsFromConfig(config.safety, plant.command, config.ros.staleAgeMs / 1000),
       rateHz: config.ros.controlRateHz,
       robotFraction: 1 - config.switch.simReplayRatio,
       updatesPerStep: config.rl.updatesPerStep,
-      logger,
+      learningStarts: config.rl.batchSize,
+      publishEvery: config.zmq.policyRefreshUpdates,
+      robotReplayCapacity: config.rl.bufferSize,
+      seed: config.sim.seed,
+      compute: config.compute.backend,
+      onError: (err) => logger.error({ err: err.message }, 'fine-tuning error'),
     });
   } catch (err) {
     await plant.close();
@@ -121,13 +78,16 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
   const periodMs = 1000 / config.ros.controlRateHz;
   return {
     async tick() {
-      // The session ticks itself; the daemon's loop only needs to notice an e-stop.
+      // The session ticks itself; the daemon's loop only needs to notice an e-stop (topic or
+      // safety) and a failed learner.
       await new Promise((r) => setTimeout(r, Math.min(50, periodMs)));
-      const estop = pendingEstop ?? session.status().estop ?? null;
-      if (estop !== null && estop !== undefined) return { request: { event: 'estop', reason: `robot e-stop: ${estop}` } };
+      const s = session.status();
+      if (s.state === 'estop') return { request: { event: 'estop', reason: `robot e-stop: ${s.estopReason ?? 'unknown'}` } };
+      if (s.state === 'failed') return { request: { event: 'estop', reason: `fine-tuning failed: ${s.lastError ?? 'unknown'}` } };
       return {};
     },
     async stop() {
+      // Installs the learned weights into deps.agent, so the next checkpoint holds them.
       await session.stop();
       await plant.close();
     },

@@ -14,6 +14,8 @@ import { Rng } from '../util/rng.js';
 import type { Job, JobCheckpoint, JobContext, JobStatus, TickResult } from './job.js';
 import type { Phase } from './phases.js';
 import { startRobotPhase, type RobotPhase } from './robotPhase.js';
+import { SafetyLayer } from '../safety/safetyLayer.js';
+import { safetyOptionsFromConfig } from '../safety/fromConfig.js';
 
 /**
  * The daemon's SAC job: the lockstep Trainer (src/train/trainer.ts) driven one tick at a time.
@@ -52,13 +54,15 @@ export function sacHyperparameters(rl: SacbridgeConfig['rl']): Partial<SacHyperp
 }
 
 /** The convict keys sim.* mapped onto the env options (seed apart). */
-export function envOptions(sim: SacbridgeConfig['sim']): Omit<CreateEnvOptions, 'seed'> {
+export function envOptions(sim: SacbridgeConfig['sim'], safety: SacbridgeConfig['safety']): Omit<CreateEnvOptions, 'seed'> {
   const r = sim.randomize;
   const randomized = r.massScale.some((x) => x !== 1) || r.frictionScale.some((x) => x !== 1) || r.actuatorGainScale.some((x) => x !== 1) || r.observationNoiseStd > 0 || r.actionLatencyTicks[1] > 0;
   return {
     ...(sim.modelPath !== '' ? { modelPath: sim.modelPath } : {}),
     ...(sim.gymnasiumModelDir !== '' ? { gymnasiumModelDir: sim.gymnasiumModelDir } : {}),
     ...(sim.frameSkip > 0 ? { frameSkip: sim.frameSkip } : {}),
+    // The safety layer bounds commands in sim as on the robot (without the staleness watchdog).
+    filterFor: (command) => new SafetyLayer(safetyOptionsFromConfig(safety, command)),
     ...(randomized
       ? {
           randomizer: new DomainRandomizer({
@@ -159,7 +163,7 @@ export class SacJob implements Job {
     logger.info({ backend: compute.backend, reason: compute.reason }, `tfjs backend ${compute.backend}`);
     const tapped: Tapped = { observation: new Float32Array(0), action: new Float32Array(0), result: null, episodeStep: 0 };
     let trainingEnvMade = false;
-    const options = envOptions(config.sim);
+    const options = envOptions(config.sim, config.safety);
     const trainer = await Trainer.create({
       task,
       seed: config.sim.seed,
@@ -281,7 +285,7 @@ export class SacJob implements Job {
     if (this.evaluation === null) {
       this.refreshPolicy();
       this.evaluation = { target: this.gateEpisodes(), returns: [] };
-      if (this.evalEnv === null) this.evalEnv = await createEnv(this.config.sim.task, { seed: this.config.sim.seed + EVAL_SEED_OFFSET, ...envOptions(this.config.sim) });
+      if (this.evalEnv === null) this.evalEnv = await createEnv(this.config.sim.task, { seed: this.config.sim.seed + EVAL_SEED_OFFSET, ...envOptions(this.config.sim, this.config.safety) });
     }
     const ev = this.evaluation;
     ev.returns.push(await this.evalEpisode(this.evalEnv!));

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { CommandFilter, EpisodeRandomizer } from '../env/env.js';
 import { Env } from '../env/env.js';
 import { MujocoPlant } from '../plant/mujoco/mujocoPlant.js';
+import type { CommandSpec } from '../plant/plant.js';
 import { pendulum } from './builtin/pendulum.js';
 import { planarRunner } from './builtin/planarRunner.js';
 import { pointReach } from './builtin/pointReach.js';
@@ -56,6 +57,8 @@ export interface CreateEnvOptions {
   frameSkip?: number;
   randomizer?: EpisodeRandomizer;
   filter?: CommandFilter;
+  /** Build the command filter once the plant's command range is known (the SafetyLayer). */
+  filterFor?: (command: CommandSpec) => CommandFilter;
   /** Override the task's time limit (ticks). */
   maxEpisodeSteps?: number;
 }
@@ -83,7 +86,7 @@ export async function createEnv(name: string, options: CreateEnvOptions): Promis
   try {
     return new Env(plant, task, {
       seed: options.seed,
-      filter: options.filter,
+      filter: options.filter ?? options.filterFor?.(plant.command),
       randomizer: options.randomizer,
       maxEpisodeSteps: options.maxEpisodeSteps,
     });

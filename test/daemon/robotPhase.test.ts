@@ -22,7 +22,6 @@ const deps = (config = example(), env: NodeJS.ProcessEnv = {}) => ({
   simReplay: new ReplayBuffer({ capacity: 4, observationSize: 4, actionSize: 1 }),
   task: config.sim.task,
   rosCheck: { env, resolve: (id: string): string => { throw new Error(`cannot find ${id}`); } },
-  loadSession: () => Promise.reject(new Error('the session must not be reached')),
 });
 
 test('without ROS 2 the robot phase refuses to start and says what is missing', async () => {
