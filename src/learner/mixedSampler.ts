@@ -5,18 +5,10 @@
  * ReplayBuffer (src/agent/replayBuffer.ts: `size`, `sample(batchSize, rng)`) satisfies as is;
  * the mixed batch has the same shape as its TransitionBatch, ready for SoftActorCritic.update.
  */
+import type { TransitionBatch } from '../agent/replayBuffer.js';
 import type { Rng } from '../util/rng.js';
 
-/** A batch of transitions in flat float32 arrays (row i at i * width). */
-export interface TransitionBatch {
-  readonly size: number;
-  readonly observations: Float32Array;
-  readonly actions: Float32Array;
-  readonly rewards: Float32Array;
-  readonly nextObservations: Float32Array;
-  /** 1 where the transition reached a terminal state (no bootstrap), else 0. */
-  readonly terminated: Float32Array;
-}
+export type { TransitionBatch };
 
 export interface SampleableBuffer {
   /** Transitions held. */
