@@ -230,11 +230,19 @@ export class RosPlant implements Plant {
     if (r.mode === 'scripted') {
       for (const step of r.steps) {
         const cmd = Float64Array.from(step.command);
-        const end = this.now() + step.duration;
-        while (this.now() < end) {
+        // One command per control period on absolute deadlines: a late timer neither adds
+        // sliver ticks at the end of a step nor stretches the script.
+        const ticks = Math.max(1, Math.round(step.duration / this.controlPeriod));
+        const start = this.now();
+        for (let i = 1; i <= ticks; i++) {
           this.assertRunnable('scripted reset');
           this.publishCommand(cmd);
-          await this.sleepOrWake(Math.min(this.controlPeriod, end - this.now()));
+          const due = start + i * this.controlPeriod;
+          // Woken early (a message, an e-stop): check, then sleep out the rest of the period.
+          while (this.now() < due) {
+            await this.sleepOrWake(due - this.now());
+            this.assertRunnable('scripted reset');
+          }
         }
       }
     } else {
