@@ -9,6 +9,7 @@ import { getTaskDefinition } from '../task/registry.js';
 import { FineTuneSession } from '../finetune/session.js';
 import { safetyOptionsFromConfig } from '../safety/fromConfig.js';
 import type { TickResult } from './job.js';
+import type { PhaseEvent } from './phases.js';
 
 /**
  * The `real_finetune` phase: the same agent fine-tuned on the robot through ROS 2.
@@ -20,6 +21,9 @@ import type { TickResult } from './job.js';
  * machine) it fails before touching anything, with an error that says what is missing; the job
  * then asks for the e-stop.
  */
+
+/** Phase events accepted from the ROS phase topic while fine-tuning. */
+export const ROBOT_PHASE_COMMANDS: readonly PhaseEvent[] = ['pause', 'evaluate', 'finish'];
 
 export class RobotPhaseError extends Error {
   override name = 'RobotPhaseError';
@@ -51,7 +55,17 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
   if (problem !== null) throw new RobotPhaseError(`ROS 2 is not available: ${problem}`);
   const plantConfig = rosPlantConfigFrom(config);
   const rcl = await loadRclnodejs(deps.rosCheck);
-  const plant = RosPlant.open(rcl, plantConfig);
+  // Phase commands from the phase topic become phase requests on the daemon's next tick. On the
+  // robot only leaving is offered: pausing, evaluating in sim or finishing.
+  const pending: PhaseEvent[] = [];
+  const plant = RosPlant.open(rcl, plantConfig, {
+    onPhaseCommand: (command) => {
+      if (!ROBOT_PHASE_COMMANDS.includes(command as PhaseEvent)) {
+        throw new RobotPhaseError(`phase command ${JSON.stringify(command)} on ${config.ros.phaseTopic}: expected one of ${ROBOT_PHASE_COMMANDS.join(', ')}`);
+      }
+      pending.push(command as PhaseEvent);
+    },
+  });
   let session: FineTuneSession;
   try {
     session = await FineTuneSession.start({
@@ -84,6 +98,8 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
       const s = session.status();
       if (s.state === 'estop') return { request: { event: 'estop', reason: `robot e-stop: ${s.estopReason ?? 'unknown'}` } };
       if (s.state === 'failed') return { request: { event: 'estop', reason: `fine-tuning failed: ${s.lastError ?? 'unknown'}` } };
+      const event = pending.shift();
+      if (event !== undefined) return { request: { event, reason: `phase command on ${config.ros.phaseTopic}` } };
       return {};
     },
     async stop() {
