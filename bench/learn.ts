@@ -5,7 +5,8 @@
  * Target: InvertedPendulum mean evaluation return >= 950 by 15k steps on every seed.
  *
  * Each run is a child process (`--run TASK SEED`), as many at once as there are cores.
- * Flags: --json, --only TASK, --seeds N, --steps N (override), --parallel N, --gym-models DIR, --out DIR.
+ * Flags: --json, --only TASK, --seeds N, --steps N (override), --parallel N, --gym-models DIR, --out DIR,
+ * --hp JSON (hyperparameters over the plan's, for experiments).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { initCompute } from '../src/compute/backend.js';
 import { createEnv, packageRoot } from '../src/task/registry.js';
 import { Trainer } from '../src/train/trainer.js';
+import type { SacHyperparameters } from '../src/agent/sac.js';
 
 interface Plan {
   task: string;
@@ -23,6 +25,8 @@ interface Plan {
   evalEvery: number;
   evalEpisodes: number;
   learningStarts: number;
+  /** Per-task settings over the paper's defaults, each with its reason (as RL-zoo does). */
+  hyperparameters?: Partial<SacHyperparameters>;
 }
 
 interface RunResult {
@@ -43,6 +47,11 @@ const PLANS: Plan[] = [
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function hpOverride(): Partial<SacHyperparameters> {
+  const given = flag('hp');
+  return given === undefined ? {} : (JSON.parse(given) as Partial<SacHyperparameters>);
 }
 
 function gymDir(): string {
@@ -67,7 +76,7 @@ async function runOne(task: string, seed: number, plan: Plan, outDir: string): P
     seed,
     runDir: path.join(outDir, `${task}-s${seed}`),
     makeEnv: (s) => createEnv(task, { seed: s, gymnasiumModelDir: gym }),
-    hyperparameters: { learningStarts: plan.learningStarts, bufferSize: Math.max(plan.steps, 1) },
+    hyperparameters: { learningStarts: plan.learningStarts, bufferSize: Math.max(plan.steps, 1), ...plan.hyperparameters, ...hpOverride() },
     evalEvery: plan.evalEvery,
     evalEpisodes: plan.evalEpisodes,
     checkpointEvery: 0,
@@ -99,6 +108,7 @@ async function runOne(task: string, seed: number, plan: Plan, outDir: string): P
 function spawnRun(task: string, seed: number, steps: number | undefined, outDir: string): Promise<RunResult> {
   const args = [fileURLToPath(import.meta.url), '--run', task, String(seed), '--out', outDir, '--gym-models', gymDir()];
   if (steps !== undefined) args.push('--steps', String(steps));
+  if (flag('hp') !== undefined) args.push('--hp', flag('hp')!);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';

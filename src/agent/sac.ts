@@ -31,7 +31,14 @@ export interface SacHyperparameters {
   variant: SacVariant;
   /** Hidden layer sizes of every network. */
   hidden: number[];
+  /** Adam step size of every network and the temperature, unless overridden below. */
   learningRate: number;
+  /** Actor's step size; null means learningRate. */
+  actorLearningRate: number | null;
+  /** Q (and V) step size; null means learningRate. */
+  criticLearningRate: number | null;
+  /** Temperature's step size; null means learningRate. */
+  alphaLearningRate: number | null;
   batchSize: number;
   gamma: number;
   tau: number;
@@ -53,6 +60,9 @@ export const DEFAULT_SAC_HYPERPARAMETERS: Readonly<SacHyperparameters> = Object.
   variant: 'v2',
   hidden: [256, 256],
   learningRate: 3e-4,
+  actorLearningRate: null,
+  criticLearningRate: null,
+  alphaLearningRate: null,
   batchSize: 256,
   gamma: 0.99,
   tau: 0.005,
@@ -74,6 +84,9 @@ export function resolveHyperparameters(partial: Partial<SacHyperparameters> = {}
   if (h.variant !== 'v1' && h.variant !== 'v2') fail('variant', "must be 'v1' or 'v2'");
   if (!Array.isArray(h.hidden) || h.hidden.length === 0 || !h.hidden.every((n) => Number.isInteger(n) && n > 0)) fail('hidden', 'must be a non-empty list of positive integers');
   if (!(h.learningRate > 0)) fail('learningRate', 'must be > 0');
+  for (const key of ['actorLearningRate', 'criticLearningRate', 'alphaLearningRate'] as const) {
+    if (h[key] !== null && !(typeof h[key] === 'number' && h[key] > 0)) fail(key, 'must be > 0 or null');
+  }
   if (!Number.isInteger(h.batchSize) || h.batchSize <= 0) fail('batchSize', 'must be a positive integer');
   if (!(h.gamma >= 0 && h.gamma <= 1)) fail('gamma', 'must be in [0, 1]');
   if (!(h.tau > 0 && h.tau <= 1)) fail('tau', 'must be in (0, 1]');
@@ -375,8 +388,8 @@ export class SoftActorCritic implements ActionPolicy {
       copyVariables(this.vfTarget.variables, this.vf.variables);
       this.qf1Target = this.qf2Target = null;
     }
-    this.criticOptimizer = new Adam(this.criticVariables, { learningRate: this.hp.learningRate });
-    this.actorOptimizer = new Adam(this.actor.variables, { learningRate: this.hp.learningRate });
+    this.criticOptimizer = new Adam(this.criticVariables, { learningRate: this.hp.criticLearningRate ?? this.hp.learningRate });
+    this.actorOptimizer = new Adam(this.actor.variables, { learningRate: this.hp.actorLearningRate ?? this.hp.learningRate });
     this.logAlpha = Math.log(this.hp.initialAlpha);
     this.obsScratch = new Float32Array(this.hp.batchSize * observationSize);
     this.nextObsScratch = new Float32Array(this.hp.batchSize * observationSize);
@@ -571,7 +584,7 @@ export class SoftActorCritic implements ActionPolicy {
     s.v = b2 * s.v + (1 - b2) * grad * grad;
     const mHat = s.m / (1 - Math.pow(b1, s.step));
     const vHat = s.v / (1 - Math.pow(b2, s.step));
-    return (this.hp.learningRate * mHat) / (Math.sqrt(vHat) + 1e-8);
+    return ((this.hp.alphaLearningRate ?? this.hp.learningRate) * mHat) / (Math.sqrt(vHat) + 1e-8);
   }
 
   /** The actor's weights outside tfjs, in the ActorWeights layout of policy.ts. */
