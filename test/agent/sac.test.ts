@@ -194,6 +194,28 @@ test('actor, critic and temperature take their own learning rates (null: learnin
   assert.throws(() => resolveHyperparameters({ criticLearningRate: -1 }), /criticLearningRate=-1: must be > 0 or null/);
 });
 
+test('policyFrequency f: actor and temperature step only on every f-th update, f steps at once', () => {
+  const batch = randomBatch(new Rng(4));
+  const sac = new SoftActorCritic(OBS, ACT, { hidden: HIDDEN, batchSize: B, policyFrequency: 2 }, 6);
+  const actorOf = (): Float64Array[] => [...weightsOf(sac)].filter(([k]) => k.startsWith('actor/')).map(([, v]) => v);
+  const steps = (): number => sac.exportState().optimizerSteps.actor_adam;
+  const alphas: number[] = [sac.alpha];
+  sac.update(batch); // update 0: two actor steps
+  assert.equal(steps(), 2);
+  alphas.push(sac.alpha);
+  const afterFirst = actorOf();
+  const m = sac.update(batch); // update 1: critic only
+  assert.equal(steps(), 2);
+  assert.deepEqual(actorOf(), afterFirst, 'actor unchanged on a skipped update');
+  assert.equal(sac.alpha, alphas[1], 'alpha unchanged on a skipped update');
+  assert.ok(Number.isFinite(m.actor_loss) && Number.isFinite(m.entropy), 'skipped update reports the last policy step');
+  sac.update(batch); // update 2: two more
+  assert.equal(steps(), 4);
+  assert.notEqual(sac.alpha, alphas[1]);
+  sac.dispose();
+  assert.throws(() => resolveHyperparameters({ policyFrequency: 0 }), /policyFrequency=0: must be an integer >= 1/);
+});
+
 test('updates leak no tensors; act() is deterministic when asked and within [-1, 1]', () => {
   const sac = new SoftActorCritic(OBS, ACT, { hidden: [8, 8], batchSize: B }, 4);
   const batch = randomBatch(new Rng(1));
