@@ -31,7 +31,14 @@ export interface SacHyperparameters {
   variant: SacVariant;
   /** Hidden layer sizes of every network. */
   hidden: number[];
+  /** Adam step size of every network and the temperature, unless overridden below. */
   learningRate: number;
+  /** Actor's step size; null means learningRate. */
+  actorLearningRate: number | null;
+  /** Q (and V) step size; null means learningRate. */
+  criticLearningRate: number | null;
+  /** Temperature's step size; null means learningRate. */
+  alphaLearningRate: number | null;
   batchSize: number;
   gamma: number;
   tau: number;
@@ -40,6 +47,8 @@ export interface SacHyperparameters {
   learningStarts: number;
   /** Gradient steps per env step. */
   updatesPerStep: number;
+  /** Actor and temperature steps every this many updates, f of them at once (1: every update). */
+  policyFrequency: number;
   /** Learn the temperature (true) or keep it at initialAlpha. */
   autoAlpha: boolean;
   initialAlpha: number;
@@ -53,12 +62,16 @@ export const DEFAULT_SAC_HYPERPARAMETERS: Readonly<SacHyperparameters> = Object.
   variant: 'v2',
   hidden: [256, 256],
   learningRate: 3e-4,
+  actorLearningRate: null,
+  criticLearningRate: null,
+  alphaLearningRate: null,
   batchSize: 256,
   gamma: 0.99,
   tau: 0.005,
   bufferSize: 1_000_000,
   learningStarts: 5000,
   updatesPerStep: 1,
+  policyFrequency: 1,
   autoAlpha: true,
   initialAlpha: 1,
   targetEntropy: null,
@@ -74,12 +87,16 @@ export function resolveHyperparameters(partial: Partial<SacHyperparameters> = {}
   if (h.variant !== 'v1' && h.variant !== 'v2') fail('variant', "must be 'v1' or 'v2'");
   if (!Array.isArray(h.hidden) || h.hidden.length === 0 || !h.hidden.every((n) => Number.isInteger(n) && n > 0)) fail('hidden', 'must be a non-empty list of positive integers');
   if (!(h.learningRate > 0)) fail('learningRate', 'must be > 0');
+  for (const key of ['actorLearningRate', 'criticLearningRate', 'alphaLearningRate'] as const) {
+    if (h[key] !== null && !(typeof h[key] === 'number' && h[key] > 0)) fail(key, 'must be > 0 or null');
+  }
   if (!Number.isInteger(h.batchSize) || h.batchSize <= 0) fail('batchSize', 'must be a positive integer');
   if (!(h.gamma >= 0 && h.gamma <= 1)) fail('gamma', 'must be in [0, 1]');
   if (!(h.tau > 0 && h.tau <= 1)) fail('tau', 'must be in (0, 1]');
   if (!Number.isInteger(h.bufferSize) || h.bufferSize <= 0) fail('bufferSize', 'must be a positive integer');
   if (!Number.isInteger(h.learningStarts) || h.learningStarts < 0) fail('learningStarts', 'must be an integer >= 0');
   if (!Number.isInteger(h.updatesPerStep) || h.updatesPerStep < 0) fail('updatesPerStep', 'must be an integer >= 0');
+  if (!Number.isInteger(h.policyFrequency) || h.policyFrequency < 1) fail('policyFrequency', 'must be an integer >= 1');
   if (typeof h.autoAlpha !== 'boolean') fail('autoAlpha', 'must be true or false');
   if (!(h.initialAlpha > 0)) fail('initialAlpha', 'must be > 0');
   if (h.targetEntropy !== null && !Number.isFinite(h.targetEntropy)) fail('targetEntropy', 'must be a number or null');
@@ -342,6 +359,8 @@ export class SoftActorCritic implements ActionPolicy {
   /** Noise for sampled actions in act(). */
   private readonly actRng: Rng;
   private updates = 0;
+  /** The last actor/temperature step's figures, reported by updates that skip it (policyFrequency > 1). */
+  private lastPolicyStep = { actorLoss: NaN, meanLogProb: NaN, alphaLoss: NaN };
   private normalizer: ObservationNormalizer | null = null;
   private readonly obsScratch: Float32Array;
   private readonly nextObsScratch: Float32Array;
@@ -375,8 +394,8 @@ export class SoftActorCritic implements ActionPolicy {
       copyVariables(this.vfTarget.variables, this.vf.variables);
       this.qf1Target = this.qf2Target = null;
     }
-    this.criticOptimizer = new Adam(this.criticVariables, { learningRate: this.hp.learningRate });
-    this.actorOptimizer = new Adam(this.actor.variables, { learningRate: this.hp.learningRate });
+    this.criticOptimizer = new Adam(this.criticVariables, { learningRate: this.hp.criticLearningRate ?? this.hp.learningRate });
+    this.actorOptimizer = new Adam(this.actor.variables, { learningRate: this.hp.actorLearningRate ?? this.hp.learningRate });
     this.logAlpha = Math.log(this.hp.initialAlpha);
     this.obsScratch = new Float32Array(this.hp.batchSize * observationSize);
     this.nextObsScratch = new Float32Array(this.hp.batchSize * observationSize);
@@ -521,27 +540,36 @@ export class SoftActorCritic implements ActionPolicy {
       this.criticOptimizer.apply(this.criticVariables.map((v) => critic.grads[v.name]));
 
       // 3. Actor step: minimise E[alpha log pi(a|s) - min_i Q_i(s, a)], a = tanh(mu + sigma eps).
-      let meanLogProb = 0;
+      //    Delayed (policyFrequency f > 1, as TD3 and CleanRL): every f-th update takes f actor
+      //    and temperature steps, each on fresh noise, so the policy lags a settled critic
+      //    while taking as many steps in total.
+      let { actorLoss, meanLogProb, alphaLoss } = this.lastPolicyStep;
+      const policySteps = this.updates % this.hp.policyFrequency === 0 ? this.hp.policyFrequency : 0;
       const actorVars = this.actor.variables;
-      const actorStep = tf.variableGrads(() => {
-        const pi = this.actor.sample(obs, aNoise.eps, aNoise.gaussTerm);
-        meanLogProb = tf.mean(pi.logProb).dataSync()[0];
-        // The critics are held fixed here: only dQ/da flows back, into the actor.
-        const sa = stateAction(obs, pi.action);
-        const minQ = tf.minimum(this.qf1.q(sa, 'input'), this.qf2.q(sa, 'input'));
-        return tf.mean(tf.sub(tf.mul(pi.logProb, alpha), minQ)) as tf.Scalar;
-      }, actorVars);
-      this.actorOptimizer.apply(actorVars.map((v) => actorStep.grads[v.name]));
-      const actorLoss = actorStep.value.dataSync()[0];
+      for (let k = 0; k < policySteps; k++) {
+        const noise = k === 0 ? aNoise : this.noiseTensors(this.drawNoise(B), B);
+        const stepAlpha = this.alpha;
+        const actorStep = tf.variableGrads(() => {
+          const pi = this.actor.sample(obs, noise.eps, noise.gaussTerm);
+          meanLogProb = tf.mean(pi.logProb).dataSync()[0];
+          // The critics are held fixed here: only dQ/da flows back, into the actor.
+          const sa = stateAction(obs, pi.action);
+          const minQ = tf.minimum(this.qf1.q(sa, 'input'), this.qf2.q(sa, 'input'));
+          return tf.mean(tf.sub(tf.mul(pi.logProb, stepAlpha), minQ)) as tf.Scalar;
+        }, actorVars);
+        this.actorOptimizer.apply(actorVars.map((v) => actorStep.grads[v.name]));
+        actorLoss = actorStep.value.dataSync()[0];
 
-      return { qf1Loss, qf2Loss, vfLoss, qf1Mean, actorLoss, meanLogProb };
+        // 4. Temperature step (a scalar: plain JS Adam on log alpha).
+        //    loss = -alpha (log pi + target_entropy), so d/d(log alpha) = -alpha (E[log pi] + target_entropy):
+        //    alpha grows while the policy's entropy is below the target and shrinks above it.
+        alphaLoss = -stepAlpha * (meanLogProb + this.targetEntropy);
+        if (this.hp.autoAlpha) this.logAlpha -= this.adamScalarStep(alphaLoss);
+      }
+      this.lastPolicyStep = { actorLoss, meanLogProb, alphaLoss };
+
+      return { qf1Loss, qf2Loss, vfLoss, qf1Mean, actorLoss, meanLogProb, alphaLoss };
     });
-
-    // 4. Temperature step (a scalar: plain JS Adam on log alpha).
-    //    loss = -alpha (log pi + target_entropy), so d/d(log alpha) = -alpha (E[log pi] + target_entropy):
-    //    alpha grows while the policy's entropy is below the target and shrinks above it.
-    const alphaLoss = -alpha * (metrics.meanLogProb + this.targetEntropy);
-    if (this.hp.autoAlpha) this.logAlpha -= this.adamScalarStep(alphaLoss);
 
     // 5. Polyak-average the target networks.
     const { target, source } = this.targetVariables;
@@ -553,7 +581,7 @@ export class SoftActorCritic implements ActionPolicy {
       qf2_loss: metrics.qf2Loss,
       actor_loss: metrics.actorLoss,
       alpha: this.alpha,
-      alpha_loss: alphaLoss,
+      alpha_loss: metrics.alphaLoss,
       entropy: -metrics.meanLogProb,
       qf1_mean: metrics.qf1Mean,
     };
@@ -571,7 +599,7 @@ export class SoftActorCritic implements ActionPolicy {
     s.v = b2 * s.v + (1 - b2) * grad * grad;
     const mHat = s.m / (1 - Math.pow(b1, s.step));
     const vHat = s.v / (1 - Math.pow(b2, s.step));
-    return (this.hp.learningRate * mHat) / (Math.sqrt(vHat) + 1e-8);
+    return ((this.hp.alphaLearningRate ?? this.hp.learningRate) * mHat) / (Math.sqrt(vHat) + 1e-8);
   }
 
   /** The actor's weights outside tfjs, in the ActorWeights layout of policy.ts. */

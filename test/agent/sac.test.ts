@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initCompute } from '../../src/compute/backend.js';
-import { SoftActorCritic, squashedLogProb, type SampleNoise } from '../../src/agent/sac.js';
+import { SoftActorCritic, resolveHyperparameters, squashedLogProb, type SampleNoise } from '../../src/agent/sac.js';
 import type { TransitionBatch } from '../../src/agent/replayBuffer.js';
 import { Rng } from '../../src/util/rng.js';
 import { actorSample, finiteDifference, meanOf, mseOf, q, type Weights } from './sacReference.js';
@@ -161,6 +161,59 @@ test('temperature moves toward the target entropy', () => {
     assert.equal(sac.alpha > a0, grows, `target entropy ${targetEntropy}: alpha ${a0} -> ${sac.alpha}`);
     sac.dispose();
   }
+});
+
+test('actor, critic and temperature take their own learning rates (null: learningRate)', () => {
+  // Adam's first step moves every weight with a non-zero gradient by its step size exactly
+  // (m_hat / sqrt(v_hat) = +-1), so each network's largest change after one update is its rate.
+  const batch = randomBatch(new Rng(3));
+  const rates = { learningRate: 1e-4, actorLearningRate: 1e-3, criticLearningRate: 4e-3, alphaLearningRate: 2e-2 };
+  const sac = new SoftActorCritic(OBS, ACT, { hidden: HIDDEN, batchSize: B, ...rates }, 5);
+  const before = weightsOf(sac);
+  const logAlpha0 = Math.log(sac.alpha);
+  sac.update(batch);
+  const after = weightsOf(sac);
+  const maxStep = (prefix: string): number => {
+    let m = 0;
+    for (const [name, w] of before) if (name.startsWith(prefix)) w.forEach((x, i) => (m = Math.max(m, Math.abs(after.get(name)![i] - x))));
+    return m;
+  };
+  assert.ok(Math.abs(maxStep('actor/') - 1e-3) < 1e-5, `actor step ${maxStep('actor/')}`);
+  assert.ok(Math.abs(maxStep('qf1/') - 4e-3) < 1e-5, `critic step ${maxStep('qf1/')}`);
+  assert.ok(Math.abs(Math.abs(Math.log(sac.alpha) - logAlpha0) - 2e-2) < 1e-6, `log alpha step ${Math.log(sac.alpha) - logAlpha0}`);
+  sac.dispose();
+  // Unset, each falls back to learningRate.
+  const plain = new SoftActorCritic(OBS, ACT, { hidden: HIDDEN, batchSize: B, learningRate: 1e-4 }, 5);
+  const b0 = weightsOf(plain);
+  plain.update(batch);
+  const b1 = weightsOf(plain);
+  let m = 0;
+  for (const [name, w] of b0) if (name.startsWith('actor/')) w.forEach((x, i) => (m = Math.max(m, Math.abs(b1.get(name)![i] - x))));
+  assert.ok(Math.abs(m - 1e-4) < 1e-6, `default actor step ${m}`);
+  plain.dispose();
+  assert.throws(() => resolveHyperparameters({ criticLearningRate: -1 }), /criticLearningRate=-1: must be > 0 or null/);
+});
+
+test('policyFrequency f: actor and temperature step only on every f-th update, f steps at once', () => {
+  const batch = randomBatch(new Rng(4));
+  const sac = new SoftActorCritic(OBS, ACT, { hidden: HIDDEN, batchSize: B, policyFrequency: 2 }, 6);
+  const actorOf = (): Float64Array[] => [...weightsOf(sac)].filter(([k]) => k.startsWith('actor/')).map(([, v]) => v);
+  const steps = (): number => sac.exportState().optimizerSteps.actor_adam;
+  const alphas: number[] = [sac.alpha];
+  sac.update(batch); // update 0: two actor steps
+  assert.equal(steps(), 2);
+  alphas.push(sac.alpha);
+  const afterFirst = actorOf();
+  const m = sac.update(batch); // update 1: critic only
+  assert.equal(steps(), 2);
+  assert.deepEqual(actorOf(), afterFirst, 'actor unchanged on a skipped update');
+  assert.equal(sac.alpha, alphas[1], 'alpha unchanged on a skipped update');
+  assert.ok(Number.isFinite(m.actor_loss) && Number.isFinite(m.entropy), 'skipped update reports the last policy step');
+  sac.update(batch); // update 2: two more
+  assert.equal(steps(), 4);
+  assert.notEqual(sac.alpha, alphas[1]);
+  sac.dispose();
+  assert.throws(() => resolveHyperparameters({ policyFrequency: 0 }), /policyFrequency=0: must be an integer >= 1/);
 });
 
 test('updates leak no tensors; act() is deterministic when asked and within [-1, 1]', () => {
