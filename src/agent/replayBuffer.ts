@@ -11,6 +11,18 @@ export interface TransitionBatch {
   readonly terminated: Float32Array;
 }
 
+/** An empty batch of the given shape (reused by samplers across calls). */
+export function allocateBatch(batchSize: number, observationSize: number, actionSize: number): TransitionBatch {
+  return {
+    size: batchSize,
+    observations: new Float32Array(batchSize * observationSize),
+    actions: new Float32Array(batchSize * actionSize),
+    rewards: new Float32Array(batchSize),
+    nextObservations: new Float32Array(batchSize * observationSize),
+    terminated: new Float32Array(batchSize),
+  };
+}
+
 export interface ReplayBufferOptions {
   capacity: number;
   observationSize: number;
@@ -131,14 +143,7 @@ export class ReplayBuffer {
     const a = this.actionSize;
     let b = this.batch;
     if (b === null || b.size !== batchSize) {
-      b = {
-        size: batchSize,
-        observations: new Float32Array(batchSize * o),
-        actions: new Float32Array(batchSize * a),
-        rewards: new Float32Array(batchSize),
-        nextObservations: new Float32Array(batchSize * o),
-        terminated: new Float32Array(batchSize),
-      };
+      b = allocateBatch(batchSize, o, a);
       this.batch = b;
     }
     for (let k = 0; k < batchSize; k++) {

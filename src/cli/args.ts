@@ -97,3 +97,6 @@ export function formatFlags(specs: FlagSpecs): string {
   const w = Math.max(0, ...rows.map((r) => r[0].length));
   return rows.map(([a, b]) => `  ${a.padEnd(w)}  ${b}`).join('\n');
 }
+
+/** `--backend NAME`, shared by every command that runs networks. */
+export const BACKEND_FLAG: FlagSpec = { kind: 'string', value: 'NAME', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], help: 'tfjs backend (default auto)' };

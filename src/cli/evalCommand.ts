@@ -6,7 +6,7 @@ import { initCompute, type BackendChoice } from '../compute/backend.js';
 import { createEnv } from '../task/registry.js';
 import { decodeTrainingSnapshot } from '../train/trainingState.js';
 import { runEpisodes } from '../train/trainer.js';
-import { parseFlags, UsageError, type FlagSpecs } from './args.js';
+import { BACKEND_FLAG, parseFlags, UsageError, type FlagSpecs } from './args.js';
 import type { Command } from './command.js';
 
 const flags: FlagSpecs = {
@@ -16,7 +16,7 @@ const flags: FlagSpecs = {
   model: { kind: 'string', value: 'FILE', help: 'MJCF file instead of the one the run used' },
   'gym-models': { kind: 'string', value: 'DIR', help: "directory of Gymnasium's MJCF files instead of the one the run used" },
   json: { kind: 'boolean', help: 'print one JSON object' },
-  backend: { kind: 'string', value: 'NAME', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], help: 'tfjs backend (default auto)' },
+  backend: BACKEND_FLAG,
 };
 
 export const evalCommand: Command = {

@@ -3,7 +3,7 @@ import type { SacHyperparameters } from '../agent/sac.js';
 import { initCompute, type BackendChoice } from '../compute/backend.js';
 import { createEnv, DEFAULT_TASK, getTaskDefinition } from '../task/registry.js';
 import { Trainer } from '../train/trainer.js';
-import { parseFlags, UsageError, type FlagSpecs } from './args.js';
+import { BACKEND_FLAG, parseFlags, UsageError, type FlagSpecs } from './args.js';
 import type { Command } from './command.js';
 import { ProgressReporter } from './progress.js';
 
@@ -21,7 +21,7 @@ const flags: FlagSpecs = {
   'eval-every': { kind: 'int', value: 'N', min: 0, help: 'evaluate every N steps, 0 = never (default 5000)' },
   'eval-episodes': { kind: 'int', value: 'N', min: 1, help: 'episodes per evaluation (default 5)' },
   'checkpoint-every': { kind: 'int', value: 'N', min: 0, help: 'checkpoint every N steps, 0 = only at the end (default 10000)' },
-  backend: { kind: 'string', value: 'NAME', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], help: 'tfjs backend (default auto)' },
+  backend: BACKEND_FLAG,
 };
 
 export const trainCommand: Command = {

@@ -5,27 +5,16 @@
  * ReplayBuffer (src/agent/replayBuffer.ts: `size`, `sample(batchSize, rng)`) satisfies as is;
  * the mixed batch has the same shape as its TransitionBatch, ready for SoftActorCritic.update.
  */
-import type { TransitionBatch } from '../agent/replayBuffer.js';
+import { allocateBatch, type TransitionBatch } from '../agent/replayBuffer.js';
 import type { Rng } from '../util/rng.js';
 
-export type { TransitionBatch };
+export { allocateBatch, type TransitionBatch };
 
 export interface SampleableBuffer {
   /** Transitions held. */
   readonly size: number;
   /** Uniformly sample `batchSize` transitions (with replacement); the batch may be reused by the buffer. */
   sample(batchSize: number, rng: Rng): TransitionBatch;
-}
-
-export function allocateBatch(batchSize: number, observationSize: number, actionSize: number): TransitionBatch {
-  return {
-    size: batchSize,
-    observations: new Float32Array(batchSize * observationSize),
-    actions: new Float32Array(batchSize * actionSize),
-    rewards: new Float32Array(batchSize),
-    nextObservations: new Float32Array(batchSize * observationSize),
-    terminated: new Float32Array(batchSize),
-  };
 }
 
 export class MixedSampler {
