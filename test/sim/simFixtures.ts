@@ -9,16 +9,18 @@ import { Rng } from '../../src/util/rng.js';
 
 /**
  * Gymnasium's MJCF directory: `shared/mjcf-gymnasium` beside the repository (CI's layout) or
- * beside one of its ancestors (a git worktree under a sibling folder).
+ * beside one of its ancestors (a git worktree under a sibling folder), or $SACBRIDGE_GYM_MODELS.
  */
 export function gymnasiumModelDir(): string {
+  const given = process.env.SACBRIDGE_GYM_MODELS;
+  if (given !== undefined && given !== '') return path.resolve(given);
   let dir = path.dirname(packageRoot());
   for (let i = 0; i < 3; i++) {
     const candidate = path.join(dir, 'shared', 'mjcf-gymnasium');
     if (existsSync(path.join(candidate, 'half_cheetah.xml'))) return candidate;
     dir = path.dirname(dir);
   }
-  throw new Error(`Gymnasium MJCF not found: expected shared/mjcf-gymnasium beside ${packageRoot()} or one of its parents`);
+  throw new Error(`Gymnasium MJCF not found: expected shared/mjcf-gymnasium beside ${packageRoot()} or one of its parents, or SACBRIDGE_GYM_MODELS naming a directory of Gymnasium's MJCF files (gymnasium/envs/mujoco/assets)`);
 }
 
 /** Copies of the signals the tests recompute things from (the plant's arrays are live). */
