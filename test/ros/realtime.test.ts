@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CpuWakeupLatencyRequest, effectiveCpuWakeupLatencyUs } from '../../src/control/cpuWakeupLatency.js';
 import { mainThreadScheduling, setMainThreadScheduling } from '../../src/control/realtime.js';
 
 function canSetFifo(): string | false {
@@ -25,4 +28,36 @@ test('the control thread can be put under SCHED_FIFO and back', { skip }, () => 
   }
   assert.deepEqual(mainThreadScheduling(), { policy: 'other', priority: 0 });
   assert.throws(() => setMainThreadScheduling('fifo', 100), /priority must be an integer in \[1, 99\]/);
+});
+
+function canRequestWakeupLatency(): string | false {
+  try {
+    CpuWakeupLatencyRequest.hold(2_000_000_000).release();
+    return false;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+const noPmQos = canRequestWakeupLatency();
+if (noPmQos) console.log(`# cpu wake-up latency test skipped: ${noPmQos}`);
+
+test('a cpu wake-up latency request holds while open and is dropped on release', { skip: noPmQos }, () => {
+  const before = effectiveCpuWakeupLatencyUs();
+  const request = CpuWakeupLatencyRequest.hold(3);
+  try {
+    assert.equal(request.held, true);
+    assert.ok(effectiveCpuWakeupLatencyUs() <= 3, `the kernel enforces ${effectiveCpuWakeupLatencyUs()} µs while 3 µs is requested`);
+  } finally {
+    request.release();
+  }
+  request.release();
+  assert.equal(request.held, false);
+  assert.equal(effectiveCpuWakeupLatencyUs(), before);
+});
+
+test('a cpu wake-up latency request that cannot be made says what and where', () => {
+  assert.throws(() => CpuWakeupLatencyRequest.hold(-1), /whole number of microseconds >= 0, got -1/);
+  assert.throws(() => CpuWakeupLatencyRequest.hold(1.5), /got 1\.5/);
+  const missing = join(tmpdir(), `sacbridge-no-such-dir-${process.pid}`, 'cpu_dma_latency');
+  assert.throws(() => CpuWakeupLatencyRequest.hold(0, missing), (e: Error) => e.message.includes(missing) && /ENOENT/.test(e.message));
 });
