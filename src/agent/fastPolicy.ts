@@ -149,12 +149,17 @@ export class FastPolicy implements ActionPolicy {
       f.set(layer.kernel, this.hidden[i]!.kernel);
       f.set(layer.bias, this.hidden[i]!.bias);
     });
-    // Interleave the two heads row by row into one [in][2A] kernel.
+    // Interleave the two heads row by row into one [in][2A] kernel. Element by element: a
+    // subarray view per row would allocate on every swap, which runs inside the control tick.
     const a = this.actionSize;
     const { kernel, bias } = this.heads;
+    const mean = weights.mean.kernel, logStd = weights.logStd.kernel;
     for (let i = 0; i < this.heads.inSize; i++) {
-      f.set(weights.mean.kernel.subarray(i * a, (i + 1) * a), kernel + i * 2 * a);
-      f.set(weights.logStd.kernel.subarray(i * a, (i + 1) * a), kernel + i * 2 * a + a);
+      const row = kernel + i * 2 * a;
+      for (let j = 0; j < a; j++) {
+        f[row + j] = mean[i * a + j]!;
+        f[row + a + j] = logStd[i * a + j]!;
+      }
     }
     f.set(weights.mean.bias, bias);
     f.set(weights.logStd.bias, bias + a);

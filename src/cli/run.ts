@@ -35,6 +35,11 @@ export const runCommand: Command = {
         logger.error(err.message);
         return EX_TEMPFAIL;
       }
+      if (err instanceof ConfigError) {
+        // Asked for something this machine does not give (e.g. real-time settings without the rights).
+        logger.fatal(err.message);
+        return EX_CONFIG;
+      }
       logger.fatal({ err }, 'start-up failed');
       return 1;
     }

@@ -134,6 +134,18 @@ export const schema = {
     stopTimeoutSeconds: num('After SIGTERM, the longest wait for the tick to finish and the checkpoint to be written before exiting non-zero (keep below the unit\'s TimeoutStopSec).', 60, { above: 0 }),
     statusEverySeconds: num('Period of the status file in the state dir and of the systemd STATUS line.', 2, { above: 0 }),
   },
+  realtime: {
+    cpuWakeupLatencyUs: int(
+      'While the daemon runs, hold a PM QoS request (/dev/cpu_dma_latency) that no CPU take longer than this many microseconds to wake: idle CPUs poll instead of sleeping, so ticks and ZeroMQ replies start sooner and steadier, at the cost of power. Needs write access to the device (systemd/README.md). -1 = leave the CPUs alone.',
+      -1,
+      { min: -1 },
+    ),
+    controlThreadPriority: int(
+      'SCHED_FIFO priority (1-99) of the control thread while fine-tuning on the robot (the learner thread keeps normal scheduling); 0 = normal scheduling. Needs LimitRTPRIO or CAP_SYS_NICE (systemd/README.md).',
+      0,
+      { min: 0, max: 99 },
+    ),
+  },
   compute: {
     backend: oneOf('tfjs backend: "auto" tries tfjs-node-gpu, tfjs-node, then WebAssembly.', ['auto', 'tensorflow', 'wasm', 'cpu'] as const, 'auto'),
   },
@@ -158,6 +170,7 @@ export type SwitchConfig = SacbridgeConfig['switch'];
 export type SafetyConfig = SacbridgeConfig['safety'];
 export type ZmqConfig = SacbridgeConfig['zmq'];
 export type DaemonConfig = SacbridgeConfig['daemon'];
+export type RealtimeConfig = SacbridgeConfig['realtime'];
 export type ComputeConfig = SacbridgeConfig['compute'];
 export type LoggingConfig = SacbridgeConfig['logging'];
 export type MetricsConfig = SacbridgeConfig['metrics'];

@@ -7,7 +7,7 @@
  *    millisecond timers) until `ioWindowUs + spinUs` before the deadline: no CPU is spent;
  * 2. yield one turn of the event loop (setImmediate), so ROS callbacks and ZeroMQ messages
  *    that arrived meanwhile are handled right before the tick reads them, then block again;
- * 3. busy-wait the last `spinUs` on the high-resolution clock.
+ * 3. busy-wait the last `spinUs` on the high-resolution clock (see spinUntil).
  * Measured here: V8's parallel scavenger makes the main thread wait for GC helper threads, which
  * a loaded machine starves for milliseconds; run the daemon with `--single-threaded-gc`.
  * `wait: 'yield'` replaces stage 1 with setTimeout (while more than `coarseMarginUs` remain) and
@@ -203,9 +203,7 @@ export class ControlLoop {
       await new Promise<void>((r) => setImmediate(r));
       const restMs = deadline - performance.now() - this.spinMs;
       if (restMs > 0.05) Atomics.wait(this.sleeper, 0, 0, restMs);
-      while (performance.now() < deadline) {
-        // Busy-wait the last microseconds.
-      }
+      spinUntil(deadline);
       return;
     }
     for (;;) {
@@ -218,8 +216,21 @@ export class ControlLoop {
         await new Promise<void>((r) => setImmediate(r));
       }
     }
-    while (performance.now() < deadline) {
-      // Busy-wait the last microseconds: the event loop cannot wake us this precisely.
-    }
+    // The event loop cannot wake us this precisely.
+    spinUntil(deadline);
+  }
+}
+
+let spinSink = 0;
+
+/**
+ * Busy-wait until `deadline` (performance.now() ms). In Node 20 every performance.now() allocates
+ * (it builds a process.hrtime() pair), so reading it back to back for 200 µs made tens of KB of
+ * garbage per tick and put young-generation GCs right before the deadline. Reading the clock
+ * every ~1 µs keeps the spin allocation-light at a precision far below the jitter that matters.
+ */
+function spinUntil(deadline: number): void {
+  while (performance.now() < deadline) {
+    for (let i = 0; i < 2000; i++) spinSink = (spinSink + i) | 0;
   }
 }

@@ -5,6 +5,8 @@ import type { Logger } from '../log/logger.js';
 import { Metrics } from '../metrics/metrics.js';
 import { serveMetrics, type MetricsServer } from '../metrics/server.js';
 import type { Json } from '../agent/checkpoint.js';
+import { CpuWakeupLatencyRequest } from '../control/cpuWakeupLatency.js';
+import { setMainThreadScheduling } from '../control/realtime.js';
 import type { TickTelemetry, UpdateTelemetry } from '../zmq/telemetry.js';
 import { CheckpointSchedule } from './checkpointSchedule.js';
 import { DaemonControl } from './control.js';
@@ -102,6 +104,7 @@ export class Daemon {
   private state!: DaemonState;
   private schedule!: CheckpointSchedule;
   private metricsServer: MetricsServer | null = null;
+  private wakeupLatency: CpuWakeupLatencyRequest | null = null;
   private config: SacbridgeConfig;
   private readonly logger: Logger;
   private readonly startedAt = new Date();
@@ -140,6 +143,8 @@ export class Daemon {
     // From here a SIGTERM is a clean stop: run() sees it before its first tick.
     if (this.options.handleSignals) this.installSignals();
     try {
+      this.holdCpuWakeupLatency();
+      this.checkControlThreadPriority();
       const loaded = sd.loadState();
       for (const r of loaded.refused) log.warn({ file: r }, 'daemon state copy refused; using the other one');
       this.state = sd.saveState({
@@ -540,6 +545,33 @@ export class Daemon {
     log.info({ reason: this.stopReason }, 'stopped');
   }
 
+  /** realtime.cpuWakeupLatencyUs: held for the daemon's whole life (ticks and ZeroMQ replies both gain). */
+  private holdCpuWakeupLatency(): void {
+    const us = this.config.realtime.cpuWakeupLatencyUs;
+    if (us < 0) return;
+    try {
+      this.wakeupLatency = CpuWakeupLatencyRequest.hold(us);
+    } catch (err) {
+      throw new ConfigError([{ key: 'realtime.cpuWakeupLatencyUs', value: us, origin: 'unknown', reason: `${(err as Error).message}; set -1 to run without it` }]);
+    }
+    this.logger.info({ maxUs: us, device: this.wakeupLatency.path }, 'cpu wake-up latency request held');
+  }
+
+  /**
+   * realtime.controlThreadPriority applies when fine-tuning starts on the robot, maybe hours from
+   * now; find out at start-up whether this process may use it.
+   */
+  private checkControlThreadPriority(): void {
+    const priority = this.config.realtime.controlThreadPriority;
+    if (priority === 0) return;
+    try {
+      setMainThreadScheduling('fifo', priority);
+      setMainThreadScheduling('other');
+    } catch (err) {
+      throw new ConfigError([{ key: 'realtime.controlThreadPriority', value: priority, origin: 'unknown', reason: `${(err as Error).message}; set 0 to run without it` }]);
+    }
+  }
+
   private async release(): Promise<void> {
     if (this.stopTimer !== null) clearTimeout(this.stopTimer);
     for (const [sig, fn] of this.signalHandlers.splice(0)) process.off(sig, fn);
@@ -547,6 +579,8 @@ export class Daemon {
     this.metricsServer = null;
     await this.zmq?.close();
     this.zmq = null;
+    this.wakeupLatency?.release();
+    this.wakeupLatency = null;
     this.stateDir.unlock();
   }
 }

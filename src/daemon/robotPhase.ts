@@ -82,6 +82,7 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
       robotReplayCapacity: config.rl.bufferSize,
       seed: config.sim.seed,
       compute: config.compute.backend,
+      controlThreadPriority: config.realtime.controlThreadPriority,
       onError: (err) => logger.error({ err: err.message }, 'fine-tuning error'),
     });
   } catch (err) {

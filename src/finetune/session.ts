@@ -27,6 +27,7 @@ import type { BackendChoice } from '../compute/backend.js';
 import { ControlLoop, type ControlLoopOptions, type LoopStats, type TickInfo } from '../control/controlLoop.js';
 import { allFinite, scaleAction } from '../env/env.js';
 import { LearnerHost } from '../learner/learnerHost.js';
+import { setMainThreadScheduling } from '../control/realtime.js';
 import { actorLayoutOf } from '../learner/weightExchange.js';
 import { hasSimulatorAccess, type Plant, type Signals } from '../plant/plant.js';
 import { SafetyLayer, type SafetyCounters, type SafetyOptions } from '../safety/safetyLayer.js';
@@ -93,6 +94,11 @@ export interface FineTuneOptions {
   compute?: BackendChoice;
   /** Fine-grained ControlLoop settings (wait mode, spin, watchdog pings...). */
   loop?: Partial<Omit<ControlLoopOptions, 'rateHz' | 'onTick' | 'onError'>>;
+  /**
+   * SCHED_FIFO priority (1-99) for the control thread (this thread) while the session runs; the
+   * learner worker, started first, keeps normal scheduling. 0 or absent: normal scheduling.
+   */
+  controlThreadPriority?: number;
   /** Seconds between reset retries after a failed reset (default 1). */
   resetRetryDelay?: number;
   onTick?(tick: FineTuneTick): void;
@@ -246,6 +252,8 @@ export class FineTuneSession {
     });
     try {
       session = new FineTuneSession(o, host, robotReplay);
+      // After the learner's thread exists, so that only the control thread is real-time.
+      if ((o.controlThreadPriority ?? 0) > 0) setMainThreadScheduling('fifo', o.controlThreadPriority);
     } catch (e) {
       await host.stop();
       throw e;
@@ -320,6 +328,7 @@ export class FineTuneSession {
       const wasFailed = this.mode === 'failed';
       this.mode = 'stopped';
       await this.loop.stop();
+      if ((this.o.controlThreadPriority ?? 0) > 0) setMainThreadScheduling('other');
       this.writeSafe();
       await this.resetting?.catch(() => undefined);
       const state = (await this.host.stop()) as SacLearnerState | null | undefined;

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, before, test } from 'node:test';
 import { EX_CONFIG } from '../../src/config/load.js';
 import { loadCheckpoint } from '../../src/agent/checkpoint.js';
+import { CpuWakeupLatencyRequest, effectiveCpuWakeupLatencyUs } from '../../src/control/cpuWakeupLatency.js';
 import type { DaemonSnapshot, DaemonStatus } from '../../src/daemon/daemon.js';
 import { StateDir } from '../../src/daemon/stateDir.js';
 import { controlCall, DIST, ensureAddon, killAll, MAIN_JS, msgIs, notifyReceiver, sleep, spawnDaemon, tempDir, TINY_SAC, type LogRecord } from './helpers.js';
@@ -112,6 +113,51 @@ test('an invalid configuration exits 78 and starts nothing', async () => {
   assert.equal(exit.code, EX_CONFIG);
   assert.match(d.stderr.join(''), /rl\.gamma = 2 \(flag --rl\.gamma\): must be a number >= 0 and <= 1/);
   assert.equal(existsSync(dir), false);
+});
+
+/** Why a real-time test cannot run here, or false. */
+function realtimeSkip(): string | false {
+  if (process.getuid?.() !== 0) return 'needs root (to grant and to withhold the rights)';
+  try {
+    CpuWakeupLatencyRequest.hold(2_000_000_000).release();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  // The unprivileged run needs the checkout to be readable by nobody.
+  const r = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(MAIN_JS)}, require('fs').constants.R_OK)`], { uid: NOBODY, gid: NOBODY });
+  return r.status === 0 ? false : `the checkout is not readable by uid ${NOBODY}`;
+}
+const NOBODY = 65534;
+const rtSkip = realtimeSkip();
+if (rtSkip) console.log(`# daemon real-time tests skipped: ${rtSkip}`);
+
+test('realtime.cpuWakeupLatencyUs: the request is held while the daemon runs and dropped when it stops', { skip: rtSkip }, async () => {
+  const before = effectiveCpuWakeupLatencyUs();
+  const d = spawnDaemon([...BASE, '--daemon.stateDir', tempDir(), '--realtime.cpuWakeupLatencyUs', '7', '--realtime.controlThreadPriority', '20']);
+  await d.waitFor(msgIs('ready'));
+  assert.ok(d.logs.some((r) => r.msg === 'cpu wake-up latency request held' && r.maxUs === 7));
+  assert.ok(effectiveCpuWakeupLatencyUs() <= 7, `the kernel enforces ${effectiveCpuWakeupLatencyUs()} µs while the daemon holds 7`);
+  d.child.kill('SIGTERM');
+  assert.equal((await d.exit).code, 0);
+  assert.equal(effectiveCpuWakeupLatencyUs(), before);
+});
+
+test('realtime.* that this process has no right to: exit 78 naming the key, before anything starts', { skip: rtSkip }, async () => {
+  const root = tempDir();
+  chmodSync(root, 0o777);
+  for (const [key, value, why] of [
+    ['realtime.cpuWakeupLatencyUs', '0', /cannot open \/dev\/cpu_dma_latency \(EACCES\)/],
+    ['realtime.controlThreadPriority', '20', /cannot set fifo scheduling on the control thread/],
+  ] as const) {
+    const dir = join(root, key);
+    const d = spawnDaemon([...BASE, '--daemon.stateDir', dir, `--${key}`, value], { HOME: root }, { uid: NOBODY, gid: NOBODY });
+    const exit = await d.exit;
+    const text = d.logs.map((r) => String(r.msg)).join('\n');
+    assert.equal(exit.code, EX_CONFIG, text + d.stderr.join(''));
+    assert.ok(text.includes(`${key} = ${value}`), text);
+    assert.match(text, why);
+    assert.ok(!d.logs.some((r) => r.msg === 'ready'), 'nothing started');
+  }
 });
 
 test('SIGHUP applies the live keys, names the ignored ones, and survives an invalid file', async () => {

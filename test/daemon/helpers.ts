@@ -52,10 +52,11 @@ export function killAll(): void {
 }
 
 /** Spawn `node dist/src/cli/main.js run ...args` with JSON logs on stdout. */
-export function spawnDaemon(args: string[], env: NodeJS.ProcessEnv = {}): DaemonProcess {
+export function spawnDaemon(args: string[], env: NodeJS.ProcessEnv = {}, user?: { uid: number; gid: number }): DaemonProcess {
   const child = spawn(process.execPath, [MAIN_JS, 'run', '--logging.pretty', 'never', ...args], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...user,
   });
   live.add(child);
   child.on('exit', () => live.delete(child));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT, tempDir } from './helpers.js';
@@ -14,32 +14,60 @@ import { ROOT, tempDir } from './helpers.js';
 const UNIT = join(ROOT, 'systemd', 'sacbridge.service');
 const MAX_EXPOSURE = 2.0;
 
-function unitCopy(): string {
+/** The unit as a copy, optionally with the real-time drop-in beside it as systemd would find it. */
+function unitCopy(withRealtime = false): string {
   const text = readFileSync(UNIT, 'utf8');
   const exec = /^ExecStart=(\S+)/m.exec(text);
   assert.ok(exec, 'the unit has an ExecStart=');
   assert.equal(exec[1], '/usr/lib/sacbridge/sacbridge-start');
-  const copy = join(tempDir(), 'sacbridge.service');
+  const dir = tempDir();
+  const copy = join(dir, 'sacbridge.service');
   writeFileSync(copy, text.replace(exec[1], join(ROOT, 'systemd', 'sacbridge-start')));
+  if (withRealtime) {
+    mkdirSync(join(dir, 'sacbridge.service.d'));
+    copyFileSync(join(ROOT, 'systemd', 'realtime.conf'), join(dir, 'sacbridge.service.d', 'realtime.conf'));
+  }
   return copy;
 }
 
-test('systemd-analyze verify accepts the unit', () => {
-  const r = spawnSync('systemd-analyze', ['verify', unitCopy()], { encoding: 'utf8' });
+function verify(unit: string): void {
+  const r = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
   assert.equal(r.error, undefined, 'systemd-analyze is installed (Debian package systemd)');
-  // Messages about the host itself (no running systemd in a container) are not about the unit.
+  // Messages about the host itself (no running systemd in a container) are not about the unit;
+  // a drop-in's bad line is reported with its own path.
   const aboutUnit = r.stderr.split('\n').filter((l) => l.includes('sacbridge.service'));
   assert.deepEqual(aboutUnit, []);
   assert.equal(r.status, 0, r.stderr);
-});
+}
 
-test(`systemd-analyze security rates the unit at most ${MAX_EXPOSURE}`, () => {
-  const r = spawnSync('systemd-analyze', ['security', '--offline=true', unitCopy()], { encoding: 'utf8' });
+function exposure(unit: string): number {
+  const r = spawnSync('systemd-analyze', ['security', '--offline=true', unit], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const m = /Overall exposure level for sacbridge\.service: (\d+(?:\.\d+)?)/.exec(r.stdout);
   assert.ok(m, r.stdout.slice(-500));
-  const exposure = Number(m[1]);
-  assert.ok(exposure <= MAX_EXPOSURE, `exposure ${exposure} > ${MAX_EXPOSURE}`);
+  return Number(m[1]);
+}
+
+test('systemd-analyze verify accepts the unit, alone and with the real-time drop-in', () => {
+  verify(unitCopy());
+  verify(unitCopy(true));
+});
+
+test(`systemd-analyze security rates the unit at most ${MAX_EXPOSURE}, also with the real-time drop-in`, () => {
+  const plain = exposure(unitCopy());
+  assert.ok(plain <= MAX_EXPOSURE, `exposure ${plain} > ${MAX_EXPOSURE}`);
+  const realtime = exposure(unitCopy(true));
+  assert.ok(realtime <= MAX_EXPOSURE, `exposure with systemd/realtime.conf ${realtime} > ${MAX_EXPOSURE}`);
+});
+
+test('the real-time drop-in grants what realtime.* needs and nothing broader', () => {
+  const text = readFileSync(join(ROOT, 'systemd', 'realtime.conf'), 'utf8');
+  for (const line of ['RestrictRealtime=no', 'LimitRTPRIO=20', 'DeviceAllow=/dev/cpu_dma_latency w', 'BindPaths=/dev/cpu_dma_latency']) {
+    assert.ok(text.includes(line), `missing ${line}`);
+  }
+  // Real-time scheduling of its own threads needs no capability; the device ACL is set by a root ExecStartPre.
+  assert.doesNotMatch(text, /^(AmbientCapabilities|CapabilityBoundingSet)=/m);
+  assert.match(text, /^ExecStartPre=\+\/usr\/bin\/setfacl -m u:sacbridge:w \/dev\/cpu_dma_latency$/m);
 });
 
 test('the unit has what the daemon relies on', () => {

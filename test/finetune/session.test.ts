@@ -21,8 +21,22 @@ import { SimulatedRobot } from '../../src/plant/ros/testing/simulatedRobot.js';
 import { pointReach } from '../../src/task/builtin/pointReach.js';
 import { createEnv, resolveModelPath } from '../../src/task/registry.js';
 import { Rng } from '../../src/util/rng.js';
+import { mainThreadScheduling, setMainThreadScheduling } from '../../src/control/realtime.js';
 
 await initCompute();
+
+/** SCHED_FIFO needs root or CAP_SYS_NICE; elsewhere the session runs at normal priority. */
+function fifoAllowed(): boolean {
+  try {
+    setMainThreadScheduling('fifo', 1);
+    setMainThreadScheduling('other');
+    return true;
+  } catch {
+    return false;
+  }
+}
+const FIFO = fifoAllowed() ? 5 : 0;
+if (FIFO === 0) console.log('# session test: SCHED_FIFO not permitted here, the control thread priority is not exercised');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
@@ -78,9 +92,11 @@ test('e-stop mid fine-tuning: the safe command goes out, learning stops; resume 
     agent, simReplay, plant, task: pointReach.create(),
     safety: { low: [-1, -1], high: [1, 1], watchdog: { maxAge: 0.5, action: 'hold' } },
     rateHz: 200, robotFraction: 0.5, updatesPerStep: 1, learningStarts: 20, publishEvery: 5, robotReplayCapacity: 5000, seed: 3,
+    controlThreadPriority: FIFO,
     onEpisode: (e) => { episodes.push(e); setTimeout(() => void robot.reset(), 1); },
   });
   try {
+    if (FIFO > 0) assert.deepEqual(mainThreadScheduling(), { policy: 'fifo', priority: FIFO }, 'the control thread runs real-time while the session runs');
     await robot.reset();
     await until('updates and new weights, mid-episode', () => session.status().learner.updates >= 30 && session.status().policyVersion > 0 && session.status().state === 'running');
 
@@ -114,6 +130,7 @@ test('e-stop mid fine-tuning: the safe command goes out, learning stops; resume 
     panel.destroy();
   } finally {
     const r = await session.stop();
+    assert.deepEqual(mainThreadScheduling(), { policy: 'other', priority: 0 }, 'normal scheduling again after the session');
     assert.ok(r.state !== null && r.state.agent.updates > 0, 'learned state handed back');
     assert.equal(agent.version, r.state?.agent.updates, 'and installed into the agent');
     watcher.destroy();
