@@ -22,6 +22,7 @@ import { RosPlant } from '../src/plant/ros/rosPlant.js';
 import { SafetyLayer } from '../src/safety/safetyLayer.js';
 import { ControlLoop } from '../src/control/controlLoop.js';
 import { setMainThreadScheduling } from '../src/control/realtime.js';
+import { CpuWakeupLatencyRequest } from '../src/control/cpuWakeupLatency.js';
 import type { LoopStats } from '../src/control/controlLoop.js';
 import { LearnerHost } from '../src/learner/learnerHost.js';
 import { FastPolicy } from '../src/agent/fastPolicy.js';
@@ -48,6 +49,8 @@ export interface ControlLoopFigures {
   main_thread_cpu_cores: number | null;
   /** SCHED_FIFO priority of the control thread during the run (0: normal scheduling). */
   fifo_priority: number;
+  /** The CPU wake-up latency request held during the run, µs (-1: none). */
+  cpu_wakeup_latency_us: number;
   /** Process CPU (all threads) in cores. */
   process_cpu_cores: number;
   learner_updates_per_s: number;
@@ -75,6 +78,11 @@ export interface ControlLoopBenchOptions {
    * this priority via chrt, as a deployment would (systemd CPUSchedulingPolicy=fifo). 0 = off.
    */
   fifoPriority?: number;
+  /**
+   * Hold a CPU wake-up latency request of this many µs (/dev/cpu_dma_latency) during the run, as
+   * `realtime.cpuWakeupLatencyUs` does in the daemon. -1 = off.
+   */
+  cpuWakeupLatencyUs?: number;
 }
 
 /** utime + stime of the main thread, seconds (Linux /proc), or null. */
@@ -175,6 +183,7 @@ async function runRate(rate: number, o: Required<ControlLoopBenchOptions>): Prom
     },
   });
   if (o.fifoPriority > 0) setMainThreadScheduling('fifo', o.fifoPriority);
+  const wakeup = o.cpuWakeupLatencyUs >= 0 ? CpuWakeupLatencyRequest.hold(o.cpuWakeupLatencyUs) : null;
   // Settle: first messages in, learner running, JIT warm.
   for (let i = 0; i < 200 && plant.maxAge() > 0.01; i++) await new Promise((r) => setTimeout(r, 5));
   loop.start();
@@ -201,6 +210,7 @@ async function runRate(rate: number, o: Required<ControlLoopBenchOptions>): Prom
   const ringDropped = host.stats().ringDropped;
   await loop.stop();
   if (o.fifoPriority > 0) setMainThreadScheduling('other');
+  wakeup?.release();
   clearInterval(feed);
   await host.stop();
   await plant.close();
@@ -220,6 +230,7 @@ async function runRate(rate: number, o: Required<ControlLoopBenchOptions>): Prom
     tick_work_us_mean: Number(st.tickUsMean.toFixed(1)),
     main_thread_cpu_cores: thread0 === null || thread1 === null ? null : Number(((thread1 - thread0) / elapsed).toFixed(2)),
     fifo_priority: o.fifoPriority,
+    cpu_wakeup_latency_us: o.cpuWakeupLatencyUs,
     process_cpu_cores: Number(((cpu.user + cpu.system) / 1e6 / elapsed).toFixed(2)),
     learner_updates_per_s: Number((u / elapsed).toFixed(1)),
     learner_update_ms: Number((u > 0 ? (elapsed * 1000) / u : 0).toFixed(2)),
@@ -233,6 +244,15 @@ async function runRate(rate: number, o: Required<ControlLoopBenchOptions>): Prom
 
 /** V8 flags the daemon should run with (see controlLoop.ts): GC without helper-thread waits. */
 export const CONTROL_NODE_FLAGS = (process.env.SACBRIDGE_BENCH_NODE_FLAGS ?? '--single-threaded-gc').split(' ').filter((f) => f.length > 0);
+
+function canHoldWakeupLatency(): boolean {
+  try {
+    CpuWakeupLatencyRequest.hold(2_000_000_000).release();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function canUseFifo(): boolean {
   try {
@@ -250,7 +270,8 @@ function canUseFifo(): boolean {
  */
 export async function controlLoopBench(options: ControlLoopBenchOptions = {}): Promise<{ control_loop: (ControlLoopFigures & { node_flags: string[]; load_average_1m: number })[] }> {
   const o: Required<ControlLoopBenchOptions> = {
-    rates: [500, 1000], learner: 'sac', seconds: 10, gemmSize: 128, gemmsPerUpdate: 6, spinUs: 200, wait: 'sleep', fifoPriority: canUseFifo() ? 20 : 0, ...options,
+    rates: [500, 1000], learner: 'sac', seconds: 10, gemmSize: 128, gemmsPerUpdate: 6, spinUs: 200, wait: 'sleep',
+    fifoPriority: canUseFifo() ? 20 : 0, cpuWakeupLatencyUs: canHoldWakeupLatency() ? 0 : -1, ...options,
   };
   const out: (ControlLoopFigures & { node_flags: string[]; load_average_1m: number })[] = [];
   for (const rate of o.rates) {
