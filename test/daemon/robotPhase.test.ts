@@ -1,16 +1,34 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
+import { rmSync } from 'node:fs';
+import { pino } from 'pino';
 import { ReplayBuffer } from '../../src/agent/replayBuffer.js';
 import type { SoftActorCritic } from '../../src/agent/sac.js';
+import { initCompute } from '../../src/compute/backend.js';
 import { loadConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/log/logger.js';
+import type { SacbridgeConfig } from '../../src/config/schema.js';
+import type { TickResult } from '../../src/daemon/job.js';
+import { createLogger, type Logger } from '../../src/log/logger.js';
+import { MujocoPlant } from '../../src/plant/mujoco/mujocoPlant.js';
+import type { DiagnosticArray } from '../../src/plant/ros/messages.js';
+import type { RclModule } from '../../src/plant/ros/rclnodejs.js';
 import { validateRosPlantConfig } from '../../src/plant/ros/rosPlantConfig.js';
-import { RobotPhaseError, rosPlantConfigFrom, startRobotPhase } from '../../src/daemon/robotPhase.js';
+import { FakeRosGraph } from '../../src/plant/ros/testing/fakeRclnodejs.js';
+import { SimulatedRobot } from '../../src/plant/ros/testing/simulatedRobot.js';
+import { RobotPhaseError, rosPlantConfigFrom, startRobotPhase, type RobotPhase } from '../../src/daemon/robotPhase.js';
+import { createEnv, getTaskDefinition, resolveModelPath } from '../../src/task/registry.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { gymnasiumModelDir } from '../sim/simFixtures.js';
 import { ROOT, tempDir } from './helpers.js';
 
-/** The robot phase's wiring up to what runs here: the ROS 2 checks and the config mapping. */
+/**
+ * The robot phase's wiring: the ROS 2 checks and the config mapping, then the phase itself on
+ * the in-memory ROS graph (phase topic, e-stop, stop).
+ */
+
+await initCompute();
 
 const example = () => loadConfig({ file: join(ROOT, 'config', 'examples', 'sim-then-robot.json'), env: {} }).config;
 const logger = createLogger({ level: 'silent', pretty: 'never' });
@@ -46,4 +64,184 @@ test('the convict ros.* keys map onto a RosPlantConfig the plant accepts', () =>
   const bad = example();
   const broken = { ...bad, ros: { ...bad.ros, observations: [{ ...bad.ros.observations[0]!, fields: { qpos: 'positions(slider)' } }] } };
   assert.throws(() => rosPlantConfigFrom(broken), /ros\.observations\[0\]\.fields\.qpos = "positions\(slider\)": expected position\|velocity\|effort\[joint,\.\.\.\]/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The phase running, on the in-memory ROS graph: the example's cart-pole rig is a MuJoCo
+// InvertedPendulum behind SimulatedRobot; the agent and its sim replay come from a short real
+// SAC run; the session's learner is the real SAC worker.
+
+const gymDir = gymnasiumModelDir();
+const TASK = 'InvertedPendulum-v5';
+
+/** The example config, small: tiny networks and batches, 100 Hz on the robot. */
+const small = (): SacbridgeConfig => loadConfig({
+  file: join(ROOT, 'config', 'examples', 'sim-then-robot.json'),
+  env: {},
+  args: ['--sim.gymnasiumModelDir', gymDir, '--rl.hiddenSizes', '[16,16]', '--rl.batchSize', '32', '--rl.bufferSize', '5000', '--ros.controlRateHz', '100', '--zmq.policyRefreshUpdates', '10'],
+}).config;
+
+const simRun = tempDir('sacbridge-robotphase-');
+const trainer = await Trainer.create({
+  task: TASK, seed: 2, runDir: simRun,
+  makeEnv: (seed) => createEnv(TASK, { seed, gymnasiumModelDir: gymDir }),
+  hyperparameters: { hidden: [16, 16], batchSize: 32, learningStarts: 100, bufferSize: 5000 },
+  evalEvery: 0, checkpointEvery: 0, metricsEvery: 100_000, warn: () => undefined,
+});
+await trainer.run(300);
+after(async () => {
+  await trainer.close();
+  rmSync(simRun, { recursive: true });
+});
+
+/** The graph's module, with rclnodejs's isShutdown(): true until init() and after shutdown(). */
+function rclOf(graph: FakeRosGraph): RclModule {
+  return { ...graph.module(), isShutdown: () => !graph.initialized || graph.shutdownCalled };
+}
+
+/** A logger whose records the test reads. */
+function recordingLogger(): { logger: Logger; records: Record<string, unknown>[] } {
+  const records: Record<string, unknown>[] = [];
+  return { records, logger: pino({ level: 'info' }, { write: (line: string) => void records.push(JSON.parse(line) as Record<string, unknown>) }) };
+}
+
+/**
+ * The robot's side of the graph: the cart-pole (MuJoCo, stepped every 10 ms with the latest
+ * command), and an operator who answers resets with "ready", putting the pole back up first when
+ * it fell, and who holds the phase and e-stop topics and watches the status.
+ */
+async function cartpoleRig(rcl: RclModule) {
+  const mujoco = await MujocoPlant.create(resolveModelPath(TASK, { gymnasiumModelDir: gymDir }), { frameSkip: getTaskDefinition(TASK).frameSkip });
+  await mujoco.reset();
+  const robot = SimulatedRobot.open(rcl, mujoco, {
+    nodeName: 'cartpole', commandTopic: '/cartpole/effort_controller/commands', readyTopic: '/cartpole/ready',
+    jointStates: { topic: '/cartpole/joint_states', joints: ['slider', 'hinge'], position: 'qpos', velocity: 'qvel' },
+    timing: { mode: 'periodic', periodMs: 10 },
+  });
+  const operator = new rcl.Node('operator');
+  const phase = operator.createPublisher('std_msgs/msg/String', '/sacbridge/phase');
+  const estop = operator.createPublisher('std_msgs/msg/Bool', '/cartpole/estop');
+  const ready = operator.createPublisher('std_msgs/msg/Bool', '/cartpole/ready');
+  const statuses: DiagnosticArray[] = [];
+  operator.createSubscription('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics', {}, (m: DiagnosticArray) => void statuses.push(m));
+  operator.spin();
+  const answering = setInterval(() => {
+    const q = mujoco.read().get('qpos')!;
+    if (Math.abs(q[1]!) > 0.2 || Math.abs(q[0]!) > 0.9) void robot.reset();
+    else ready.publish({ data: true });
+  }, 50);
+  return {
+    robot, mujoco, phase, estop, statuses,
+    async close() {
+      clearInterval(answering);
+      await robot.close();
+      operator.destroy();
+      await mujoco.close();
+    },
+  };
+}
+
+/** Tick until the phase asks for something (each tick waits one control period). */
+async function nextRequest(phase: RobotPhase, maxTicks = 200): Promise<TickResult['request']> {
+  for (let i = 0; i < maxTicks; i++) {
+    const r = await phase.tick();
+    if (r.request !== undefined) return r.request;
+  }
+  return undefined;
+}
+
+async function until(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const actorParameters = (agent: SoftActorCritic): Float32Array => {
+  const w = agent.actorWeights();
+  const parts = [...w.hidden, w.mean, w.logStd].flatMap((l) => [l.kernel, l.bias]);
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) (out.set(p, o), (o += p.length));
+  return out;
+};
+
+test('on the ROS graph: phase-topic commands become phase requests, an unknown one is refused and logged, stop keeps the learned weights and closes the node', async () => {
+  const config = small();
+  const graph = new FakeRosGraph();
+  const rcl = rclOf(graph);
+  const { logger, records } = recordingLogger();
+  const before = actorParameters(trainer.agent);
+  const phase = await startRobotPhase({ config, logger, agent: trainer.agent, simReplay: trainer.replay, task: TASK, loadRcl: async () => rcl });
+  assert.ok(graph.initialized, 'the phase initialised rclnodejs before opening its node');
+  const rig = await cartpoleRig(rcl);
+  try {
+    // Fine-tuning runs: commands reach the robot at the control rate.
+    await until('200 commands on the robot', () => rig.robot.stats.commands >= 200);
+    assert.equal(await nextRequest(phase, 3), undefined, 'nothing asked while running');
+
+    // A command the robot phase does not offer: refused, logged and counted; nothing else happens.
+    rig.phase.publish({ data: 'resume' });
+    await graph.settle();
+    assert.equal(await nextRequest(phase, 5), undefined);
+    const warning = records.find((r) => r.level === 40 && r.command === 'resume');
+    assert.ok(warning, 'the refusal is logged');
+    assert.equal(warning.msg, 'phase command "resume" on /sacbridge/phase refused: expected one of pause, evaluate, finish');
+    const sent = rig.statuses.length;
+    await until('a status after the refusal', () => rig.statuses.length > sent, 3000);
+    const values = new Map(rig.statuses.at(-1)!.status[0]!.values.map((kv) => [kv.key, kv.value]));
+    assert.equal(values.get('phaseCommands'), '1');
+    assert.equal(values.get('phaseRejected'), '1');
+    assert.match(values.get('last_error') ?? '', /phase command 'resume': .*refused: expected one of pause, evaluate, finish/);
+
+    // Each offered command comes out of tick() as that request, in order.
+    for (const command of ['pause', 'evaluate', 'finish'] as const) {
+      rig.phase.publish({ data: command });
+      assert.deepEqual(await nextRequest(phase), { event: command, reason: 'phase command on /sacbridge/phase' });
+    }
+    rig.phase.publish({ data: '  pause\n' });
+    assert.equal((await nextRequest(phase))?.event, 'pause', 'surrounding whitespace is ignored');
+  } finally {
+    await phase.stop();
+    const commands = rig.robot.stats.commands;
+    // Closed: the node's subscriptions are gone, rclnodejs is shut down, no command goes out.
+    const subscribers = new Map(graph.topicList().map((t) => [t.topic, t.subscribers]));
+    assert.deepEqual(['/cartpole/joint_states', '/cartpole/estop', '/sacbridge/phase'].map((t) => subscribers.get(t)), [0, 0, 0]);
+    assert.equal(subscribers.get('/cartpole/ready'), 0);
+    assert.ok(graph.shutdownCalled, 'the phase shut down the rclnodejs context it initialised');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(rig.robot.stats.commands, commands, 'no command after stop');
+    await rig.close();
+  }
+  // The fine-tuned weights are in the agent (the next checkpoint saves them).
+  const afterStop = actorParameters(trainer.agent);
+  let changed = 0;
+  for (let i = 0; i < before.length; i++) if (afterStop[i] !== before[i]) changed++;
+  assert.ok(changed > before.length / 2, `${changed} of ${before.length} actor parameters changed`);
+  assert.ok(records.some((r) => r.msg === 'real fine-tuning started'));
+});
+
+test('on the ROS graph: an e-stop message becomes an estop request naming it, and the robot gets the zero command', async () => {
+  const config = small();
+  const graph = new FakeRosGraph();
+  const rcl = rclOf(graph);
+  const phase = await startRobotPhase({ config, logger: createLogger({ level: 'silent', pretty: 'never' }), agent: trainer.agent, simReplay: trainer.replay, task: TASK, loadRcl: async () => rcl });
+  const rig = await cartpoleRig(rcl);
+  try {
+    await until('50 commands on the robot', () => rig.robot.stats.commands >= 50);
+    rig.estop.publish({ data: false });
+    assert.equal(await nextRequest(phase, 5), undefined, 'false does not stop');
+    rig.estop.publish({ data: true });
+    assert.deepEqual(await nextRequest(phase), { event: 'estop', reason: 'robot e-stop: e-stop message on /cartpole/estop' });
+    // Latched: asked again on every tick until the daemon leaves the phase, with zero going out.
+    assert.equal((await phase.tick()).request?.event, 'estop');
+    const n = rig.robot.stats.commands;
+    await until('commands after the e-stop', () => rig.robot.stats.commands > n + 5);
+    assert.equal(rig.mujoco.read().get('ctrl')![0], 0);
+  } finally {
+    await phase.stop();
+    await rig.close();
+  }
+  assert.ok(graph.shutdownCalled);
 });
