@@ -3,25 +3,20 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { rmSync } from 'node:fs';
-import { pino } from 'pino';
 import { ReplayBuffer } from '../../src/agent/replayBuffer.js';
 import type { SoftActorCritic } from '../../src/agent/sac.js';
 import { initCompute } from '../../src/compute/backend.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { SacbridgeConfig } from '../../src/config/schema.js';
 import type { TickResult } from '../../src/daemon/job.js';
-import { createLogger, type Logger } from '../../src/log/logger.js';
-import { MujocoPlant } from '../../src/plant/mujoco/mujocoPlant.js';
-import type { DiagnosticArray } from '../../src/plant/ros/messages.js';
-import type { RclModule } from '../../src/plant/ros/rclnodejs.js';
+import { createLogger } from '../../src/log/logger.js';
 import { validateRosPlantConfig } from '../../src/plant/ros/rosPlantConfig.js';
 import { FakeRosGraph } from '../../src/plant/ros/testing/fakeRclnodejs.js';
-import { SimulatedRobot } from '../../src/plant/ros/testing/simulatedRobot.js';
 import { RobotPhaseError, rosPlantConfigFrom, startRobotPhase, type RobotPhase } from '../../src/daemon/robotPhase.js';
-import { createEnv, getTaskDefinition, resolveModelPath } from '../../src/task/registry.js';
+import { createEnv } from '../../src/task/registry.js';
 import { Trainer } from '../../src/train/trainer.js';
-import { gymnasiumModelDir } from '../sim/simFixtures.js';
 import { ROOT, tempDir } from './helpers.js';
+import { cartpoleRig, gymDir, rclOf, recordingLogger, TASK, until } from './rosRig.js';
 
 /**
  * The robot phase's wiring: the ROS 2 checks and the config mapping, then the phase itself on
@@ -71,9 +66,6 @@ test('the convict ros.* keys map onto a RosPlantConfig the plant accepts', () =>
 // InvertedPendulum behind SimulatedRobot; the agent and its sim replay come from a short real
 // SAC run; the session's learner is the real SAC worker.
 
-const gymDir = gymnasiumModelDir();
-const TASK = 'InvertedPendulum-v5';
-
 /** The example config, small: tiny networks and batches, 100 Hz on the robot. */
 const small = (): SacbridgeConfig => loadConfig({
   file: join(ROOT, 'config', 'examples', 'sim-then-robot.json'),
@@ -94,53 +86,6 @@ after(async () => {
   rmSync(simRun, { recursive: true });
 });
 
-/** The graph's module, with rclnodejs's isShutdown(): true until init() and after shutdown(). */
-function rclOf(graph: FakeRosGraph): RclModule {
-  return { ...graph.module(), isShutdown: () => !graph.initialized || graph.shutdownCalled };
-}
-
-/** A logger whose records the test reads. */
-function recordingLogger(): { logger: Logger; records: Record<string, unknown>[] } {
-  const records: Record<string, unknown>[] = [];
-  return { records, logger: pino({ level: 'info' }, { write: (line: string) => void records.push(JSON.parse(line) as Record<string, unknown>) }) };
-}
-
-/**
- * The robot's side of the graph: the cart-pole (MuJoCo, stepped every 10 ms with the latest
- * command), and an operator who answers resets with "ready", putting the pole back up first when
- * it fell, and who holds the phase and e-stop topics and watches the status.
- */
-async function cartpoleRig(rcl: RclModule) {
-  const mujoco = await MujocoPlant.create(resolveModelPath(TASK, { gymnasiumModelDir: gymDir }), { frameSkip: getTaskDefinition(TASK).frameSkip });
-  await mujoco.reset();
-  const robot = SimulatedRobot.open(rcl, mujoco, {
-    nodeName: 'cartpole', commandTopic: '/cartpole/effort_controller/commands', readyTopic: '/cartpole/ready',
-    jointStates: { topic: '/cartpole/joint_states', joints: ['slider', 'hinge'], position: 'qpos', velocity: 'qvel' },
-    timing: { mode: 'periodic', periodMs: 10 },
-  });
-  const operator = new rcl.Node('operator');
-  const phase = operator.createPublisher('std_msgs/msg/String', '/sacbridge/phase');
-  const estop = operator.createPublisher('std_msgs/msg/Bool', '/cartpole/estop');
-  const ready = operator.createPublisher('std_msgs/msg/Bool', '/cartpole/ready');
-  const statuses: DiagnosticArray[] = [];
-  operator.createSubscription('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics', {}, (m: DiagnosticArray) => void statuses.push(m));
-  operator.spin();
-  const answering = setInterval(() => {
-    const q = mujoco.read().get('qpos')!;
-    if (Math.abs(q[1]!) > 0.2 || Math.abs(q[0]!) > 0.9) void robot.reset();
-    else ready.publish({ data: true });
-  }, 50);
-  return {
-    robot, mujoco, phase, estop, statuses,
-    async close() {
-      clearInterval(answering);
-      await robot.close();
-      operator.destroy();
-      await mujoco.close();
-    },
-  };
-}
-
 /** Tick until the phase asks for something (each tick waits one control period). */
 async function nextRequest(phase: RobotPhase, maxTicks = 200): Promise<TickResult['request']> {
   for (let i = 0; i < maxTicks; i++) {
@@ -148,14 +93,6 @@ async function nextRequest(phase: RobotPhase, maxTicks = 200): Promise<TickResul
     if (r.request !== undefined) return r.request;
   }
   return undefined;
-}
-
-async function until(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const actorParameters = (agent: SoftActorCritic): Float32Array => {
