@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { rmSync } from 'node:fs';
 import { ReplayBuffer } from '../../src/agent/replayBuffer.js';
 import type { SoftActorCritic } from '../../src/agent/sac.js';
 import { initCompute } from '../../src/compute/backend.js';
