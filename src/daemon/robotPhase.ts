@@ -2,7 +2,7 @@ import type { ReplayBuffer } from '../agent/replayBuffer.js';
 import type { SoftActorCritic } from '../agent/sac.js';
 import type { SacbridgeConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
-import { loadRclnodejs, rosEnvironmentProblem, type RosEnvironmentCheck } from '../plant/ros/rclnodejs.js';
+import { loadRclnodejs, rosEnvironmentProblem, type RclModule, type RosEnvironmentCheck } from '../plant/ros/rclnodejs.js';
 import { RosPlant } from '../plant/ros/rosPlant.js';
 import type { CommandSink, ObservationSource, RosPlantConfig } from '../plant/ros/rosPlantConfig.js';
 import { getTaskDefinition } from '../task/registry.js';
@@ -43,6 +43,12 @@ export interface RobotPhaseDeps {
   task: string;
   /** For tests: the environment rclnodejs is checked against. */
   rosCheck?: RosEnvironmentCheck;
+  /**
+   * Where the rclnodejs module comes from. Default: the real package, imported only after the
+   * ROS 2 environment check. Tests pass the in-memory graph's module
+   * (src/plant/ros/testing/fakeRclnodejs.ts); nothing is imported then, so no check applies.
+   */
+  loadRcl?: () => Promise<RclModule>;
 }
 
 /** Start fine-tuning on the robot; throws RobotPhaseError naming what is missing. */
@@ -51,23 +57,36 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
   if (!config.ros.enabled) {
     throw new RobotPhaseError('ros.enabled is false: the robot phase needs ROS 2 (set ros.enabled=true with ros.observations and ros.command, and run where a ROS 2 distribution is sourced)');
   }
-  const problem = rosEnvironmentProblem(deps.rosCheck);
-  if (problem !== null) throw new RobotPhaseError(`ROS 2 is not available: ${problem}`);
+  let loadRcl = deps.loadRcl;
+  if (loadRcl === undefined) {
+    const problem = rosEnvironmentProblem(deps.rosCheck);
+    if (problem !== null) throw new RobotPhaseError(`ROS 2 is not available: ${problem}`);
+    loadRcl = () => loadRclnodejs(deps.rosCheck);
+  }
   const plantConfig = rosPlantConfigFrom(config);
-  const rcl = await loadRclnodejs(deps.rosCheck);
+  const rcl = await loadRcl();
+  // A node needs an initialised context. The phase that initialises it shuts it down when it
+  // stops, so a later robot phase starts from a fresh one (rclnodejs allows init after shutdown).
+  const ownsContext = rcl.isShutdown();
+  if (ownsContext) await rcl.init();
   // Phase commands from the phase topic become phase requests on the daemon's next tick. On the
-  // robot only leaving is offered: pausing, evaluating in sim or finishing.
+  // robot only leaving is offered: pausing, evaluating in sim or finishing. Anything else is
+  // refused without effect: logged here, and (thrown back to RosPlant) counted as phaseRejected
+  // with the message as last_error in the DiagnosticArray status.
   const pending: PhaseEvent[] = [];
-  const plant = RosPlant.open(rcl, plantConfig, {
-    onPhaseCommand: (command) => {
-      if (!ROBOT_PHASE_COMMANDS.includes(command as PhaseEvent)) {
-        throw new RobotPhaseError(`phase command ${JSON.stringify(command)} on ${config.ros.phaseTopic}: expected one of ${ROBOT_PHASE_COMMANDS.join(', ')}`);
-      }
-      pending.push(command as PhaseEvent);
-    },
-  });
+  let plant: RosPlant | null = null;
   let session: FineTuneSession;
   try {
+    plant = RosPlant.open(rcl, plantConfig, {
+      onPhaseCommand: (command) => {
+        if (!ROBOT_PHASE_COMMANDS.includes(command as PhaseEvent)) {
+          const error = new RobotPhaseError(`phase command ${JSON.stringify(command)} on ${config.ros.phaseTopic} refused: expected one of ${ROBOT_PHASE_COMMANDS.join(', ')}`);
+          logger.warn({ command, topic: config.ros.phaseTopic }, error.message);
+          throw error;
+        }
+        pending.push(command as PhaseEvent);
+      },
+    });
     session = await FineTuneSession.start({
       agent: deps.agent,
       simReplay: deps.simReplay,
@@ -86,9 +105,11 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
       onError: (err) => logger.error({ err: err.message }, 'fine-tuning error'),
     });
   } catch (err) {
-    await plant.close();
+    await plant?.close();
+    if (ownsContext) rcl.shutdown();
     throw err;
   }
+  const openPlant: RosPlant = plant;
   logger.info({ rateHz: config.ros.controlRateHz, robotFraction: 1 - config.switch.simReplayRatio }, 'real fine-tuning started');
   const periodMs = 1000 / config.ros.controlRateHz;
   return {
@@ -105,8 +126,12 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
     },
     async stop() {
       // Installs the learned weights into deps.agent, so the next checkpoint holds them.
-      await session.stop();
-      await plant.close();
+      try {
+        await session.stop();
+      } finally {
+        await openPlant.close();
+        if (ownsContext) rcl.shutdown();
+      }
     },
   };
 }

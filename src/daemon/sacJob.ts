@@ -13,7 +13,7 @@ import { Trainer } from '../train/trainer.js';
 import { Rng } from '../util/rng.js';
 import type { Job, JobCheckpoint, JobContext, JobStatus, TickResult } from './job.js';
 import type { Phase } from './phases.js';
-import { startRobotPhase, type RobotPhase } from './robotPhase.js';
+import { startRobotPhase, type RobotPhase, type RobotPhaseDeps } from './robotPhase.js';
 import { SafetyLayer } from '../safety/safetyLayer.js';
 import { safetyOptionsFromConfig } from '../safety/fromConfig.js';
 
@@ -119,6 +119,9 @@ async function generationHolding(dir: string, steps: number): Promise<string> {
   return `(a generation at step ${steps})`;
 }
 
+/** What a test may hand the robot phase instead of the real ROS 2 environment. */
+export type RobotOverrides = Pick<RobotPhaseDeps, 'loadRcl' | 'rosCheck'>;
+
 interface Evaluation {
   target: number;
   returns: number[];
@@ -143,6 +146,7 @@ export class SacJob implements Job {
     private readonly trainer: Trainer,
     private readonly tapped: Tapped,
     private readonly resumedFrom: string | null,
+    private readonly robotDeps: RobotOverrides,
   ) {
     this.config = ctx.config;
     this.policy = new FastPolicy(trainer.agent.actorWeights(), new Rng(ctx.config.sim.seed + 31), trainer.counters.updates);
@@ -151,7 +155,8 @@ export class SacJob implements Job {
     this.metricsPath = join(ctx.runDir, 'metrics.jsonl');
   }
 
-  static async create(ctx: JobContext): Promise<SacJob> {
+  /** `robot` passes test doubles to the robot phase (the in-memory ROS graph's rclnodejs). */
+  static async create(ctx: JobContext, robot: RobotOverrides = {}): Promise<SacJob> {
     const { config, logger } = ctx;
     const task = config.sim.task;
     try {
@@ -194,7 +199,7 @@ export class SacJob implements Job {
       if (r.type === 'episode') ctx.metrics.episodeFinished(r.return);
     });
     const resumed = trainer.counters.steps > 0 || trainer.resumedExtra !== null ? await generationHolding(ctx.checkpointDir, trainer.counters.steps) : null;
-    return new SacJob(ctx, trainer, tapped, resumed);
+    return new SacJob(ctx, trainer, tapped, resumed, robot);
   }
 
   async resume(): Promise<(JobCheckpoint & { daemon: Json }) | null> {
@@ -328,7 +333,7 @@ export class SacJob implements Job {
   private async robotTick(): Promise<TickResult> {
     if (this.robot === null) {
       try {
-        this.robot = await startRobotPhase({ config: this.config, logger: this.ctx.logger, agent: this.trainer.agent, simReplay: this.trainer.replay, task: this.config.sim.task });
+        this.robot = await startRobotPhase({ config: this.config, logger: this.ctx.logger, agent: this.trainer.agent, simReplay: this.trainer.replay, task: this.config.sim.task, ...this.robotDeps });
         this.robotError = null;
       } catch (err) {
         this.robotError = (err as Error).message;

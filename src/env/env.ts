@@ -50,6 +50,9 @@ export class Env {
   readonly maxEpisodeSteps: number;
   readonly rng: Rng;
   private readonly command: Float64Array;
+  /** The command before the filter, to see which components it changed. */
+  private readonly requested: Float64Array;
+  private readonly executed: Float32Array;
   private steps = 0;
 
   constructor(
@@ -72,10 +75,22 @@ export class Env {
     this.maxEpisodeSteps = options.maxEpisodeSteps ?? task.maxEpisodeSteps;
     this.rng = new Rng(options.seed);
     this.command = new Float64Array(this.actionSize);
+    this.requested = new Float64Array(this.actionSize);
+    this.executed = new Float32Array(this.actionSize);
   }
 
   get episodeSteps(): number {
     return this.steps;
+  }
+
+  /**
+   * The action the plant was given on the last step, in action units [-1, 1]: the step's action
+   * (clipped) where the command filter left the command alone, the filtered command mapped back
+   * where it changed it (limits, rate limit, hold). This is the action to learn from. The array
+   * is reused: the next step overwrites it.
+   */
+  get executedAction(): Float32Array {
+    return this.executed;
   }
 
   async reset(): Promise<Float32Array> {
@@ -95,9 +110,12 @@ export class Env {
     if (action.length !== this.actionSize) {
       throw new Error(`action has ${action.length} components, the env expects ${this.actionSize}`);
     }
-    scaleAction(action, this.plant.command.low, this.plant.command.high, this.command);
+    const { low, high } = this.plant.command;
+    scaleAction(action, low, high, this.command);
+    this.requested.set(this.command);
     const before = this.plant.read();
     const stop = this.options.filter?.filter(this.command, before) ?? null;
+    executedAction(action, this.requested, this.command, low, high, this.executed);
     this.plant.write(this.command);
     await this.plant.advance();
     this.steps++;
@@ -123,6 +141,27 @@ export function scaleAction(a: Float32Array, low: Float64Array, high: Float64Arr
     const c = Math.max(-1, Math.min(1, a[i]));
     out[i] = low[i] + 0.5 * (c + 1) * (high[i] - low[i]);
   }
+}
+
+/** Inverse of scaleAction: a physical command back to [-1, 1], clipping to the range. */
+export function unscaleCommand(command: Float64Array, low: Float64Array, high: Float64Array, out: Float32Array): void {
+  for (let i = 0; i < command.length; i++) out[i] = unscaleOne(command[i], low[i], high[i]);
+}
+
+/**
+ * The executed action in [-1, 1]: `action` (clipped, as scaleAction clips it) where the filtered
+ * `command` equals the `requested` one, else the filtered command mapped back. Unchanged
+ * components keep the action exactly; a round trip through physical units could move it by an ulp.
+ */
+export function executedAction(action: Float32Array, requested: Float64Array, command: Float64Array, low: Float64Array, high: Float64Array, out: Float32Array): void {
+  for (let i = 0; i < action.length; i++) {
+    out[i] = command[i] === requested[i] ? Math.max(-1, Math.min(1, action[i])) : unscaleOne(command[i], low[i], high[i]);
+  }
+}
+
+function unscaleOne(c: number, low: number, high: number): number {
+  const span = high - low;
+  return span > 0 ? Math.max(-1, Math.min(1, (2 * (c - low)) / span - 1)) : 0;
 }
 
 export function allFinite(v: ArrayLike<number>): boolean {

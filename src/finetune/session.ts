@@ -25,7 +25,7 @@ import { ReplayBuffer } from '../agent/replayBuffer.js';
 import type { SoftActorCritic } from '../agent/sac.js';
 import type { BackendChoice } from '../compute/backend.js';
 import { ControlLoop, type ControlLoopOptions, type LoopStats, type TickInfo } from '../control/controlLoop.js';
-import { allFinite, scaleAction } from '../env/env.js';
+import { allFinite, scaleAction, unscaleCommand } from '../env/env.js';
 import { LearnerHost } from '../learner/learnerHost.js';
 import { setMainThreadScheduling } from '../control/realtime.js';
 import { actorLayoutOf } from '../learner/weightExchange.js';
@@ -500,13 +500,8 @@ function checkOptions(o: FineTuneOptions): void {
   if (o.safety.low.length !== o.plant.command.size) fail('safety', `has ${o.safety.low.length} limits for the plant's ${o.plant.command.size} command components`);
 }
 
-/** Inverse of env.ts's scaleAction: a physical command back to [-1, 1]. */
-export function unscaleCommand(command: Float64Array, low: Float64Array, high: Float64Array, out: Float32Array): void {
-  for (let i = 0; i < command.length; i++) {
-    const span = high[i] - low[i];
-    out[i] = span > 0 ? Math.max(-1, Math.min(1, (2 * (command[i] - low[i])) / span - 1)) : 0;
-  }
-}
+// Where it used to live; the helper is env.ts's now (the sim trainer learns from executed actions too).
+export { unscaleCommand };
 
 /** The same transitions in a SharedArrayBuffer-backed buffer the worker can attach to. */
 function sharedCopy(b: ReplayBuffer): ReplayBuffer {

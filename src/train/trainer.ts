@@ -214,7 +214,9 @@ export class Trainer {
     if (r.abort !== null) {
       this.warn(`episode ${this.counters.episodes + 1} aborted at step ${this.episodeLength}: ${r.abort}; transition dropped`);
     } else {
-      this.replay.add(obs, this.action, r.reward, r.observation, r.terminated);
+      // Learn from what the plant got: the command filter (safety layer) may have clamped or
+      // rate-limited the policy's action.
+      this.replay.add(obs, this.env.executedAction, r.reward, r.observation, r.terminated);
       this.normalizer?.update(obs);
       this.episodeReturn += r.reward;
     }

@@ -1,0 +1,73 @@
+import { pino } from 'pino';
+import type { Logger } from '../../src/log/logger.js';
+import { MujocoPlant } from '../../src/plant/mujoco/mujocoPlant.js';
+import type { DiagnosticArray } from '../../src/plant/ros/messages.js';
+import type { RclModule } from '../../src/plant/ros/rclnodejs.js';
+import type { FakeRosGraph } from '../../src/plant/ros/testing/fakeRclnodejs.js';
+import { SimulatedRobot } from '../../src/plant/ros/testing/simulatedRobot.js';
+import { getTaskDefinition, resolveModelPath } from '../../src/task/registry.js';
+import { gymnasiumModelDir } from '../sim/simFixtures.js';
+
+/**
+ * The robot side of config/examples/sim-then-robot.json on the in-memory ROS graph, for the
+ * robot-phase and daemon tests. (Not a test file itself.)
+ */
+
+export const TASK = 'InvertedPendulum-v5';
+export const gymDir = gymnasiumModelDir();
+
+/** The graph's module, with rclnodejs's isShutdown(): true until init() and after shutdown(). */
+export function rclOf(graph: FakeRosGraph): RclModule {
+  return { ...graph.module(), isShutdown: () => !graph.initialized || graph.shutdownCalled };
+}
+
+/** A logger whose records the test reads. */
+export function recordingLogger(): { logger: Logger; records: Record<string, unknown>[] } {
+  const records: Record<string, unknown>[] = [];
+  return { records, logger: pino({ level: 'info' }, { write: (line: string) => void records.push(JSON.parse(line) as Record<string, unknown>) }) };
+}
+
+/**
+ * The robot's side of the graph: the cart-pole (MuJoCo, stepped every 10 ms with the latest
+ * command), and an operator who answers resets with "ready", putting the pole back up first when
+ * it fell, and who holds the phase and e-stop topics and watches the status.
+ */
+export async function cartpoleRig(rcl: RclModule) {
+  const mujoco = await MujocoPlant.create(resolveModelPath(TASK, { gymnasiumModelDir: gymDir }), { frameSkip: getTaskDefinition(TASK).frameSkip });
+  await mujoco.reset();
+  const robot = SimulatedRobot.open(rcl, mujoco, {
+    nodeName: 'cartpole', commandTopic: '/cartpole/effort_controller/commands', readyTopic: '/cartpole/ready',
+    jointStates: { topic: '/cartpole/joint_states', joints: ['slider', 'hinge'], position: 'qpos', velocity: 'qvel' },
+    timing: { mode: 'periodic', periodMs: 10 },
+  });
+  const operator = new rcl.Node('operator');
+  const phase = operator.createPublisher('std_msgs/msg/String', '/sacbridge/phase');
+  const estop = operator.createPublisher('std_msgs/msg/Bool', '/cartpole/estop');
+  const ready = operator.createPublisher('std_msgs/msg/Bool', '/cartpole/ready');
+  const statuses: DiagnosticArray[] = [];
+  operator.createSubscription('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics', {}, (m: DiagnosticArray) => void statuses.push(m));
+  operator.spin();
+  const answering = setInterval(() => {
+    const q = mujoco.read().get('qpos')!;
+    if (Math.abs(q[1]!) > 0.2 || Math.abs(q[0]!) > 0.9) void robot.reset();
+    else ready.publish({ data: true });
+  }, 50);
+  return {
+    robot, mujoco, phase, estop, statuses,
+    async close() {
+      clearInterval(answering);
+      await robot.close();
+      operator.destroy();
+      await mujoco.close();
+    },
+  };
+}
+
+export async function until(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
