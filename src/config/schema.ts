@@ -80,7 +80,7 @@ export const schema = {
     },
     estopTopic: str('std_msgs/msg/Bool topic: true engages the e-stop.', '/sacbridge/estop', ROS_NAME),
     statusTopic: str('diagnostic_msgs/msg/DiagnosticArray topic the daemon publishes its status on.', '/diagnostics', ROS_NAME),
-    phaseTopic: str('std_msgs/msg/String topic the daemon publishes phase changes on and accepts phase requests from.', '/sacbridge/phase', ROS_NAME),
+    phaseTopic: str('std_msgs/msg/String topic the daemon takes phase commands from while fine-tuning on the robot: "pause", "evaluate" or "finish" (others are refused and logged).', '/sacbridge/phase', ROS_NAME),
     controlRateHz: num('Control tick rate on the robot.', 50, { above: 0, max: 10_000 }),
     staleAgeMs: num('An observation older than this is stale: the command is held or zeroed and learning pauses.', 100, { above: 0 }),
     reset: {

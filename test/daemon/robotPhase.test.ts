@@ -15,7 +15,7 @@ import { RobotPhaseError, rosPlantConfigFrom, startRobotPhase, type RobotPhase }
 import { createEnv } from '../../src/task/registry.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { ROOT, tempDir } from './helpers.js';
-import { cartpoleRig, gymDir, rclOf, recordingLogger, TASK, until } from './rosRig.js';
+import { cartpoleRig, gymDir, recordingLogger, TASK, until } from './rosRig.js';
 
 /**
  * The robot phase's wiring: the ROS 2 checks and the config mapping, then the phase itself on
@@ -106,7 +106,7 @@ const actorParameters = (agent: SoftActorCritic): Float32Array => {
 test('on the ROS graph: phase-topic commands become phase requests, an unknown one is refused and logged, stop keeps the learned weights and closes the node', async () => {
   const config = small();
   const graph = new FakeRosGraph();
-  const rcl = rclOf(graph);
+  const rcl = graph.module();
   const { logger, records } = recordingLogger();
   const before = actorParameters(trainer.agent);
   const phase = await startRobotPhase({ config, logger, agent: trainer.agent, simReplay: trainer.replay, task: TASK, loadRcl: async () => rcl });
@@ -161,7 +161,7 @@ test('on the ROS graph: phase-topic commands become phase requests, an unknown o
 test('on the ROS graph: an e-stop message becomes an estop request naming it, and the robot gets the zero command', async () => {
   const config = small();
   const graph = new FakeRosGraph();
-  const rcl = rclOf(graph);
+  const rcl = graph.module();
   const phase = await startRobotPhase({ config, logger: createLogger({ level: 'silent', pretty: 'never' }), agent: trainer.agent, simReplay: trainer.replay, task: TASK, loadRcl: async () => rcl });
   const rig = await cartpoleRig(rcl);
   try {

@@ -12,7 +12,7 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import { SacJob } from '../../src/daemon/sacJob.js';
 import { FakeRosGraph } from '../../src/plant/ros/testing/fakeRclnodejs.js';
 import { ANY_PORTS, ROOT, tempDir } from './helpers.js';
-import { cartpoleRig, gymDir, rclOf, recordingLogger, until } from './rosRig.js';
+import { cartpoleRig, gymDir, recordingLogger, until } from './rosRig.js';
 
 test('sim_training -> evaluating -> armed -> real_finetune on the ROS graph, then "pause" on the phase topic pauses the daemon', { timeout: 60_000 }, async () => {
   const dir = tempDir();
@@ -30,7 +30,7 @@ test('sim_training -> evaluating -> armed -> real_finetune on the ROS graph, the
     ],
   });
   const graph = new FakeRosGraph();
-  const rcl = rclOf(graph);
+  const rcl = graph.module();
   const { logger, records } = recordingLogger();
   const daemon = await Daemon.start({ config, logger, env: {}, job: (ctx) => SacJob.create(ctx, { loadRcl: async () => rcl }) });
   const seen: string[] = [];

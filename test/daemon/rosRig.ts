@@ -3,7 +3,6 @@ import type { Logger } from '../../src/log/logger.js';
 import { MujocoPlant } from '../../src/plant/mujoco/mujocoPlant.js';
 import type { DiagnosticArray } from '../../src/plant/ros/messages.js';
 import type { RclModule } from '../../src/plant/ros/rclnodejs.js';
-import type { FakeRosGraph } from '../../src/plant/ros/testing/fakeRclnodejs.js';
 import { SimulatedRobot } from '../../src/plant/ros/testing/simulatedRobot.js';
 import { getTaskDefinition, resolveModelPath } from '../../src/task/registry.js';
 import { gymnasiumModelDir } from '../sim/simFixtures.js';
@@ -15,11 +14,6 @@ import { gymnasiumModelDir } from '../sim/simFixtures.js';
 
 export const TASK = 'InvertedPendulum-v5';
 export const gymDir = gymnasiumModelDir();
-
-/** The graph's module, with rclnodejs's isShutdown(): true until init() and after shutdown(). */
-export function rclOf(graph: FakeRosGraph): RclModule {
-  return { ...graph.module(), isShutdown: () => !graph.initialized || graph.shutdownCalled };
-}
 
 /** A logger whose records the test reads. */
 export function recordingLogger(): { logger: Logger; records: Record<string, unknown>[] } {

@@ -161,11 +161,12 @@ export class FakeRosGraph {
       }
     }
     return {
+      // As rclnodejs's default context: shut down until init(), again after shutdown(); init() may follow a shutdown().
       init: async () => { graph.initialized = true; },
       Node,
       QoS: FakeQoS,
-      shutdown: () => { graph.shutdownCalled = true; },
-      isShutdown: () => graph.shutdownCalled,
+      shutdown: () => { graph.initialized = false; graph.shutdownCalled = true; },
+      isShutdown: () => !graph.initialized,
     };
   }
 
