@@ -3,6 +3,9 @@
  * with the version of the weights that produced it. Works with DEALER clients (frames as is)
  * and REQ clients (an empty delimiter frame first, echoed back). Every request gets exactly
  * one reply: "action", "info" or "error".
+ *
+ * This class serves on the thread that opens it. The daemon runs it in a worker thread of its
+ * own (threadedPolicyServer.ts), so that answers never wait behind training on the main thread.
  */
 import * as zmq from 'zeromq';
 import type { ActionPolicy } from '../agent/policy.js';
@@ -13,11 +16,11 @@ import {
   errorCode,
   optionalBoolean,
   ProtocolError,
-  RejectionCounter,
   requirePayload,
   salvageSeq,
   type ZmqMetricsSink,
 } from './codec.js';
+import { PolicyCounters } from './policyCounters.js';
 import { bindSecurely, type BindSecurity } from './security.js';
 
 export interface PolicyServerOptions {
@@ -27,19 +30,18 @@ export interface PolicyServerOptions {
   readonly policy: ActionPolicy;
   /** Queued replies per client before ROUTER drops for it. Default 1000. */
   readonly sendHighWaterMark?: number;
+  /** Told of every message and rejection as it happens. */
   readonly metrics?: ZmqMetricsSink;
-}
-
-export interface PolicyServerCounters {
-  requests: number;
-  actions: number;
-  /** Replies ZeroMQ could not queue (client gone or not reading). */
-  replyDrops: number;
-  readonly rejected: RejectionCounter;
+  /** Where to count (default: a private block; the threaded server shares one with the daemon's thread). */
+  readonly counters?: PolicyCounters;
+  /** Called before each request is answered (the threaded server takes the newest weights here). */
+  readonly beforeAnswer?: () => void;
+  /** The socket's ZeroMQ context (and its ZAP handler's); default zeromq.js's process-wide one. */
+  readonly context?: zmq.Context;
 }
 
 export class PolicyServer {
-  readonly counters: PolicyServerCounters;
+  readonly counters: PolicyCounters;
   private policy: ActionPolicy;
   private observation: Float32Array;
   private action: Float32Array;
@@ -52,8 +54,10 @@ export class PolicyServer {
     private readonly release: () => void,
     policy: ActionPolicy,
     private readonly metrics: ZmqMetricsSink | undefined,
+    counters: PolicyCounters | undefined,
+    private readonly beforeAnswer: (() => void) | undefined,
   ) {
-    this.counters = { requests: 0, actions: 0, replyDrops: 0, rejected: new RejectionCounter('policy', metrics) };
+    this.counters = counters ?? new PolicyCounters();
     this.policy = policy;
     this.observation = new Float32Array(policy.observationSize);
     this.action = new Float32Array(policy.actionSize);
@@ -61,10 +65,10 @@ export class PolicyServer {
   }
 
   static async open(options: PolicyServerOptions): Promise<PolicyServer> {
-    const socket = new zmq.Router({ sendHighWaterMark: options.sendHighWaterMark ?? 1000, sendTimeout: 0, linger: 0 });
+    const socket = new zmq.Router({ sendHighWaterMark: options.sendHighWaterMark ?? 1000, sendTimeout: 0, linger: 0, ...(options.context ? { context: options.context } : {}) });
     try {
       const bound = await bindSecurely(socket, options.endpoint ?? 'tcp://127.0.0.1:5556', options.security, 'policy server');
-      return new PolicyServer(socket, bound.endpoint, bound.release, options.policy, options.metrics);
+      return new PolicyServer(socket, bound.endpoint, bound.release, options.policy, options.metrics, options.counters, options.beforeAnswer);
     } catch (err) {
       socket.close();
       throw err;
@@ -98,7 +102,7 @@ export class PolicyServer {
   }
 
   private reply(frames: Buffer[]): void {
-    this.counters.requests++;
+    this.counters.request();
     this.metrics?.zmqMessage('policy', 'in');
     // frames[0] is the client's routing id; REQ clients add an empty delimiter.
     const envelopeSize = frames.length > 1 && frames[1].length === 0 ? 2 : 1;
@@ -108,12 +112,16 @@ export class PolicyServer {
       answer = this.answer(body);
     } catch (err) {
       const code = errorCode(err);
-      this.counters.rejected.count(code);
+      this.counters.reject(code);
+      this.metrics?.zmqError('policy', code);
       answer = encodeError(salvageSeq(body[1]), code, (err as Error).message);
     }
     try {
       this.socket.send([...frames.slice(0, envelopeSize), ...answer]).then(
-        () => this.metrics?.zmqMessage('policy', 'out'),
+        () => {
+          this.counters.replied();
+          this.metrics?.zmqMessage('policy', 'out');
+        },
         () => this.replyDropped(),
       );
     } catch {
@@ -122,11 +130,12 @@ export class PolicyServer {
   }
 
   private replyDropped(): void {
-    this.counters.replyDrops++;
+    this.counters.replyDropped();
     this.metrics?.zmqError('policy', 'reply_dropped');
   }
 
   private answer(body: Buffer[]): Buffer[] {
+    this.beforeAnswer?.();
     const msg = decodeMessage(body);
     const seq = msg.header.seq;
     if (msg.topic === 'act') {
@@ -136,7 +145,7 @@ export class PolicyServer {
       const policy = this.policy;
       const version = policy.version;
       policy.act(this.observation, deterministic, this.action);
-      this.counters.actions++;
+      this.counters.action();
       return encodeMessage('action', seq, { policy_version: version, deterministic }, [{ name: 'action', data: this.action }]);
     }
     if (msg.topic === 'info') {

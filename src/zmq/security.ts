@@ -190,22 +190,30 @@ export function z85Encode(bytes: Uint8Array): string {
 
 /**
  * Authenticates CURVE clients by public key, per ZAP domain (each secured socket gets its own
- * domain). Shared by all servers of the process: `ZapAuthenticator.acquire()`.
+ * domain). ZAP is per ZeroMQ context (its inproc endpoint lives there), so there is one handler
+ * per context, shared by all servers of that context: `ZapAuthenticator.acquire(context)`.
+ * zeromq.js's default context is one libzmq context for the whole process, worker threads
+ * included; a worker that serves CURVE sockets of its own (the threaded policy server) gives
+ * them a `new zmq.Context()` and its handler lives there.
  */
 export class ZapAuthenticator {
-  private static shared: Promise<ZapAuthenticator> | null = null;
+  private static readonly running = new Map<zmq.Context, Promise<ZapAuthenticator>>();
   private readonly domains = new Map<string, ReadonlySet<string>>();
   private nextDomain = 0;
   accepted = 0;
   denied = 0;
 
-  private constructor(private readonly socket: zmq.Reply) {}
+  private constructor(
+    private readonly socket: zmq.Reply,
+    private readonly context: zmq.Context,
+  ) {}
 
-  /** The process's authenticator (started on first use). */
-  static acquire(): Promise<ZapAuthenticator> {
-    if (ZapAuthenticator.shared === null) {
-      ZapAuthenticator.shared = (async () => {
-        const socket = new zmq.Reply({ linger: 0 });
+  /** The handler of `context` (started on first use). */
+  static acquire(context: zmq.Context = zmq.context): Promise<ZapAuthenticator> {
+    let running = ZapAuthenticator.running.get(context);
+    if (running === undefined) {
+      running = (async () => {
+        const socket = new zmq.Reply({ linger: 0, context });
         // A handler closed just before may still hold the inproc name for a moment.
         for (let attempt = 0; ; attempt++) {
           try {
@@ -214,18 +222,19 @@ export class ZapAuthenticator {
           } catch (err) {
             if ((err as { code?: string }).code !== 'EADDRINUSE' || attempt >= 20) {
               socket.close();
-              ZapAuthenticator.shared = null;
+              ZapAuthenticator.running.delete(context);
               throw new Error(`cannot start the ZAP handler on ${ZAP_ENDPOINT}: ${(err as Error).message}`);
             }
             await new Promise((r) => setTimeout(r, 10));
           }
         }
-        const auth = new ZapAuthenticator(socket);
+        const auth = new ZapAuthenticator(socket, context);
         void auth.serve();
         return auth;
       })();
+      ZapAuthenticator.running.set(context, running);
     }
-    return ZapAuthenticator.shared;
+    return running;
   }
 
   /** Register the keys a socket accepts; returns the ZAP domain to set on that socket. */
@@ -238,8 +247,8 @@ export class ZapAuthenticator {
   /** Forget a socket's domain; the handler stops once no domain is left. */
   release(domain: string): void {
     this.domains.delete(domain);
-    if (this.domains.size === 0 && ZapAuthenticator.shared !== null) {
-      ZapAuthenticator.shared = null;
+    if (this.domains.size === 0 && ZapAuthenticator.running.has(this.context)) {
+      ZapAuthenticator.running.delete(this.context);
       this.socket.close();
     }
   }
@@ -287,12 +296,18 @@ export async function bindSecurely(
 ): Promise<{ endpoint: string; release: () => void }> {
   let release = (): void => undefined;
   if (security?.curve !== undefined) {
-    const auth = await ZapAuthenticator.acquire();
+    const auth = await ZapAuthenticator.acquire(socket.context);
     const domain = auth.register(security.curve.allowedClients);
-    socket.curveServer = true;
-    socket.curveSecretKey = security.curve.server.secretKey;
-    socket.zapDomain = domain;
     release = () => auth.release(domain);
+    try {
+      socket.curveServer = true;
+      socket.curveSecretKey = security.curve.server.secretKey;
+      socket.zapDomain = domain;
+    } catch (err) {
+      // Else the ZAP handler would stay up, holding its context (and a worker thread) alive.
+      release();
+      throw new Error(`${what}: cannot use the CURVE server key: ${(err as Error).message}`);
+    }
   } else if (!isLoopbackEndpoint(endpoint) && security?.insecure !== true) {
     throw new Error(
       `${what}: refusing to bind ${endpoint} without CURVE keys: a non-loopback bind needs a server key pair and allowed client keys, or an explicit insecure setting`,
