@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import * as zmq from 'zeromq';
 import { decodeMessage, encodeMessage, PROTOCOL_ERROR_CODES, type Message } from '../../src/zmq/codec.js';
 import { PolicyServer } from '../../src/zmq/policyServer.js';
+import { ThreadedPolicyServer } from '../../src/zmq/threadedPolicyServer.js';
 import { ControlServer } from '../../src/zmq/controlServer.js';
 import { TelemetryPublisher } from '../../src/zmq/telemetry.js';
 import { ZmqPlant } from '../../src/plant/zmq/zmqPlant.js';
 import { Rng } from '../../src/util/rng.js';
-import { MlpPolicy } from './fixtures/mlpPolicy.js';
+import { MlpPolicy, randomActor } from './fixtures/mlpPolicy.js';
 import { FixturePhases } from './fixtures/liveServer.js';
 import { FUZZ_KINDS, fuzzControlRequest, fuzzMessage } from './fixtures/fuzz.js';
 
@@ -41,8 +42,20 @@ async function pipelined(dealer: zmq.Dealer, count: number, next: (i: number) =>
   await receiving;
 }
 
-test('fuzz: policy server answers 100k fuzzed requests from 4 pipelined clients, counting every rejection', async () => {
-  const server = await PolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', policy: MlpPolicy.random(17, [16], 6, 2) });
+/** What the fuzz test needs of a policy server: both the in-thread one and the daemon's threaded one. */
+interface FuzzedPolicyServer {
+  readonly endpoint: string;
+  readonly counters: { readonly requests: number; readonly rejected: { total: number } };
+  close(): Promise<void>;
+}
+
+const POLICY_SERVERS: [string, () => Promise<FuzzedPolicyServer>][] = [
+  ['in-thread', () => PolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', policy: MlpPolicy.random(17, [16], 6, 2) })],
+  ['threaded (the daemon\'s)', () => ThreadedPolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', weights: randomActor(17, [16], 6, 2), version: 1 })],
+];
+
+for (const [kind, open] of POLICY_SERVERS) test(`fuzz: ${kind} policy server answers 100k fuzzed requests from 4 pipelined clients, counting every rejection`, async () => {
+  const server = await open();
   const dealers = Array.from({ length: CLIENTS }, () => {
     const d = new zmq.Dealer({ linger: 0, receiveTimeout: 10_000 });
     d.connect(server.endpoint);
