@@ -8,9 +8,10 @@ import type { Json } from '../agent/checkpoint.js';
 import { CpuWakeupLatencyRequest } from '../control/cpuWakeupLatency.js';
 import { setMainThreadScheduling } from '../control/realtime.js';
 import type { TickTelemetry, UpdateTelemetry } from '../zmq/telemetry.js';
+import type { ThreadedPolicyServerStatus } from '../zmq/threadedPolicyServer.js';
 import { CheckpointSchedule } from './checkpointSchedule.js';
 import { DaemonControl } from './control.js';
-import { TICKING_PHASES, type CreateJob, type Job, type JobStatus, type TelemetrySink } from './job.js';
+import { TICKING_PHASES, type CreateJob, type Job, type JobStatus, type PolicySink, type TelemetrySink } from './job.js';
 import { createJob } from './jobs.js';
 import { isPhaseState, PhaseMachine, type Phase, type PhaseChange, type PhaseEvent, type PhaseState } from './phases.js';
 import { DaemonZmq } from './zmqFace.js';
@@ -69,6 +70,8 @@ export interface DaemonStatus {
   metricsUrl: string | null;
   /** Bound ZeroMQ endpoints (null = off). */
   zmq: { telemetry: string | null; policy: string | null; control: string | null };
+  /** The policy server's counters and served version (null when it is off). */
+  policyServer: ThreadedPolicyServerStatus | null;
   notify: string;
   startedAt: string;
   updatedAt: string;
@@ -159,6 +162,8 @@ export class Daemon {
         tick: (t: TickTelemetry) => this.zmq?.tick(t),
         update: (u: UpdateTelemetry) => this.zmq?.update(u),
       };
+      // Likewise for actor weights: the policy server starts from job.servedPolicy().
+      const policy: PolicySink = { publish: (weights, version) => this.zmq?.publish(weights, version) };
       this.job = await (this.options.job ?? ((ctx) => createJob(this.config.daemon.job, ctx)))({
         config: this.config,
         logger: log.child({ job: this.config.daemon.job }),
@@ -166,6 +171,7 @@ export class Daemon {
         runDir: sd.runDir,
         checkpointDir: sd.checkpointsDir,
         telemetry,
+        policy,
         phase: () => this.phases?.phase ?? this.state.phase.phase,
       });
       await this.restoreNewestCheckpoint();
@@ -186,7 +192,7 @@ export class Daemon {
         if (c.from.phase !== c.to.phase) this.left.push(c);
       });
       this.metrics.setPhase(this.phases.phase);
-      this.zmq = await DaemonZmq.open(this.config.zmq, { handler: new DaemonControl(this), policy: this.job.policy, metrics: this.metrics, logger: log });
+      this.zmq = await DaemonZmq.open(this.config.zmq, { handler: new DaemonControl(this), policy: this.job.servedPolicy?.(), seed: this.config.sim.seed + 37, metrics: this.metrics, logger: log });
 
       if (this.config.metrics.enabled) {
         this.metricsServer = await serveMetrics(this.metrics, this.config.metrics.host, this.config.metrics.port, () => this.status());
@@ -524,6 +530,7 @@ export class Daemon {
       lastCheckpoint: this.state.lastCheckpoint,
       metricsUrl: this.metricsUrl(),
       zmq: this.zmq?.endpoints() ?? { telemetry: null, policy: null, control: null },
+      policyServer: this.zmq?.policyServerStatus() ?? null,
       notify: this.notify.transport,
       startedAt: this.startedAt.toISOString(),
       updatedAt: now.toISOString(),

@@ -1,4 +1,4 @@
-import type { ActionPolicy } from '../agent/policy.js';
+import type { ActorWeights } from '../agent/policy.js';
 import type { Json } from '../agent/checkpoint.js';
 import type { SacbridgeConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
@@ -40,8 +40,11 @@ export interface Job {
   /** Resume from the newest good checkpoint, if any; called once before the first tick. */
   resume(): Promise<(JobCheckpoint & { daemon: Json }) | null>;
 
-  /** The policy the ZeroMQ policy server answers from (kept fresh by the job), if any. */
-  readonly policy?: ActionPolicy;
+  /**
+   * The actor weights the ZeroMQ policy server answers from at start-up, if the job has an
+   * actor; the job hands every newer set it installs to `JobContext.policy`.
+   */
+  servedPolicy?(): ServedPolicy;
 
   /**
    * A SIGHUP reload changed some live keys (`changed`, dotted paths from LIVE_KEYS). Apply those
@@ -85,6 +88,20 @@ export interface JobStatus {
   extra?: Record<string, number | string | boolean | null>;
 }
 
+/** Actor weights and their version (the gradient updates behind them). */
+export interface ServedPolicy {
+  weights: ActorWeights;
+  version: number;
+}
+
+/**
+ * Where the job hands new actor weights (the ZeroMQ policy server, or nowhere). `publish` copies
+ * them at once: the arrays may be reused afterwards.
+ */
+export interface PolicySink {
+  publish(weights: ActorWeights, version: number): void;
+}
+
 /** Where the job's per-tick and per-update telemetry goes (the ZeroMQ PUB socket, or nowhere). */
 export interface TelemetrySink {
   tick(t: TickTelemetry): void;
@@ -105,6 +122,8 @@ export interface JobContext {
   /** Where the job keeps its checkpoint generations (runDir/checkpoints). */
   checkpointDir: string;
   telemetry: TelemetrySink;
+  /** Where the job publishes the actor weights it acts with (the policy server serves them). */
+  policy: PolicySink;
   /** The current phase (for telemetry records). */
   phase(): Phase;
 }

@@ -6,7 +6,7 @@ import { loadRclnodejs, rosEnvironmentProblem, type RclModule, type RosEnvironme
 import { RosPlant } from '../plant/ros/rosPlant.js';
 import type { CommandSink, ObservationSource, RosPlantConfig } from '../plant/ros/rosPlantConfig.js';
 import { getTaskDefinition } from '../task/registry.js';
-import { FineTuneSession } from '../finetune/session.js';
+import { FineTuneSession, type FineTuneOptions } from '../finetune/session.js';
 import { safetyOptionsFromConfig } from '../safety/fromConfig.js';
 import type { TickResult } from './job.js';
 import type { PhaseEvent } from './phases.js';
@@ -41,6 +41,8 @@ export interface RobotPhaseDeps {
   agent: SoftActorCritic;
   simReplay: ReplayBuffer;
   task: string;
+  /** Every set of actor weights the robot acts with (FineTuneOptions.onPolicy). */
+  onPolicy?: FineTuneOptions['onPolicy'];
   /** For tests: the environment rclnodejs is checked against. */
   rosCheck?: RosEnvironmentCheck;
   /**
@@ -103,6 +105,7 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
       compute: config.compute.backend,
       controlThreadPriority: config.realtime.controlThreadPriority,
       onError: (err) => logger.error({ err: err.message }, 'fine-tuning error'),
+      ...(deps.onPolicy ? { onPolicy: deps.onPolicy } : {}),
     });
   } catch (err) {
     await plant?.close();

@@ -11,7 +11,7 @@ import { DomainRandomizer } from '../plant/mujoco/domainRandomizer.js';
 import { createEnv, getTaskDefinition, type CreateEnvOptions } from '../task/registry.js';
 import { Trainer } from '../train/trainer.js';
 import { Rng } from '../util/rng.js';
-import type { Job, JobCheckpoint, JobContext, JobStatus, TickResult } from './job.js';
+import type { Job, JobCheckpoint, JobContext, JobStatus, ServedPolicy, TickResult } from './job.js';
 import type { Phase } from './phases.js';
 import { startRobotPhase, type RobotPhase, type RobotPhaseDeps } from './robotPhase.js';
 import { SafetyLayer } from '../safety/safetyLayer.js';
@@ -138,6 +138,8 @@ export class SacJob implements Job {
   private robot: RobotPhase | null = null;
   private robotError: string | null = null;
   private policyUpdates = 0;
+  /** The weights of `policy`, which the policy server starts from. */
+  private served: ServedPolicy;
   private publishedUpdates: number;
   private readonly metricsPath: string;
 
@@ -149,7 +151,9 @@ export class SacJob implements Job {
     private readonly robotDeps: RobotOverrides,
   ) {
     this.config = ctx.config;
-    this.policy = new FastPolicy(trainer.agent.actorWeights(), new Rng(ctx.config.sim.seed + 31), trainer.counters.updates);
+    const weights = trainer.agent.actorWeights();
+    this.policy = new FastPolicy(weights, new Rng(ctx.config.sim.seed + 31), trainer.counters.updates);
+    this.served = { weights, version: trainer.counters.updates };
     this.policyUpdates = trainer.counters.updates;
     this.publishedUpdates = trainer.counters.updates;
     this.metricsPath = join(ctx.runDir, 'metrics.jsonl');
@@ -275,10 +279,17 @@ export class SacJob implements Job {
     this.ctx.metrics.setTemperature(m.alpha);
   }
 
-  /** Copy the actor's weights into the fast policy (version = update count). */
+  servedPolicy(): ServedPolicy {
+    return this.served;
+  }
+
+  /** Copy the actor's weights into the fast policy and the policy server (version = update count). */
   private refreshPolicy(): void {
     this.policyUpdates = this.trainer.counters.updates;
-    this.policy.swap(this.trainer.agent.actorWeights(), this.policyUpdates);
+    const weights = this.trainer.agent.actorWeights();
+    this.policy.swap(weights, this.policyUpdates);
+    this.served = { weights, version: this.policyUpdates };
+    this.ctx.policy.publish(weights, this.policyUpdates);
   }
 
   private gateEpisodes(): number {
@@ -333,7 +344,11 @@ export class SacJob implements Job {
   private async robotTick(): Promise<TickResult> {
     if (this.robot === null) {
       try {
-        this.robot = await startRobotPhase({ config: this.config, logger: this.ctx.logger, agent: this.trainer.agent, simReplay: this.trainer.replay, task: this.config.sim.task, ...this.robotDeps });
+        // The policy server follows the weights the robot acts with; their versions count on
+        // from the sim updates so far.
+        const base = this.trainer.counters.updates;
+        const onPolicy = (weights: ServedPolicy['weights'], version: number): void => this.ctx.policy.publish(weights, base + version);
+        this.robot = await startRobotPhase({ config: this.config, logger: this.ctx.logger, agent: this.trainer.agent, simReplay: this.trainer.replay, task: this.config.sim.task, onPolicy, ...this.robotDeps });
         this.robotError = null;
       } catch (err) {
         this.robotError = (err as Error).message;

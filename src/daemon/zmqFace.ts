@@ -1,28 +1,35 @@
-import type { ActionPolicy } from '../agent/policy.js';
+import type { ActorWeights } from '../agent/policy.js';
 import type { ZmqConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { ZmqMetricsSink } from '../zmq/codec.js';
 import { ControlRefused, ControlServer, type ControlHandler, type JsonObject } from '../zmq/controlServer.js';
-import { PolicyServer } from '../zmq/policyServer.js';
 import { loadCurveServerKeys, type BindSecurity } from '../zmq/security.js';
 import { TelemetryPublisher, type TickTelemetry, type UpdateTelemetry } from '../zmq/telemetry.js';
-import type { TelemetrySink } from './job.js';
+import { ThreadedPolicyServer, type ThreadedPolicyServerStatus } from '../zmq/threadedPolicyServer.js';
+import type { PolicySink, ServedPolicy, TelemetrySink } from './job.js';
 import { PhaseError, type PhaseChange } from './phases.js';
 
 /**
  * The daemon's ZeroMQ face (docs/protocol.md): telemetry PUB, policy ROUTER and control REP,
  * each bound when its endpoint is set. The job publishes through `telemetry` (a no-op when the
  * PUB socket is off); phase changes are published from the phase machine's hook.
+ *
+ * The policy server runs on a worker thread of its own (ThreadedPolicyServer), so outside
+ * controllers are answered while this thread trains; the job's new actor weights reach it
+ * through `publish` (PolicySink), a copy into shared memory.
  */
-export class DaemonZmq implements TelemetrySink {
+export class DaemonZmq implements TelemetrySink, PolicySink {
   private constructor(
     private readonly publisher: TelemetryPublisher | null,
-    private readonly policyServer: PolicyServer | null,
+    private readonly policyServer: ThreadedPolicyServer | null,
     private readonly controlServer: ControlServer | null,
   ) {}
 
   /** Bind what the configuration asks for; on failure everything bound so far is closed. */
-  static async open(c: ZmqConfig, deps: { handler: ControlHandler; policy: ActionPolicy | undefined; metrics: ZmqMetricsSink; logger: Logger }): Promise<DaemonZmq> {
+  static async open(
+    c: ZmqConfig,
+    deps: { handler: ControlHandler; policy: ServedPolicy | undefined; seed?: number; metrics: ZmqMetricsSink; logger: Logger },
+  ): Promise<DaemonZmq> {
     const security: BindSecurity = {
       insecure: c.insecure,
       ...(c.curveSecretKeyFile !== ''
@@ -30,10 +37,21 @@ export class DaemonZmq implements TelemetrySink {
         : {}),
     };
     let publisher: TelemetryPublisher | null = null;
-    let policyServer: PolicyServer | null = null;
+    let policyServer: ThreadedPolicyServer | null = null;
     try {
       if (c.telemetry !== '') publisher = await TelemetryPublisher.open({ endpoint: c.telemetry, security, sendHighWaterMark: c.hwm, metrics: deps.metrics });
-      if (c.policy !== '' && deps.policy !== undefined) policyServer = await PolicyServer.open({ endpoint: c.policy, security, policy: deps.policy, sendHighWaterMark: c.hwm, metrics: deps.metrics });
+      if (c.policy !== '' && deps.policy !== undefined) {
+        policyServer = await ThreadedPolicyServer.open({
+          endpoint: c.policy,
+          security,
+          weights: deps.policy.weights,
+          version: deps.policy.version,
+          seed: deps.seed ?? 0,
+          sendHighWaterMark: c.hwm,
+          metrics: deps.metrics,
+          onError: (err) => deps.logger.error({ err: err.message }, 'the policy server stopped'),
+        });
+      }
       const controlServer = c.control !== '' ? await ControlServer.open({ endpoint: c.control, security, handler: refusingWith(deps.handler), metrics: deps.metrics }) : null;
       const face = new DaemonZmq(publisher, policyServer, controlServer);
       deps.logger.info({ ...face.endpoints(), curve: security.curve !== undefined }, 'ZeroMQ sockets bound');
@@ -48,6 +66,15 @@ export class DaemonZmq implements TelemetrySink {
   /** The bound endpoints (real ports when the configuration asked for '*'). */
   endpoints(): { telemetry: string | null; policy: string | null; control: string | null } {
     return { telemetry: this.publisher?.endpoint ?? null, policy: this.policyServer?.endpoint ?? null, control: this.controlServer?.endpoint ?? null };
+  }
+
+  /** Counters and state of the policy server (null when it is off). */
+  policyServerStatus(): ThreadedPolicyServerStatus | null {
+    return this.policyServer?.status() ?? null;
+  }
+
+  publish(weights: ActorWeights, version: number): void {
+    this.policyServer?.publish(weights, version);
   }
 
   tick(t: TickTelemetry): void {

@@ -20,6 +20,7 @@
  * inside the limits) every tick and stop learning; `resume()` starts a fresh episode.
  */
 import { FastPolicy } from '../agent/fastPolicy.js';
+import type { ActorWeights } from '../agent/policy.js';
 import type { ObservationNormalizer } from '../agent/normalizer.js';
 import { ReplayBuffer } from '../agent/replayBuffer.js';
 import type { SoftActorCritic } from '../agent/sac.js';
@@ -104,6 +105,12 @@ export interface FineTuneOptions {
   onTick?(tick: FineTuneTick): void;
   onUpdate?(update: FineTuneUpdate): void;
   onEpisode?(episode: FineTuneEpisode): void;
+  /**
+   * Every set of actor weights the control loop acts with (the agent's at start, version 0, then
+   * each newer one from the learner), on the control thread; the arrays are valid during the
+   * call only (the daemon copies them to its policy server).
+   */
+  onPolicy?(weights: ActorWeights, version: number): void;
   /** The session failed (learner worker, plant or tick error); it has stopped ticking. */
   onError?(error: Error): void;
 }
@@ -198,7 +205,9 @@ export class FineTuneSession {
     this.rng = new Rng((o.seed ?? 0) + 1);
     const ageOf = o.safety.ageOf ?? signalAgeOf(o.plant);
     this.safety = new SafetyLayer({ ...o.safety, ...(ageOf === undefined ? {} : { ageOf }) });
-    this.policy = new FastPolicy(o.agent.actorWeights(), this.rng, 0);
+    const weights = o.agent.actorWeights();
+    this.policy = new FastPolicy(weights, this.rng, 0);
+    o.onPolicy?.(weights, 0);
     const n = o.plant.command.size;
     this.obs = new Float32Array(o.task.observationSize);
     this.prevObs = new Float32Array(o.task.observationSize);
@@ -445,7 +454,10 @@ export class FineTuneSession {
     let stop: string | null = null;
     if (ended === null) {
       const fresh = this.host.weights.poll();
-      if (fresh !== null) this.policy.swap(fresh.weights, fresh.version);
+      if (fresh !== null) {
+        this.policy.swap(fresh.weights, fresh.version);
+        this.o.onPolicy?.(fresh.weights, fresh.version);
+      }
       this.policy.act(obs, false, this.action);
       scaleAction(this.action, this.plant.command.low, this.plant.command.high, this.command);
       stop = this.safety.filter(this.command, signals);
