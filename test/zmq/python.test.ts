@@ -39,6 +39,10 @@ test('python client against a live daemon: telemetry, actions, control commands'
   const c = seen.control as Record<string, Record<string, unknown>>;
   assert.equal(c.status!.phase, 'sim_training');
   assert.equal(c.status!.job, 'sac');
+  // The policy server's counts (kept in its worker thread) reach the daemon's status.
+  const served = c.status!.policyServer as { requests: number; actions: number; rejected: { byCode: Record<string, number> }; running: boolean };
+  assert.deepEqual([served.requests, served.actions, served.running], [8, 4, true]);
+  assert.deepEqual(served.rejected.byCode, { shape: 1, non_finite: 1, version: 1 });
   assert.equal(c.status_paused!.phase, 'paused');
   assert.match(seen.control.resume_refused as string, /only a paused daemon resumes/);
   assert.match(seen.control.unknown as string, /unknown command "launch_missiles"/);
