@@ -1,11 +1,21 @@
 /**
  * ZeroMQ benchmarks (issue 4). Each function returns figures; run directly for a JSON report:
- *   node dist/bench/zmq.js [--lockstep-seconds 60] [--telemetry-seconds 10]
+ *   node dist/bench/zmq.js [--lockstep-seconds 60] [--telemetry-seconds 10] [--realtime both|on|off]
  *
- * zmq_policy_rtt_us          observation -> action over TCP loopback, inference included:
- *                            HalfCheetah shapes (17 -> 6), 2x256 ReLU MLP, client in another process.
+ * zmq_policy_rtt_us          observation -> action over TCP loopback, inference included, against
+ *                            the policy server as the daemon runs it (ThreadedPolicyServer, its own
+ *                            worker thread): a real SAC actor at HalfCheetah shapes (17 -> 6, 2x256
+ *                            ReLU), client in another process. `busy_main`: the same while the main
+ *                            thread runs real SAC updates (batch 256) and publishes the actor every
+ *                            10 updates, as the daemon does while training.
  * zmq_lockstep_1khz          ZmqPlant driving an outside plant process at 1 kHz with the policy
  *                            in the loop; a tick is late when it ends after its slot (1 ms).
+ *
+ * `realtime` (in each of the first two): the same with the settings of a robot deployment: a 0 µs
+ * CPU wake-up latency request held (src/control/cpuWakeupLatency.ts: idle CPUs poll instead of
+ * halting, which this VM's idle state does), and as root SCHED_FIFO 20 (src/control/realtime.ts)
+ * for the lockstep loop's thread and for the policy server's worker thread (it inherits the
+ * policy from the main thread, which is FIFO while the worker starts, then back to normal).
  * zmq_telemetry_msgs_per_s   tick telemetry published at 1 kHz to three subscribers in another
  *                            process, one of which never reads.
  */
@@ -13,8 +23,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { PolicyServer } from '../src/zmq/policyServer.js';
+import { loadavg } from 'node:os';
 import { TelemetryPublisher } from '../src/zmq/telemetry.js';
+import { ThreadedPolicyServer } from '../src/zmq/threadedPolicyServer.js';
+import { CpuWakeupLatencyRequest } from '../src/control/cpuWakeupLatency.js';
+import { setMainThreadScheduling } from '../src/control/realtime.js';
+import { SoftActorCritic } from '../src/agent/sac.js';
+import { initCompute } from '../src/compute/backend.js';
+import type { TransitionBatch } from '../src/agent/replayBuffer.js';
 import { RemotePlantTimeout, ZmqPlant } from '../src/plant/zmq/zmqPlant.js';
 import type { ActionPolicy, ActorWeights } from '../src/agent/policy.js';
 import { Rng } from '../src/util/rng.js';
@@ -86,32 +102,134 @@ async function waitUntil(targetNs: bigint): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Real-time settings
+
+export interface RealtimeSettings {
+  /** The CPU wake-up latency request held (µs), or null when it could not be. */
+  cpuWakeupLatencyUs: number | null;
+  /** SCHED_FIFO priority of the measured thread(s), or null when it could not be set. */
+  fifoPriority: number | null;
+  /** Why a setting is missing. */
+  notes: string[];
+}
+
+const FIFO_PRIORITY = 20;
+
+/** Hold a 0 µs wake-up latency request; null (with a note) when the device cannot be opened. */
+function holdWakeupLatency(notes: string[]): CpuWakeupLatencyRequest | null {
+  try {
+    return CpuWakeupLatencyRequest.hold(0);
+  } catch (err) {
+    notes.push((err as Error).message);
+    return null;
+  }
+}
+
+/** Put the main thread under SCHED_FIFO; false (with a note) when that is not allowed. */
+function mainThreadFifo(notes: string[]): boolean {
+  try {
+    setMainThreadScheduling('fifo', FIFO_PRIORITY);
+    return true;
+  } catch (err) {
+    notes.push((err as Error).message);
+    return false;
+  }
+}
+
+const loadAverage = (): number[] => loadavg().map((x) => round(x, 2));
+
+// ---------------------------------------------------------------------------------------------
+// Policy round trip
+
 export interface RttFigures {
   p50: number;
   p99: number;
   p999: number;
+  max: number;
   mean: number;
   samples: number;
   policy: string;
+  /** SAC updates the main thread ran during the measurement (busy_main only). */
+  mainThreadUpdates?: number;
 }
 
-export async function zmqPolicyRttUs(options: { iterations?: number; warmup?: number } = {}): Promise<RttFigures> {
-  const { policy, kind } = await benchPolicy(17, 6, 1);
-  const server = await PolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', policy });
+const OBS = 17;
+const ACT = 6;
+
+function randomBatch(size: number, seed: number): TransitionBatch {
+  const rng = new Rng(seed);
+  const f = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.normal());
+  return {
+    size,
+    observations: f(size * OBS),
+    actions: Float32Array.from({ length: size * ACT }, () => rng.range(-1, 1)),
+    rewards: f(size),
+    nextObservations: f(size * OBS),
+    terminated: new Float32Array(size),
+  };
+}
+
+function rttFigures(us: number[], policy: string): RttFigures {
+  const sorted = [...us].sort((a, b) => a - b);
+  return {
+    p50: round(percentile(sorted, 0.5)),
+    p99: round(percentile(sorted, 0.99)),
+    p999: round(percentile(sorted, 0.999)),
+    max: round(sorted[sorted.length - 1]),
+    mean: round(us.reduce((a, b) => a + b, 0) / us.length),
+    samples: us.length,
+    policy,
+  };
+}
+
+/**
+ * Round trips against the threaded policy server serving a real SAC actor (wasm backend), with
+ * the main thread idle, then with it running SAC updates for the whole measurement.
+ */
+export async function zmqPolicyRttUs(
+  options: { iterations?: number; warmup?: number; realtime?: boolean } = {},
+): Promise<RttFigures & { busy_main: RttFigures; realtime?: RealtimeSettings }> {
+  const iterations = String(options.iterations ?? 20_000);
+  const warmup = String(options.warmup ?? 2000);
+  await initCompute('wasm');
+  const sac = new SoftActorCritic(OBS, ACT, { batchSize: 256, hidden: [256, 256] }, 1);
+  const batch = randomBatch(256, 1);
+  const kind = 'FastPolicy (real SAC actor 17-256-256-6) in ThreadedPolicyServer';
+  const notes: string[] = [];
+  const wakeup = options.realtime ? holdWakeupLatency(notes) : null;
+  // Threads inherit the scheduling policy of the thread that creates them.
+  const fifo = options.realtime ? mainThreadFifo(notes) : false;
+  let server: ThreadedPolicyServer;
   try {
-    const p = peer(['rtt-client', server.endpoint, String(options.iterations ?? 20_000), String(options.warmup ?? 2000)]);
-    const { us } = (await p.next()) as { us: number[] };
-    const sorted = [...us].sort((a, b) => a - b);
+    server = await ThreadedPolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', weights: sac.actorWeights(), version: 0 });
+  } finally {
+    if (fifo) setMainThreadScheduling('other');
+  }
+  try {
+    const idle = peer(['rtt-client', server.endpoint, iterations, warmup]);
+    const { us: idleUs } = (await idle.next()) as { us: number[] };
+
+    const busy = peer(['rtt-client', server.endpoint, iterations, warmup]);
+    let done = false;
+    const result = busy.next().finally(() => (done = true));
+    let updates = 0;
+    while (!done) {
+      sac.update(batch);
+      if (++updates % 10 === 0) server.publish(sac.actorWeights(), updates);
+      // One event loop turn between updates, as the daemon's loop has between ticks.
+      await new Promise((r) => setImmediate(r));
+    }
+    const { us: busyUs } = (await result) as { us: number[] };
     return {
-      p50: round(percentile(sorted, 0.5)),
-      p99: round(percentile(sorted, 0.99)),
-      p999: round(percentile(sorted, 0.999)),
-      mean: round(us.reduce((a, b) => a + b, 0) / us.length),
-      samples: us.length,
-      policy: kind,
+      ...rttFigures(idleUs, kind),
+      busy_main: { ...rttFigures(busyUs, kind), mainThreadUpdates: updates },
+      ...(options.realtime ? { realtime: { cpuWakeupLatencyUs: wakeup === null ? null : 0, fifoPriority: fifo ? FIFO_PRIORITY : null, notes } } : {}),
     };
   } finally {
     await server.close();
+    wakeup?.release();
+    sac.dispose();
   }
 }
 
@@ -127,10 +245,24 @@ export interface LockstepFigures {
   onTimeFraction: number;
   policy: string;
   tickUs: { p50: number; p99: number; max: number };
+  realtime?: RealtimeSettings;
 }
 
-export async function zmqLockstep1kHz(options: { seconds?: number } = {}): Promise<LockstepFigures> {
+export async function zmqLockstep1kHz(options: { seconds?: number; realtime?: boolean } = {}): Promise<LockstepFigures> {
   const seconds = options.seconds ?? 60;
+  const notes: string[] = [];
+  const wakeup = options.realtime ? holdWakeupLatency(notes) : null;
+  const fifo = options.realtime ? mainThreadFifo(notes) : false;
+  try {
+    const figures = await lockstep(seconds);
+    return options.realtime ? { ...figures, realtime: { cpuWakeupLatencyUs: wakeup === null ? null : 0, fifoPriority: fifo ? FIFO_PRIORITY : null, notes } } : figures;
+  } finally {
+    if (fifo) setMainThreadScheduling('other');
+    wakeup?.release();
+  }
+}
+
+async function lockstep(seconds: number): Promise<LockstepFigures> {
   const p = peer(['plant']);
   const { endpoint } = (await p.next()) as { endpoint: string };
   const plant = await ZmqPlant.connect({ endpoint });
@@ -244,23 +376,39 @@ export async function zmqTelemetryMsgsPerS(options: { seconds?: number } = {}): 
   }
 }
 
-/** All three, keyed as `npm run bench` reports them. */
-export async function zmqBench(options: { lockstepSeconds?: number; telemetrySeconds?: number } = {}): Promise<Record<string, unknown>> {
-  const rtt = await zmqPolicyRttUs();
-  const lockstep = await zmqLockstep1kHz({ seconds: options.lockstepSeconds ?? 60 });
+export type RealtimeChoice = 'off' | 'on' | 'both';
+
+/**
+ * All three, keyed as `npm run bench` reports them. `realtime`: 'both' (default) measures the
+ * round trip and the lockstep loop without and with the real-time settings, the latter under
+ * `.realtime` (what a robot deployment sees); 'on' or 'off' only one way (top level).
+ */
+export async function zmqBench(options: { lockstepSeconds?: number; telemetrySeconds?: number; realtime?: RealtimeChoice } = {}): Promise<Record<string, unknown>> {
+  const choice = options.realtime ?? 'both';
+  const plain = choice !== 'on';
+  const load = { before: loadAverage() };
+  const rtt = await zmqPolicyRttUs({ realtime: choice === 'on' });
+  const rttRealtime = choice === 'both' ? await zmqPolicyRttUs({ realtime: true }) : null;
+  const lockSeconds = options.lockstepSeconds ?? 60;
+  const lock = await zmqLockstep1kHz({ seconds: lockSeconds, realtime: !plain });
+  const lockRealtime = choice === 'both' ? await zmqLockstep1kHz({ seconds: lockSeconds, realtime: true }) : null;
   const telemetry = await zmqTelemetryMsgsPerS({ seconds: options.telemetrySeconds ?? 10 });
   return {
-    zmq_policy_rtt_us: rtt,
-    zmq_lockstep_1khz: { late_fraction: lockstep.lateFraction, ...lockstep },
+    zmq_policy_rtt_us: { ...rtt, ...(rttRealtime ? { realtime: rttRealtime } : {}) },
+    zmq_lockstep_1khz: { late_fraction: lock.lateFraction, ...lock, ...(lockRealtime ? { realtime: { late_fraction: lockRealtime.lateFraction, ...lockRealtime } } : {}) },
     zmq_telemetry_msgs_per_s: { published: telemetry.publishedPerS, ...telemetry },
+    load_average: { ...load, after: loadAverage() },
   };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { 'lockstep-seconds': { type: 'string' }, 'telemetry-seconds': { type: 'string' } } });
+  const { values } = parseArgs({ options: { 'lockstep-seconds': { type: 'string' }, 'telemetry-seconds': { type: 'string' }, realtime: { type: 'string' } } });
+  const realtime = values.realtime ?? 'both';
+  if (realtime !== 'off' && realtime !== 'on' && realtime !== 'both') throw new Error(`--realtime must be off, on or both, got ${JSON.stringify(realtime)}`);
   const figures = await zmqBench({
     lockstepSeconds: values['lockstep-seconds'] !== undefined ? Number(values['lockstep-seconds']) : undefined,
     telemetrySeconds: values['telemetry-seconds'] !== undefined ? Number(values['telemetry-seconds']) : undefined,
+    realtime,
   });
   process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
 }
