@@ -189,7 +189,7 @@ function rttFigures(us: number[], policy: string): RttFigures {
  */
 export async function zmqPolicyRttUs(
   options: { iterations?: number; warmup?: number; realtime?: boolean } = {},
-): Promise<RttFigures & { busy_main: RttFigures; realtime?: RealtimeSettings }> {
+): Promise<RttFigures & { busy_main: RttFigures; settings?: RealtimeSettings }> {
   const iterations = String(options.iterations ?? 20_000);
   const warmup = String(options.warmup ?? 2000);
   await initCompute('wasm');
@@ -224,7 +224,7 @@ export async function zmqPolicyRttUs(
     return {
       ...rttFigures(idleUs, kind),
       busy_main: { ...rttFigures(busyUs, kind), mainThreadUpdates: updates },
-      ...(options.realtime ? { realtime: { cpuWakeupLatencyUs: wakeup === null ? null : 0, fifoPriority: fifo ? FIFO_PRIORITY : null, notes } } : {}),
+      ...(options.realtime ? { settings: { cpuWakeupLatencyUs: wakeup === null ? null : 0, fifoPriority: fifo ? FIFO_PRIORITY : null, notes } } : {}),
     };
   } finally {
     await server.close();
@@ -245,7 +245,8 @@ export interface LockstepFigures {
   onTimeFraction: number;
   policy: string;
   tickUs: { p50: number; p99: number; max: number };
-  realtime?: RealtimeSettings;
+  /** The real-time settings in force (realtime runs only). */
+  settings?: RealtimeSettings;
 }
 
 export async function zmqLockstep1kHz(options: { seconds?: number; realtime?: boolean } = {}): Promise<LockstepFigures> {
@@ -255,7 +256,7 @@ export async function zmqLockstep1kHz(options: { seconds?: number; realtime?: bo
   const fifo = options.realtime ? mainThreadFifo(notes) : false;
   try {
     const figures = await lockstep(seconds);
-    return options.realtime ? { ...figures, realtime: { cpuWakeupLatencyUs: wakeup === null ? null : 0, fifoPriority: fifo ? FIFO_PRIORITY : null, notes } } : figures;
+    return options.realtime ? { ...figures, settings: { cpuWakeupLatencyUs: wakeup === null ? null : 0, fifoPriority: fifo ? FIFO_PRIORITY : null, notes } } : figures;
   } finally {
     if (fifo) setMainThreadScheduling('other');
     wakeup?.release();
