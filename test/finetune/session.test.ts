@@ -88,17 +88,22 @@ test('e-stop mid fine-tuning: the safe command goes out, learning stops; resume 
   watcher.spin();
   const { agent, simReplay } = agentAndReplay();
   const episodes: FineTuneEpisode[] = [];
+  // The weights the loop acts with, as the daemon's policy server gets them.
+  const acted: number[] = [];
   const session = await FineTuneSession.start({
     agent, simReplay, plant, task: pointReach.create(),
     safety: { low: [-1, -1], high: [1, 1], watchdog: { maxAge: 0.5, action: 'hold' } },
     rateHz: 200, robotFraction: 0.5, updatesPerStep: 1, learningStarts: 20, publishEvery: 5, robotReplayCapacity: 5000, seed: 3,
     controlThreadPriority: FIFO,
     onEpisode: (e) => { episodes.push(e); setTimeout(() => void robot.reset(), 1); },
+    onPolicy: (w, version) => { assert.equal(w.mean.outSize, 2); acted.push(version); },
   });
   try {
     if (FIFO > 0) assert.deepEqual(mainThreadScheduling(), { policy: 'fifo', priority: FIFO }, 'the control thread runs real-time while the session runs');
     await robot.reset();
     await until('updates and new weights, mid-episode', () => session.status().learner.updates >= 30 && session.status().policyVersion > 0 && session.status().state === 'running');
+    assert.equal(acted[0], 0, 'the start weights first');
+    assert.equal(acted.at(-1), session.status().policyVersion, 'then every version the loop swapped in');
 
     session.estop('operator pressed the button');
     const at = { commands: commands.length, transitions: session.status().transitions, updates: session.status().learner.updates };
