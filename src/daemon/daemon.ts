@@ -307,7 +307,11 @@ export class Daemon {
     if (this.options.handleSignals) {
       this.stopTimer = setTimeout(() => {
         this.logger.fatal({ limitSeconds: limit / 1000 }, 'stop timed out; exiting without a final checkpoint');
-        process.exit(EX_SOFTWARE);
+        // Sockets first: exiting while the policy server's worker thread still has its socket
+        // open aborts the process in zeromq.js's teardown (SIGABRT, not 70; zeromq/zeromq.js#411).
+        const exit = (): never => process.exit(EX_SOFTWARE);
+        setTimeout(exit, 1000);
+        void (this.zmq?.close() ?? Promise.resolve()).then(exit, exit);
       }, limit);
     }
     this.wake?.();
