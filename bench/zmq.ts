@@ -11,11 +11,12 @@
  * zmq_lockstep_1khz          ZmqPlant driving an outside plant process at 1 kHz with the policy
  *                            in the loop; a tick is late when it ends after its slot (1 ms).
  *
- * `realtime` (in each of the first two): the same with the settings of a robot deployment: a 0 µs
- * CPU wake-up latency request held (src/control/cpuWakeupLatency.ts: idle CPUs poll instead of
- * halting, which this VM's idle state does), and as root SCHED_FIFO 20 (src/control/realtime.ts)
- * for the lockstep loop's thread and for the policy server's worker thread (it inherits the
- * policy from the main thread, which is FIFO while the worker starts, then back to normal).
+ * `realtime` (in each of the first two): the same with the settings of a robot deployment
+ * (config realtime.*): a 0 µs CPU wake-up latency request held (src/control/cpuWakeupLatency.ts:
+ * idle CPUs poll instead of halting, which this VM's idle state does), and as root SCHED_FIFO 20
+ * (src/control/realtime.ts) for the lockstep loop's thread, the control thread. The policy
+ * server's worker keeps normal scheduling, as in the daemon (only the robot control thread is
+ * real-time there).
  * zmq_telemetry_msgs_per_s   tick telemetry published at 1 kHz to three subscribers in another
  *                            process, one of which never reads.
  */
@@ -108,7 +109,7 @@ async function waitUntil(targetNs: bigint): Promise<void> {
 export interface RealtimeSettings {
   /** The CPU wake-up latency request held (µs), or null when it could not be. */
   cpuWakeupLatencyUs: number | null;
-  /** SCHED_FIFO priority of the measured thread(s), or null when it could not be set. */
+  /** SCHED_FIFO priority of the measured loop's thread; null: normal scheduling (not asked for, or not permitted: see notes). */
   fifoPriority: number | null;
   /** Why a setting is missing. */
   notes: string[];
@@ -198,14 +199,7 @@ export async function zmqPolicyRttUs(
   const kind = 'FastPolicy (real SAC actor 17-256-256-6) in ThreadedPolicyServer';
   const notes: string[] = [];
   const wakeup = options.realtime ? holdWakeupLatency(notes) : null;
-  // Threads inherit the scheduling policy of the thread that creates them.
-  const fifo = options.realtime ? mainThreadFifo(notes) : false;
-  let server: ThreadedPolicyServer;
-  try {
-    server = await ThreadedPolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', weights: sac.actorWeights(), version: 0 });
-  } finally {
-    if (fifo) setMainThreadScheduling('other');
-  }
+  const server = await ThreadedPolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', weights: sac.actorWeights(), version: 0 });
   try {
     const idle = peer(['rtt-client', server.endpoint, iterations, warmup]);
     const { us: idleUs } = (await idle.next()) as { us: number[] };
@@ -224,7 +218,7 @@ export async function zmqPolicyRttUs(
     return {
       ...rttFigures(idleUs, kind),
       busy_main: { ...rttFigures(busyUs, kind), mainThreadUpdates: updates },
-      ...(options.realtime ? { settings: { cpuWakeupLatencyUs: wakeup === null ? null : 0, fifoPriority: fifo ? FIFO_PRIORITY : null, notes } } : {}),
+      ...(options.realtime ? { settings: { cpuWakeupLatencyUs: wakeup === null ? null : 0, fifoPriority: null, notes } } : {}),
     };
   } finally {
     await server.close();
