@@ -14,9 +14,9 @@
  * `realtime` (in each of the first two): the same with the settings of a robot deployment
  * (config realtime.*): a 0 µs CPU wake-up latency request held (src/control/cpuWakeupLatency.ts:
  * idle CPUs poll instead of halting, which this VM's idle state does), and as root SCHED_FIFO 20
- * (src/control/realtime.ts) for the lockstep loop's thread, the control thread. The policy
- * server's worker keeps normal scheduling, as in the daemon (only the robot control thread is
- * real-time there).
+ * (src/control/realtime.ts) for the lockstep loop's thread (the control thread), for the policy
+ * server's thread and its ZeroMQ I/O thread (realtime.policyThreadPriority), and for the round-trip
+ * client, as a real-time outside controller would run.
  * zmq_telemetry_msgs_per_s   tick telemetry published at 1 kHz to three subscribers in another
  *                            process, one of which never reads.
  */
@@ -55,8 +55,11 @@ async function benchPolicy(observationSize: number, actionSize: number, seed: nu
   return { policy: new MlpPolicy(weights, new Rng(seed + 1)), kind: 'MlpPolicy (plain TypeScript test fixture)' };
 }
 
-function peer(args: string[]): { child: ChildProcess; next: () => Promise<Record<string, unknown>> } {
-  const child = spawn(process.execPath, [PEER, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+/** The outside process; with `fifoPriority`, started under SCHED_FIFO (a real-time controller). */
+function peer(args: string[], fifoPriority = 0): { child: ChildProcess; next: () => Promise<Record<string, unknown>> } {
+  const child = fifoPriority > 0
+    ? spawn('chrt', ['-f', String(fifoPriority), process.execPath, PEER, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
+    : spawn(process.execPath, [PEER, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const queue: string[] = [];
   const waiting: ((s: string) => void)[] = [];
   createInterface({ input: child.stdout! }).on('line', (l) => {
@@ -125,6 +128,13 @@ function holdWakeupLatency(notes: string[]): CpuWakeupLatencyRequest | null {
     notes.push((err as Error).message);
     return null;
   }
+}
+
+/** Whether this process may use SCHED_FIFO (tried on the main thread and undone); false with a note if not. */
+function fifoPermitted(notes: string[]): boolean {
+  if (!mainThreadFifo(notes)) return false;
+  setMainThreadScheduling('other');
+  return true;
 }
 
 /** Put the main thread under SCHED_FIFO; false (with a note) when that is not allowed. */
@@ -199,12 +209,15 @@ export async function zmqPolicyRttUs(
   const kind = 'FastPolicy (real SAC actor 17-256-256-6) in ThreadedPolicyServer';
   const notes: string[] = [];
   const wakeup = options.realtime ? holdWakeupLatency(notes) : null;
-  const server = await ThreadedPolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', weights: sac.actorWeights(), version: 0 });
+  // Real-time: the policy thread as realtime.policyThreadPriority runs it, and the client as a
+  // real-time controller would run (when this process may).
+  const fifo = options.realtime && fifoPermitted(notes) ? FIFO_PRIORITY : 0;
+  const server = await ThreadedPolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', weights: sac.actorWeights(), version: 0, threadPriority: fifo });
   try {
-    const idle = peer(['rtt-client', server.endpoint, iterations, warmup]);
+    const idle = peer(['rtt-client', server.endpoint, iterations, warmup], fifo);
     const { us: idleUs } = (await idle.next()) as { us: number[] };
 
-    const busy = peer(['rtt-client', server.endpoint, iterations, warmup]);
+    const busy = peer(['rtt-client', server.endpoint, iterations, warmup], fifo);
     let done = false;
     const result = busy.next().finally(() => (done = true));
     let updates = 0;
@@ -218,7 +231,7 @@ export async function zmqPolicyRttUs(
     return {
       ...rttFigures(idleUs, kind),
       busy_main: { ...rttFigures(busyUs, kind), mainThreadUpdates: updates },
-      ...(options.realtime ? { settings: { cpuWakeupLatencyUs: wakeup === null ? null : 0, fifoPriority: null, notes } } : {}),
+      ...(options.realtime ? { settings: { cpuWakeupLatencyUs: wakeup === null ? null : 0, fifoPriority: fifo === 0 ? null : fifo, notes } } : {}),
     };
   } finally {
     await server.close();

@@ -145,6 +145,11 @@ export const schema = {
       0,
       { min: 0, max: 99 },
     ),
+    policyThreadPriority: int(
+      'SCHED_FIFO priority (1-99) of the ZeroMQ policy server\'s thread and its I/O thread, for outside controllers that ask for actions at control rate; 0 = normal scheduling. Needs LimitRTPRIO or CAP_SYS_NICE (systemd/README.md).',
+      0,
+      { min: 0, max: 99 },
+    ),
   },
   compute: {
     backend: oneOf('tfjs backend: "auto" tries tfjs-node-gpu, tfjs-node, then WebAssembly.', ['auto', 'tensorflow', 'wasm', 'cpu'] as const, 'auto'),

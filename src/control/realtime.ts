@@ -1,34 +1,59 @@
 /**
- * Real-time scheduling for the control thread. Node has no API for thread priorities, so this
- * runs `chrt -p` on the main thread's id (= the process id on Linux). Call it after the learner
- * worker has started: threads created afterwards inherit the policy. Needs CAP_SYS_NICE (root,
- * or systemd `AmbientCapabilities=CAP_SYS_NICE` with `LimitRTPRIO=`).
+ * Real-time scheduling for the control thread (and the policy server's thread). Node has no API
+ * for thread priorities, so this runs `chrt -p` on the thread's kernel id (the main thread's is
+ * the process id on Linux). Call it after the learner worker has started: threads created
+ * afterwards inherit the policy. Needs CAP_SYS_NICE, or a LimitRTPRIO= at least the priority
+ * (systemd/realtime.conf).
  *
  * Measured (bench/controlLoop.ts, 2 cores under a load average of ~13): late ticks drop from
  * ~50% to ~0.2-0.4% with SCHED_FIFO 20 on the control thread.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 
 export type SchedulingPolicy = 'fifo' | 'other';
 
 /** Put the main thread under SCHED_FIFO at `priority` (1-99), or back to SCHED_OTHER. Throws with chrt's message on failure. */
 export function setMainThreadScheduling(policy: SchedulingPolicy, priority = 20): void {
+  setThreadScheduling(process.pid, policy, priority, 'the control thread');
+}
+
+/**
+ * The same for the calling thread, main or worker (Linux: its id from /proc/thread-self).
+ * Threads it starts afterwards inherit the policy: a worker that sets it before creating its
+ * ZeroMQ context gets a real-time I/O thread too.
+ */
+export function setCurrentThreadScheduling(policy: SchedulingPolicy, priority: number, what: string): void {
+  setThreadScheduling(currentThreadId(), policy, priority, what);
+}
+
+/** The kernel's id of the calling thread (equal to the pid on the main thread). */
+export function currentThreadId(): number {
+  const link = readlinkSync('/proc/thread-self'); // "<pid>/task/<tid>"
+  return Number(link.slice(link.lastIndexOf('/') + 1));
+}
+
+function setThreadScheduling(tid: number, policy: SchedulingPolicy, priority: number, what: string): void {
   if (policy === 'fifo' && !(Number.isInteger(priority) && priority >= 1 && priority <= 99)) {
     throw new Error(`realtime: FIFO priority must be an integer in [1, 99], got ${priority}`);
   }
-  const args = policy === 'fifo' ? ['-f', '-p', String(priority), String(process.pid)] : ['-o', '-p', '0', String(process.pid)];
+  const args = policy === 'fifo' ? ['-f', '-p', String(priority), String(tid)] : ['-o', '-p', '0', String(tid)];
   try {
     execFileSync('chrt', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
     const stderr = String((e as { stderr?: Buffer }).stderr ?? '').trim();
-    throw new Error(`realtime: cannot set ${policy} scheduling on the control thread (chrt ${args.join(' ')}): ${stderr || (e as Error).message}`);
+    throw new Error(`realtime: cannot set ${policy} scheduling on ${what} (chrt ${args.join(' ')}): ${stderr || (e as Error).message}`);
   }
 }
 
 /** The main thread's scheduling policy and real-time priority, from /proc (Linux). */
 export function mainThreadScheduling(): { policy: SchedulingPolicy | 'unknown'; priority: number } {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  return threadScheduling(process.pid);
+}
+
+/** A thread's scheduling policy and real-time priority (the calling thread's by default). */
+export function threadScheduling(tid = currentThreadId()): { policy: SchedulingPolicy | 'unknown'; priority: number } {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields 40 (rt_priority) and 41 (policy), counted from 1 over the whole line; f starts at field 3.
   const rtPriority = Number(f[37]), policy = Number(f[38]);

@@ -147,7 +147,7 @@ export class Daemon {
     if (this.options.handleSignals) this.installSignals();
     try {
       this.holdCpuWakeupLatency();
-      this.checkControlThreadPriority();
+      this.checkThreadPriorities();
       const loaded = sd.loadState();
       for (const r of loaded.refused) log.warn({ file: r }, 'daemon state copy refused; using the other one');
       this.state = sd.saveState({
@@ -192,7 +192,7 @@ export class Daemon {
         if (c.from.phase !== c.to.phase) this.left.push(c);
       });
       this.metrics.setPhase(this.phases.phase);
-      this.zmq = await DaemonZmq.open(this.config.zmq, { handler: new DaemonControl(this), policy: this.job.servedPolicy?.(), seed: this.config.sim.seed + 37, metrics: this.metrics, logger: log });
+      this.zmq = await DaemonZmq.open(this.config.zmq, { handler: new DaemonControl(this), policy: this.job.servedPolicy?.(), seed: this.config.sim.seed + 37, policyThreadPriority: this.config.realtime.policyThreadPriority, metrics: this.metrics, logger: log });
 
       if (this.config.metrics.enabled) {
         this.metricsServer = await serveMetrics(this.metrics, this.config.metrics.host, this.config.metrics.port, () => this.status());
@@ -570,16 +570,19 @@ export class Daemon {
 
   /**
    * realtime.controlThreadPriority applies when fine-tuning starts on the robot, maybe hours from
-   * now; find out at start-up whether this process may use it.
+   * now, and the policy server's thread takes its priority itself: find out at start-up, on this
+   * thread, whether this process may use them.
    */
-  private checkControlThreadPriority(): void {
-    const priority = this.config.realtime.controlThreadPriority;
-    if (priority === 0) return;
-    try {
-      setMainThreadScheduling('fifo', priority);
-      setMainThreadScheduling('other');
-    } catch (err) {
-      throw new ConfigError([{ key: 'realtime.controlThreadPriority', value: priority, origin: 'unknown', reason: `${(err as Error).message}; set 0 to run without it` }]);
+  private checkThreadPriorities(): void {
+    for (const key of ['controlThreadPriority', 'policyThreadPriority'] as const) {
+      const priority = this.config.realtime[key];
+      if (priority === 0) continue;
+      try {
+        setMainThreadScheduling('fifo', priority);
+        setMainThreadScheduling('other');
+      } catch (err) {
+        throw new ConfigError([{ key: `realtime.${key}`, value: priority, origin: 'unknown', reason: `${(err as Error).message}; set 0 to run without it` }]);
+      }
     }
   }
 

@@ -29,6 +29,8 @@ export interface ThreadedPolicyServerOptions {
   readonly version: number;
   /** Seeds the worker's sampling noise (sampled actions only). */
   readonly seed?: number;
+  /** SCHED_FIFO priority of the serving thread and its ZeroMQ I/O thread; 0 (default) = normal. */
+  readonly threadPriority?: number;
   /** Queued replies per client before ROUTER drops for it. Default 1000. */
   readonly sendHighWaterMark?: number;
   readonly metrics?: ZmqMetricsSink;
@@ -102,6 +104,7 @@ export class ThreadedPolicyServer {
       layout,
       counters: counters.buffer as SharedArrayBuffer,
       seed: options.seed ?? 0,
+      threadPriority: options.threadPriority ?? 0,
     };
     const worker = new Worker(WORKER, { workerData: data });
     // Not events.once: that rejects on an 'error' event, and errors are handled on their own.

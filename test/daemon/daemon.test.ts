@@ -148,6 +148,7 @@ test('realtime.* that this process has no right to: exit 78 naming the key, befo
   for (const [key, value, why] of [
     ['realtime.cpuWakeupLatencyUs', '0', /cannot open \/dev\/cpu_dma_latency \(EACCES\)/],
     ['realtime.controlThreadPriority', '20', /cannot set fifo scheduling on the control thread/],
+    ['realtime.policyThreadPriority', '20', /cannot set fifo scheduling on the control thread/],
   ] as const) {
     const dir = join(root, key);
     const d = spawnDaemon([...BASE, '--daemon.stateDir', dir, `--${key}`, value], { HOME: root }, { uid: NOBODY, gid: NOBODY });

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CpuWakeupLatencyRequest, effectiveCpuWakeupLatencyUs } from '../../src/control/cpuWakeupLatency.js';
-import { mainThreadScheduling, setMainThreadScheduling } from '../../src/control/realtime.js';
+import { currentThreadId, mainThreadScheduling, setMainThreadScheduling } from '../../src/control/realtime.js';
+import { Worker } from 'node:worker_threads';
 
 function canSetFifo(): string | false {
   if (process.platform !== 'linux') return 'Linux only';
@@ -60,4 +61,13 @@ test('a cpu wake-up latency request that cannot be made says what and where', ()
   assert.throws(() => CpuWakeupLatencyRequest.hold(1.5), /got 1\.5/);
   const missing = join(tmpdir(), `sacbridge-no-such-dir-${process.pid}`, 'cpu_dma_latency');
   assert.throws(() => CpuWakeupLatencyRequest.hold(0, missing), (e: Error) => e.message.includes(missing) && /ENOENT/.test(e.message));
+});
+
+test('currentThreadId: the process id on the main thread, another id in a worker', async () => {
+  assert.equal(currentThreadId(), process.pid);
+  const url = new URL('../../src/control/realtime.js', import.meta.url).href;
+  const worker = new Worker(`import(${JSON.stringify(url)}).then((m) => require('node:worker_threads').parentPort.postMessage(m.currentThreadId()))`, { eval: true });
+  const tid = await new Promise<number>((resolve, reject) => worker.once('message', resolve).once('error', reject));
+  await worker.terminate();
+  assert.ok(Number.isInteger(tid) && tid !== process.pid, `worker thread id ${tid}`);
 });

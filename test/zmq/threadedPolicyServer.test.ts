@@ -4,10 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as zmq from 'zeromq';
 import { FastPolicy } from '../../src/agent/fastPolicy.js';
 import { Rng } from '../../src/util/rng.js';
+import { mainThreadScheduling, setMainThreadScheduling, threadScheduling } from '../../src/control/realtime.js';
 import { decodeMessage, encodeMessage, requirePayload, type Message } from '../../src/zmq/codec.js';
 import { curveKeyPair, type CurveKeyPair } from '../../src/zmq/security.js';
 import { TelemetryPublisher } from '../../src/zmq/telemetry.js';
@@ -190,4 +192,56 @@ test('threaded policy server: CURVE with its ZAP handler in the worker, next to 
     await server.close();
     telemetry.close();
   }
+});
+
+/** Threads of this process under SCHED_FIFO, by kernel id, from /proc. */
+function fifoThreads(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync('/proc/self/task').map(Number)) {
+    try {
+      const s = threadScheduling(tid);
+      if (s.policy === 'fifo') out.set(tid, s.priority);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+function fifoSkip(): string | false {
+  try {
+    setMainThreadScheduling('fifo', 1);
+    setMainThreadScheduling('other');
+    return false;
+  } catch (e) {
+    return `SCHED_FIFO not permitted here: ${(e as Error).message}`;
+  }
+}
+
+test('threadPriority: the serving thread and its ZeroMQ I/O thread run SCHED_FIFO, nothing else does', { skip: fifoSkip() }, async () => {
+  assert.equal(fifoThreads().size, 0);
+  const server = await ThreadedPolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', weights: randomActor(17, [16], 6, 3), version: 1, threadPriority: 6 });
+  try {
+    const fifo = fifoThreads();
+    // The worker thread, plus the I/O thread(s) its own ZeroMQ context started after it went real-time.
+    assert.ok(fifo.size >= 2, `FIFO threads: ${JSON.stringify([...fifo])}`);
+    assert.ok([...fifo.values()].every((p) => p === 6));
+    assert.equal(fifo.has(process.pid), false, 'the main thread keeps normal scheduling');
+    assert.deepEqual(mainThreadScheduling(), { policy: 'other', priority: 0 });
+    const client = new zmq.Dealer({ linger: 0, receiveTimeout: 5000 });
+    client.connect(server.endpoint);
+    await client.send(encodeMessage('act', 1, {}, [{ name: 'observation', data: observation(0, 0) }]));
+    assert.equal((await receiveMessage(client)).topic, 'action');
+    client.close();
+  } finally {
+    await server.close();
+  }
+  // The serving thread is gone. zeromq.js shuts a closed context down but terminates it only at
+  // process exit, so an idle I/O thread ("ZMQbg/IO/0") of the worker's context stays until then.
+  const left = [...fifoThreads().keys()].map((tid) => readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim());
+  assert.deepEqual(left.filter((name) => !name.startsWith('ZMQbg/')), [], `real-time threads left: ${left.join(', ')}`);
+  await assert.rejects(
+    ThreadedPolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', weights: randomActor(17, [16], 6, 3), version: 1, threadPriority: 100 }),
+    /FIFO priority must be an integer in \[1, 99\], got 100/,
+  );
 });
