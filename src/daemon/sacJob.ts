@@ -138,6 +138,8 @@ export class SacJob implements Job {
   private robot: RobotPhase | null = null;
   private robotError: string | null = null;
   private policyUpdates = 0;
+  /** The newest version given to the policy server; versions served never go back. */
+  private servedVersion = 0;
   /** The weights of `policy`, which the policy server starts from. */
   private served: ServedPolicy;
   private publishedUpdates: number;
@@ -283,13 +285,19 @@ export class SacJob implements Job {
     return this.served;
   }
 
-  /** Copy the actor's weights into the fast policy and the policy server (version = update count). */
+  /**
+   * Copy the actor's weights into the fast policy and the policy server. Version = the actor's
+   * update count (after the robot phase that includes its robot updates), and never below a
+   * version already served.
+   */
   private refreshPolicy(): void {
     this.policyUpdates = this.trainer.counters.updates;
+    const version = Math.max(this.policyUpdates, this.trainer.agent.version, this.servedVersion);
     const weights = this.trainer.agent.actorWeights();
-    this.policy.swap(weights, this.policyUpdates);
-    this.served = { weights, version: this.policyUpdates };
-    this.ctx.policy.publish(weights, this.policyUpdates);
+    this.policy.swap(weights, version);
+    this.served = { weights, version };
+    this.servedVersion = version;
+    this.ctx.policy.publish(weights, version);
   }
 
   private gateEpisodes(): number {
@@ -347,7 +355,10 @@ export class SacJob implements Job {
         // The policy server follows the weights the robot acts with; their versions count on
         // from the sim updates so far.
         const base = this.trainer.counters.updates;
-        const onPolicy = (weights: ServedPolicy['weights'], version: number): void => this.ctx.policy.publish(weights, base + version);
+        const onPolicy = (weights: ServedPolicy['weights'], version: number): void => {
+          this.servedVersion = Math.max(this.servedVersion, base + version);
+          this.ctx.policy.publish(weights, this.servedVersion);
+        };
         this.robot = await startRobotPhase({ config: this.config, logger: this.ctx.logger, agent: this.trainer.agent, simReplay: this.trainer.replay, task: this.config.sim.task, onPolicy, ...this.robotDeps });
         this.robotError = null;
       } catch (err) {
