@@ -9,7 +9,8 @@
  *                            thread runs real SAC updates (batch 256) and publishes the actor every
  *                            10 updates, as the daemon does while training.
  * zmq_lockstep_1khz          ZmqPlant driving an outside plant process at 1 kHz with the policy
- *                            in the loop; a tick is late when it ends after its slot (1 ms).
+ *                            in the loop, on the daemon's ControlLoop; a tick is late when it
+ *                            ends after its slot (1 ms).
  *
  * `realtime` (in each of the first two): the same with the settings of a robot deployment
  * (config realtime.*): a 0 µs CPU wake-up latency request held (src/control/cpuWakeupLatency.ts:
@@ -22,6 +23,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
@@ -35,6 +37,7 @@ import type { TransitionBatch } from '../src/agent/replayBuffer.js';
 import { RemotePlantTimeout, ZmqPlant } from '../src/plant/zmq/zmqPlant.js';
 import type { ActionPolicy, ActorWeights } from '../src/agent/policy.js';
 import { Rng } from '../src/util/rng.js';
+import { ControlLoop } from '../src/control/controlLoop.js';
 import { MlpPolicy, randomActor } from '../test/zmq/fixtures/mlpPolicy.js';
 
 const PEER = fileURLToPath(new URL('./zmqPeer.js', import.meta.url));
@@ -252,6 +255,8 @@ export interface LockstepFigures {
   onTimeFraction: number;
   policy: string;
   tickUs: { p50: number; p99: number; max: number };
+  /** Main-thread garbage collections during the run, and how many late ticks had one in or just before their slot. */
+  gc: { count: number; pauseMsMax: number; lateTicksWithGc: number };
   /** The real-time settings in force (realtime runs only). */
   settings?: RealtimeSettings;
 }
@@ -270,6 +275,11 @@ export async function zmqLockstep1kHz(options: { seconds?: number; realtime?: bo
   }
 }
 
+/**
+ * The loop is the daemon's own fixed-rate ControlLoop (src/control/controlLoop.ts): a tick reads
+ * the plant's signals, runs the policy, writes the command and waits for the plant's step reply.
+ * A tick is late when that reply comes after the tick's slot has ended (a skipped slot counts too).
+ */
 async function lockstep(seconds: number): Promise<LockstepFigures> {
   const p = peer(['plant']);
   const { endpoint } = (await p.next()) as { endpoint: string };
@@ -280,46 +290,78 @@ async function lockstep(seconds: number): Promise<LockstepFigures> {
   const command = new Float64Array(6);
   try {
     await plant.reset();
-    const periodNs = BigInt(Math.round(plant.controlPeriod * 1e9));
+    const periodMs = plant.controlPeriod * 1000;
     const ticks = Math.round(seconds / plant.controlPeriod);
-    const durations: number[] = new Array(ticks);
+    const durations = new Float64Array(ticks);
+    let k = 0;
     let late = 0;
     let timeouts = 0;
     let overruns = 0;
-    const t0 = process.hrtime.bigint() + 10_000_000n;
-    for (let k = 0; k < ticks; k++) {
-      const slot = t0 + BigInt(k) * periodNs;
-      await waitUntil(slot);
-      const start = process.hrtime.bigint();
-      const signals = plant.read();
-      obs.set(signals.get('qpos')!);
-      obs.set(signals.get('qvel')!, 9);
-      policy.act(obs, true, action);
-      for (let i = 0; i < 6; i++) command[i] = action[i];
-      plant.write(command);
-      try {
-        await plant.advance();
-      } catch (err) {
-        // A timed-out step is a late tick; its reply is discarded by seq when it comes.
-        if (!(err instanceof RemotePlantTimeout)) throw err;
-        timeouts++;
+    let finished!: () => void;
+    const done = new Promise<void>((r) => (finished = r));
+    let failure: unknown = null;
+    const gc = { count: 0, maxMs: 0, lateWithGc: 0 };
+    const gcEnds: number[] = [];
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        gc.count++;
+        gc.maxMs = Math.max(gc.maxMs, e.duration);
+        gcEnds.push(e.startTime + e.duration);
       }
-      const end = process.hrtime.bigint();
-      if (end > slot + periodNs) late++;
-      if (end - start > periodNs) overruns++;
-      durations[k] = Number(end - start) / 1000;
-    }
-    durations.sort((a, b) => a - b);
+    });
+    gcObserver.observe({ entryTypes: ['gc'] });
+    const lateAt: number[] = [];
+    const loop = new ControlLoop({
+      rateHz: 1 / plant.controlPeriod,
+      onTick: async (t) => {
+        if (k >= ticks) return;
+        const signals = plant.read();
+        obs.set(signals.get('qpos')!);
+        obs.set(signals.get('qvel')!, 9);
+        policy.act(obs, true, action);
+        for (let i = 0; i < 6; i++) command[i] = action[i];
+        plant.write(command);
+        try {
+          await plant.advance();
+        } catch (err) {
+          // A timed-out step is a late tick; its reply is discarded by seq when it comes.
+          if (!(err instanceof RemotePlantTimeout)) throw err;
+          timeouts++;
+        }
+        const end = performance.now();
+        if (end > t.scheduledMs + periodMs) {
+          late++;
+          lateAt.push(t.scheduledMs);
+        }
+        if (end - t.startedMs > periodMs) overruns++;
+        durations[k] = (end - t.startedMs) * 1000;
+        if (++k === ticks) finished();
+      },
+      onError: (err) => {
+        failure = err;
+        finished();
+      },
+    });
+    loop.start();
+    await done;
+    await loop.stop();
+    gcObserver.disconnect();
+    if (failure !== null) throw failure;
+    // A late tick "with GC": a collection ended within its slot or the one before.
+    for (const at of lateAt) if (gcEnds.some((g) => g > at - periodMs && g < at + periodMs)) gc.lateWithGc++;
+    const missed = loop.stats().missedSlots;
+    const sorted = [...durations].sort((a, b) => a - b);
     return {
       seconds,
       ticks,
-      late,
+      late: late + missed,
       timeouts,
       overruns,
-      lateFraction: late / ticks,
-      onTimeFraction: 1 - late / ticks,
+      lateFraction: (late + missed) / ticks,
+      onTimeFraction: 1 - (late + missed) / ticks,
       policy: kind,
-      tickUs: { p50: round(percentile(durations, 0.5)), p99: round(percentile(durations, 0.99)), max: round(durations[durations.length - 1]) },
+      tickUs: { p50: round(percentile(sorted, 0.5)), p99: round(percentile(sorted, 0.99)), max: round(sorted[sorted.length - 1]) },
+      gc: { count: gc.count, pauseMsMax: round(gc.maxMs, 2), lateTicksWithGc: gc.lateWithGc },
     };
   } finally {
     await plant.close();
@@ -395,12 +437,14 @@ export async function zmqBench(options: { lockstepSeconds?: number; telemetrySec
   const choice = options.realtime ?? 'both';
   const plain = choice !== 'on';
   const load = { before: loadAverage() };
-  const rtt = await zmqPolicyRttUs({ realtime: choice === 'on' });
-  const rttRealtime = choice === 'both' ? await zmqPolicyRttUs({ realtime: true }) : null;
   const lockSeconds = options.lockstepSeconds ?? 60;
-  const lock = await zmqLockstep1kHz({ seconds: lockSeconds, realtime: !plain });
-  const lockRealtime = choice === 'both' ? await zmqLockstep1kHz({ seconds: lockSeconds, realtime: true }) : null;
-  const telemetry = await zmqTelemetryMsgsPerS({ seconds: options.telemetrySeconds ?? 10 });
+  // Each measurement in a fresh process: what one leaves behind (a heap grown by SAC updates,
+  // ZeroMQ context threads) must not weigh on the next one's tail.
+  const rtt = await inChild<Awaited<ReturnType<typeof zmqPolicyRttUs>>>('rtt', { realtime: choice === 'on' });
+  const rttRealtime = choice === 'both' ? await inChild<Awaited<ReturnType<typeof zmqPolicyRttUs>>>('rtt', { realtime: true }) : null;
+  const lock = await inChild<LockstepFigures>('lockstep', { seconds: lockSeconds, realtime: !plain });
+  const lockRealtime = choice === 'both' ? await inChild<LockstepFigures>('lockstep', { seconds: lockSeconds, realtime: true }) : null;
+  const telemetry = await inChild<TelemetryFigures>('telemetry', { seconds: options.telemetrySeconds ?? 10 });
   return {
     zmq_policy_rtt_us: { ...rtt, ...(rttRealtime ? { realtime: rttRealtime } : {}) },
     zmq_lockstep_1khz: { late_fraction: lock.lateFraction, ...lock, ...(lockRealtime ? { realtime: { late_fraction: lockRealtime.lateFraction, ...lockRealtime } } : {}) },
@@ -409,14 +453,50 @@ export async function zmqBench(options: { lockstepSeconds?: number; telemetrySec
   };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { 'lockstep-seconds': { type: 'string' }, 'telemetry-seconds': { type: 'string' }, realtime: { type: 'string' } } });
-  const realtime = values.realtime ?? 'both';
-  if (realtime !== 'off' && realtime !== 'on' && realtime !== 'both') throw new Error(`--realtime must be off, on or both, got ${JSON.stringify(realtime)}`);
-  const figures = await zmqBench({
-    lockstepSeconds: values['lockstep-seconds'] !== undefined ? Number(values['lockstep-seconds']) : undefined,
-    telemetrySeconds: values['telemetry-seconds'] !== undefined ? Number(values['telemetry-seconds']) : undefined,
-    realtime,
+type Measurement = 'rtt' | 'lockstep' | 'telemetry';
+
+/** Run one measurement in a child process (same node flags as this one) and parse its JSON line. */
+function inChild<T>(what: Measurement, options: Record<string, unknown>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', what, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('exit', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0) return reject(new Error(`zmq bench '${what}' exited with ${code}`));
+      try {
+        resolve(JSON.parse(last) as T);
+      } catch {
+        reject(new Error(`zmq bench '${what}' printed no JSON line (last line: ${last.slice(0, 200)})`));
+      }
+    });
   });
-  process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
+}
+
+async function child(what: Measurement, options: Record<string, unknown>): Promise<unknown> {
+  switch (what) {
+    case 'rtt':
+      return zmqPolicyRttUs(options);
+    case 'lockstep':
+      return zmqLockstep1kHz(options);
+    case 'telemetry':
+      return zmqTelemetryMsgsPerS(options);
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  if (process.argv[2] === '--child') {
+    const figures = await child(process.argv[3] as Measurement, JSON.parse(process.argv[4] ?? '{}') as Record<string, unknown>);
+    process.stdout.write(`\n${JSON.stringify(figures)}\n`);
+  } else {
+    const { values } = parseArgs({ options: { 'lockstep-seconds': { type: 'string' }, 'telemetry-seconds': { type: 'string' }, realtime: { type: 'string' } } });
+    const realtime = values.realtime ?? 'both';
+    if (realtime !== 'off' && realtime !== 'on' && realtime !== 'both') throw new Error(`--realtime must be off, on or both, got ${JSON.stringify(realtime)}`);
+    const figures = await zmqBench({
+      lockstepSeconds: values['lockstep-seconds'] !== undefined ? Number(values['lockstep-seconds']) : undefined,
+      telemetrySeconds: values['telemetry-seconds'] !== undefined ? Number(values['telemetry-seconds']) : undefined,
+      realtime,
+    });
+    process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
+  }
 }
