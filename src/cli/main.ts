@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --single-threaded-gc
 import { EX_USAGE, formatFlags, UsageError } from './args.js';
 import { COMMANDS } from './commands.js';
 

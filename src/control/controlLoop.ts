@@ -9,7 +9,8 @@
  *    that arrived meanwhile are handled right before the tick reads them, then block again;
  * 3. busy-wait the last `spinUs` on the high-resolution clock (see spinUntil).
  * Measured here: V8's parallel scavenger makes the main thread wait for GC helper threads, which
- * a loaded machine starves for milliseconds; run the daemon with `--single-threaded-gc`.
+ * a loaded machine starves for milliseconds; the daemon runs with `--single-threaded-gc` (the
+ * `sacbridge` bin, `npm start` and systemd/sacbridge-start all pass it).
  * `wait: 'yield'` replaces stage 1 with setTimeout (while more than `coarseMarginUs` remain) and
  * setImmediate spinning: it never blocks the event loop, at the price of a busy core.
  *

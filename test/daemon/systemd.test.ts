@@ -89,12 +89,13 @@ test('the wrapper sources ROS 2 when asked and execs node with the arguments', (
   const fakeCli = join(home, 'dist', 'src', 'cli');
   spawnSync('mkdir', ['-p', fakeCli]);
   // A real node program standing where the package's CLI lives: prints what it was given.
-  writeFileSync(join(fakeCli, 'main.js'), 'console.log(JSON.stringify({ argv: process.argv.slice(2), ros: process.env.FROM_ROS_SETUP ?? null, pid: process.pid }))\n');
+  writeFileSync(join(fakeCli, 'main.js'), 'console.log(JSON.stringify({ argv: process.argv.slice(2), execArgv: process.execArgv, ros: process.env.FROM_ROS_SETUP ?? null, pid: process.pid }))\n');
   const wrapper = join(ROOT, 'systemd', 'sacbridge-start');
   const run = (env: NodeJS.ProcessEnv) => spawnSync(wrapper, ['run', '--config', '/etc/x.json'], { encoding: 'utf8', env: { PATH: process.env.PATH, SACBRIDGE_HOME: home, SACBRIDGE_NODE: process.execPath, ...env } });
   const plain = run({});
   assert.equal(plain.status, 0, plain.stderr);
   assert.deepEqual(JSON.parse(plain.stdout).argv, ['run', '--config', '/etc/x.json']);
+  assert.deepEqual(JSON.parse(plain.stdout).execArgv, ['--single-threaded-gc'], 'the daemon runs with single-threaded GC');
   assert.equal(JSON.parse(plain.stdout).ros, null);
   const ros = run({ ROS_SETUP_SCRIPT: setup });
   assert.equal(JSON.parse(ros.stdout).ros, 'sourced');
