@@ -12,7 +12,7 @@
  *
  * Run alone: `node dist/bench/controlLoop.js [seconds] [sleep|yield] [fifoPriority] [sac|synthetic]` prints the JSON.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,8 +21,8 @@ import { FakeRosGraph } from '../src/plant/ros/testing/fakeRclnodejs.js';
 import { RosPlant } from '../src/plant/ros/rosPlant.js';
 import { SafetyLayer } from '../src/safety/safetyLayer.js';
 import { ControlLoop } from '../src/control/controlLoop.js';
-import { setMainThreadScheduling } from '../src/control/realtime.js';
-import { CpuWakeupLatencyRequest } from '../src/control/cpuWakeupLatency.js';
+import { fifoSchedulingProblem, setMainThreadScheduling } from '../src/control/realtime.js';
+import { CpuWakeupLatencyRequest, cpuWakeupLatencyProblem } from '../src/control/cpuWakeupLatency.js';
 import type { LoopStats } from '../src/control/controlLoop.js';
 import { LearnerHost } from '../src/learner/learnerHost.js';
 import { FastPolicy } from '../src/agent/fastPolicy.js';
@@ -245,33 +245,16 @@ async function runRate(rate: number, o: Required<ControlLoopBenchOptions>): Prom
 /** V8 flags the daemon should run with (see controlLoop.ts): GC without helper-thread waits. */
 export const CONTROL_NODE_FLAGS = (process.env.SACBRIDGE_BENCH_NODE_FLAGS ?? '--single-threaded-gc').split(' ').filter((f) => f.length > 0);
 
-function canHoldWakeupLatency(): boolean {
-  try {
-    CpuWakeupLatencyRequest.hold(2_000_000_000).release();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function canUseFifo(): boolean {
-  try {
-    execFileSync('chrt', ['--max'], { stdio: 'ignore' });
-    return process.getuid?.() === 0;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The `control_loop` figures: one entry per rate, each measured in a fresh child process started
  * with CONTROL_NODE_FLAGS (so the figures do not depend on how the bench runner was started).
- * SCHED_FIFO priority 20 for the control thread is used by default when running as root.
+ * SCHED_FIFO priority 20 for the control thread and a 0 µs wake-up latency request are used by
+ * default where this process may.
  */
 export async function controlLoopBench(options: ControlLoopBenchOptions = {}): Promise<{ control_loop: (ControlLoopFigures & { node_flags: string[]; load_average_1m: number })[] }> {
   const o: Required<ControlLoopBenchOptions> = {
     rates: [500, 1000], learner: 'sac', seconds: 10, gemmSize: 128, gemmsPerUpdate: 6, spinUs: 200, wait: 'sleep',
-    fifoPriority: canUseFifo() ? 20 : 0, cpuWakeupLatencyUs: canHoldWakeupLatency() ? 0 : -1, ...options,
+    fifoPriority: fifoSchedulingProblem(20) === null ? 20 : 0, cpuWakeupLatencyUs: cpuWakeupLatencyProblem() === null ? 0 : -1, ...options,
   };
   const out: (ControlLoopFigures & { node_flags: string[]; load_average_1m: number })[] = [];
   for (const rate of o.rates) {

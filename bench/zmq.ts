@@ -30,7 +30,7 @@ import { loadavg } from 'node:os';
 import { TelemetryPublisher } from '../src/zmq/telemetry.js';
 import { ThreadedPolicyServer } from '../src/zmq/threadedPolicyServer.js';
 import { CpuWakeupLatencyRequest } from '../src/control/cpuWakeupLatency.js';
-import { setMainThreadScheduling } from '../src/control/realtime.js';
+import { fifoSchedulingProblem, setMainThreadScheduling } from '../src/control/realtime.js';
 import { SoftActorCritic } from '../src/agent/sac.js';
 import { initCompute } from '../src/compute/backend.js';
 import type { TransitionBatch } from '../src/agent/replayBuffer.js';
@@ -133,11 +133,11 @@ function holdWakeupLatency(notes: string[]): CpuWakeupLatencyRequest | null {
   }
 }
 
-/** Whether this process may use SCHED_FIFO (tried on the main thread and undone); false with a note if not. */
+/** Whether this process may use SCHED_FIFO; false with a note if not. */
 function fifoPermitted(notes: string[]): boolean {
-  if (!mainThreadFifo(notes)) return false;
-  setMainThreadScheduling('other');
-  return true;
+  const problem = fifoSchedulingProblem(FIFO_PRIORITY);
+  if (problem !== null) notes.push(problem);
+  return problem === null;
 }
 
 /** Put the main thread under SCHED_FIFO; false (with a note) when that is not allowed. */

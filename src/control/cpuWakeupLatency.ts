@@ -62,6 +62,16 @@ export class CpuWakeupLatencyRequest {
   }
 }
 
+/** Why this process cannot make a wake-up latency request, or null when it can (tried with a no-op value). */
+export function cpuWakeupLatencyProblem(path = CPU_DMA_LATENCY_PATH): string | null {
+  try {
+    CpuWakeupLatencyRequest.hold(2_000_000_000, path).release();
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
 /** The wake-up latency the kernel currently enforces (the smallest request held by anyone), in µs. */
 export function effectiveCpuWakeupLatencyUs(path = CPU_DMA_LATENCY_PATH): number {
   return readFileSync(path).readInt32LE(0);

@@ -46,6 +46,20 @@ function setThreadScheduling(tid: number, policy: SchedulingPolicy, priority: nu
   }
 }
 
+/**
+ * Why this process may not run a thread SCHED_FIFO at `priority`, or null when it may. Tried on
+ * the calling thread and undone at once.
+ */
+export function fifoSchedulingProblem(priority = 1): string | null {
+  try {
+    setCurrentThreadScheduling('fifo', priority, 'this thread');
+  } catch (err) {
+    return (err as Error).message;
+  }
+  setCurrentThreadScheduling('other', 0, 'this thread');
+  return null;
+}
+
 /** The main thread's scheduling policy and real-time priority, from /proc (Linux). */
 export function mainThreadScheduling(): { policy: SchedulingPolicy | 'unknown'; priority: number } {
   return threadScheduling(process.pid);

@@ -6,7 +6,7 @@ import { Metrics } from '../metrics/metrics.js';
 import { serveMetrics, type MetricsServer } from '../metrics/server.js';
 import type { Json } from '../agent/checkpoint.js';
 import { CpuWakeupLatencyRequest } from '../control/cpuWakeupLatency.js';
-import { setMainThreadScheduling } from '../control/realtime.js';
+import { fifoSchedulingProblem } from '../control/realtime.js';
 import type { TickTelemetry, UpdateTelemetry } from '../zmq/telemetry.js';
 import type { ThreadedPolicyServerStatus } from '../zmq/threadedPolicyServer.js';
 import { CheckpointSchedule } from './checkpointSchedule.js';
@@ -576,12 +576,9 @@ export class Daemon {
   private checkThreadPriorities(): void {
     for (const key of ['controlThreadPriority', 'policyThreadPriority'] as const) {
       const priority = this.config.realtime[key];
-      if (priority === 0) continue;
-      try {
-        setMainThreadScheduling('fifo', priority);
-        setMainThreadScheduling('other');
-      } catch (err) {
-        throw new ConfigError([{ key: `realtime.${key}`, value: priority, origin: 'unknown', reason: `${(err as Error).message}; set 0 to run without it` }]);
+      const problem = priority === 0 ? null : fifoSchedulingProblem(priority);
+      if (problem !== null) {
+        throw new ConfigError([{ key: `realtime.${key}`, value: priority, origin: 'unknown', reason: `${problem}; set 0 to run without it` }]);
       }
     }
   }

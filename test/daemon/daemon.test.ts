@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, before, test } from 'node:test';
 import { EX_CONFIG } from '../../src/config/load.js';
 import { loadCheckpoint } from '../../src/agent/checkpoint.js';
-import { CpuWakeupLatencyRequest, effectiveCpuWakeupLatencyUs } from '../../src/control/cpuWakeupLatency.js';
+import { cpuWakeupLatencyProblem, effectiveCpuWakeupLatencyUs } from '../../src/control/cpuWakeupLatency.js';
 import type { DaemonSnapshot, DaemonStatus } from '../../src/daemon/daemon.js';
 import { StateDir } from '../../src/daemon/stateDir.js';
 import { controlCall, DIST, ensureAddon, killAll, MAIN_JS, msgIs, notifyReceiver, sleep, spawnDaemon, tempDir, TINY_SAC, type LogRecord } from './helpers.js';
@@ -118,11 +118,8 @@ test('an invalid configuration exits 78 and starts nothing', async () => {
 /** Why a real-time test cannot run here, or false. */
 function realtimeSkip(): string | false {
   if (process.getuid?.() !== 0) return 'needs root (to grant and to withhold the rights)';
-  try {
-    CpuWakeupLatencyRequest.hold(2_000_000_000).release();
-  } catch (e) {
-    return (e as Error).message;
-  }
+  const problem = cpuWakeupLatencyProblem();
+  if (problem !== null) return problem;
   // The unprivileged run needs the checkout to be readable by nobody.
   const r = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(MAIN_JS)}, require('fs').constants.R_OK)`], { uid: NOBODY, gid: NOBODY });
   return r.status === 0 ? false : `the checkout is not readable by uid ${NOBODY}`;
@@ -147,8 +144,8 @@ test('realtime.* that this process has no right to: exit 78 naming the key, befo
   chmodSync(root, 0o777);
   for (const [key, value, why] of [
     ['realtime.cpuWakeupLatencyUs', '0', /cannot open \/dev\/cpu_dma_latency \(EACCES\)/],
-    ['realtime.controlThreadPriority', '20', /cannot set fifo scheduling on the control thread/],
-    ['realtime.policyThreadPriority', '20', /cannot set fifo scheduling on the control thread/],
+    ['realtime.controlThreadPriority', '20', /cannot set fifo scheduling on this thread/],
+    ['realtime.policyThreadPriority', '20', /cannot set fifo scheduling on this thread/],
   ] as const) {
     const dir = join(root, key);
     const d = spawnDaemon([...BASE, '--daemon.stateDir', dir, `--${key}`, value], { HOME: root }, { uid: NOBODY, gid: NOBODY });

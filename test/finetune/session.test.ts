@@ -21,21 +21,12 @@ import { SimulatedRobot } from '../../src/plant/ros/testing/simulatedRobot.js';
 import { pointReach } from '../../src/task/builtin/pointReach.js';
 import { createEnv, resolveModelPath } from '../../src/task/registry.js';
 import { Rng } from '../../src/util/rng.js';
-import { mainThreadScheduling, setMainThreadScheduling } from '../../src/control/realtime.js';
+import { fifoSchedulingProblem, mainThreadScheduling } from '../../src/control/realtime.js';
 
 await initCompute();
 
 /** SCHED_FIFO needs root or CAP_SYS_NICE; elsewhere the session runs at normal priority. */
-function fifoAllowed(): boolean {
-  try {
-    setMainThreadScheduling('fifo', 1);
-    setMainThreadScheduling('other');
-    return true;
-  } catch {
-    return false;
-  }
-}
-const FIFO = fifoAllowed() ? 5 : 0;
+const FIFO = fifoSchedulingProblem(5) === null ? 5 : 0;
 if (FIFO === 0) console.log('# session test: SCHED_FIFO not permitted here, the control thread priority is not exercised');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

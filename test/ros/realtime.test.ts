@@ -2,21 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CpuWakeupLatencyRequest, effectiveCpuWakeupLatencyUs } from '../../src/control/cpuWakeupLatency.js';
-import { currentThreadId, mainThreadScheduling, setMainThreadScheduling } from '../../src/control/realtime.js';
+import { CpuWakeupLatencyRequest, cpuWakeupLatencyProblem, effectiveCpuWakeupLatencyUs } from '../../src/control/cpuWakeupLatency.js';
+import { currentThreadId, fifoSchedulingProblem, mainThreadScheduling, setMainThreadScheduling } from '../../src/control/realtime.js';
 import { Worker } from 'node:worker_threads';
 
-function canSetFifo(): string | false {
-  if (process.platform !== 'linux') return 'Linux only';
-  try {
-    setMainThreadScheduling('fifo', 1);
-    setMainThreadScheduling('other');
-    return false;
-  } catch (e) {
-    return `no permission for SCHED_FIFO here: ${(e as Error).message}`;
-  }
-}
-const skip = canSetFifo();
+const skip = process.platform !== 'linux' ? 'Linux only' : (fifoSchedulingProblem(7) ?? false);
 if (skip) console.log(`# realtime test skipped: ${skip}`);
 
 test('the control thread can be put under SCHED_FIFO and back', { skip }, () => {
@@ -31,15 +21,7 @@ test('the control thread can be put under SCHED_FIFO and back', { skip }, () => 
   assert.throws(() => setMainThreadScheduling('fifo', 100), /priority must be an integer in \[1, 99\]/);
 });
 
-function canRequestWakeupLatency(): string | false {
-  try {
-    CpuWakeupLatencyRequest.hold(2_000_000_000).release();
-    return false;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-const noPmQos = canRequestWakeupLatency();
+const noPmQos = cpuWakeupLatencyProblem() ?? false;
 if (noPmQos) console.log(`# cpu wake-up latency test skipped: ${noPmQos}`);
 
 test('a cpu wake-up latency request holds while open and is dropped on release', { skip: noPmQos }, () => {
@@ -70,4 +52,10 @@ test('currentThreadId: the process id on the main thread, another id in a worker
   const tid = await new Promise<number>((resolve, reject) => worker.once('message', resolve).once('error', reject));
   await worker.terminate();
   assert.ok(Number.isInteger(tid) && tid !== process.pid, `worker thread id ${tid}`);
+});
+
+test('fifoSchedulingProblem names what is wrong and leaves the thread as it was', { skip }, () => {
+  assert.equal(fifoSchedulingProblem(7), null);
+  assert.deepEqual(mainThreadScheduling(), { policy: 'other', priority: 0 });
+  assert.match(fifoSchedulingProblem(100) ?? '', /priority must be an integer in \[1, 99\], got 100/);
 });

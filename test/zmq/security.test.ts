@@ -4,7 +4,7 @@ import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zmq from 'zeromq';
-import { decodeMessage, encodeMessage } from '../../src/zmq/codec.js';
+import { decodeMessage } from '../../src/zmq/codec.js';
 import { PolicyServer } from '../../src/zmq/policyServer.js';
 import { TelemetryPublisher } from '../../src/zmq/telemetry.js';
 import {
@@ -15,10 +15,10 @@ import {
   writePrivateFile,
   ZapAuthenticator,
   z85Encode,
-  type CurveKeyPair,
 } from '../../src/zmq/security.js';
 import { MlpPolicy } from './fixtures/mlpPolicy.js';
 import { PYTHON, runToEnd } from './fixtures/processes.js';
+import { askInfo } from './fixtures/askInfo.js';
 
 test('security: loopback endpoints are recognised', () => {
   for (const e of ['tcp://127.0.0.1:5555', 'tcp://127.0.0.1:*', 'tcp://localhost:1', 'tcp://[::1]:2', 'ipc:///tmp/x', 'inproc://a']) {
@@ -93,25 +93,6 @@ test('security: z85Encode matches libzmq key text', () => {
   assert.equal(z85Encode(new Uint8Array([0x86, 0x4f, 0xd2, 0x6f, 0xb5, 0x59, 0xf7, 0x5b])), 'HelloWorld');
 });
 
-async function ask(endpoint: string, curve: { server: string; client: CurveKeyPair } | null, timeoutMs: number): Promise<number | null> {
-  const dealer = new zmq.Dealer({ linger: 0, receiveTimeout: timeoutMs, sendTimeout: timeoutMs });
-  if (curve !== null) {
-    dealer.curveServerKey = curve.server;
-    dealer.curvePublicKey = curve.client.publicKey;
-    dealer.curveSecretKey = curve.client.secretKey;
-  }
-  dealer.connect(endpoint);
-  try {
-    await dealer.send(encodeMessage('info', 1, {}));
-    const reply = decodeMessage(await dealer.receive());
-    return reply.header.observation_size as number;
-  } catch {
-    return null;
-  } finally {
-    dealer.close();
-  }
-}
-
 test('security: with CURVE only allowed client keys get answers (node and Python clients)', async () => {
   const server = curveKeyPair();
   const allowed = curveKeyPair();
@@ -124,9 +105,9 @@ test('security: with CURVE only allowed client keys get answers (node and Python
   try {
     const auth = await ZapAuthenticator.acquire();
     const denied0 = auth.denied;
-    assert.equal(await ask(policy.endpoint, { server: server.publicKey, client: allowed }, 2000), 4);
-    assert.equal(await ask(policy.endpoint, { server: server.publicKey, client: stranger }, 300), null);
-    assert.equal(await ask(policy.endpoint, null, 300), null);
+    assert.equal(await askInfo(policy.endpoint, { server: server.publicKey, client: allowed }, 2000), 4);
+    assert.equal(await askInfo(policy.endpoint, { server: server.publicKey, client: stranger }, 300), null);
+    assert.equal(await askInfo(policy.endpoint, null, 300), null);
     assert.ok(auth.denied > denied0, 'the stranger was denied by the ZAP handler');
 
     const script = `
@@ -189,8 +170,8 @@ test('security: several CURVE sockets in one process share the ZAP handler, each
       }
     }
     assert.ok(seen, 'the allowed viewer received telemetry over CURVE');
-    assert.equal(await ask(policy.endpoint, { server: server.publicKey, client: viewer }, 300), null);
-    assert.equal(await ask(policy.endpoint, { server: server.publicKey, client: operator }, 2000), 4);
+    assert.equal(await askInfo(policy.endpoint, { server: server.publicKey, client: viewer }, 300), null);
+    assert.equal(await askInfo(policy.endpoint, { server: server.publicKey, client: operator }, 2000), 4);
   } finally {
     sub.close();
     telemetry.close();

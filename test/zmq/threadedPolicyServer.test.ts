@@ -9,13 +9,14 @@ import { fileURLToPath } from 'node:url';
 import * as zmq from 'zeromq';
 import { FastPolicy } from '../../src/agent/fastPolicy.js';
 import { Rng } from '../../src/util/rng.js';
-import { mainThreadScheduling, setMainThreadScheduling, threadScheduling } from '../../src/control/realtime.js';
+import { fifoSchedulingProblem, mainThreadScheduling, threadScheduling } from '../../src/control/realtime.js';
 import { decodeMessage, encodeMessage, requirePayload, type Message } from '../../src/zmq/codec.js';
-import { curveKeyPair, type CurveKeyPair } from '../../src/zmq/security.js';
+import { curveKeyPair } from '../../src/zmq/security.js';
 import { TelemetryPublisher } from '../../src/zmq/telemetry.js';
 import { ThreadedPolicyServer } from '../../src/zmq/threadedPolicyServer.js';
 import { randomActor } from './fixtures/mlpPolicy.js';
 import { startPeer } from './fixtures/processes.js';
+import { askInfo } from './fixtures/askInfo.js';
 
 async function receiveMessage(socket: zmq.Dealer | zmq.Request): Promise<Message> {
   let frames = await socket.receive();
@@ -152,24 +153,6 @@ test('threaded policy server: start-up errors reject the open with the same mess
   await b.close();
 });
 
-async function ask(endpoint: string, curve: { server: string; client: CurveKeyPair } | null, timeoutMs: number): Promise<number | null> {
-  const dealer = new zmq.Dealer({ linger: 0, receiveTimeout: timeoutMs, sendTimeout: timeoutMs });
-  if (curve !== null) {
-    dealer.curveServerKey = curve.server;
-    dealer.curvePublicKey = curve.client.publicKey;
-    dealer.curveSecretKey = curve.client.secretKey;
-  }
-  dealer.connect(endpoint);
-  try {
-    await dealer.send(encodeMessage('info', 1, {}));
-    return decodeMessage(await dealer.receive()).header.observation_size as number;
-  } catch {
-    return null;
-  } finally {
-    dealer.close();
-  }
-}
-
 test('threaded policy server: CURVE with its ZAP handler in the worker, next to a CURVE socket on the main thread', async () => {
   const keys = curveKeyPair();
   const operator = curveKeyPair();
@@ -184,9 +167,9 @@ test('threaded policy server: CURVE with its ZAP handler in the worker, next to 
     security: { curve: { server: keys, allowedClients: new Set([operator.publicKey]) } },
   });
   try {
-    assert.equal(await ask(server.endpoint, { server: keys.publicKey, client: operator }, 3000), 4);
-    assert.equal(await ask(server.endpoint, { server: keys.publicKey, client: viewer }, 300), null);
-    assert.equal(await ask(server.endpoint, null, 300), null);
+    assert.equal(await askInfo(server.endpoint, { server: keys.publicKey, client: operator }, 3000), 4);
+    assert.equal(await askInfo(server.endpoint, { server: keys.publicKey, client: viewer }, 300), null);
+    assert.equal(await askInfo(server.endpoint, null, 300), null);
     assert.equal(server.counters.requests, 1, 'refused clients never reached the server');
   } finally {
     await server.close();
@@ -208,17 +191,7 @@ function fifoThreads(): Map<number, number> {
   return out;
 }
 
-function fifoSkip(): string | false {
-  try {
-    setMainThreadScheduling('fifo', 1);
-    setMainThreadScheduling('other');
-    return false;
-  } catch (e) {
-    return `SCHED_FIFO not permitted here: ${(e as Error).message}`;
-  }
-}
-
-test('threadPriority: the serving thread and its ZeroMQ I/O thread run SCHED_FIFO, nothing else does', { skip: fifoSkip() }, async () => {
+test('threadPriority: the serving thread and its ZeroMQ I/O thread run SCHED_FIFO, nothing else does', { skip: fifoSchedulingProblem(6) ?? false }, async () => {
   assert.equal(fifoThreads().size, 0);
   const server = await ThreadedPolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', weights: randomActor(17, [16], 6, 3), version: 1, threadPriority: 6 });
   try {
