@@ -12,6 +12,7 @@
  *
  * Run alone: `node dist/bench/controlLoop.js [seconds] [sleep|yield] [fifoPriority] [sac|synthetic]` prints the JSON.
  */
+import { DAEMON_NODE_FLAGS } from './nodeFlags.js';
 import { execFile } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
@@ -242,8 +243,8 @@ async function runRate(rate: number, o: Required<ControlLoopBenchOptions>): Prom
   };
 }
 
-/** V8 flags the daemon should run with (see controlLoop.ts): GC without helper-thread waits. */
-export const CONTROL_NODE_FLAGS = (process.env.SACBRIDGE_BENCH_NODE_FLAGS ?? '--single-threaded-gc').split(' ').filter((f) => f.length > 0);
+/** The daemon's V8 flags, or SACBRIDGE_BENCH_NODE_FLAGS (for experiments). */
+export const CONTROL_NODE_FLAGS: readonly string[] = process.env.SACBRIDGE_BENCH_NODE_FLAGS?.split(' ').filter((f) => f.length > 0) ?? DAEMON_NODE_FLAGS;
 
 /**
  * The `control_loop` figures: one entry per rate, each measured in a fresh child process started
@@ -264,7 +265,7 @@ export async function controlLoopBench(options: ControlLoopBenchOptions = {}): P
         { maxBuffer: 1 << 20, timeout: (o.seconds + 60) * 1000 },
         (err, stdout, stderr) => (err ? reject(new Error(`control loop bench at ${rate} Hz failed: ${err.message}\n${stderr}`)) : resolve(stdout)));
     });
-    out.push({ ...(JSON.parse(json) as ControlLoopFigures), node_flags: CONTROL_NODE_FLAGS, load_average_1m: Number(load.toFixed(2)) });
+    out.push({ ...(JSON.parse(json) as ControlLoopFigures), node_flags: [...CONTROL_NODE_FLAGS], load_average_1m: Number(load.toFixed(2)) });
   }
   return { control_loop: out };
 }

@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DAEMON_NODE_FLAGS } from './nodeFlags.js';
 
 interface Section {
   readonly name: string;
@@ -79,7 +80,7 @@ const SECTIONS: readonly Section[] = [
 
 /** Run one section in a child process and parse the JSON it prints last. */
 function runChild(section: Section, quick: boolean): Promise<Record<string, unknown>> {
-  const args = ['--single-threaded-gc', fileURLToPath(import.meta.url), '--section', section.name, ...(quick ? ['--quick'] : [])];
+  const args = [...DAEMON_NODE_FLAGS, fileURLToPath(import.meta.url), '--section', section.name, ...(quick ? ['--quick'] : [])];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';

@@ -16,8 +16,11 @@
  * (config realtime.*): a 0 µs CPU wake-up latency request held (src/control/cpuWakeupLatency.ts:
  * idle CPUs poll instead of halting, which this VM's idle state does), and as root SCHED_FIFO 20
  * (src/control/realtime.ts) for the lockstep loop's thread (the control thread), for the policy
- * server's thread and its ZeroMQ I/O thread (realtime.policyThreadPriority), and for the round-trip
- * client, as a real-time outside controller would run.
+ * server's thread and its ZeroMQ I/O thread (realtime.policyThreadPriority), and for the outside
+ * process (the round-trip client, the lockstep plant), as a real-time controller or robot driver
+ * would run. With two CPUs or more the policy thread is pinned to the last CPU
+ * (realtime.policyThreadCpus) and the round-trip client to the others.
+ * The measuring process runs with the daemon's V8 flags (bench/nodeFlags.ts).
  * zmq_telemetry_msgs_per_s   tick telemetry published at 1 kHz to three subscribers in another
  *                            process, one of which never reads.
  */
@@ -30,7 +33,7 @@ import { loadavg } from 'node:os';
 import { TelemetryPublisher } from '../src/zmq/telemetry.js';
 import { ThreadedPolicyServer } from '../src/zmq/threadedPolicyServer.js';
 import { CpuWakeupLatencyRequest } from '../src/control/cpuWakeupLatency.js';
-import { fifoSchedulingProblem, setMainThreadScheduling } from '../src/control/realtime.js';
+import { allowedCpus, fifoSchedulingProblem, setMainThreadScheduling } from '../src/control/realtime.js';
 import { SoftActorCritic } from '../src/agent/sac.js';
 import { initCompute } from '../src/compute/backend.js';
 import type { TransitionBatch } from '../src/agent/replayBuffer.js';
@@ -39,6 +42,7 @@ import type { ActionPolicy, ActorWeights } from '../src/agent/policy.js';
 import { Rng } from '../src/util/rng.js';
 import { ControlLoop } from '../src/control/controlLoop.js';
 import { MlpPolicy, randomActor } from '../test/zmq/fixtures/mlpPolicy.js';
+import { DAEMON_NODE_FLAGS } from './nodeFlags.js';
 
 const PEER = fileURLToPath(new URL('./zmqPeer.js', import.meta.url));
 
@@ -58,11 +62,16 @@ async function benchPolicy(observationSize: number, actionSize: number, seed: nu
   return { policy: new MlpPolicy(weights, new Rng(seed + 1)), kind: 'MlpPolicy (plain TypeScript test fixture)' };
 }
 
-/** The outside process; with `fifoPriority`, started under SCHED_FIFO (a real-time controller). */
-function peer(args: string[], fifoPriority = 0): { child: ChildProcess; next: () => Promise<Record<string, unknown>> } {
-  const child = fifoPriority > 0
-    ? spawn('chrt', ['-f', String(fifoPriority), process.execPath, PEER, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
-    : spawn(process.execPath, [PEER, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+/**
+ * The outside process. `realtime`: run as a real-time controller or robot driver written in Node
+ * is, under SCHED_FIFO `fifoPriority` (when permitted), pinned to `cpus` if given, and with the
+ * daemon's V8 flags (its own GC pauses are in every round trip it measures).
+ */
+function peer(args: string[], run: { realtime?: boolean; fifoPriority?: number; cpus?: string } = {}): { child: ChildProcess; next: () => Promise<Record<string, unknown>> } {
+  const command = [process.execPath, ...(run.realtime ? DAEMON_NODE_FLAGS : []), PEER, ...args];
+  if ((run.fifoPriority ?? 0) > 0) command.unshift('chrt', '-f', String(run.fifoPriority));
+  if (run.cpus !== undefined) command.unshift('taskset', '-c', run.cpus);
+  const child = spawn(command[0], command.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
   const queue: string[] = [];
   const waiting: ((s: string) => void)[] = [];
   createInterface({ input: child.stdout! }).on('line', (l) => {
@@ -117,6 +126,9 @@ export interface RealtimeSettings {
   cpuWakeupLatencyUs: number | null;
   /** SCHED_FIFO priority of the measured loop's thread; null: normal scheduling (not asked for, or not permitted: see notes). */
   fifoPriority: number | null;
+  /** CPUs the policy thread and the round-trip client were pinned to ('' = not pinned; round trip only). */
+  policyThreadCpus?: string;
+  clientCpus?: string;
   /** Why a setting is missing. */
   notes: string[];
 }
@@ -215,12 +227,19 @@ export async function zmqPolicyRttUs(
   // Real-time: the policy thread as realtime.policyThreadPriority runs it, and the client as a
   // real-time controller would run (when this process may).
   const fifo = options.realtime && fifoPermitted(notes) ? FIFO_PRIORITY : 0;
-  const server = await ThreadedPolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', weights: sac.actorWeights(), version: 0, threadPriority: fifo });
+  // And, with two CPUs or more, the policy thread on the last one (realtime.policyThreadCpus),
+  // the client on the others.
+  const cpus = allowedCpus();
+  const split = options.realtime && cpus.length >= 2;
+  if (options.realtime && !split) notes.push(`one CPU only (${cpus.join(',')}): policy thread and client not pinned`);
+  const threadCpus = split ? String(cpus[cpus.length - 1]) : '';
+  const client = { realtime: options.realtime, fifoPriority: fifo, ...(split ? { cpus: cpus.slice(0, -1).join(',') } : {}) };
+  const server = await ThreadedPolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', weights: sac.actorWeights(), version: 0, threadPriority: fifo, threadCpus });
   try {
-    const idle = peer(['rtt-client', server.endpoint, iterations, warmup], fifo);
+    const idle = peer(['rtt-client', server.endpoint, iterations, warmup], client);
     const { us: idleUs } = (await idle.next()) as { us: number[] };
 
-    const busy = peer(['rtt-client', server.endpoint, iterations, warmup], fifo);
+    const busy = peer(['rtt-client', server.endpoint, iterations, warmup], client);
     let done = false;
     const result = busy.next().finally(() => (done = true));
     let updates = 0;
@@ -234,7 +253,9 @@ export async function zmqPolicyRttUs(
     return {
       ...rttFigures(idleUs, kind),
       busy_main: { ...rttFigures(busyUs, kind), mainThreadUpdates: updates },
-      ...(options.realtime ? { settings: { cpuWakeupLatencyUs: wakeup === null ? null : 0, fifoPriority: fifo === 0 ? null : fifo, notes } } : {}),
+      ...(options.realtime
+        ? { settings: { cpuWakeupLatencyUs: wakeup === null ? null : 0, fifoPriority: fifo === 0 ? null : fifo, policyThreadCpus: threadCpus, clientCpus: client.cpus ?? '', notes } }
+        : {}),
     };
   } finally {
     await server.close();
@@ -267,7 +288,8 @@ export async function zmqLockstep1kHz(options: { seconds?: number; realtime?: bo
   const wakeup = options.realtime ? holdWakeupLatency(notes) : null;
   const fifo = options.realtime ? mainThreadFifo(notes) : false;
   try {
-    const figures = await lockstep(seconds);
+    // The outside plant as a real-time robot driver runs (see peer).
+    const figures = await lockstep(seconds, options.realtime ? { realtime: true, fifoPriority: fifo ? FIFO_PRIORITY : 0 } : {});
     return options.realtime ? { ...figures, settings: { cpuWakeupLatencyUs: wakeup === null ? null : 0, fifoPriority: fifo ? FIFO_PRIORITY : null, notes } } : figures;
   } finally {
     if (fifo) setMainThreadScheduling('other');
@@ -280,8 +302,8 @@ export async function zmqLockstep1kHz(options: { seconds?: number; realtime?: bo
  * the plant's signals, runs the policy, writes the command and waits for the plant's step reply.
  * A tick is late when that reply comes after the tick's slot has ended (a skipped slot counts too).
  */
-async function lockstep(seconds: number): Promise<LockstepFigures> {
-  const p = peer(['plant']);
+async function lockstep(seconds: number, plantRun: Parameters<typeof peer>[1]): Promise<LockstepFigures> {
+  const p = peer(['plant'], plantRun);
   const { endpoint } = (await p.next()) as { endpoint: string };
   const plant = await ZmqPlant.connect({ endpoint });
   const { policy, kind } = await benchPolicy(18, 6, 2);
@@ -455,10 +477,10 @@ export async function zmqBench(options: { lockstepSeconds?: number; telemetrySec
 
 type Measurement = 'rtt' | 'lockstep' | 'telemetry';
 
-/** Run one measurement in a child process (same node flags as this one) and parse its JSON line. */
+/** Run one measurement in a child process (with the daemon's node flags) and parse its JSON line. */
 function inChild<T>(what: Measurement, options: Record<string, unknown>): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', what, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, fileURLToPath(import.meta.url), '--child', what, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.on('exit', (code) => {

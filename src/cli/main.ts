@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --single-threaded-gc
+#!/usr/bin/env -S node --single-threaded-gc --max-semi-space-size=2
 import { EX_USAGE, formatFlags, UsageError } from './args.js';
 import { COMMANDS } from './commands.js';
 

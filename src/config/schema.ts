@@ -150,6 +150,11 @@ export const schema = {
       0,
       { min: 0, max: 99 },
     ),
+    policyThreadCpus: str(
+      'CPUs (a Linux CPU list, e.g. "3" or "2-3") the ZeroMQ policy server\'s thread and its I/O thread are pinned to, ideally one no other busy thread uses (the controller asking for actions on another); empty = any CPU.',
+      '',
+      { re: /^(\d+(-\d+)?(,\d+(-\d+)?)*)?$/, what: 'a CPU list such as "1" or "2-3,6", or empty' },
+    ),
   },
   compute: {
     backend: oneOf('tfjs backend: "auto" tries tfjs-node-gpu, tfjs-node, then WebAssembly.', ['auto', 'tensorflow', 'wasm', 'cpu'] as const, 'auto'),

@@ -1,6 +1,6 @@
 /**
- * Real-time scheduling for the control thread (and the policy server's thread). Node has no API
- * for thread priorities, so this runs `chrt -p` on the thread's kernel id (the main thread's is
+ * Real-time scheduling and CPU pinning for the control thread (and the policy server's thread).
+ * Node has no API for either, so this runs `chrt -p` / `taskset -p` on the thread's kernel id (the main thread's is
  * the process id on Linux). Call it after the learner worker has started: threads created
  * afterwards inherit the policy. Needs CAP_SYS_NICE, or a LimitRTPRIO= at least the priority
  * (systemd/realtime.conf).
@@ -44,6 +44,56 @@ function setThreadScheduling(tid: number, policy: SchedulingPolicy, priority: nu
     const stderr = String((e as { stderr?: Buffer }).stderr ?? '').trim();
     throw new Error(`realtime: cannot set ${policy} scheduling on ${what} (chrt ${args.join(' ')}): ${stderr || (e as Error).message}`);
   }
+}
+
+/**
+ * Pin the calling thread to `cpus` (a Linux CPU list such as "1" or "2-3,6"), with `taskset -p`
+ * on its kernel id. Threads it starts afterwards inherit the mask, as with the policy above.
+ * Measured (policy server round trip, 2 cores, real-time settings): p99 185-225 µs unpinned,
+ * 129-139 µs with the serving thread on a CPU of its own, the client on the other.
+ */
+export function setCurrentThreadAffinity(cpus: string, what: string): void {
+  const problem = cpuListProblem(cpus);
+  if (problem !== null) throw new Error(`realtime: cannot pin ${what}: ${problem}`);
+  const tid = currentThreadId();
+  try {
+    execFileSync('taskset', ['-p', '-c', cpus, String(tid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    const stderr = String((e as { stderr?: Buffer }).stderr ?? '').trim();
+    throw new Error(`realtime: cannot pin ${what} to CPUs ${cpus} (taskset -p -c ${cpus} ${tid}): ${stderr || (e as Error).message}`);
+  }
+}
+
+/** The CPUs a Linux CPU list names ("0-2,5" -> [0, 1, 2, 5]), or null when it is not one. */
+export function parseCpuList(list: string): number[] | null {
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(list)) return null;
+  const cpus = new Set<number>();
+  for (const part of list.split(',')) {
+    const [lo, hi = lo] = part.split('-').map(Number);
+    if (hi < lo || hi > 4095) return null;
+    for (let c = lo; c <= hi; c++) cpus.add(c);
+  }
+  return [...cpus].sort((a, b) => a - b);
+}
+
+/** The CPUs this thread may run on (its affinity mask, from /proc). */
+export function allowedCpus(tid = currentThreadId()): number[] {
+  const status = readFileSync(`/proc/self/task/${tid}/status`, 'utf8');
+  const line = /^Cpus_allowed_list:\s*(\S+)$/m.exec(status);
+  return parseCpuList(line?.[1] ?? '') ?? [];
+}
+
+/**
+ * Why `cpus` cannot be a thread's affinity here (not a CPU list, or CPUs outside the process's
+ * own mask, e.g. systemd's CPUAffinity=), or null.
+ */
+export function cpuListProblem(cpus: string): string | null {
+  const wanted = parseCpuList(cpus);
+  if (wanted === null) return `${JSON.stringify(cpus)} is not a CPU list (e.g. "1" or "2-3,6")`;
+  const allowed = new Set(allowedCpus(process.pid));
+  const missing = wanted.filter((c) => !allowed.has(c));
+  if (missing.length > 0) return `CPU ${missing.join(', ')} is not among the CPUs this process may use (${[...allowed].join(', ')})`;
+  return null;
 }
 
 /**

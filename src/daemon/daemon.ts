@@ -6,7 +6,7 @@ import { Metrics } from '../metrics/metrics.js';
 import { serveMetrics, type MetricsServer } from '../metrics/server.js';
 import type { Json } from '../agent/checkpoint.js';
 import { CpuWakeupLatencyRequest } from '../control/cpuWakeupLatency.js';
-import { fifoSchedulingProblem } from '../control/realtime.js';
+import { cpuListProblem, fifoSchedulingProblem } from '../control/realtime.js';
 import type { TickTelemetry, UpdateTelemetry } from '../zmq/telemetry.js';
 import type { ThreadedPolicyServerStatus } from '../zmq/threadedPolicyServer.js';
 import { CheckpointSchedule } from './checkpointSchedule.js';
@@ -192,7 +192,7 @@ export class Daemon {
         if (c.from.phase !== c.to.phase) this.left.push(c);
       });
       this.metrics.setPhase(this.phases.phase);
-      this.zmq = await DaemonZmq.open(this.config.zmq, { handler: new DaemonControl(this), policy: this.job.servedPolicy?.(), seed: this.config.sim.seed + 37, policyThreadPriority: this.config.realtime.policyThreadPriority, metrics: this.metrics, logger: log });
+      this.zmq = await DaemonZmq.open(this.config.zmq, { handler: new DaemonControl(this), policy: this.job.servedPolicy?.(), seed: this.config.sim.seed + 37, policyThreadPriority: this.config.realtime.policyThreadPriority, policyThreadCpus: this.config.realtime.policyThreadCpus, metrics: this.metrics, logger: log });
 
       if (this.config.metrics.enabled) {
         this.metricsServer = await serveMetrics(this.metrics, this.config.metrics.host, this.config.metrics.port, () => this.status());
@@ -580,6 +580,11 @@ export class Daemon {
       if (problem !== null) {
         throw new ConfigError([{ key: `realtime.${key}`, value: priority, origin: 'unknown', reason: `${problem}; set 0 to run without it` }]);
       }
+    }
+    const cpus = this.config.realtime.policyThreadCpus;
+    const problem = cpus === '' ? null : cpuListProblem(cpus);
+    if (problem !== null) {
+      throw new ConfigError([{ key: 'realtime.policyThreadCpus', value: cpus, origin: 'unknown', reason: `${problem}; leave empty for any CPU` }]);
     }
   }
 

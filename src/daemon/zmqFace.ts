@@ -28,7 +28,7 @@ export class DaemonZmq implements TelemetrySink, PolicySink {
   /** Bind what the configuration asks for; on failure everything bound so far is closed. */
   static async open(
     c: ZmqConfig,
-    deps: { handler: ControlHandler; policy: ServedPolicy | undefined; seed?: number; policyThreadPriority?: number; metrics: ZmqMetricsSink; logger: Logger },
+    deps: { handler: ControlHandler; policy: ServedPolicy | undefined; seed?: number; policyThreadPriority?: number; policyThreadCpus?: string; metrics: ZmqMetricsSink; logger: Logger },
   ): Promise<DaemonZmq> {
     const security: BindSecurity = {
       insecure: c.insecure,
@@ -48,6 +48,7 @@ export class DaemonZmq implements TelemetrySink, PolicySink {
           version: deps.policy.version,
           seed: deps.seed ?? 0,
           threadPriority: deps.policyThreadPriority ?? 0,
+          threadCpus: deps.policyThreadCpus ?? '',
           sendHighWaterMark: c.hwm,
           metrics: deps.metrics,
           onError: (err) => deps.logger.error({ err: err.message }, 'the policy server stopped'),

@@ -8,7 +8,7 @@ import * as zmq from 'zeromq';
 import { FastPolicy } from '../agent/fastPolicy.js';
 import { WeightReader, type ActorLayout } from '../learner/weightExchange.js';
 import { Rng } from '../util/rng.js';
-import { setCurrentThreadScheduling } from '../control/realtime.js';
+import { setCurrentThreadAffinity, setCurrentThreadScheduling } from '../control/realtime.js';
 import { PolicyCounters } from './policyCounters.js';
 import { PolicyServer } from './policyServer.js';
 import type { BindSecurity } from './security.js';
@@ -25,6 +25,8 @@ export interface PolicyWorkerData {
   seed: number;
   /** SCHED_FIFO priority for this thread (and so its ZeroMQ I/O thread); 0 = normal scheduling. */
   threadPriority: number;
+  /** CPUs this thread (and so its ZeroMQ I/O thread) is pinned to; '' = any. */
+  threadCpus: string;
 }
 
 /** Worker -> host. */
@@ -39,17 +41,16 @@ async function main(data: PolicyWorkerData): Promise<void> {
   // The host publishes the first weights before starting this thread.
   const first = reader.poll() ?? reader.current();
   const policy = new FastPolicy(first.weights, new Rng(data.seed), first.version);
+  // Before the context exists: its I/O thread inherits the scheduling policy and the CPU mask.
+  try {
+    if (data.threadPriority > 0) setCurrentThreadScheduling('fifo', data.threadPriority, 'the policy server thread');
+    if (data.threadCpus !== '') setCurrentThreadAffinity(data.threadCpus, 'the policy server thread');
+  } catch (err) {
+    port.postMessage({ type: 'error', message: (err as Error).message } satisfies PolicyWorkerMessage);
+    return;
+  }
   // Not zeromq.js's default context: that one is shared by all threads of the process, and the
   // ZAP handler for this socket's CURVE keys must be this thread's (security.ts).
-  if (data.threadPriority > 0) {
-    // Before the context exists: its I/O thread inherits the policy.
-    try {
-      setCurrentThreadScheduling('fifo', data.threadPriority, 'the policy server thread');
-    } catch (err) {
-      port.postMessage({ type: 'error', message: (err as Error).message } satisfies PolicyWorkerMessage);
-      return;
-    }
-  }
   const context = new zmq.Context();
   let server: PolicyServer;
   try {

@@ -31,6 +31,8 @@ export interface ThreadedPolicyServerOptions {
   readonly seed?: number;
   /** SCHED_FIFO priority of the serving thread and its ZeroMQ I/O thread; 0 (default) = normal. */
   readonly threadPriority?: number;
+  /** CPUs (Linux CPU list) the serving thread and its ZeroMQ I/O thread are pinned to; '' (default) = any. */
+  readonly threadCpus?: string;
   /** Queued replies per client before ROUTER drops for it. Default 1000. */
   readonly sendHighWaterMark?: number;
   readonly metrics?: ZmqMetricsSink;
@@ -105,6 +107,7 @@ export class ThreadedPolicyServer {
       counters: counters.buffer as SharedArrayBuffer,
       seed: options.seed ?? 0,
       threadPriority: options.threadPriority ?? 0,
+      threadCpus: options.threadCpus ?? '',
     };
     const worker = new Worker(WORKER, { workerData: data });
     // Not events.once: that rejects on an 'error' event, and errors are handled on their own.

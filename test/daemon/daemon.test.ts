@@ -115,6 +115,18 @@ test('an invalid configuration exits 78 and starts nothing', async () => {
   assert.equal(existsSync(dir), false);
 });
 
+test('realtime.policyThreadCpus: not a CPU list, or a CPU this machine lacks, exits 78 naming the key', async () => {
+  const syntax = spawnDaemon(['--daemon.stateDir', join(tempDir(), 'state'), '--realtime.policyThreadCpus', '1;2']);
+  assert.equal((await syntax.exit).code, EX_CONFIG);
+  assert.match(syntax.stderr.join(''), /realtime\.policyThreadCpus = "1;2" \(flag --realtime\.policyThreadCpus\): must be a CPU list such as "1" or "2-3,6", or empty/);
+  const missing = spawnDaemon([...BASE, '--daemon.stateDir', join(tempDir(), 'state'), '--realtime.policyThreadCpus', '4095']);
+  const exit = await missing.exit;
+  const text = missing.logs.map((r) => String(r.msg)).join('\n');
+  assert.equal(exit.code, EX_CONFIG, text + missing.stderr.join(''));
+  assert.match(text, /realtime\.policyThreadCpus = "?4095"?.*CPU 4095 is not among the CPUs this process may use/);
+  assert.ok(!missing.logs.some((r) => r.msg === 'ready'), 'nothing started');
+});
+
 /** Why a real-time test cannot run here, or false. */
 function realtimeSkip(): string | false {
   if (process.getuid?.() !== 0) return 'needs root (to grant and to withhold the rights)';

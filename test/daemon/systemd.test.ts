@@ -95,7 +95,7 @@ test('the wrapper sources ROS 2 when asked and execs node with the arguments', (
   const plain = run({});
   assert.equal(plain.status, 0, plain.stderr);
   assert.deepEqual(JSON.parse(plain.stdout).argv, ['run', '--config', '/etc/x.json']);
-  assert.deepEqual(JSON.parse(plain.stdout).execArgv, ['--single-threaded-gc'], 'the daemon runs with single-threaded GC');
+  assert.deepEqual(JSON.parse(plain.stdout).execArgv, ['--single-threaded-gc', '--max-semi-space-size=2'], 'the daemon runs with single-threaded GC and a small young generation');
   assert.equal(JSON.parse(plain.stdout).ros, null);
   const ros = run({ ROS_SETUP_SCRIPT: setup });
   assert.equal(JSON.parse(ros.stdout).ros, 'sourced');

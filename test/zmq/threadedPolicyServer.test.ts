@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import * as zmq from 'zeromq';
 import { FastPolicy } from '../../src/agent/fastPolicy.js';
 import { Rng } from '../../src/util/rng.js';
-import { fifoSchedulingProblem, mainThreadScheduling, threadScheduling } from '../../src/control/realtime.js';
+import { allowedCpus, fifoSchedulingProblem, mainThreadScheduling, threadScheduling } from '../../src/control/realtime.js';
 import { decodeMessage, encodeMessage, requirePayload, type Message } from '../../src/zmq/codec.js';
 import { curveKeyPair } from '../../src/zmq/security.js';
 import { TelemetryPublisher } from '../../src/zmq/telemetry.js';
@@ -216,5 +216,41 @@ test('threadPriority: the serving thread and its ZeroMQ I/O thread run SCHED_FIF
   await assert.rejects(
     ThreadedPolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', weights: randomActor(17, [16], 6, 3), version: 1, threadPriority: 100 }),
     /FIFO priority must be an integer in \[1, 99\], got 100/,
+  );
+});
+
+const processCpus = allowedCpus(process.pid);
+
+test('threadCpus: the serving thread and its ZeroMQ I/O thread are pinned, nothing else is', { skip: processCpus.length < 2 ? 'needs two CPUs' : false }, async () => {
+  const cpu = processCpus[processCpus.length - 1];
+  const pinned = (): string[] =>
+    readdirSync('/proc/self/task').map(Number).flatMap((tid) => {
+      try {
+        const cpus = allowedCpus(tid);
+        return cpus.length === 1 && cpus[0] === cpu ? [readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim()] : [];
+      } catch {
+        return []; // the thread ended meanwhile
+      }
+    });
+  const before = pinned().filter((name) => !name.startsWith('ZMQbg/')); // I/O threads of contexts closed earlier stay until exit
+  assert.deepEqual(before, []);
+  const server = await ThreadedPolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', weights: randomActor(17, [16], 6, 3), version: 1, threadCpus: String(cpu) });
+  try {
+    const names = pinned();
+    // The worker thread (named after its entry) and the I/O thread its own context started after it was pinned.
+    assert.ok(names.some((n) => n.startsWith('ZMQbg/IO')), `pinned threads: ${names.join(', ')}`);
+    assert.ok(names.some((n) => !n.startsWith('ZMQbg/')), `pinned threads: ${names.join(', ')}`);
+    assert.deepEqual(allowedCpus(process.pid), processCpus, 'the main thread keeps its CPUs');
+    const client = new zmq.Dealer({ linger: 0, receiveTimeout: 5000 });
+    client.connect(server.endpoint);
+    await client.send(encodeMessage('act', 1, {}, [{ name: 'observation', data: observation(0, 0) }]));
+    assert.equal((await receiveMessage(client)).topic, 'action');
+    client.close();
+  } finally {
+    await server.close();
+  }
+  await assert.rejects(
+    ThreadedPolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', weights: randomActor(17, [16], 6, 3), version: 1, threadCpus: '4095' }),
+    /cannot pin the policy server thread: CPU 4095 is not among the CPUs this process may use/,
   );
 });
