@@ -63,12 +63,12 @@ async function benchPolicy(observationSize: number, actionSize: number, seed: nu
 }
 
 /**
- * The outside process. `realtime`: run as a real-time controller or robot driver written in Node
- * is, under SCHED_FIFO `fifoPriority` (when permitted), pinned to `cpus` if given, and with the
- * daemon's V8 flags (its own GC pauses are in every round trip it measures).
+ * The outside process. `nodeFlags`: V8 flags, as a real-time controller or robot driver written
+ * in Node would be tuned (its own GC pauses are in every figure it measures); `fifoPriority`:
+ * started under SCHED_FIFO; `cpus`: pinned there.
  */
-function peer(args: string[], run: { realtime?: boolean; fifoPriority?: number; cpus?: string } = {}): { child: ChildProcess; next: () => Promise<Record<string, unknown>> } {
-  const command = [process.execPath, ...(run.realtime ? DAEMON_NODE_FLAGS : []), PEER, ...args];
+function peer(args: string[], run: { nodeFlags?: readonly string[]; fifoPriority?: number; cpus?: string } = {}): { child: ChildProcess; next: () => Promise<Record<string, unknown>> } {
+  const command = [process.execPath, ...(run.nodeFlags ?? []), PEER, ...args];
   if ((run.fifoPriority ?? 0) > 0) command.unshift('chrt', '-f', String(run.fifoPriority));
   if (run.cpus !== undefined) command.unshift('taskset', '-c', run.cpus);
   const child = spawn(command[0], command.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -134,6 +134,7 @@ export interface RealtimeSettings {
 }
 
 const FIFO_PRIORITY = 20;
+const RTT_CLIENT_NODE_FLAGS = ['--single-threaded-gc', '--max-semi-space-size=16', '--min-semi-space-size=16'];
 
 /** Hold a 0 µs wake-up latency request; null (with a note) when the device cannot be opened. */
 function holdWakeupLatency(notes: string[]): CpuWakeupLatencyRequest | null {
@@ -178,6 +179,10 @@ export interface RttFigures {
   policy: string;
   /** SAC updates the main thread ran during the measurement (busy_main only). */
   mainThreadUpdates?: number;
+  /** Garbage collections in the client process during its run (each one is inside some round trip). */
+  clientGcs: number;
+  /** The serving thread's young-generation semi-space, MB. */
+  serverSemiSpaceMb: number;
 }
 
 const OBS = 17;
@@ -196,7 +201,7 @@ function randomBatch(size: number, seed: number): TransitionBatch {
   };
 }
 
-function rttFigures(us: number[], policy: string): RttFigures {
+function rttFigures(us: number[], policy: string, clientGcs: number, serverSemiSpaceMb: number): RttFigures {
   const sorted = [...us].sort((a, b) => a - b);
   return {
     p50: round(percentile(sorted, 0.5)),
@@ -206,6 +211,8 @@ function rttFigures(us: number[], policy: string): RttFigures {
     mean: round(us.reduce((a, b) => a + b, 0) / us.length),
     samples: us.length,
     policy,
+    clientGcs,
+    serverSemiSpaceMb,
   };
 }
 
@@ -233,11 +240,12 @@ export async function zmqPolicyRttUs(
   const split = options.realtime && cpus.length >= 2;
   if (options.realtime && !split) notes.push(`one CPU only (${cpus.join(',')}): policy thread and client not pinned`);
   const threadCpus = split ? String(cpus[cpus.length - 1]) : '';
-  const client = { realtime: options.realtime, fifoPriority: fifo, ...(split ? { cpus: cpus.slice(0, -1).join(',') } : {}) };
+  // A request/reply client, tuned like the policy thread: rare scavenges (src/util/workerHeap.ts).
+  const client = { nodeFlags: options.realtime ? RTT_CLIENT_NODE_FLAGS : [], fifoPriority: fifo, ...(split ? { cpus: cpus.slice(0, -1).join(',') } : {}) };
   const server = await ThreadedPolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', weights: sac.actorWeights(), version: 0, threadPriority: fifo, threadCpus });
   try {
     const idle = peer(['rtt-client', server.endpoint, iterations, warmup], client);
-    const { us: idleUs } = (await idle.next()) as { us: number[] };
+    const { us: idleUs, gcs: idleGcs } = (await idle.next()) as { us: number[]; gcs: number };
 
     const busy = peer(['rtt-client', server.endpoint, iterations, warmup], client);
     let done = false;
@@ -249,10 +257,10 @@ export async function zmqPolicyRttUs(
       // One event loop turn between updates, as the daemon's loop has between ticks.
       await new Promise((r) => setImmediate(r));
     }
-    const { us: busyUs } = (await result) as { us: number[] };
+    const { us: busyUs, gcs: busyGcs } = (await result) as { us: number[]; gcs: number };
     return {
-      ...rttFigures(idleUs, kind),
-      busy_main: { ...rttFigures(busyUs, kind), mainThreadUpdates: updates },
+      ...rttFigures(idleUs, kind, idleGcs, server.semiSpaceMb),
+      busy_main: { ...rttFigures(busyUs, kind, busyGcs, server.semiSpaceMb), mainThreadUpdates: updates },
       ...(options.realtime
         ? { settings: { cpuWakeupLatencyUs: wakeup === null ? null : 0, fifoPriority: fifo === 0 ? null : fifo, policyThreadCpus: threadCpus, clientCpus: client.cpus ?? '', notes } }
         : {}),
@@ -289,7 +297,8 @@ export async function zmqLockstep1kHz(options: { seconds?: number; realtime?: bo
   const fifo = options.realtime ? mainThreadFifo(notes) : false;
   try {
     // The outside plant as a real-time robot driver runs (see peer).
-    const figures = await lockstep(seconds, options.realtime ? { realtime: true, fifoPriority: fifo ? FIFO_PRIORITY : 0 } : {});
+    // A fixed-rate loop, tuned like the daemon's control thread: short scavenges.
+    const figures = await lockstep(seconds, options.realtime ? { nodeFlags: DAEMON_NODE_FLAGS, fifoPriority: fifo ? FIFO_PRIORITY : 0 } : {});
     return options.realtime ? { ...figures, settings: { cpuWakeupLatencyUs: wakeup === null ? null : 0, fifoPriority: fifo ? FIFO_PRIORITY : null, notes } } : figures;
   } finally {
     if (fifo) setMainThreadScheduling('other');

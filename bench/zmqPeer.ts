@@ -5,12 +5,17 @@
  *   plant                          a lockstep plant with HalfCheetah-sized signals; prints its endpoint
  *   subscribers ENDPOINT           two reading subscribers and one that never reads; prints counts
  */
+import { PerformanceObserver } from 'node:perf_hooks';
 import * as zmq from 'zeromq';
 import { decodeMessage, encodeMessage } from '../src/zmq/codec.js';
 
 const print = (x: unknown): void => void process.stdout.write(`${JSON.stringify(x)}\n`);
 
 async function rttClient(endpoint: string, n: number, warmup: number): Promise<void> {
+  // This process's own collections: each one lands in some round trip it measures.
+  let gcs = 0;
+  const observer = new PerformanceObserver((list) => void (gcs += list.getEntries().length));
+  observer.observe({ entryTypes: ['gc'] });
   const dealer = new zmq.Dealer({ linger: 0, receiveTimeout: 5000 });
   dealer.connect(endpoint);
   const obs = new Float32Array(17);
@@ -25,7 +30,8 @@ async function rttClient(endpoint: string, n: number, warmup: number): Promise<v
     if (i >= warmup) us.push(Number(t1 - t0) / 1000);
   }
   dealer.close();
-  print({ us });
+  observer.disconnect();
+  print({ us, gcs });
 }
 
 async function plant(): Promise<void> {

@@ -11,6 +11,7 @@ import { Rng } from '../util/rng.js';
 import { setCurrentThreadAffinity, setCurrentThreadScheduling } from '../control/realtime.js';
 import { PolicyCounters } from './policyCounters.js';
 import { PolicyServer } from './policyServer.js';
+import { semiSpaceMb } from '../util/workerHeap.js';
 import type { BindSecurity } from './security.js';
 
 export interface PolicyWorkerData {
@@ -30,7 +31,7 @@ export interface PolicyWorkerData {
 }
 
 /** Worker -> host. */
-export type PolicyWorkerMessage = { type: 'ready'; endpoint: string } | { type: 'error'; message: string } | { type: 'closed' };
+export type PolicyWorkerMessage = { type: 'ready'; endpoint: string; semiSpaceMb: number } | { type: 'error'; message: string } | { type: 'closed' };
 /** Host -> worker. */
 export type PolicyHostMessage = { type: 'close' };
 
@@ -78,7 +79,7 @@ async function main(data: PolicyWorkerData): Promise<void> {
       port.close();
     });
   });
-  port.postMessage({ type: 'ready', endpoint: server.endpoint } satisfies PolicyWorkerMessage);
+  port.postMessage({ type: 'ready', endpoint: server.endpoint, semiSpaceMb: semiSpaceMb() } satisfies PolicyWorkerMessage);
 }
 
 main(workerData as PolicyWorkerData).catch((err: unknown) => {

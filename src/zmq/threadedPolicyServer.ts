@@ -12,7 +12,8 @@
  *   increments to the metrics sink (ZmqMetricsSink), and `counters` reads them at any time.
  * Messages are used only to start (ready, or the bind error) and to stop.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorkerWithSemiSpace } from '../util/workerHeap.js';
 import type { ActorWeights } from '../agent/policy.js';
 import { actorLayoutOf, createWeightExchangeBuffer, WeightWriter, type ActorLayout } from '../learner/weightExchange.js';
 import type { ZmqMetricsSink } from './codec.js';
@@ -35,6 +36,8 @@ export interface ThreadedPolicyServerOptions {
   readonly threadCpus?: string;
   /** Queued replies per client before ROUTER drops for it. Default 1000. */
   readonly sendHighWaterMark?: number;
+  /** The serving thread's young-generation semi-space, MB (src/util/workerHeap.ts). Default 16. */
+  readonly semiSpaceMb?: number;
   readonly metrics?: ZmqMetricsSink;
   /** How often counts are handed to `metrics`, in ms. Default 250. */
   readonly metricsIntervalMs?: number;
@@ -74,6 +77,8 @@ export class ThreadedPolicyServer {
     counters: PolicyCounters,
     version: number,
     private readonly options: ThreadedPolicyServerOptions,
+    /** The serving thread's young-generation semi-space as it reported it, MB. */
+    readonly semiSpaceMb: number,
   ) {
     this.writer = writer;
     this.layout = writer.layout;
@@ -109,7 +114,8 @@ export class ThreadedPolicyServer {
       threadPriority: options.threadPriority ?? 0,
       threadCpus: options.threadCpus ?? '',
     };
-    const worker = new Worker(WORKER, { workerData: data });
+    // Rare scavenges: each one lands in some client's round trip (workerHeap.ts).
+    const worker = startWorkerWithSemiSpace(WORKER, { workerData: data }, options.semiSpaceMb ?? 16);
     // Not events.once: that rejects on an 'error' event, and errors are handled on their own.
     const exit = new Promise<number>((resolve) => worker.once('exit', resolve));
     let ready: PolicyWorkerMessage;
@@ -129,7 +135,7 @@ export class ThreadedPolicyServer {
       await ThreadedPolicyServer.ended(worker, exit, options.closeTimeoutMs);
       throw new Error(ready.type === 'error' ? ready.message : `policy server: unexpected worker message ${ready.type}`);
     }
-    return new ThreadedPolicyServer(worker, ready.endpoint, exit, writer, counters, options.version, options);
+    return new ThreadedPolicyServer(worker, ready.endpoint, exit, writer, counters, options.version, options, ready.semiSpaceMb);
   }
 
   /** Serve `weights` (the same layer sizes) as `version` from the next request on. Copies them. */

@@ -40,6 +40,7 @@ test('threaded policy server: DEALER and REQ clients at once get the FastPolicy 
   const bump = (k: string, n = 1): void => void tally.set(k, (tally.get(k) ?? 0) + n);
   const metrics = { zmqMessage: (socket: string, dir: string, n?: number) => bump(`${socket}.${dir}`, n), zmqError: (socket: string, kind: string) => bump(`${socket}!${kind}`) };
   const server = await ThreadedPolicyServer.open({ endpoint: 'tcp://127.0.0.1:*', weights: first, version: 3, metrics, metricsIntervalMs: 20 });
+  assert.equal(server.semiSpaceMb, 16, 'the serving thread has its own, larger young generation (util/workerHeap.ts)');
   const clients = Array.from({ length: 8 }, (_, i) => {
     const s = i % 2 === 0 ? new zmq.Dealer({ linger: 0, receiveTimeout: 5000 }) : new zmq.Request({ linger: 0, receiveTimeout: 5000 });
     s.connect(server.endpoint);
