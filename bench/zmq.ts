@@ -12,17 +12,18 @@
  *                            in the loop, on the daemon's ControlLoop; a tick is late when it
  *                            ends after its slot (1 ms).
  *
- * `realtime` (in each of the first two): the same with the settings of a robot deployment
- * (config realtime.*): a 0 µs CPU wake-up latency request held (src/control/cpuWakeupLatency.ts:
- * idle CPUs poll instead of halting, which this VM's idle state does), and as root SCHED_FIFO 20
- * (src/control/realtime.ts) for the lockstep loop's thread (the control thread), for the policy
- * server's thread and its ZeroMQ I/O thread (realtime.policyThreadPriority), and for the outside
- * process (the round-trip client, the lockstep plant), as a real-time controller or robot driver
- * would run. With two CPUs or more the policy thread is pinned to the last CPU
- * (realtime.policyThreadCpus) and the round-trip client to the others.
- * The measuring process runs with the daemon's V8 flags (bench/nodeFlags.ts).
  * zmq_telemetry_msgs_per_s   tick telemetry published at 1 kHz to three subscribers in another
  *                            process, one of which never reads.
+ *
+ * The first two are measured with the settings of a robot deployment (config realtime.*), then
+ * without them (`..._without_realtime`): a 0 µs CPU wake-up latency request held
+ * (src/control/cpuWakeupLatency.ts: idle CPUs poll instead of halting, which this VM's idle state
+ * does), and as root SCHED_FIFO 20 (src/control/realtime.ts) for the lockstep loop's thread (the
+ * control thread), for the policy server's thread and its ZeroMQ I/O thread
+ * (realtime.policyThreadPriority), and for the outside process (the round-trip client, the
+ * lockstep plant), as a real-time controller or robot driver would run. With two CPUs or more the
+ * policy thread is pinned to the last CPU (realtime.policyThreadCpus) and the round-trip client to
+ * the others. The measuring processes run with the daemon's V8 flags (bench/nodeFlags.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -461,27 +462,31 @@ export type RealtimeChoice = 'off' | 'on' | 'both';
 
 /**
  * All three, keyed as `npm run bench` reports them. `realtime`: 'both' (default) measures the
- * round trip and the lockstep loop without and with the real-time settings, the latter under
- * `.realtime` (what a robot deployment sees); 'on' or 'off' only one way (top level).
+ * round trip and the lockstep loop with the real-time settings, as a robot deployment runs them
+ * (`zmq_policy_rtt_us`, `zmq_lockstep_1khz`, as `control_loop` is reported), then without them
+ * (`..._without_realtime`); 'on' or 'off' only one way, under the main keys.
  */
 export async function zmqBench(options: { lockstepSeconds?: number; telemetrySeconds?: number; realtime?: RealtimeChoice } = {}): Promise<Record<string, unknown>> {
   const choice = options.realtime ?? 'both';
-  const plain = choice !== 'on';
   const load = { before: loadAverage() };
   const lockSeconds = options.lockstepSeconds ?? 60;
+  const ways = choice === 'both' ? [true, false] : [choice === 'on'];
+  const out: Record<string, unknown> = {};
   // Each measurement in a fresh process: what one leaves behind (a heap grown by SAC updates,
   // ZeroMQ context threads) must not weigh on the next one's tail.
-  const rtt = await inChild<Awaited<ReturnType<typeof zmqPolicyRttUs>>>('rtt', { realtime: choice === 'on' });
-  const rttRealtime = choice === 'both' ? await inChild<Awaited<ReturnType<typeof zmqPolicyRttUs>>>('rtt', { realtime: true }) : null;
-  const lock = await inChild<LockstepFigures>('lockstep', { seconds: lockSeconds, realtime: !plain });
-  const lockRealtime = choice === 'both' ? await inChild<LockstepFigures>('lockstep', { seconds: lockSeconds, realtime: true }) : null;
+  for (const realtime of ways) {
+    const suffix = choice === 'both' && !realtime ? '_without_realtime' : '';
+    out[`zmq_policy_rtt_us${suffix}`] = await inChild<Awaited<ReturnType<typeof zmqPolicyRttUs>>>('rtt', { realtime });
+  }
+  for (const realtime of ways) {
+    const suffix = choice === 'both' && !realtime ? '_without_realtime' : '';
+    const lock = await inChild<LockstepFigures>('lockstep', { seconds: lockSeconds, realtime });
+    out[`zmq_lockstep_1khz${suffix}`] = { late_fraction: lock.lateFraction, ...lock };
+  }
   const telemetry = await inChild<TelemetryFigures>('telemetry', { seconds: options.telemetrySeconds ?? 10 });
-  return {
-    zmq_policy_rtt_us: { ...rtt, ...(rttRealtime ? { realtime: rttRealtime } : {}) },
-    zmq_lockstep_1khz: { late_fraction: lock.lateFraction, ...lock, ...(lockRealtime ? { realtime: { late_fraction: lockRealtime.lateFraction, ...lockRealtime } } : {}) },
-    zmq_telemetry_msgs_per_s: { published: telemetry.publishedPerS, ...telemetry },
-    load_average: { ...load, after: loadAverage() },
-  };
+  out.zmq_telemetry_msgs_per_s = { published: telemetry.publishedPerS, ...telemetry };
+  out.load_average = { ...load, after: loadAverage() };
+  return out;
 }
 
 type Measurement = 'rtt' | 'lockstep' | 'telemetry';
