@@ -31,6 +31,7 @@ import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { TelemetryPublisher } from '../src/zmq/telemetry.js';
 import { ThreadedPolicyServer } from '../src/zmq/threadedPolicyServer.js';
 import { CpuWakeupLatencyRequest } from '../src/control/cpuWakeupLatency.js';
@@ -167,6 +168,16 @@ function mainThreadFifo(notes: string[]): boolean {
 
 const loadAverage = (): number[] => loadavg().map((x) => round(x, 2));
 
+/** Steal time of all CPUs so far, ms (0 where /proc/stat has no steal column). */
+function stealMs(): number {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+    return (Number(cpu[8] ?? 0) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Policy round trip
 
@@ -277,6 +288,13 @@ export interface LockstepFigures {
   seconds: number;
   ticks: number;
   late: number;
+  /** Slots skipped because a tick ended more than a period late (counted in `late`). */
+  missedSlots: number;
+  /**
+   * Time the hypervisor ran something else on this VM's CPUs during the run (steal, /proc/stat,
+   * 10 ms resolution, all CPUs): each stolen stretch stalls whatever thread was on that CPU.
+   */
+  stealMs: number;
   /** Steps with no reply within the step timeout (counted as late). */
   timeouts: number;
   /** Ticks that by themselves took longer than a period (a late tick can also be one that started late). */
@@ -374,9 +392,11 @@ async function lockstep(seconds: number, plantRun: Parameters<typeof peer>[1]): 
         finished();
       },
     });
+    const steal0 = stealMs();
     loop.start();
     await done;
     await loop.stop();
+    const steal = stealMs() - steal0;
     gcObserver.disconnect();
     if (failure !== null) throw failure;
     // A late tick "with GC": a collection ended within its slot or the one before.
@@ -387,6 +407,8 @@ async function lockstep(seconds: number, plantRun: Parameters<typeof peer>[1]): 
       seconds,
       ticks,
       late: late + missed,
+      missedSlots: missed,
+      stealMs: steal,
       timeouts,
       overruns,
       lateFraction: (late + missed) / ticks,

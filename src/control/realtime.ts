@@ -1,8 +1,8 @@
 /**
  * Real-time scheduling and CPU pinning for the control thread (and the policy server's thread).
- * Node has no API for either, so this runs `chrt -p` / `taskset -p` on the thread's kernel id (the main thread's is
- * the process id on Linux). Call it after the learner worker has started: threads created
- * afterwards inherit the policy. Needs CAP_SYS_NICE, or a LimitRTPRIO= at least the priority
+ * Node has no API for either, so this runs `chrt -p` / `taskset -p` on the thread's kernel id
+ * (the main thread's is the process id on Linux). Call it after the learner worker has started:
+ * threads created afterwards inherit the policy. Needs CAP_SYS_NICE, or a LimitRTPRIO= at least the priority
  * (systemd/realtime.conf).
  *
  * Measured (bench/controlLoop.ts, 2 cores under a load average of ~13): late ticks drop from
