@@ -12,7 +12,6 @@
  *
  * Run alone: `node dist/bench/controlLoop.js [seconds] [sleep|yield] [fifoPriority] [sac|synthetic]` prints the JSON.
  */
-import { DAEMON_NODE_FLAGS } from './nodeFlags.js';
 import { execFile } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
@@ -32,6 +31,7 @@ import { SoftActorCritic } from '../src/agent/sac.js';
 import { initCompute } from '../src/compute/backend.js';
 import type { SacLearnerOptions } from '../src/finetune/sacLearner.js';
 import { Rng } from '../src/util/rng.js';
+import { DAEMON_NODE_FLAGS } from './nodeFlags.js';
 
 export interface ControlLoopFigures {
   rate_hz: number;

@@ -315,8 +315,8 @@ export async function zmqLockstep1kHz(options: { seconds?: number; realtime?: bo
   const wakeup = options.realtime ? holdWakeupLatency(notes) : null;
   const fifo = options.realtime ? mainThreadFifo(notes) : false;
   try {
-    // The outside plant as a real-time robot driver runs (see peer).
-    // A fixed-rate loop, tuned like the daemon's control thread: short scavenges.
+    // The outside plant run as a real-time robot driver would be: SCHED_FIFO, and the daemon's
+    // V8 flags, since it too answers at a fixed rate and wants short scavenges.
     const figures = await lockstep(seconds, options.realtime ? { nodeFlags: DAEMON_NODE_FLAGS, fifoPriority: fifo ? FIFO_PRIORITY : 0 } : {});
     return options.realtime ? { ...figures, settings: { cpuWakeupLatencyUs: wakeup === null ? null : 0, fifoPriority: fifo ? FIFO_PRIORITY : null, notes } } : figures;
   } finally {

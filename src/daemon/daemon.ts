@@ -147,7 +147,7 @@ export class Daemon {
     if (this.options.handleSignals) this.installSignals();
     try {
       this.holdCpuWakeupLatency();
-      this.checkThreadPriorities();
+      this.checkThreadSettings();
       const loaded = sd.loadState();
       for (const r of loaded.refused) log.warn({ file: r }, 'daemon state copy refused; using the other one');
       this.state = sd.saveState({
@@ -570,10 +570,10 @@ export class Daemon {
 
   /**
    * realtime.controlThreadPriority applies when fine-tuning starts on the robot, maybe hours from
-   * now, and the policy server's thread takes its priority itself: find out at start-up, on this
-   * thread, whether this process may use them.
+   * now, and the policy server's thread takes its priority and CPUs itself: find out at start-up,
+   * on this thread, whether this process may use them.
    */
-  private checkThreadPriorities(): void {
+  private checkThreadSettings(): void {
     for (const key of ['controlThreadPriority', 'policyThreadPriority'] as const) {
       const priority = this.config.realtime[key];
       const problem = priority === 0 ? null : fifoSchedulingProblem(priority);
