@@ -12,10 +12,10 @@
  * A `.serial` test: npm test runs it after the others, alone. Run beside finetune/session.test.ts,
  * whose control thread is SCHED_FIFO, the robot gain fell to 1-5 in five of six runs. Beside
  * other test files, another copy of itself or two busy normal-priority processes it was 17-20 in
- * six runs. The sim phase, the first ten robot episodes and the policy version acting at every
- * tick stay the same (checked); what the timing changes is which transitions the learner had
- * ingested when each update drew its batch. Why a real-time neighbour tips that towards the worse
- * outcome so often is open.
+ * six runs. In a failing run the sim phase, the first ten robot episodes and the policy version
+ * at episode ends were the same as in a passing one; what timing can change is which transitions
+ * the learner had ingested when each update drew its batch. Why a real-time neighbour tips that
+ * towards the worse outcome so often is open.
  *
  * Measured (two runs, ~35 s sim training and ~68 s fine-tuning at 100 Hz on a loaded machine):
  * sim gate -41.7; on the robot the unadapted deterministic policy scores -67.2 (it lets the pull
