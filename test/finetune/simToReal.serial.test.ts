@@ -10,10 +10,10 @@
  * batch, one update per robot step) for 130 episodes.
  *
  * A `.serial` test: npm test runs it after the others, alone. Run beside finetune/session.test.ts,
- * whose control thread is SCHED_FIFO, the robot gain fell to 1-5 in five of six runs. Beside
+ * whose control thread is SCHED_FIFO, the robot gain fell to 1-5 in five of seven runs. Beside
  * other test files, another copy of itself or two busy normal-priority processes it was 17-20 in
- * six runs. In a failing run the sim phase, the first ten robot episodes and the policy version
- * at episode ends were the same as in a passing one; what timing can change is which transitions
+ * eight runs. In a failing run the sim phase, the first ten robot episodes and the policy version
+ * at every tenth episode end were the same as in a passing one; what timing can change is which transitions
  * the learner had ingested when each update drew its batch. Why a real-time neighbour tips that
  * towards the worse outcome so often is open.
  *
