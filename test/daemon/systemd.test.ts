@@ -103,3 +103,14 @@ test('the wrapper sources ROS 2 when asked and execs node with the arguments', (
   assert.equal(missing.status, 78);
   assert.match(missing.stderr, /not readable/);
 });
+
+test('every way of starting the daemon passes the same V8 flags, and the benchmarks measure with them', async () => {
+  const { DAEMON_NODE_FLAGS } = await import('../../bench/nodeFlags.js');
+  const flags = DAEMON_NODE_FLAGS.join(' ');
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  assert.ok(pkg.scripts.start.startsWith(`node ${flags} dist/src/cli/main.js `), `npm start: ${pkg.scripts.start}`);
+  const shebang = readFileSync(join(ROOT, 'src', 'cli', 'main.ts'), 'utf8').split('\n')[0];
+  assert.equal(shebang, `#!/usr/bin/env -S node ${flags}`);
+  const wrapper = readFileSync(join(ROOT, 'systemd', 'sacbridge-start'), 'utf8');
+  assert.match(wrapper, new RegExp(`^exec "\\$\\{SACBRIDGE_NODE:-node\\}" ${flags} "\\$home/dist/src/cli/main.js" "\\$@"$`, 'm'));
+});
