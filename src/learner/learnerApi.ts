@@ -54,6 +54,18 @@ export interface LearnerSchedule {
   metricsEvery: number;
 }
 
+/**
+ * How many transitions update `k` (1-based) learns from: the fewest after which it is owed. The
+ * worker hands the learner exactly these before the update, so that what each update can sample
+ * does not depend on how far the learner lags behind the robot.
+ */
+export function transitionsForUpdate(s: LearnerSchedule, k: number): number {
+  let n = Math.max(s.learningStarts, s.learningStarts - 1 + Math.ceil(k / s.updatesPerTransition));
+  while (updatesOwed(s, n, k - 1) === 0) n++;
+  while (n > s.learningStarts && updatesOwed(s, n - 1, k - 1) > 0) n--;
+  return n;
+}
+
 /** How many updates are owed after `ingested` transitions: floor(utd * (ingested - start)) once started. */
 export function updatesOwed(s: LearnerSchedule, ingested: number, done: number): number {
   if (ingested < s.learningStarts) return 0;

@@ -6,8 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import type { CreateLearner, LearnerSchedule } from './learnerApi.js';
-import { CONTROL, updatesOwed } from './learnerApi.js';
-import type { TransitionLayout } from './transitionRing.js';
+import { CONTROL, transitionsForUpdate, updatesOwed } from './learnerApi.js';
+import type { TransitionLayout, TransitionView } from './transitionRing.js';
 import { TransitionReader } from './transitionRing.js';
 import type { ActorLayout } from './weightExchange.js';
 import { WeightWriter } from './weightExchange.js';
@@ -48,18 +48,43 @@ async function main(data: LearnerWorkerData): Promise<void> {
   const control = new Int32Array(data.control);
   const s = data.schedule;
   let ingested = 0, updates = 0, version = 0, exportAnswered = 0;
-  const observe = learner.observe.bind(learner);
+  // Drained from the ring at once (so it never fills for a learner that lags), handed to the
+  // learner only as the schedule needs them: update k learns from exactly the first
+  // transitionsForUpdate(k) transitions, as it would if the learner kept up. Before, a learner
+  // that fell behind took in a burst and its next updates drew from data they were not due to
+  // see, so the update-to-data ratio held only on average.
+  // A learner that never catches up would make the queue grow without end: beyond the ring's
+  // capacity the oldest are taken in anyway (and updates see more than they are due).
+  const waiting = new TransitionQueue();
+  const takeUpTo = (n: number): void => {
+    while (ingested < n) {
+      const t = waiting.shift();
+      if (t === undefined) break;
+      learner.observe(t);
+      ingested++;
+    }
+    Atomics.store(control, CONTROL.INGESTED, ingested);
+  };
+  const enqueue = (t: TransitionView): void => {
+    waiting.push(t);
+    if (waiting.length > data.ringLayout.capacity) takeUpTo(ingested + 1);
+  };
   post({ type: 'ready' });
 
   while (Atomics.load(control, CONTROL.STOP) === 0) {
     const exportAsked = Atomics.load(control, CONTROL.EXPORT);
     if (exportAsked !== exportAnswered) {
       exportAnswered = exportAsked;
+      // The exported state holds every transition that has arrived.
+      reader.drain(enqueue);
+      takeUpTo(Infinity);
       post({ type: 'state', request: exportAsked, state: learner.exportState?.() ?? null });
     }
-    ingested += reader.drain(observe);
-    Atomics.store(control, CONTROL.INGESTED, ingested);
-    const owed = Atomics.load(control, CONTROL.PAUSED) === 0 ? updatesOwed(s, ingested, updates) : 0;
+    reader.drain(enqueue);
+    // While paused nothing is learned: everything that arrives is taken in.
+    const paused = Atomics.load(control, CONTROL.PAUSED) !== 0;
+    takeUpTo(paused ? Infinity : transitionsForUpdate(s, updates + 1));
+    const owed = paused ? 0 : updatesOwed(s, ingested, updates);
     if (owed === 0) {
       reader.waitForData(20);
       continue;
@@ -75,8 +100,8 @@ async function main(data: LearnerWorkerData): Promise<void> {
     if (metrics && updates % s.metricsEvery === 0) post({ type: 'metrics', updates, ingested, version, metrics });
   }
   // Transitions that arrived after the last update still belong in the handed-back state.
-  ingested += reader.drain(observe);
-  Atomics.store(control, CONTROL.INGESTED, ingested);
+  reader.drain(enqueue);
+  takeUpTo(Infinity);
   post({ type: 'stopped', updates, ingested, state: learner.exportState?.() ?? null });
   await learner.close?.();
 
@@ -89,3 +114,33 @@ main(workerData as LearnerWorkerData).catch((e: unknown) => {
   const err = e instanceof Error ? e : new Error(String(e));
   parentPort?.postMessage({ type: 'error', message: err.message, stack: err.stack } satisfies LearnerMessage);
 });
+
+/** Transitions copied out of the ring, first in, first out. */
+class TransitionQueue {
+  private items: TransitionView[] = [];
+  private head = 0;
+
+  push(t: TransitionView): void {
+    this.items.push({
+      observation: t.observation.slice(),
+      action: t.action.slice(),
+      reward: t.reward,
+      nextObservation: t.nextObservation.slice(),
+      terminated: t.terminated,
+    });
+  }
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  shift(): TransitionView | undefined {
+    if (this.head === this.items.length) return undefined;
+    const t = this.items[this.head++];
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    }
+    return t;
+  }
+}

@@ -6,7 +6,7 @@ import { TransitionReader, TransitionWriter, createTransitionRingBuffer } from '
 import { WeightReader, WeightWriter, actorFloats, actorLayoutOf, createWeightExchangeBuffer } from '../../src/learner/weightExchange.js';
 import type { ActorLayout } from '../../src/learner/weightExchange.js';
 import { LearnerHost } from '../../src/learner/learnerHost.js';
-import { updatesOwed } from '../../src/learner/learnerApi.js';
+import { transitionsForUpdate, updatesOwed } from '../../src/learner/learnerApi.js';
 import { MixedSampler, allocateBatch } from '../../src/learner/mixedSampler.js';
 import type { SampleableBuffer, TransitionBatch } from '../../src/learner/mixedSampler.js';
 import { Rng } from '../../src/util/rng.js';
@@ -117,6 +117,11 @@ test('learner worker: transitions cross whole and in order; update-to-data ratio
     await sleep(20);
     const last = metrics[metrics.length - 1];
     assert.equal(last.observed, N);
+    // The producer ran far ahead (3000 transitions in a few ms), yet every update learned from
+    // exactly the transitions it would have had with a learner that kept up.
+    const schedule = { updatesPerTransition: 2, learningStarts: 10, publishEvery: 4, metricsEvery: 1 };
+    const early = metrics.filter((m) => m.observed !== transitionsForUpdate(schedule, m.updates));
+    assert.deepEqual(early.slice(0, 3), [], `${early.length} updates saw other than their due transitions`);
     assert.equal(last.torn, 0);
     assert.equal(last.outOfOrder, 0);
     const w = host.weights.poll();
@@ -145,12 +150,24 @@ test('learner worker: a module without createLearner fails start with its name',
   }), /does not export createLearner/);
 });
 
-test('updatesOwed follows the update-to-data ratio', () => {
+test('updatesOwed follows the update-to-data ratio; transitionsForUpdate is the fewest transitions that make update k owed', () => {
   const s = { updatesPerTransition: 0.5, learningStarts: 4, publishEvery: 1, metricsEvery: 1 };
   assert.equal(updatesOwed(s, 3, 0), 0);
   assert.equal(updatesOwed(s, 4, 0), 0);
   assert.equal(updatesOwed(s, 5, 0), 1);
   assert.equal(updatesOwed(s, 13, 1), 4);
+  for (const utd of [0.1, 0.5, 1, 2, 3]) {
+    for (const learningStarts of [0, 1, 10]) {
+      const q = { ...s, updatesPerTransition: utd, learningStarts };
+      for (let k = 1; k <= 200; k++) {
+        const n = transitionsForUpdate(q, k);
+        assert.ok(updatesOwed(q, n, k - 1) > 0, `utd ${utd}, start ${learningStarts}: update ${k} owed after ${n}`);
+        if (n > learningStarts) assert.equal(updatesOwed(q, n - 1, k - 1), 0, `utd ${utd}, start ${learningStarts}: update ${k} not owed after ${n - 1}`);
+      }
+    }
+  }
+  assert.equal(transitionsForUpdate({ ...s, updatesPerTransition: 1, learningStarts: 500 }, 1), 500);
+  assert.equal(transitionsForUpdate({ ...s, updatesPerTransition: 1, learningStarts: 500 }, 11), 510);
 });
 
 /** A buffer whose row i holds observation = tag, reward = tag * 1000 + i. */
