@@ -1,7 +1,8 @@
 /**
- * Worker-thread entry: drains robot transitions from the shared ring into the learner, runs
- * gradient updates at the configured update-to-data ratio, and publishes actor weights through
- * the triple buffer. The control loop on the main thread never waits for any of this.
+ * Worker-thread entry: drains robot transitions from the shared ring, hands them to the learner
+ * as its schedule needs them, runs gradient updates at the configured update-to-data ratio, and
+ * publishes actor weights through the triple buffer. The control loop on the main thread never
+ * waits for any of this.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
