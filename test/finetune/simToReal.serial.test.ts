@@ -14,11 +14,11 @@
  * -60, then a drift back to -70). The only input left that depends on timing is which weights act
  * at each tick (each update's data no longer does: learnerWorker.ts): a publish that lands a tick
  * late sends the robot down the other trajectory. Beside finetune/session.test.ts, whose control
- * thread is SCHED_FIFO, that happened in five of seven runs; alone it is rarer but not absent
- * (once in three CI runs). Learning that never blocks the control loop makes that race part of
- * the design. Taking it out with a fixed two-tick delay before a new version acts (tried, not
- * kept) put the run in the worse mode (gain 0.5): the usual trajectory is the lucky one, and
- * fine-tuning on this task needs to become reliable, not the test.
+ * thread is SCHED_FIFO, that happened in five of seven runs; run alone, in two of six. Learning
+ * that never blocks the control loop makes that race part of the design. Taking it out with a
+ * fixed two-tick delay before a new version acts (tried, not kept) put the run in the worse mode
+ * (gain 0.5): the usual trajectory is the lucky one, and fine-tuning on this task needs to become
+ * reliable, not the test.
  *
  * Measured (two runs, ~35 s sim training and ~68 s fine-tuning at 100 Hz on a loaded machine):
  * sim gate -41.7; on the robot the unadapted deterministic policy scores -67.2 (it lets the pull
