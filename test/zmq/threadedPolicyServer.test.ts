@@ -178,6 +178,18 @@ test('threaded policy server: CURVE with its ZAP handler in the worker, next to 
   }
 });
 
+/** One 'act' request from a fresh DEALER; the reply's topic. */
+async function askOneAction(endpoint: string): Promise<string> {
+  const client = new zmq.Dealer({ linger: 0, receiveTimeout: 5000 });
+  try {
+    client.connect(endpoint);
+    await client.send(encodeMessage('act', 1, {}, [{ name: 'observation', data: observation(0, 0) }]));
+    return (await receiveMessage(client)).topic;
+  } finally {
+    client.close();
+  }
+}
+
 /** Threads of this process under SCHED_FIFO, by kernel id, from /proc. */
 function fifoThreads(): Map<number, number> {
   const out = new Map<number, number>();
@@ -202,11 +214,7 @@ test('threadPriority: the serving thread and its ZeroMQ I/O thread run SCHED_FIF
     assert.ok([...fifo.values()].every((p) => p === 6));
     assert.equal(fifo.has(process.pid), false, 'the main thread keeps normal scheduling');
     assert.deepEqual(mainThreadScheduling(), { policy: 'other', priority: 0 });
-    const client = new zmq.Dealer({ linger: 0, receiveTimeout: 5000 });
-    client.connect(server.endpoint);
-    await client.send(encodeMessage('act', 1, {}, [{ name: 'observation', data: observation(0, 0) }]));
-    assert.equal((await receiveMessage(client)).topic, 'action');
-    client.close();
+    assert.equal(await askOneAction(server.endpoint), 'action');
   } finally {
     await server.close();
   }
@@ -242,11 +250,7 @@ test('threadCpus: the serving thread and its ZeroMQ I/O thread are pinned, nothi
     assert.ok(names.some((n) => n.startsWith('ZMQbg/IO')), `pinned threads: ${names.join(', ')}`);
     assert.ok(names.some((n) => !n.startsWith('ZMQbg/')), `pinned threads: ${names.join(', ')}`);
     assert.deepEqual(allowedCpus(process.pid), processCpus, 'the main thread keeps its CPUs');
-    const client = new zmq.Dealer({ linger: 0, receiveTimeout: 5000 });
-    client.connect(server.endpoint);
-    await client.send(encodeMessage('act', 1, {}, [{ name: 'observation', data: observation(0, 0) }]));
-    assert.equal((await receiveMessage(client)).topic, 'action');
-    client.close();
+    assert.equal(await askOneAction(server.endpoint), 'action');
   } finally {
     await server.close();
   }
