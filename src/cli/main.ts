@@ -1,6 +1,7 @@
 #!/usr/bin/env -S node --single-threaded-gc --max-semi-space-size=2
 import { EX_USAGE, formatFlags, UsageError } from './args.js';
 import { COMMANDS } from './commands.js';
+import { packageVersion } from './version.js';
 
 function usage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -10,17 +11,26 @@ function usage(): string {
     'commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
     '',
-    "'sacbridge <command> --help' shows a command's flags; with no command, sacbridge trains the default task.",
+    "'sacbridge <command> --help' shows a command's flags; 'sacbridge --version' the version.",
   ].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
-  if (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+  // No arguments prints help rather than starting anything long (training takes tens of minutes).
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     process.stdout.write(`${usage()}\n`);
     return 0;
   }
-  const name = argv.length === 0 || argv[0].startsWith('--') ? 'train' : argv[0];
-  const rest = argv.length === 0 || argv[0].startsWith('--') ? argv : argv.slice(1);
+  if (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version') {
+    process.stdout.write(`sacbridge ${packageVersion()}\n`);
+    return 0;
+  }
+  if (argv[0].startsWith('-')) {
+    process.stderr.write(`sacbridge: a command comes first (e.g. 'sacbridge train ${argv.join(' ')}'); commands: ${COMMANDS.map((c) => c.name).join(', ')}\n`);
+    return EX_USAGE;
+  }
+  const name = argv[0];
+  const rest = argv.slice(1);
   const command = COMMANDS.find((c) => c.name === name);
   if (command === undefined) {
     process.stderr.write(`sacbridge: unknown command '${name}' (known: ${COMMANDS.map((c) => c.name).join(', ')})\n`);

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { readCurves } from '../plot/records.js';
 import { renderLearningCurves } from '../plot/svg.js';
 import { writeFileAtomic } from '../util/atomicFile.js';
@@ -10,6 +10,15 @@ import type { Command } from './command.js';
 const flags: FlagSpecs = {
   out: { kind: 'string', value: 'FILE', help: 'output file, .svg or .png (default RUN_DIR/learning-curves.svg; PNG needs rsvg-convert or ImageMagick)' },
 };
+
+/** The formats `--out` may name, by file extension; anything else is refused rather than written as SVG. */
+const FORMATS = ['.svg', '.png'] as const;
+
+/** The format a file name asks for, or null when sacbridge cannot write it. */
+export function plotFormat(file: string): (typeof FORMATS)[number] | null {
+  const ext = extname(file).toLowerCase();
+  return (FORMATS as readonly string[]).includes(ext) ? (ext as (typeof FORMATS)[number]) : null;
+}
 
 /**
  * `sacbridge plot RUN_DIR`: the learning curves (episode and evaluation return, losses,
@@ -26,6 +35,9 @@ export const plotCommand: Command = {
     if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'plot: RUN_DIR is missing' : `plot: unexpected argument '${positionals[1]}'`);
     const runDir = positionals[0]!;
     const out = f.out as string | undefined;
+    if (out !== undefined && plotFormat(out) === null) {
+      throw new UsageError(`--out ${out}: cannot write '${extname(out) || '(no extension)'}' files; name a ${FORMATS.join(' or ')} file`);
+    }
     if (!existsSync(runDir)) {
       process.stderr.write(`sacbridge plot: ${runDir}: no such file or directory\n`);
       return 66; // EX_NOINPUT
@@ -38,8 +50,8 @@ export const plotCommand: Command = {
     const dir = statSync(runDir).isDirectory() ? runDir : resolve(runDir, '..');
     const target = out ?? join(dir, 'learning-curves.svg');
     const svg = renderLearningCurves(curves, basename(resolve(dir)));
-    if (target.endsWith('.png')) {
-      const svgPath = target.replace(/\.png$/, '.svg');
+    if (plotFormat(target) === '.png') {
+      const svgPath = target.replace(/\.png$/i, '.svg');
       await writeFileAtomic(svgPath, svg);
       // librsvg's rsvg-convert renders SVG well; ImageMagick's convert delegates to it or to its own reader.
       const tries: [string, string[]][] = [

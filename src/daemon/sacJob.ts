@@ -337,6 +337,7 @@ export class SacJob implements Job {
     const mean = returns.reduce((s, x) => s + x, 0) / returns.length;
     const std = Math.sqrt(returns.reduce((s, x) => s + (x - mean) ** 2, 0) / returns.length);
     this.lastEvalReturn = mean;
+    this.ctx.metrics.evaluationFinished(mean);
     const t = this.trainer;
     appendFileSync(this.metricsPath, `${JSON.stringify({ type: 'eval', step: t.counters.steps, mean_return: mean, std_return: std, returns, time: new Date().toISOString() })}\n`);
     const sw = this.config.switch;

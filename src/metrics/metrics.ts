@@ -18,6 +18,8 @@ export class Metrics {
     buckets: [-1000, -300, -100, -30, 0, 30, 100, 300, 1000, 3000, 10000],
     registers: [this.registry],
   });
+  private readonly evalReturn = new Gauge({ name: 'sacbridge_evaluation_return', help: 'Mean return of the last evaluation round (deterministic policy).', registers: [this.registry] });
+  private readonly evaluations = new Counter({ name: 'sacbridge_evaluations_total', help: 'Finished evaluation rounds.', registers: [this.registry] });
   private readonly loss = new Gauge({ name: 'sacbridge_loss', help: 'Last value of each training loss.', labelNames: ['name'] as const, registers: [this.registry] });
   private readonly temperature = new Gauge({ name: 'sacbridge_temperature', help: 'SAC temperature alpha.', registers: [this.registry] });
   private readonly tick = new Histogram({
@@ -51,6 +53,10 @@ export class Metrics {
     this.episodes.inc({ plant });
     this.lastReturn.set({ plant }, ret);
     this.returns.observe({ plant }, ret);
+  }
+  evaluationFinished(meanReturn: number): void {
+    this.evaluations.inc();
+    this.evalReturn.set(meanReturn);
   }
   /** e.g. setLosses({ critic: 1.2, actor: -3.4, alpha: 0.1 }) */
   setLosses(losses: Record<string, number>): void {

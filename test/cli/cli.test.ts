@@ -33,6 +33,44 @@ test('usage errors name the flag and exit 64', () => {
   }
 });
 
+test('no arguments prints help and starts nothing; --version prints the package version', () => {
+  const none = cli();
+  assert.equal(none.code, 0, none.stderr);
+  assert.match(none.stdout, /^usage: sacbridge <command>/);
+  assert.match(none.stdout, /^ {2}train /m);
+  assert.equal(none.stderr, '', 'no training started (it would log to stderr)');
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  for (const flag of ['--version', '-V']) {
+    const v = cli(flag);
+    assert.equal(v.code, 0, v.stderr);
+    assert.equal(v.stdout, `sacbridge ${pkg.version}\n`);
+  }
+  const flagFirst = cli('--steps', '10');
+  assert.equal(flagFirst.code, 64);
+  assert.match(flagFirst.stderr, /a command comes first \(e\.g\. 'sacbridge train --steps 10'\)/);
+});
+
+test('plot writes the format --out names or refuses before writing anything', () => {
+  const root = mkdtempSync(join(tmpdir(), 'sacbridge-plot-'));
+  writeFileSync(join(root, 'metrics.jsonl'), [1, 2, 3].map((i) => JSON.stringify({ type: 'episode', step: i * 100, return: -i })).join('\n') + '\n');
+  for (const name of ['x.pdf', 'x.jpg', 'x']) {
+    const r = cli('plot', root, '--out', join(root, name));
+    assert.equal(r.code, 64, `${name}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`--out .*${name.replace('.', '\\.')}: cannot write '(\\.\\w+|\\(no extension\\))' files; name a \\.svg or \\.png file`));
+    assert.ok(!existsSync(join(root, name)), `${name} not written`);
+  }
+  const svg = cli('plot', root, '--out', join(root, 'c.svg'));
+  assert.equal(svg.code, 0, svg.stderr);
+  assert.match(readFileSync(join(root, 'c.svg'), 'utf8'), /^<svg /);
+  // PNG is rendered by rsvg-convert (librsvg2-bin, installed by .ci/run): check the file's signature and size.
+  const png = cli('plot', root, '--out', join(root, 'c.png'));
+  assert.equal(png.code, 0, png.stderr);
+  const bytes = readFileSync(join(root, 'c.png'));
+  assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
+  assert.ok(bytes.readUInt32BE(16) > 100 && bytes.readUInt32BE(20) > 100, 'IHDR width and height');
+  rmSync(root, { recursive: true });
+});
+
 test('tasks and --help', () => {
   const t = cli('tasks');
   assert.equal(t.code, 0);

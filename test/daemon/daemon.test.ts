@@ -248,6 +248,13 @@ test('phases follow the job: training, evaluation, finish; a finished run restar
   assert.equal(evalLine.length, 1);
   assert.equal(evalLine[0]!.returns.length, 2);
   assert.equal(evalLine[0]!.step, 400);
+  // Prometheus has the evaluation's mean return.
+  await sleep(300); // the status file is written every 0.1 s
+  const metricsText = await (await fetch(`${readStatus(dir)!.metricsUrl}/metrics`)).text();
+  const gauge = Number(/^sacbridge_evaluation_return (\S+)$/m.exec(metricsText)?.[1]);
+  const mean = evalLine[0]!.returns.reduce((a, b) => a + b, 0) / 2;
+  assert.ok(Math.abs(gauge - mean) < 1e-9 * Math.max(1, Math.abs(mean)), `gauge ${gauge}, evaluation mean ${mean}`);
+  assert.match(metricsText, /^sacbridge_evaluations_total 1$/m);
   d.child.kill('SIGTERM');
   assert.equal((await d.exit).code, 0);
   const again = spawnDaemon(args);

@@ -43,6 +43,7 @@ test('metrics: the typed API shows up in the Prometheus exposition and over loop
   m.episodeFinished(3, 'robot');
   m.setLosses({ qf1_loss: 0.5, actor_loss: -2 });
   m.setTemperature(0.2);
+  m.evaluationFinished(-150.25);
   m.observeTick(0.0004);
   m.phaseChanged('sim_training');
   m.checkpointWritten('schedule (steps)', 0.3);
@@ -66,6 +67,8 @@ test('metrics: the typed API shows up in the Prometheus exposition and over loop
       'sacbridge_loss{name="qf1_loss"} 0.5',
       'sacbridge_loss{name="actor_loss"} -2',
       'sacbridge_temperature 0.2',
+      'sacbridge_evaluation_return -150.25',
+      'sacbridge_evaluations_total 1',
       'sacbridge_tick_seconds_bucket{le="0.0005"} 1',
       'sacbridge_phase{phase="sim_training"} 1',
       'sacbridge_phase{phase="idle"} 0',
