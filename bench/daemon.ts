@@ -20,7 +20,8 @@ import { ReplayBuffer } from '../src/agent/replayBuffer.js';
 import { SoftActorCritic, resolveHyperparameters } from '../src/agent/sac.js';
 import { initCompute } from '../src/compute/backend.js';
 import { Metrics } from '../src/metrics/metrics.js';
-import { createEnv, packageRoot } from '../src/task/registry.js';
+import { createEnv } from '../src/wiring/envFactory.js';
+import { packageRoot } from '../src/util/packageRoot.js';
 import { Rng } from '../src/util/rng.js';
 
 export const OBS = 17;

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { createEnv, listTasks, packageRoot } from '../src/task/registry.js';
+import { listTasks } from '../src/task/registry.js';
+import { createEnv } from '../src/wiring/envFactory.js';
+import { packageRoot } from '../src/util/packageRoot.js';
 import { Rng } from '../src/util/rng.js';
 
 export interface EnvStepBenchOptions {

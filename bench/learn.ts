@@ -15,7 +15,8 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initCompute } from '../src/compute/backend.js';
-import { createEnv, packageRoot } from '../src/task/registry.js';
+import { createEnv } from '../src/wiring/envFactory.js';
+import { packageRoot } from '../src/util/packageRoot.js';
 import { Trainer } from '../src/train/trainer.js';
 import type { SacHyperparameters } from '../src/agent/sac.js';
 

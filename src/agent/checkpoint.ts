@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../util/atomicFile.js';
+import type { Json } from '../util/json.js';
 
 /**
  * A checkpoint is a directory of generations:
@@ -26,7 +27,6 @@ const GEN_RE = /^gen-(\d{8})$/;
 const TMP_RE = /^gen-\d{8}\.tmp-\d+$/;
 const BLOB_NAME_RE = /^[A-Za-z0-9_.-]+$/;
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 export interface CheckpointContent {
   /** Progress counters (env steps, updates, episodes...). */

@@ -1,5 +1,5 @@
 /**
- * The actor's forward pass for one observation, outside tfjs (see DESIGN.md, "Policy (fast path)").
+ * The actor's forward pass for one observation, outside tfjs.
  *
  * The weights are copied into a private WebAssembly memory and the dense layers run on
  * sacbridge's SIMD GEMM kernel (src/compute/wasm/sgemm_simd.c) with M = 1: a 17-256-256-12 actor

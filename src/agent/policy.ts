@@ -12,7 +12,7 @@ export interface ActionPolicy {
 }
 
 /**
- * The actor's weights outside tfjs (see DESIGN.md, "Policy (fast path)").
+ * The actor's weights outside tfjs, for the fast policy (fastPolicy.ts).
  * Dense layers store W row-major as [in][out] (tfjs's kernel layout), so y = x W + b.
  * Hidden layers use ReLU; the two heads read the last hidden layer. The log-std head output is
  * squashed as CleanRL does: logStd = LOG_STD_MIN + 0.5 (LOG_STD_MAX - LOG_STD_MIN)(tanh(raw) + 1).

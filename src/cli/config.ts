@@ -1,4 +1,4 @@
-import { configSource } from '../config/cliArgs.js';
+import { configSource } from './configSource.js';
 import { ConfigError, EX_CONFIG, getKey, leaves, loadConfig, schemaDocs } from '../config/load.js';
 import { resolveStateDir } from '../daemon/stateDir.js';
 import { EX_USAGE, UsageError } from './args.js';

@@ -3,7 +3,7 @@ import { loadCheckpoint } from '../agent/checkpoint.js';
 import { ObservationNormalizer } from '../agent/normalizer.js';
 import { SoftActorCritic } from '../agent/sac.js';
 import { initCompute, type BackendChoice } from '../compute/backend.js';
-import { createEnv } from '../task/registry.js';
+import { createEnv } from '../wiring/envFactory.js';
 import { decodeTrainingSnapshot } from '../train/trainingState.js';
 import { runEpisodes } from '../train/trainer.js';
 import { BACKEND_FLAG, parseFlags, UsageError, type FlagSpecs } from './args.js';

@@ -1,4 +1,4 @@
-import { configSource } from '../config/cliArgs.js';
+import { configSource } from './configSource.js';
 import { ConfigError, EX_CONFIG, loadConfig } from '../config/load.js';
 import { Daemon, EX_TEMPFAIL } from '../daemon/daemon.js';
 import { LockError } from '../daemon/stateDir.js';

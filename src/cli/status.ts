@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as zmq from 'zeromq';
-import { configSource } from '../config/cliArgs.js';
+import { configSource } from './configSource.js';
 import { ConfigError, EX_CONFIG, loadConfig } from '../config/load.js';
-import type { DaemonStatus } from '../daemon/daemon.js';
+import type { DaemonStatus } from '../daemon/control.js';
 import { resolveStateDir } from '../daemon/stateDir.js';
 import { UsageError } from './args.js';
 import type { Command } from './command.js';

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import type { SacHyperparameters } from '../agent/sac.js';
 import { initCompute, type BackendChoice } from '../compute/backend.js';
-import { createEnv, DEFAULT_TASK, getTaskDefinition } from '../task/registry.js';
+import { DEFAULT_TASK, getTaskDefinition } from '../task/registry.js';
+import { createEnv } from '../wiring/envFactory.js';
 import { Trainer } from '../train/trainer.js';
 import { BACKEND_FLAG, parseFlags, UsageError, type FlagSpecs } from './args.js';
 import type { Command } from './command.js';

@@ -63,7 +63,7 @@ async function startWasm(): Promise<void> {
 }
 
 /**
- * Select and initialise the tfjs backend once per process (see DESIGN.md, "The compute path").
+ * Select and initialise the tfjs backend once per process.
  * auto: tfjs-node-gpu, then tfjs-node, then wasm with the best GEMM provider. Explicit choices
  * fail with a clear error when their backend cannot start.
  */

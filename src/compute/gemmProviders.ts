@@ -1,6 +1,6 @@
 /**
- * GEMM providers that compute directly on tfjs-wasm's linear memory (see DESIGN.md, "The compute
- * path"). Each takes one call description (an Int32Array, layout below) whose offsets are byte
+ * GEMM providers that compute directly on tfjs-wasm's linear memory (selected by backend.ts).
+ * Each takes one call description (an Int32Array, layout below) whose offsets are byte
  * addresses in that memory, and writes C, which is always a freshly allocated tfjs output: never
  * a live tensor, because XNNPACK caches packed weights by tensor id.
  *
@@ -12,8 +12,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../util/packageRoot.js';
 import { WebAssemblyApi, type WasmMemory, type WasmModule } from './webAssembly.js';
 
 /** Indices into the call description shared by every provider (and sgemm_addon.c). */
@@ -54,17 +54,6 @@ export interface HeapGemm {
 }
 
 export type HeapGemmName = 'openblas' | 'wasm-simd' | 'wasm-simd-copy';
-
-/** The directory holding package.json, found from this file in both src/ and dist/src/ layouts. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-}
 
 export const DEFAULT_ADDON_PATH = (): string => join(packageRoot(), 'build', 'sacbridge_sgemm.node');
 export const WASM_GEMM_PATH = (): string => join(packageRoot(), 'src', 'compute', 'wasm', 'sgemm_simd.wasm');

@@ -1,21 +1,57 @@
-import type { CheckpointInfo, ControlRequest, Daemon, DaemonStatus } from './daemon.js';
-import { eventTo, PhaseError, type Phase, type PhaseChange } from './phases.js';
+import type { ThreadedPolicyServerStatus } from '../zmq/threadedPolicyServer.js';
+import type { JobStatus } from './job.js';
+import type { JsonObject } from '../util/json.js';
+import { eventTo, PhaseError, type Phase, type PhaseChange, type PhaseEvent, type PhaseState } from './phases.js';
+
+export interface CheckpointInfo {
+  /** Generation name under the state directory's run/checkpoints/. */
+  name: string;
+  steps: number;
+  replaySize: number;
+}
+
+export interface DaemonStatus {
+  pid: number;
+  phase: Phase;
+  resumeTo: PhaseState['resumeTo'];
+  stateDir: string;
+  job: string;
+  jobStatus: JobStatus;
+  starts: number;
+  transitions: number;
+  checkpoints: number;
+  lastCheckpoint: string | null;
+  metricsUrl: string | null;
+  /** Bound ZeroMQ endpoints (null = off). */
+  zmq: { telemetry: string | null; policy: string | null; control: string | null };
+  /** The policy server's counters and served version (null when it is off). */
+  policyServer: ThreadedPolicyServerStatus | null;
+  notify: string;
+  startedAt: string;
+  updatedAt: string;
+  uptimeSeconds: number;
+}
+
+export type ControlRequest = { kind: 'phase'; event: PhaseEvent; source: string; reason: string } | { kind: 'checkpoint'; source: string };
+
+/** What the control API drives: the daemon. */
+export interface ControlTarget {
+  request(r: ControlRequest): Promise<PhaseChange | CheckpointInfo>;
+  status(): DaemonStatus;
+  readonly phaseState: PhaseState;
+}
+
+function changeJson(c: PhaseChange): JsonObject {
+  return { from: c.from.phase, to: c.to.phase, event: c.event, seq: c.seq, at: new Date(c.at).toISOString() };
+}
 
 /**
  * The daemon's side of the ZeroMQ control API: one method per command, JSON-safe results.
  * Structurally the `ControlHandler` of src/zmq/controlServer.ts; a refused command throws
  * PhaseError with the reason (zmqFace.ts maps it to the server's refusal reply).
  */
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
-
-function changeJson(c: PhaseChange): JsonObject {
-  return { from: c.from.phase, to: c.to.phase, event: c.event, seq: c.seq, at: new Date(c.at).toISOString() };
-}
-
 export class DaemonControl {
-  constructor(private readonly daemon: Pick<Daemon, 'request' | 'status' | 'phaseState'>) {}
+  constructor(private readonly daemon: ControlTarget) {}
 
   private async phase(event: ControlRequest & { kind: 'phase' }): Promise<JsonObject> {
     return changeJson((await this.daemon.request(event)) as PhaseChange);

@@ -4,16 +4,15 @@ import { LIVE_KEYS, type SacbridgeConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { Metrics } from '../metrics/metrics.js';
 import { serveMetrics, type MetricsServer } from '../metrics/server.js';
-import type { Json } from '../agent/checkpoint.js';
+import type { Json } from '../util/json.js';
 import { CpuWakeupLatencyRequest } from '../control/cpuWakeupLatency.js';
 import { cpuListProblem, fifoSchedulingProblem } from '../control/realtime.js';
 import type { TickTelemetry, UpdateTelemetry } from '../zmq/telemetry.js';
-import type { ThreadedPolicyServerStatus } from '../zmq/threadedPolicyServer.js';
 import { CheckpointSchedule } from './checkpointSchedule.js';
-import { DaemonControl } from './control.js';
-import { TICKING_PHASES, type CreateJob, type Job, type JobStatus, type PolicySink, type TelemetrySink } from './job.js';
+import { DaemonControl, type CheckpointInfo, type ControlRequest, type DaemonStatus } from './control.js';
+import { TICKING_PHASES, type CreateJob, type Job, type PolicySink, type TelemetrySink } from './job.js';
 import { createJob } from './jobs.js';
-import { isPhaseState, PhaseMachine, type Phase, type PhaseChange, type PhaseEvent, type PhaseState } from './phases.js';
+import { isPhaseState, PhaseMachine, type Phase, type PhaseChange, type PhaseState } from './phases.js';
 import { DaemonZmq } from './zmqFace.js';
 import { SdNotify } from './sdNotify.js';
 import { resolveStateDir, StateDir, type DaemonState } from './stateDir.js';
@@ -35,13 +34,6 @@ export interface DaemonOptions {
   handleSignals?: boolean;
 }
 
-export interface CheckpointInfo {
-  /** Generation name under the state directory's run/checkpoints/. */
-  name: string;
-  steps: number;
-  replaySize: number;
-}
-
 /** The daemon's part of every checkpoint (the job stores it with its own state). */
 export interface DaemonSnapshot {
   phase: PhaseState;
@@ -55,30 +47,6 @@ function isDaemonSnapshot(v: Json): v is Json & DaemonSnapshot {
   const o = v as Record<string, Json>;
   return isPhaseState(o.phase) && ['transitions', 'starts', 'checkpoints'].every((k) => Number.isInteger(o[k]));
 }
-
-export interface DaemonStatus {
-  pid: number;
-  phase: Phase;
-  resumeTo: PhaseState['resumeTo'];
-  stateDir: string;
-  job: string;
-  jobStatus: JobStatus;
-  starts: number;
-  transitions: number;
-  checkpoints: number;
-  lastCheckpoint: string | null;
-  metricsUrl: string | null;
-  /** Bound ZeroMQ endpoints (null = off). */
-  zmq: { telemetry: string | null; policy: string | null; control: string | null };
-  /** The policy server's counters and served version (null when it is off). */
-  policyServer: ThreadedPolicyServerStatus | null;
-  notify: string;
-  startedAt: string;
-  updatedAt: string;
-  uptimeSeconds: number;
-}
-
-export type ControlRequest = { kind: 'phase'; event: PhaseEvent; source: string; reason: string } | { kind: 'checkpoint'; source: string };
 
 interface Pending {
   request: ControlRequest;

@@ -1,5 +1,5 @@
 import type { ActorWeights } from '../agent/policy.js';
-import type { Json } from '../agent/checkpoint.js';
+import type { Json } from '../util/json.js';
 import type { SacbridgeConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';

@@ -7,7 +7,7 @@ import { RosPlant } from '../plant/ros/rosPlant.js';
 import type { CommandSink, ObservationSource, RosPlantConfig } from '../plant/ros/rosPlantConfig.js';
 import { getTaskDefinition } from '../task/registry.js';
 import { FineTuneSession, type FineTuneOptions } from '../finetune/session.js';
-import { safetyOptionsFromConfig } from '../safety/fromConfig.js';
+import { fineTuneSettings, safetyOptions } from '../wiring/configOptions.js';
 import type { TickResult } from './job.js';
 import type { PhaseEvent } from './phases.js';
 
@@ -94,16 +94,8 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
       simReplay: deps.simReplay,
       plant,
       task: getTaskDefinition(deps.task).create(),
-      safety: safetyOptionsFromConfig(config.safety, plant.command, config.ros.staleAgeMs / 1000),
-      rateHz: config.ros.controlRateHz,
-      robotFraction: 1 - config.switch.simReplayRatio,
-      updatesPerStep: config.rl.updatesPerStep,
-      learningStarts: config.rl.batchSize,
-      publishEvery: config.zmq.policyRefreshUpdates,
-      robotReplayCapacity: config.rl.bufferSize,
-      seed: config.sim.seed,
-      compute: config.compute.backend,
-      controlThreadPriority: config.realtime.controlThreadPriority,
+      safety: safetyOptions(config.safety, plant.command, config.ros.staleAgeMs / 1000),
+      ...fineTuneSettings(config),
       onError: (err) => logger.error({ err: err.message }, 'fine-tuning error'),
       ...(deps.onPolicy ? { onPolicy: deps.onPolicy } : {}),
     });

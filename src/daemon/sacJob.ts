@@ -1,21 +1,20 @@
 import { appendFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { listGenerations, type Json } from '../agent/checkpoint.js';
+import { listGenerations } from '../agent/checkpoint.js';
+import type { Json } from '../util/json.js';
 import { FastPolicy } from '../agent/fastPolicy.js';
-import type { SacHyperparameters } from '../agent/sac.js';
 import { initCompute } from '../compute/backend.js';
 import type { SacbridgeConfig } from '../config/schema.js';
 import type { Env, StepResult } from '../env/env.js';
-import { DomainRandomizer } from '../plant/mujoco/domainRandomizer.js';
-import { createEnv, getTaskDefinition, type CreateEnvOptions } from '../task/registry.js';
+import { getTaskDefinition } from '../task/registry.js';
+import { createEnv } from '../wiring/envFactory.js';
 import { Trainer } from '../train/trainer.js';
 import { Rng } from '../util/rng.js';
 import type { Job, JobCheckpoint, JobContext, JobStatus, ServedPolicy, TickResult } from './job.js';
 import type { Phase } from './phases.js';
 import { startRobotPhase, type RobotPhase, type RobotPhaseDeps } from './robotPhase.js';
-import { SafetyLayer } from '../safety/safetyLayer.js';
-import { safetyOptionsFromConfig } from '../safety/fromConfig.js';
+import { sacHyperparameters, simEnvOptions } from '../wiring/configOptions.js';
 
 /**
  * The daemon's SAC job: the lockstep Trainer (src/train/trainer.ts) driven one tick at a time.
@@ -34,48 +33,6 @@ import { safetyOptionsFromConfig } from '../safety/fromConfig.js';
  */
 
 const EVAL_SEED_OFFSET = 7919;
-
-/** The convict keys rl.* mapped onto the SAC hyperparameters. */
-export function sacHyperparameters(rl: SacbridgeConfig['rl']): Partial<SacHyperparameters> {
-  return {
-    variant: rl.variant,
-    hidden: [...rl.hiddenSizes],
-    learningRate: rl.lr,
-    batchSize: rl.batchSize,
-    gamma: rl.gamma,
-    tau: rl.tau,
-    bufferSize: rl.bufferSize,
-    learningStarts: rl.learningStarts,
-    updatesPerStep: rl.updatesPerStep,
-    autoAlpha: rl.alphaLearn,
-    initialAlpha: rl.alphaInit,
-    targetEntropy: rl.targetEntropy === 'auto' ? null : rl.targetEntropy,
-  };
-}
-
-/** The convict keys sim.* mapped onto the env options (seed apart). */
-export function envOptions(sim: SacbridgeConfig['sim'], safety: SacbridgeConfig['safety']): Omit<CreateEnvOptions, 'seed'> {
-  const r = sim.randomize;
-  const randomized = r.massScale.some((x) => x !== 1) || r.frictionScale.some((x) => x !== 1) || r.actuatorGainScale.some((x) => x !== 1) || r.observationNoiseStd > 0 || r.actionLatencyTicks[1] > 0;
-  return {
-    ...(sim.modelPath !== '' ? { modelPath: sim.modelPath } : {}),
-    ...(sim.gymnasiumModelDir !== '' ? { gymnasiumModelDir: sim.gymnasiumModelDir } : {}),
-    ...(sim.frameSkip > 0 ? { frameSkip: sim.frameSkip } : {}),
-    // The safety layer bounds commands in sim as on the robot (without the staleness watchdog).
-    filterFor: (command) => new SafetyLayer(safetyOptionsFromConfig(safety, command)),
-    ...(randomized
-      ? {
-          randomizer: new DomainRandomizer({
-            mass: [r.massScale[0], r.massScale[1]],
-            friction: [r.frictionScale[0], r.frictionScale[1]],
-            actuatorGain: [r.actuatorGainScale[0], r.actuatorGainScale[1]],
-            observationNoiseStd: r.observationNoiseStd,
-            maxActionLatency: r.actionLatencyTicks[1],
-          }),
-        }
-      : {}),
-  };
-}
 
 /** The last transition of the training env, kept for telemetry. */
 interface Tapped {
@@ -174,7 +131,7 @@ export class SacJob implements Job {
     logger.info({ backend: compute.backend, reason: compute.reason }, `tfjs backend ${compute.backend}`);
     const tapped: Tapped = { observation: new Float32Array(0), action: new Float32Array(0), result: null, episodeStep: 0 };
     let trainingEnvMade = false;
-    const options = envOptions(config.sim, config.safety);
+    const options = simEnvOptions(config.sim, config.safety);
     const trainer = await Trainer.create({
       task,
       seed: config.sim.seed,
@@ -309,7 +266,7 @@ export class SacJob implements Job {
     if (this.evaluation === null) {
       this.refreshPolicy();
       this.evaluation = { target: this.gateEpisodes(), returns: [] };
-      if (this.evalEnv === null) this.evalEnv = await createEnv(this.config.sim.task, { seed: this.config.sim.seed + EVAL_SEED_OFFSET, ...envOptions(this.config.sim, this.config.safety) });
+      if (this.evalEnv === null) this.evalEnv = await createEnv(this.config.sim.task, { seed: this.config.sim.seed + EVAL_SEED_OFFSET, ...simEnvOptions(this.config.sim, this.config.safety) });
     }
     const ev = this.evaluation;
     ev.returns.push(await this.evalEpisode(this.evalEnv!));

@@ -1,25 +1,7 @@
-import type { Plant, Signals } from '../plant/plant.js';
+import type { CommandFilter, EpisodeRandomizer, Plant, Signals } from '../plant/plant.js';
 import { hasSimulatorAccess } from '../plant/plant.js';
 import type { Task } from '../task/task.js';
 import { Rng } from '../util/rng.js';
-
-/**
- * Bounds a command before it reaches the plant (the SafetyLayer implements this). It may hold,
- * clamp or zero the command, and may ask the episode to end (workspace bounds).
- */
-export interface CommandFilter {
-  /** Filter `command` in place; return a reason string to end the episode safely, else null. */
-  filter(command: Float64Array, signals: Signals): string | null;
-  /** Called at every reset. */
-  reset(): void;
-}
-
-/** Optional per-episode perturbation of the plant (sim domain randomisation). */
-export interface EpisodeRandomizer {
-  apply(plant: Plant, rng: Rng): void;
-  /** Perturb an observation in place (observation noise). */
-  perturbObservation?(observation: Float32Array, rng: Rng): void;
-}
 
 export interface StepResult {
   readonly observation: Float32Array;

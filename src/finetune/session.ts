@@ -1,6 +1,6 @@
 /**
  * Online fine-tuning of a sim-trained agent on a plant (the robot through RosPlant, or any
- * Plant): the `real_finetune` phase of DESIGN.md.
+ * Plant): the daemon's `real_finetune` phase.
  *
  * The ControlLoop ticks at `rateHz` on the daemon's own timer. One tick:
  *   read the plant → task observation → finish the previous transition (reward, termination) →
@@ -30,7 +30,7 @@ import { allFinite, scaleAction, unscaleCommand } from '../env/env.js';
 import { LearnerHost } from '../learner/learnerHost.js';
 import { setMainThreadScheduling } from '../control/realtime.js';
 import { actorLayoutOf } from '../learner/weightExchange.js';
-import { hasSimulatorAccess, type Plant, type Signals } from '../plant/plant.js';
+import { hasEstop, hasSimulatorAccess, type Plant, type Signals } from '../plant/plant.js';
 import { SafetyLayer, type SafetyCounters, type SafetyOptions } from '../safety/safetyLayer.js';
 import type { Task } from '../task/task.js';
 import { Rng } from '../util/rng.js';
@@ -144,22 +144,6 @@ export interface FineTuneResult {
   status: FineTuneStatus;
 }
 
-/** The parts of RosPlant the session uses when the plant has them. */
-interface EstopCapable {
-  readonly estopped: boolean;
-  readonly estopCause: string | null;
-  triggerEstop(reason: string): void;
-  clearEstop(): void;
-}
-function estopCapable(p: Plant): p is Plant & EstopCapable {
-  const q = p as Partial<EstopCapable>;
-  return typeof q.triggerEstop === 'function' && typeof q.clearEstop === 'function';
-}
-function signalAgeOf(p: Plant): ((signal: string) => number) | undefined {
-  const f = (p as { signalAge?: (s: string) => number }).signalAge;
-  return typeof f === 'function' ? f.bind(p) : undefined;
-}
-
 const LEARNER_MODULE = new URL('./sacLearner.js', import.meta.url);
 
 export class FineTuneSession {
@@ -203,7 +187,7 @@ export class FineTuneSession {
     this.task = o.task;
     this.maxSteps = o.episodeSteps ?? o.task.maxEpisodeSteps;
     this.rng = new Rng((o.seed ?? 0) + 1);
-    const ageOf = o.safety.ageOf ?? signalAgeOf(o.plant);
+    const ageOf = o.safety.ageOf ?? o.plant.signalAge?.bind(o.plant);
     this.safety = new SafetyLayer({ ...o.safety, ...(ageOf === undefined ? {} : { ageOf }) });
     const weights = o.agent.actorWeights();
     this.policy = new FastPolicy(weights, this.rng, 0);
@@ -307,7 +291,7 @@ export class FineTuneSession {
   resume(): void {
     if (this.mode === 'estop') {
       this.estopReason = null;
-      if (estopCapable(this.plant)) this.plant.clearEstop();
+      if (hasEstop(this.plant)) this.plant.clearEstop();
     } else if (this.mode !== 'paused') {
       return;
     }
@@ -319,7 +303,7 @@ export class FineTuneSession {
     if (this.mode === 'stopped' || this.mode === 'failed') return;
     if (this.estopReason === null) this.estopReason = reason;
     this.mode = 'estop';
-    if (estopCapable(this.plant) && !this.plant.estopped) this.plant.triggerEstop(reason);
+    if (hasEstop(this.plant) && !this.plant.estopped) this.plant.triggerEstop(reason);
     this.holdSafe();
   }
 
@@ -419,7 +403,7 @@ export class FineTuneSession {
   }
 
   private tick(t: TickInfo): void | Promise<void> {
-    if (this.mode !== 'estop' && estopCapable(this.plant) && this.plant.estopped) this.estop(this.plant.estopCause ?? 'plant e-stop');
+    if (this.mode !== 'estop' && hasEstop(this.plant) && this.plant.estopped) this.estop(this.plant.estopCause ?? 'plant e-stop');
     if (this.mode === 'estop' || this.mode === 'paused' || this.mode === 'failed') {
       this.writeSafe();
       return;

@@ -1,3 +1,5 @@
+import type { Rng } from '../util/rng.js';
+
 /**
  * A plant is what is being controlled: MuJoCo in process, a ROS 2 robot, or a remote
  * simulator/driver over ZeroMQ. It yields named signals, accepts a command in physical
@@ -46,6 +48,43 @@ export interface Plant {
    */
   advance(): Promise<void>;
   close(): Promise<void>;
+
+  // Optional capabilities: a robot plant has them, a simulator does not need them.
+
+  /** The plant's own e-stop latch (a robot's e-stop topic). */
+  readonly estopped?: boolean;
+  /** Why the latch was set (null when it is not). */
+  readonly estopCause?: string | null;
+  /** Set the latch: the plant stops or zeroes commands until `clearEstop()`. */
+  triggerEstop?(reason: string): void;
+  clearEstop?(): void;
+  /** Seconds since `signal` last arrived (feeds the safety layer's staleness watchdog). */
+  signalAge?(signal: string): number;
+}
+
+/** A plant with its own e-stop latch. */
+export type EstopCapable = Plant & Required<Pick<Plant, 'estopped' | 'estopCause' | 'triggerEstop' | 'clearEstop'>>;
+
+export function hasEstop(plant: Plant): plant is EstopCapable {
+  return typeof plant.triggerEstop === 'function' && typeof plant.clearEstop === 'function';
+}
+
+/**
+ * Bounds a command before it reaches the plant (the SafetyLayer implements this). It may hold,
+ * clamp or zero the command, and may ask the episode to end (workspace bounds).
+ */
+export interface CommandFilter {
+  /** Filter `command` in place; return a reason string to end the episode safely, else null. */
+  filter(command: Float64Array, signals: Signals): string | null;
+  /** Called at every reset. */
+  reset(): void;
+}
+
+/** Optional per-episode perturbation of the plant (sim domain randomisation). */
+export interface EpisodeRandomizer {
+  apply(plant: Plant, rng: Rng): void;
+  /** Perturb an observation in place (observation noise). */
+  perturbObservation?(observation: Float32Array, rng: Rng): void;
 }
 
 /**

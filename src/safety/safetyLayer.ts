@@ -10,8 +10,7 @@
  * 5. workspace bounds on named signals → safe command, end episode.
  * "Zero" means 0 clamped into the actuator range; "hold" repeats the last command that went out.
  */
-import type { Signals } from '../plant/plant.js';
-import type { CommandFilter } from '../env/env.js';
+import type { CommandFilter, Signals } from '../plant/plant.js';
 
 export type SafeCommand = 'hold' | 'zero';
 

@@ -1,10 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { CommandFilter, EpisodeRandomizer } from '../env/env.js';
-import { Env } from '../env/env.js';
-import { MujocoPlant } from '../plant/mujoco/mujocoPlant.js';
-import type { CommandSpec } from '../plant/plant.js';
+import { packageRoot } from '../util/packageRoot.js';
 import { pendulum } from './builtin/pendulum.js';
 import { planarRunner } from './builtin/planarRunner.js';
 import { pointReach } from './builtin/pointReach.js';
@@ -47,24 +42,17 @@ export function getTaskDefinition(name: string): TaskDefinition {
   return entry(name).definition;
 }
 
-export interface CreateEnvOptions {
-  seed: number;
+
+/** Where a task's model comes from when not the default. */
+export interface ModelLocation {
   /** MJCF file to use instead of the task's default model. */
   modelPath?: string;
   /** Directory holding Gymnasium's MJCF files (half_cheetah.xml, ...); needed by the *-v5 tasks. */
   gymnasiumModelDir?: string;
-  /** Physics steps per control tick instead of the task's. */
-  frameSkip?: number;
-  randomizer?: EpisodeRandomizer;
-  filter?: CommandFilter;
-  /** Build the command filter once the plant's command range is known (the SafetyLayer). */
-  filterFor?: (command: CommandSpec) => CommandFilter;
-  /** Override the task's time limit (ticks). */
-  maxEpisodeSteps?: number;
 }
 
 /** The MJCF file a task runs on, given the options. */
-export function resolveModelPath(name: string, options: Pick<CreateEnvOptions, 'modelPath' | 'gymnasiumModelDir'> = {}): string {
+export function resolveModelPath(name: string, options: ModelLocation = {}): string {
   const { definition, source } = entry(name);
   if (options.modelPath !== undefined) return path.resolve(options.modelPath);
   if (source === 'builtin') return path.join(packageRoot(), 'sim', definition.defaultModel);
@@ -72,47 +60,4 @@ export function resolveModelPath(name: string, options: Pick<CreateEnvOptions, '
     throw new Error(`task '${name}' needs the directory of Gymnasium's MJCF files (option gymnasiumModelDir, holding ${definition.defaultModel}) or an explicit modelPath`);
   }
   return path.resolve(options.gymnasiumModelDir, definition.defaultModel);
-}
-
-/** Build MuJoCo plant + task + env for a registered task. The caller closes `env.plant`. */
-export async function createEnv(name: string, options: CreateEnvOptions): Promise<Env> {
-  const definition = getTaskDefinition(name);
-  const modelPath = resolveModelPath(name, options);
-  const task = definition.create();
-  const plant = await MujocoPlant.create(modelPath, {
-    frameSkip: options.frameSkip ?? definition.frameSkip,
-    contactForces: task.requiredSignals.some((s) => s.name === 'cfrc_ext'),
-  });
-  try {
-    return new Env(plant, task, {
-      seed: options.seed,
-      filter: options.filter ?? options.filterFor?.(plant.command),
-      randomizer: options.randomizer,
-      maxEpisodeSteps: options.maxEpisodeSteps,
-    });
-  } catch (err) {
-    await plant.close();
-    throw err;
-  }
-}
-
-let root: string | null = null;
-
-/**
- * The sacbridge package directory: the nearest ancestor of this module with sacbridge's
- * package.json. Works from src/ (ts) and dist/src/ (compiled) alike.
- */
-export function packageRoot(): string {
-  if (root !== null) return root;
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'sacbridge') {
-      root = dir;
-      return dir;
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`cannot find sacbridge's package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
 }

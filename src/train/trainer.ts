@@ -1,6 +1,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCheckpoint, NoCheckpointError, saveCheckpoint, type Json } from '../agent/checkpoint.js';
+import { loadCheckpoint, NoCheckpointError, saveCheckpoint } from '../agent/checkpoint.js';
+import type { Json } from '../util/json.js';
 import { ObservationNormalizer } from '../agent/normalizer.js';
 import { ReplayBuffer } from '../agent/replayBuffer.js';
 import { SoftActorCritic, resolveHyperparameters, type SacHyperparameters, type SacMetrics } from '../agent/sac.js';

@@ -1,4 +1,5 @@
-import { packArrays, unpackArrays, type ArrayIndexEntry, type CheckpointContent, type Json, type LoadedCheckpoint } from '../agent/checkpoint.js';
+import { packArrays, unpackArrays, type ArrayIndexEntry, type CheckpointContent, type LoadedCheckpoint } from '../agent/checkpoint.js';
+import type { Json } from '../util/json.js';
 import type { NormalizerState } from '../agent/normalizer.js';
 import type { ReplaySnapshot } from '../agent/replayBuffer.js';
 import type { SacHyperparameters, SacState } from '../agent/sac.js';

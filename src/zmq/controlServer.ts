@@ -9,9 +9,7 @@ import * as zmq from 'zeromq';
 import { PROTOCOL_VERSION, RejectionCounter, type ZmqMetricsSink } from './codec.js';
 import { ArgumentError, validateArgs, type ArgsSchema } from './argsSchema.js';
 import { bindSecurely, type BindSecurity } from './security.js';
-
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-export type JsonObject = { [key: string]: JsonValue };
+import type { Json, JsonObject } from '../util/json.js';
 
 /** Phases a `switch_phase` command may ask for (pause, e-stop and stop have their own commands). */
 export const SWITCHABLE_PHASES = ['idle', 'sim_training', 'evaluating', 'armed', 'real_finetune'] as const;
@@ -100,7 +98,7 @@ class RequestError extends Error {
     readonly code: string,
     message: string,
     /** The request's id, when it was readable. */
-    readonly id: JsonValue = null,
+    readonly id: Json = null,
   ) {
     super(message);
   }
@@ -157,7 +155,7 @@ export class ControlServer {
   /** One request to one reply object; never throws. */
   async handle(frames: readonly Uint8Array[]): Promise<JsonObject> {
     this.counters.requests++;
-    let id: JsonValue = null;
+    let id: Json = null;
     try {
       const request = this.parse(frames);
       id = request.id;
@@ -183,7 +181,7 @@ export class ControlServer {
     }
   }
 
-  private parse(frames: readonly Uint8Array[]): { cmd: string; args: unknown; id: JsonValue } {
+  private parse(frames: readonly Uint8Array[]): { cmd: string; args: unknown; id: Json } {
     if (frames.length !== 1) throw new RequestError('frame_count', `a control request is one JSON frame, got ${frames.length} frames`);
     const limit = this.options.maxRequestBytes ?? 65536;
     if (frames[0].byteLength > limit) throw new RequestError('too_large', `request is ${frames[0].byteLength} bytes, limit ${limit}`);

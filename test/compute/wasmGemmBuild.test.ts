@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot, WASM_GEMM_PATH } from '../../src/compute/gemmProviders.js';
+import { WASM_GEMM_PATH } from '../../src/compute/gemmProviders.js';
+import { packageRoot } from '../../src/util/packageRoot.js';
 import { moduleInterface, WebAssemblyApi } from '../../src/compute/webAssembly.js';
 
 function has(command: string): boolean {

@@ -6,7 +6,8 @@ import { afterEach, before, test } from 'node:test';
 import { EX_CONFIG } from '../../src/config/load.js';
 import { loadCheckpoint } from '../../src/agent/checkpoint.js';
 import { cpuWakeupLatencyProblem, effectiveCpuWakeupLatencyUs } from '../../src/control/cpuWakeupLatency.js';
-import type { DaemonSnapshot, DaemonStatus } from '../../src/daemon/daemon.js';
+import type { DaemonStatus } from '../../src/daemon/control.js';
+import type { DaemonSnapshot } from '../../src/daemon/daemon.js';
 import { StateDir } from '../../src/daemon/stateDir.js';
 import { controlCall, DIST, ensureAddon, killAll, MAIN_JS, msgIs, notifyReceiver, sleep, spawnDaemon, tempDir, TINY_SAC, type LogRecord } from './helpers.js';
 

@@ -12,7 +12,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { validateRosPlantConfig } from '../../src/plant/ros/rosPlantConfig.js';
 import { FakeRosGraph } from '../../src/plant/ros/testing/fakeRclnodejs.js';
 import { RobotPhaseError, rosPlantConfigFrom, startRobotPhase, type RobotPhase } from '../../src/daemon/robotPhase.js';
-import { createEnv } from '../../src/task/registry.js';
+import { createEnv } from '../../src/wiring/envFactory.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { ROOT, tempDir } from './helpers.js';
 import { cartpoleRig, gymDir, recordingLogger, TASK, until } from './rosRig.js';

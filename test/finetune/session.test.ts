@@ -19,7 +19,8 @@ import type { RosPlantConfig } from '../../src/plant/ros/rosPlantConfig.js';
 import { FakeRosGraph } from '../../src/plant/ros/testing/fakeRclnodejs.js';
 import { SimulatedRobot } from '../../src/plant/ros/testing/simulatedRobot.js';
 import { pointReach } from '../../src/task/builtin/pointReach.js';
-import { createEnv, resolveModelPath } from '../../src/task/registry.js';
+import { resolveModelPath } from '../../src/task/registry.js';
+import { createEnv } from '../../src/wiring/envFactory.js';
 import { Rng } from '../../src/util/rng.js';
 import { fifoSchedulingProblem, mainThreadScheduling } from '../../src/control/realtime.js';
 

@@ -40,7 +40,8 @@ import { RosPlant } from '../../src/plant/ros/rosPlant.js';
 import { FakeRosGraph } from '../../src/plant/ros/testing/fakeRclnodejs.js';
 import { SimulatedRobot } from '../../src/plant/ros/testing/simulatedRobot.js';
 import { pointReach } from '../../src/task/builtin/pointReach.js';
-import { createEnv, resolveModelPath } from '../../src/task/registry.js';
+import { resolveModelPath } from '../../src/task/registry.js';
+import { createEnv } from '../../src/wiring/envFactory.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { Rng } from '../../src/util/rng.js';
 

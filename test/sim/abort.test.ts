@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Env } from '../../src/env/env.js';
 import { hasSimulatorAccess } from '../../src/plant/plant.js';
-import { createEnv } from '../../src/task/registry.js';
+import { createEnv } from '../../src/wiring/envFactory.js';
 import { gymnasiumModelDir } from './simFixtures.js';
 
 const envs: Env[] = [];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Env } from '../../src/env/env.js';
 import type { PointReachTask } from '../../src/task/builtin/pointReach.js';
 import { TARGET_RANGE } from '../../src/task/builtin/pointReach.js';
-import { createEnv } from '../../src/task/registry.js';
+import { createEnv } from '../../src/wiring/envFactory.js';
 import { Rng } from '../../src/util/rng.js';
 import { assertClose, assertTermsSum, assertVectorClose, stepWithSnapshots } from './simFixtures.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Env } from '../../src/env/env.js';
 import { DomainRandomizer } from '../../src/plant/mujoco/domainRandomizer.js';
 import { MujocoPlant } from '../../src/plant/mujoco/mujocoPlant.js';
-import { createEnv } from '../../src/task/registry.js';
+import { createEnv } from '../../src/wiring/envFactory.js';
 import { Rng } from '../../src/util/rng.js';
 import { gymnasiumModelDir } from './simFixtures.js';
 

@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Env, StepResult } from '../../src/env/env.js';
-import { createEnv } from '../../src/task/registry.js';
+import { createEnv } from '../../src/wiring/envFactory.js';
 import { Rng } from '../../src/util/rng.js';
 import { assertClose, assertTermsSum, assertVectorClose, clip, gymnasiumModelDir, stepWithSnapshots, type Snapshot } from './simFixtures.js';
 

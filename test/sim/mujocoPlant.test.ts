@@ -6,7 +6,7 @@ import path from 'node:path';
 import { DataViewCache, isDead } from '../../src/plant/mujoco/dataViews.js';
 import { MujocoPlant } from '../../src/plant/mujoco/mujocoPlant.js';
 import { EXPECTED_MUJOCO_VERSION, loadMujoco } from '../../src/plant/mujoco/mujocoModule.js';
-import { packageRoot } from '../../src/task/registry.js';
+import { packageRoot } from '../../src/util/packageRoot.js';
 import { gymnasiumModelDir } from './simFixtures.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'sacbridge-plant-'));

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { createEnv, DEFAULT_TASK, getTaskDefinition, listTasks, packageRoot, resolveModelPath } from '../../src/task/registry.js';
+import { DEFAULT_TASK, getTaskDefinition, listTasks, resolveModelPath } from '../../src/task/registry.js';
+import { createEnv } from '../../src/wiring/envFactory.js';
+import { packageRoot } from '../../src/util/packageRoot.js';
 import { gymnasiumModelDir } from './simFixtures.js';
 
 const GYMNASIUM = ['HalfCheetah-v5', 'Hopper-v5', 'Walker2d-v5', 'Ant-v5', 'InvertedPendulum-v5', 'InvertedDoublePendulum-v5'];

@@ -4,7 +4,7 @@ import path from 'node:path';
 import assert from 'node:assert/strict';
 import type { Env, StepResult } from '../../src/env/env.js';
 import type { Signals } from '../../src/plant/plant.js';
-import { packageRoot } from '../../src/task/registry.js';
+import { packageRoot } from '../../src/util/packageRoot.js';
 import { Rng } from '../../src/util/rng.js';
 
 /**

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { initCompute } from '../../src/compute/backend.js';
 import { executedAction, scaleAction, unscaleCommand, type Env } from '../../src/env/env.js';
 import { SafetyLayer } from '../../src/safety/safetyLayer.js';
-import { createEnv } from '../../src/task/registry.js';
+import { createEnv } from '../../src/wiring/envFactory.js';
 import { Trainer } from '../../src/train/trainer.js';
 
 await initCompute();

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initCompute } from '../../src/compute/backend.js';
-import { createEnv } from '../../src/task/registry.js';
+import { createEnv } from '../../src/wiring/envFactory.js';
 import { Trainer, runEpisodes } from '../../src/train/trainer.js';
 import { Rng } from '../../src/util/rng.js';
 

@@ -4,8 +4,8 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initCompute } from '../../src/compute/backend.js';
-import type { EpisodeRandomizer } from '../../src/env/env.js';
-import { createEnv } from '../../src/task/registry.js';
+import type { EpisodeRandomizer } from '../../src/plant/plant.js';
+import { createEnv } from '../../src/wiring/envFactory.js';
 import { Trainer, type MetricsRecord, type TrainerOptions } from '../../src/train/trainer.js';
 import { gymnasiumModelDir } from './fixtures.js';
 

@@ -1,5 +1,4 @@
-import type { EpisodeRandomizer } from '../../env/env.js';
-import type { Plant } from '../plant.js';
+import type { EpisodeRandomizer, Plant } from '../plant.js';
 import type { Rng } from '../../util/rng.js';
 import { MujocoPlant, type NominalParameters } from './mujocoPlant.js';
 

@@ -1,5 +1,5 @@
-import { UsageError } from '../cli/args.js';
-import { CONFIG_FILE_ENV, type LoadOptions } from './load.js';
+import { UsageError } from './args.js';
+import { CONFIG_FILE_ENV, type LoadOptions } from '../config/load.js';
 
 /**
  * Split a command's arguments into the configuration file (`--config FILE`, else

@@ -1,0 +1,121 @@
+/**
+ * The one module that turns the convict configuration into the options of the parts it
+ * configures: SAC hyperparameters, the safety layer, the sim env and robot fine-tuning. The daemon,
+ * `sacbridge train` and `sacbridge eval` all go through here, so the same keys mean the same
+ * thing everywhere. Where a key's name differs from the option's, the mapping says so here once.
+ * Pure: no I/O.
+ */
+import type { SacHyperparameters } from '../agent/sac.js';
+import type { SacbridgeConfig, SafetyConfig } from '../config/schema.js';
+import { DomainRandomizer } from '../plant/mujoco/domainRandomizer.js';
+import type { CommandSpec } from '../plant/plant.js';
+import { SafetyLayer, type SafetyOptions } from '../safety/safetyLayer.js';
+import type { CreateEnvOptions } from './envFactory.js';
+
+/** rl.* as SAC hyperparameters (rl.lr -> learningRate, rl.alphaLearn -> autoAlpha, rl.alphaInit -> initialAlpha, rl.hiddenSizes -> hidden). */
+export function sacHyperparameters(rl: SacbridgeConfig['rl']): Partial<SacHyperparameters> {
+  return {
+    variant: rl.variant,
+    hidden: [...rl.hiddenSizes],
+    learningRate: rl.lr,
+    batchSize: rl.batchSize,
+    gamma: rl.gamma,
+    tau: rl.tau,
+    bufferSize: rl.bufferSize,
+    learningStarts: rl.learningStarts,
+    updatesPerStep: rl.updatesPerStep,
+    autoAlpha: rl.alphaLearn,
+    initialAlpha: rl.alphaInit,
+    targetEntropy: rl.targetEntropy === 'auto' ? null : rl.targetEntropy,
+  };
+}
+
+/**
+ * safety.* as SafetyLayer options for a plant's command. The same mapping serves sim and robot,
+ * so the limits a policy trains under are the ones it meets on the robot. `staleAgeS` arms the
+ * watchdog (robot only: in sim nothing is ever stale).
+ */
+export function safetyOptions(c: SafetyConfig, command: CommandSpec, staleAgeS?: number): SafetyOptions {
+  const limits = (key: 'commandMin' | 'commandMax', fallback: Float64Array): ArrayLike<number> => {
+    const v = c[key];
+    if (v.length === 0) return fallback;
+    if (v.length !== command.size) {
+      throw new Error(`safety.${key} has ${v.length} elements, the plant has ${command.size} actuators`);
+    }
+    return v;
+  };
+  const low = limits('commandMin', command.low);
+  const high = limits('commandMax', command.high);
+  // maxDeltaPerTick is a fraction of each actuator's range; 2 spans the whole range (no limit).
+  const maxDelta = c.maxDeltaPerTick >= 2 ? undefined : Array.from(command.low, (lo, i) => (c.maxDeltaPerTick * (command.high[i] - lo)) / 2);
+  return {
+    low,
+    high,
+    ...(maxDelta === undefined ? {} : { maxDelta }),
+    ...(staleAgeS === undefined ? {} : { watchdog: { maxAge: staleAgeS, action: c.staleAction } }),
+    workspace: c.workspace.map((w) => ({ signal: w.signal, index: w.index, low: w.min, high: w.max })),
+    safeCommand: c.staleAction,
+  };
+}
+
+/** The safety layer's factory for an env: built once the plant's command range is known. */
+export function safetyFilterFor(c: SafetyConfig): NonNullable<CreateEnvOptions['filterFor']> {
+  return (command) => new SafetyLayer(safetyOptions(c, command));
+}
+
+/** sim.* and safety.* as the options of a sim env (seed apart): model, frame skip, safety layer, randomisation. */
+export function simEnvOptions(sim: SacbridgeConfig['sim'], safety: SafetyConfig): Omit<CreateEnvOptions, 'seed'> {
+  const r = sim.randomize;
+  const randomized = r.massScale.some((x) => x !== 1) || r.frictionScale.some((x) => x !== 1) || r.actuatorGainScale.some((x) => x !== 1) || r.observationNoiseStd > 0 || r.actionLatencyTicks[1] > 0;
+  return {
+    ...(sim.modelPath !== '' ? { modelPath: sim.modelPath } : {}),
+    ...(sim.gymnasiumModelDir !== '' ? { gymnasiumModelDir: sim.gymnasiumModelDir } : {}),
+    ...(sim.frameSkip > 0 ? { frameSkip: sim.frameSkip } : {}),
+    // The safety layer bounds commands in sim as on the robot (without the staleness watchdog).
+    filterFor: safetyFilterFor(safety),
+    ...(randomized
+      ? {
+          randomizer: new DomainRandomizer({
+            mass: [r.massScale[0], r.massScale[1]],
+            friction: [r.frictionScale[0], r.frictionScale[1]],
+            actuatorGain: [r.actuatorGainScale[0], r.actuatorGainScale[1]],
+            observationNoiseStd: r.observationNoiseStd,
+            maxActionLatency: r.actionLatencyTicks[1],
+          }),
+        }
+      : {}),
+  };
+}
+
+/** The learning settings of robot fine-tuning (FineTuneOptions' share of the configuration). */
+export interface FineTuneSettings {
+  rateHz: number;
+  robotFraction: number;
+  updatesPerStep: number;
+  learningStarts: number;
+  publishEvery: number;
+  robotReplayCapacity: number;
+  seed: number;
+  compute: SacbridgeConfig['compute']['backend'];
+  controlThreadPriority: number;
+}
+
+/**
+ * Fine-tuning on the robot: ros.controlRateHz is the tick; the robot's share of a batch is
+ * 1 - switch.simReplayRatio; the first update waits for one batch of robot transitions
+ * (rl.batchSize), since the sim replay already fills the rest; weights go to the control thread
+ * as often as to the policy server (zmq.policyRefreshUpdates).
+ */
+export function fineTuneSettings(c: SacbridgeConfig): FineTuneSettings {
+  return {
+    rateHz: c.ros.controlRateHz,
+    robotFraction: 1 - c.switch.simReplayRatio,
+    updatesPerStep: c.rl.updatesPerStep,
+    learningStarts: c.rl.batchSize,
+    publishEvery: c.zmq.policyRefreshUpdates,
+    robotReplayCapacity: c.rl.bufferSize,
+    seed: c.sim.seed,
+    compute: c.compute.backend,
+    controlThreadPriority: c.realtime.controlThreadPriority,
+  };
+}
