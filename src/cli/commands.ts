@@ -1,6 +1,7 @@
 import type { Command } from './command.js';
 import { configCommand } from './config.js';
 import { evalCommand } from './evalCommand.js';
+import { exportCommand } from './export.js';
 import { plotCommand } from './plot.js';
 import { runCommand } from './run.js';
 import { statusCommand } from './status.js';
@@ -8,4 +9,4 @@ import { tasksCommand } from './tasks.js';
 import { trainCommand } from './train.js';
 
 /** Every CLI command; add one by writing its file and a line here. */
-export const COMMANDS: readonly Command[] = [runCommand, statusCommand, configCommand, trainCommand, evalCommand, tasksCommand, plotCommand];
+export const COMMANDS: readonly Command[] = [runCommand, statusCommand, configCommand, trainCommand, evalCommand, exportCommand, tasksCommand, plotCommand];

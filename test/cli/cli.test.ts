@@ -24,7 +24,7 @@ test('usage errors name the flag and exit 64', () => {
     [['train', '--out'], /--out: missing value/],
     [['eval'], /--checkpoint: required/],
     [['eval', '--checkpoint', 'x', '--episodes', '-1'], /--episodes: must be >= 1/],
-    [['frobnicate'], /unknown command 'frobnicate' \(known: run, status, config, train, eval, tasks, plot\)/],
+    [['frobnicate'], /unknown command 'frobnicate' \(known: run, status, config, train, eval, export, tasks, plot\)/],
   ];
   for (const [args, pattern] of cases) {
     const r = cli(...args);
