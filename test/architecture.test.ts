@@ -24,7 +24,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['log'],
   ['wiring'],
   ['daemon', 'metrics'],
-  ['plot'],
+  ['plot', 'export'],
   ['cli'],
 ];
 

@@ -1,17 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../util/packageRoot.js';
 
-/**
- * The version in sacbridge's package.json, read at run time so it is the installed package's
- * (dist/src/cli/ sits three levels below the package root, as src/cli/ sits two below it).
- */
+/** The version in sacbridge's package.json, read at run time so it is the installed package's. */
 export function packageVersion(): string {
-  for (const rel of ['../../../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'sacbridge' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // not at this level
-    }
-  }
-  throw new Error("cannot find sacbridge's package.json above " + new URL('.', import.meta.url).pathname);
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
