@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { installAdamKernel } from './adam.js';
-import { firstLine } from './gemmProviders.js';
+import { existsSync } from 'node:fs';
+import { DEFAULT_ADDON_PATH, firstLine } from './gemmProviders.js';
+import { chooseKernel } from './kernelChoice.js';
 import { installPolyakKernel } from './polyak.js';
 import { installGemm, type GemmChoice, type GemmProviderName } from './gemmKernels.js';
 
@@ -22,6 +24,8 @@ export interface ComputeOptions {
   addonPath?: string;
   /** OpenBLAS threads (default 1: see src/compute/gemmProviders.ts for the measurement). */
   blasThreads?: number;
+  /** Where the measured kernel choice is cached (default build/kernel-choice.json). */
+  kernelChoicePath?: string;
 }
 
 let active: ComputeInfo | null = null;
@@ -83,18 +87,36 @@ export async function initCompute(choice: BackendChoice = 'auto', options: Compu
   }
   if (active === null) {
     await startWasm();
+    const kernel = await measuredKernel(options);
     const gemmOptions = {
       ...(options.addonPath === undefined ? {} : { addonPath: options.addonPath }),
       ...(options.blasThreads === undefined ? {} : { blasThreads: options.blasThreads }),
+      coreType: kernel.coreType,
     };
-    const gemm = installGemm(options.gemm ?? 'auto', gemmOptions);
+    const gemm = installGemm(kernel.gemm, gemmOptions);
     installAdamKernel();
     installPolyakKernel();
     const others = notes.length > 0 ? `; ${notes.join('; ')}` : '';
-    active = { backend: 'wasm', gemm: gemm.provider, reason: `compute: tfjs wasm backend, ${gemm.reason}${others}` };
+    const core = gemm.provider === 'openblas' && kernel.coreType !== null ? ` with OPENBLAS_CORETYPE=${kernel.coreType}` : '';
+    const chosen = kernel.note === '' ? '' : `; kernel ${kernel.note}`;
+    active = { backend: 'wasm', gemm: gemm.provider, reason: `compute: tfjs wasm backend, ${gemm.reason}${core}${chosen}${others}` };
   }
   await tf.ready();
   return active;
+}
+
+/**
+ * With `gemm: auto` and the OpenBLAS addon built: the provider and core type chosen by
+ * measurement (kernelChoice.ts), unless OPENBLAS_CORETYPE already names one.
+ */
+async function measuredKernel(options: ComputeOptions): Promise<{ gemm: GemmChoice; coreType: string | null; note: string }> {
+  const choice = options.gemm ?? 'auto';
+  const addonPath = options.addonPath ?? DEFAULT_ADDON_PATH();
+  if (choice !== 'auto' || !existsSync(addonPath)) return { gemm: choice, coreType: null, note: '' };
+  const fromEnv = process.env.OPENBLAS_CORETYPE;
+  if (fromEnv !== undefined && fromEnv !== '') return { gemm: 'auto', coreType: null, note: `OPENBLAS_CORETYPE=${fromEnv} from the environment (not measured)` };
+  const { choice: c, note } = await chooseKernel({ addonPath, openBlasAvailable: true, ...(options.kernelChoicePath === undefined ? {} : { cachePath: options.kernelChoicePath }) });
+  return { gemm: c.provider === 'openblas' ? 'auto' : c.provider, coreType: c.coreType, note: `${c.provider === 'openblas' ? `OpenBLAS ${c.coreType ?? c.timings.find((t) => t.coreType === null)?.runs ?? ''}` : c.provider} ${note}` };
 }
 
 /** Forget the selection so a test can initialise again (the tfjs backends stay registered). */

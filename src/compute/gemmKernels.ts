@@ -49,6 +49,8 @@ export interface GemmOptions {
   addonPath?: string;
   /** OpenBLAS threads (default 1; see loadOpenBlas). */
   blasThreads?: number;
+  /** OPENBLAS_CORETYPE chosen by measurement (kernelChoice.ts); null: OpenBLAS's own pick. */
+  coreType?: string | null;
 }
 
 interface StockKernels {
@@ -103,7 +105,7 @@ export function installGemm(choice: GemmChoice = 'auto', options: GemmOptions = 
     return false;
   };
   const loaders: Record<HeapGemmName, () => Loaded<HeapGemm>> = {
-    openblas: () => loadOpenBlas(options.addonPath, options.blasThreads ?? 1),
+    openblas: () => loadOpenBlas(options.addonPath, options.blasThreads ?? 1, options.coreType ?? null),
     'wasm-simd': () => loadWasmSimdShared(heap),
     'wasm-simd-copy': () => loadWasmSimdCopy(),
   };

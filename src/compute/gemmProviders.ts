@@ -67,14 +67,23 @@ interface SgemmAddon {
 /** Result of trying to load a provider: the provider, or why it is not available. */
 export type Loaded<T> = { ok: true; value: T; detail: string } | { ok: false; why: string };
 
-/** The OpenBLAS addon, if it was built at install time and loads. */
-export function loadOpenBlas(addonPath: string = DEFAULT_ADDON_PATH(), threads = 1): Loaded<HeapGemm> {
+/** Whether some call has loaded the addon (and with it OpenBLAS) into this process. */
+let openBlasLoaded = false;
+
+/**
+ * The OpenBLAS addon, if it was built at install time and loads. `coreType` (an
+ * OPENBLAS_CORETYPE value, see kernelChoice.ts) takes effect only if OpenBLAS is not loaded yet
+ * and the environment does not already name one: the library reads it once, when it loads.
+ */
+export function loadOpenBlas(addonPath: string = DEFAULT_ADDON_PATH(), threads = 1, coreType: string | null = null): Loaded<HeapGemm> {
   if (!existsSync(addonPath)) {
     return { ok: false, why: `native addon not built (${addonPath} missing: install libopenblas-dev and a C compiler, then npm install)` };
   }
+  if (coreType !== null && !openBlasLoaded && process.env.OPENBLAS_CORETYPE === undefined) process.env.OPENBLAS_CORETYPE = coreType;
   let addon: SgemmAddon;
   try {
     addon = createRequire(import.meta.url)(addonPath) as SgemmAddon;
+    openBlasLoaded = true;
   } catch (err) {
     return { ok: false, why: `native addon ${addonPath} does not load: ${firstLine(err)}` };
   }

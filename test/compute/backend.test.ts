@@ -42,6 +42,8 @@ test('auto with the addon built picks OpenBLAS', { skip: noNative || (existsSync
   const info = await initCompute('auto');
   assert.equal(info.gemm, 'openblas');
   assert.match(info.reason, /GEMM openblas: OpenBLAS .*threads=1/);
+  // The compute line names the kernel chosen by measurement (kernelChoice.ts) and the timings.
+  assert.match(info.reason, /kernel (OpenBLAS \S+|wasm-simd) chosen by measurement (now|on \d{4}-\d\d-\d\d) \(update GEMMs: .*wasm-simd [\d.]+/);
   const y = tf.tidy(() => tf.matMul(tf.ones([3, 17]), tf.ones([5, 17]), false, true).dataSync());
   assert.deepEqual(Array.from(y), new Array(15).fill(17));
 });
