@@ -1,5 +1,5 @@
 import type { ThreadedPolicyServerStatus } from '../zmq/threadedPolicyServer.js';
-import type { JobStatus } from './job.js';
+import type { EvaluationRequest, JobStatus } from './job.js';
 import type { JsonObject } from '../util/json.js';
 import { eventTo, PhaseError, type Phase, type PhaseChange, type PhaseEvent, type PhaseState } from './phases.js';
 
@@ -32,7 +32,9 @@ export interface DaemonStatus {
   uptimeSeconds: number;
 }
 
-export type ControlRequest = { kind: 'phase'; event: PhaseEvent; source: string; reason: string } | { kind: 'checkpoint'; source: string };
+export type ControlRequest =
+  | { kind: 'phase'; event: PhaseEvent; source: string; reason: string; evaluation?: EvaluationRequest }
+  | { kind: 'checkpoint'; source: string };
 
 /** What the control API drives: the daemon. */
 export interface ControlTarget {
@@ -77,12 +79,20 @@ export class DaemonControl {
     return { name: info.name, steps: info.steps, replaySize: info.replaySize };
   }
   /**
-   * Starts an evaluation phase (its episodes come from sim.evalEpisodes, or switch.gateEpisodes
-   * when a switch is configured: the gate decides on them). Already evaluating: nothing to do.
+   * Starts an evaluation phase of `episodes` episodes, acting as `deterministic` says (the job's
+   * gate decides only on a round at least as long as the one it is configured for). Already
+   * evaluating: nothing to do.
    */
-  evaluate(a: { episodes: number; deterministic: boolean }): Promise<JsonObject> {
-    if (this.daemon.phaseState.phase === 'evaluating') return Promise.resolve({ phase: 'evaluating', already: true });
-    return this.phase({ kind: 'phase', event: 'evaluate', source: 'control-api', reason: `asked for ${a.episodes} episodes` });
+  async evaluate(a: { episodes: number; deterministic: boolean }): Promise<JsonObject> {
+    if (this.daemon.phaseState.phase === 'evaluating') return { phase: 'evaluating', already: true };
+    const change = await this.phase({
+      kind: 'phase',
+      event: 'evaluate',
+      source: 'control-api',
+      reason: `asked for ${a.episodes} ${a.deterministic ? 'deterministic' : 'sampled'} episodes`,
+      evaluation: { episodes: a.episodes, deterministic: a.deterministic },
+    });
+    return { ...change, episodes: a.episodes, deterministic: a.deterministic };
   }
   /** Moves one edge of the state machine; a target further away is refused with the reason. */
   switchPhase(a: { phase: Phase; reason: string }): Promise<JsonObject> {

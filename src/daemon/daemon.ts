@@ -402,7 +402,13 @@ export class Daemon {
       const p = this.pending.shift()!;
       try {
         if (p.request.kind === 'checkpoint') p.resolve(await this.checkpoint(`requested by ${p.request.source}`));
-        else p.resolve(this.phases.apply(p.request.event, p.request.source, p.request.reason));
+        else {
+          const r = p.request;
+          // Refused transitions throw before the job hears of the round's size.
+          const change = this.phases.apply(r.event, r.source, r.reason);
+          if (r.evaluation !== undefined && change.to.phase === 'evaluating') this.job.evaluationRequested?.(r.evaluation);
+          p.resolve(change);
+        }
       } catch (err) {
         p.reject(err as Error);
       }

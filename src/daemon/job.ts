@@ -52,11 +52,23 @@ export interface Job {
    */
   reconfigure?(config: SacbridgeConfig, changed: readonly string[]): string[];
 
+  /**
+   * The next evaluation round (the control API's `evaluate`) runs `episodes` episodes, acting
+   * deterministically or not, instead of the configured number. Called before the phase change.
+   */
+  evaluationRequested?(request: EvaluationRequest): void;
+
   /** The phase left `from` (e.g. stop the robot session when leaving real_finetune). */
   phaseLeft?(from: Phase, to: Phase): Promise<void>;
 
   /** Release resources (workers, sockets, plants) at shutdown, after the last checkpoint. */
   close?(): Promise<void>;
+}
+
+/** What an operator asked of an evaluation round. */
+export interface EvaluationRequest {
+  episodes: number;
+  deterministic: boolean;
 }
 
 export interface JobCheckpoint {

@@ -11,7 +11,7 @@ import { getTaskDefinition } from '../task/registry.js';
 import { createEnv } from '../wiring/envFactory.js';
 import { Trainer } from '../train/trainer.js';
 import { Rng } from '../util/rng.js';
-import type { Job, JobCheckpoint, JobContext, JobStatus, ServedPolicy, TickResult } from './job.js';
+import type { EvaluationRequest, Job, JobCheckpoint, JobContext, JobStatus, ServedPolicy, TickResult } from './job.js';
 import type { Phase } from './phases.js';
 import { startRobotPhase, type RobotPhase, type RobotPhaseDeps } from './robotPhase.js';
 import { sacHyperparameters, simEnvOptions } from '../wiring/configOptions.js';
@@ -81,6 +81,9 @@ export type RobotOverrides = Pick<RobotPhaseDeps, 'loadRcl' | 'rosCheck'>;
 
 interface Evaluation {
   target: number;
+  deterministic: boolean;
+  /** Whether the gate decides on this round (false: an operator's round shorter than the gate's, or sampled). */
+  gates: boolean;
   returns: number[];
 }
 
@@ -90,6 +93,8 @@ export class SacJob implements Job {
   private config: SacbridgeConfig;
   private evalEnv: Env | null = null;
   private evaluation: Evaluation | null = null;
+  /** The control API's request for the next round. */
+  private requestedEvaluation: EvaluationRequest | null = null;
   private lastEvalReturn: number | null = null;
   private lastGate: string | null = null;
   private robot: RobotPhase | null = null;
@@ -265,23 +270,32 @@ export class SacJob implements Job {
   private async evalTick(): Promise<TickResult> {
     if (this.evaluation === null) {
       this.refreshPolicy();
-      this.evaluation = { target: this.gateEpisodes(), returns: [] };
+      const asked = this.requestedEvaluation;
+      this.requestedEvaluation = null;
+      this.evaluation =
+        asked === null
+          ? { target: this.gateEpisodes(), deterministic: true, gates: true, returns: [] }
+          : { target: asked.episodes, deterministic: asked.deterministic, gates: asked.deterministic && asked.episodes >= this.gateEpisodes(), returns: [] };
       if (this.evalEnv === null) this.evalEnv = await createEnv(this.config.sim.task, { seed: this.config.sim.seed + EVAL_SEED_OFFSET, ...simEnvOptions(this.config.sim, this.config.safety) });
     }
     const ev = this.evaluation;
-    ev.returns.push(await this.evalEpisode(this.evalEnv!));
+    ev.returns.push(await this.evalEpisode(this.evalEnv!, ev.deterministic));
     if (ev.returns.length < ev.target) return {};
     this.evaluation = null;
-    return this.gate(ev.returns);
+    return this.gate(ev.returns, ev.gates);
   }
 
-  /** One deterministic episode with the fast policy (the same weights the policy server serves). */
-  private async evalEpisode(env: Env): Promise<number> {
+  evaluationRequested(request: EvaluationRequest): void {
+    this.requestedEvaluation = request;
+  }
+
+  /** One episode with the fast policy (the same weights the policy server serves). */
+  private async evalEpisode(env: Env, deterministic: boolean): Promise<number> {
     const action = new Float32Array(env.actionSize);
     let obs = await env.reset();
     let total = 0;
     for (;;) {
-      this.policy.act(obs, true, action);
+      this.policy.act(obs, deterministic, action);
       const r = await env.step(action);
       if (r.abort === null) total += r.reward;
       if (r.terminated || r.truncated || r.abort !== null) return total;
@@ -289,8 +303,8 @@ export class SacJob implements Job {
     }
   }
 
-  /** The sim-to-real gate on a finished evaluation round. */
-  private gate(returns: number[]): TickResult {
+  /** The sim-to-real gate on a finished evaluation round (`gates` false: recorded, not judged). */
+  private gate(returns: number[], gates: boolean): TickResult {
     const mean = returns.reduce((s, x) => s + x, 0) / returns.length;
     const std = Math.sqrt(returns.reduce((s, x) => s + (x - mean) ** 2, 0) / returns.length);
     this.lastEvalReturn = mean;
@@ -298,8 +312,12 @@ export class SacJob implements Job {
     const t = this.trainer;
     appendFileSync(this.metricsPath, `${JSON.stringify({ type: 'eval', step: t.counters.steps, mean_return: mean, std_return: std, returns, time: new Date().toISOString() })}\n`);
     const sw = this.config.switch;
-    const passed = mean >= sw.gateReturn;
-    this.lastGate = sw.mode === 'never' ? 'no switch configured' : passed ? `passed (${mean.toFixed(2)} >= ${sw.gateReturn})` : `not passed (${mean.toFixed(2)} < ${sw.gateReturn})`;
+    const passed = gates && mean >= sw.gateReturn;
+    this.lastGate =
+      sw.mode === 'never' ? 'no switch configured'
+      : !gates ? `not judged (an operator's round of ${returns.length} episodes; the gate needs ${this.gateEpisodes()} deterministic ones)`
+      : passed ? `passed (${mean.toFixed(2)} >= ${sw.gateReturn})`
+      : `not passed (${mean.toFixed(2)} < ${sw.gateReturn})`;
     this.ctx.logger.info({ step: t.counters.steps, meanReturn: mean, stdReturn: std, episodes: returns.length, gate: this.lastGate }, 'evaluation done');
     const why = `evaluation mean ${mean.toFixed(3)} over ${returns.length} episodes`;
     if (sw.mode !== 'never' && passed) return { request: { event: 'arm', reason: `${why} passed the gate ${sw.gateReturn}` } };

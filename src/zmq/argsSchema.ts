@@ -26,17 +26,18 @@ export function validateArgs(schema: ArgsSchema, value: unknown, where: string):
   if (typeof value !== 'object' || Array.isArray(value)) throw new ArgumentError(`${where} must be an object`);
   const given = value as Record<string, unknown>;
   for (const key of Object.keys(given)) {
-    if (!(key in schema.properties)) {
+    // Own properties only: `in` would take 'toString', 'constructor' or '__proto__' for arguments.
+    if (!Object.hasOwn(schema.properties, key)) {
       const known = Object.keys(schema.properties);
       throw new ArgumentError(`${where}.${key} is not a known argument (known: ${known.length > 0 ? known.join(', ') : 'none'})`);
     }
   }
   for (const key of schema.required ?? []) {
-    if (given[key] === undefined) throw new ArgumentError(`${where}.${key} is required`);
+    if (!Object.hasOwn(given, key) || given[key] === undefined) throw new ArgumentError(`${where}.${key} is required`);
   }
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(schema.properties)) {
-    const v = given[key];
+    const v = Object.hasOwn(given, key) ? given[key] : undefined;
     if (v === undefined) {
       if (field.default !== undefined) out[key] = field.default;
       continue;

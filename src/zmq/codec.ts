@@ -281,6 +281,21 @@ export function requirePayload(msg: Message, name: string, size: number, allowNo
   return data;
 }
 
+/**
+ * The named payload as exactly `<f4` of shape [size], finite: the policy server's observation
+ * (docs/protocol.md). A `<f8` array or a shape such as [1, size] is refused, naming what came.
+ */
+export function requireFloat32Vector(msg: Message, name: string, size: number): Float32Array {
+  const spec = msg.header.payloads?.find((p) => p.name === name);
+  if (spec !== undefined) {
+    if (spec.dtype !== '<f4') throw new ProtocolError('dtype', `payload '${name}' must be "<f4", got ${JSON.stringify(spec.dtype)}`);
+    if (spec.shape.length !== 1) {
+      throw new ProtocolError('shape', `payload '${name}' must have shape [${size}], got [${spec.shape.join(', ')}]`);
+    }
+  }
+  return requirePayload(msg, name, size) as Float32Array;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Header field readers (for message-specific fields)
 

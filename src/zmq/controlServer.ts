@@ -1,13 +1,20 @@
 /**
- * Control API (REP, JSON in and out). A request is one frame:
+ * Control API (REQ/REP semantics, JSON in and out). A request is one frame:
  *   {"v": 1, "cmd": "pause", "args": {"reason": "..."}, "id": <anything, echoed>}
  * and the reply is one frame:
  *   {"v": 1, "id": ..., "ok": true, "result": {...}}  or  {"v": 1, "id": ..., "ok": false, "error": {"code", "message"}}
  * Commands are dispatched to a ControlHandler (the daemon) after their arguments are checked.
+ *
+ * The socket is a ROUTER that keeps REP's envelope rules itself: a REP socket silently discards
+ * a message without the empty delimiter frame (and zeromq.js surfaces the discard as an EAGAIN
+ * from receive), so such a message could be neither answered nor counted. Here every message
+ * is answered, in order, one at a time: a REQ client (or a DEALER that sends the delimiter)
+ * gets its envelope back; a DEALER that omits it gets an 'envelope' error without one.
  */
 import * as zmq from 'zeromq';
 import { PROTOCOL_VERSION, RejectionCounter, type ZmqMetricsSink } from './codec.js';
 import { ArgumentError, validateArgs, type ArgsSchema } from './argsSchema.js';
+import { receiveLoop } from './receiveLoop.js';
 import { bindSecurely, type BindSecurity } from './security.js';
 import type { Json, JsonObject } from '../util/json.js';
 
@@ -110,7 +117,7 @@ export class ControlServer {
   private readonly served: Promise<void>;
 
   private constructor(
-    private readonly socket: zmq.Reply,
+    private readonly socket: zmq.Router,
     readonly endpoint: string,
     private readonly release: () => void,
     private readonly options: ControlServerOptions,
@@ -120,7 +127,7 @@ export class ControlServer {
   }
 
   static async open(options: ControlServerOptions): Promise<ControlServer> {
-    const socket = new zmq.Reply({ sendTimeout: 0, linger: 0 });
+    const socket = new zmq.Router({ sendTimeout: 0, linger: 0 });
     try {
       const bound = await bindSecurely(socket, options.endpoint ?? 'tcp://127.0.0.1:5557', options.security, 'control server');
       return new ControlServer(socket, bound.endpoint, bound.release, options);
@@ -138,18 +145,29 @@ export class ControlServer {
     await this.served;
   }
 
-  private async serve(): Promise<void> {
-    try {
-      for await (const frames of this.socket) {
+  private serve(): Promise<void> {
+    return receiveLoop(
+      this.socket,
+      () => this.closed,
+      async (frames) => {
         this.options.metrics?.zmqMessage('control', 'in');
-        await this.socket.send(encodeReply(await this.handle(frames))).then(
+        const { envelope, body } = splitEnvelope(frames);
+        const reply = envelope.length > 1 ? await this.handle(body) : this.refuseEnvelope(body);
+        await this.socket.send([...envelope, encodeReply(reply)]).then(
           () => this.options.metrics?.zmqMessage('control', 'out'),
           () => this.options.metrics?.zmqError('control', 'reply_dropped'),
         );
-      }
-    } catch (err) {
-      if (!this.closed) throw err;
-    }
+      },
+      (code) => this.counters.rejected.count(code),
+    );
+  }
+
+  /** A request without the empty delimiter frame: answered with an 'envelope' error. */
+  private refuseEnvelope(body: readonly Uint8Array[]): JsonObject {
+    this.counters.requests++;
+    this.counters.rejected.count('envelope');
+    const message = `a control request is [empty delimiter frame, JSON frame] (REQ sends the delimiter itself; a DEALER must send it first), got ${body.length} frame(s) without a delimiter`;
+    return { v: PROTOCOL_VERSION, id: null, ok: false, error: { code: 'envelope', message } };
   }
 
   /** One request to one reply object; never throws. */
@@ -222,6 +240,17 @@ function encodeReply(reply: JsonObject): string {
   } catch (err) {
     return JSON.stringify({ v: PROTOCOL_VERSION, id: reply.id ?? null, ok: false, error: { code: 'handler_error', message: `result is not JSON: ${(err as Error).message}` } });
   }
+}
+
+/**
+ * ROUTER frames as [routing id, ...route, empty delimiter] and the body after it. Without a
+ * delimiter the envelope is the routing id alone (the peer is a DEALER that did not send one).
+ */
+export function splitEnvelope(frames: readonly Buffer[]): { envelope: Buffer[]; body: Buffer[] } {
+  for (let i = 1; i < frames.length; i++) {
+    if (frames[i].length === 0) return { envelope: frames.slice(0, i + 1), body: frames.slice(i + 1) };
+  }
+  return { envelope: frames.slice(0, 1), body: frames.slice(1) };
 }
 
 function isJsonScalar(v: unknown): v is string | number | null {

@@ -10,9 +10,10 @@
  * daemon's thread was busy training are not lost, only reported a little later.
  */
 import { PROTOCOL_ERROR_CODES, type ZmqMetricsSink } from './codec.js';
+import { RECEIVE_ERROR_CODES } from './receiveLoop.js';
 
-/** Every code a policy rejection can carry (errorCode() in codec.ts gives one of these). */
-export const POLICY_REJECTION_CODES: readonly string[] = [...PROTOCOL_ERROR_CODES, 'internal'];
+/** Every code a policy rejection can carry (errorCode() in codec.ts, or a failed receive). */
+export const POLICY_REJECTION_CODES: readonly string[] = [...PROTOCOL_ERROR_CODES, ...RECEIVE_ERROR_CODES, 'internal'];
 
 const REQUESTS = 0;
 const REPLIES = 1;

@@ -16,11 +16,12 @@ import {
   errorCode,
   optionalBoolean,
   ProtocolError,
-  requirePayload,
+  requireFloat32Vector,
   salvageSeq,
   type ZmqMetricsSink,
 } from './codec.js';
 import { PolicyCounters } from './policyCounters.js';
+import { receiveLoop } from './receiveLoop.js';
 import { bindSecurely, type BindSecurity } from './security.js';
 
 export interface PolicyServerOptions {
@@ -93,12 +94,16 @@ export class PolicyServer {
     await this.served;
   }
 
-  private async serve(): Promise<void> {
-    try {
-      for await (const frames of this.socket) this.reply(frames);
-    } catch (err) {
-      if (!this.closed) throw err;
-    }
+  private serve(): Promise<void> {
+    return receiveLoop(
+      this.socket,
+      () => this.closed,
+      (frames) => this.reply(frames),
+      (code) => {
+        this.counters.reject(code);
+        this.metrics?.zmqError('policy', code);
+      },
+    );
   }
 
   private reply(frames: Buffer[]): void {
@@ -140,7 +145,7 @@ export class PolicyServer {
     const seq = msg.header.seq;
     if (msg.topic === 'act') {
       const deterministic = optionalBoolean(msg.header, 'deterministic', true);
-      const obs = requirePayload(msg, 'observation', this.policy.observationSize);
+      const obs = requireFloat32Vector(msg, 'observation', this.policy.observationSize);
       this.observation.set(obs);
       const policy = this.policy;
       const version = policy.version;
