@@ -1,8 +1,8 @@
 import convict from 'convict';
 import { readFileSync } from 'node:fs';
 import { schema, type SacbridgeConfig } from './schema.js';
-import { isLoopbackEndpoint } from '../zmq/security.js';
-import { isLeaf, type Kind, type Leaf, type Section } from './spec.js';
+import { isLoopbackEndpoint, isLoopbackHost } from '../zmq/security.js';
+import { isLeaf, parseDecimal, type Kind, type Leaf, type Section } from './spec.js';
 
 /** Where a value came from, for error messages and `config check`. */
 export type Origin = 'default' | `file ${string}` | `env ${string}` | `flag --${string}`;
@@ -74,7 +74,7 @@ export const CONFIG_FILE_ENV = 'SACBRIDGE_CONFIG';
 /** SACBRIDGE_* variables that are not configuration keys (read by the systemd wrapper). */
 export const NON_CONFIG_ENV: readonly string[] = [CONFIG_FILE_ENV, 'SACBRIDGE_NODE', 'SACBRIDGE_HOME'];
 
-const FORMAT: Record<Kind, string> = { number: 'sacbridge-number', boolean: 'sacbridge-boolean', string: 'sacbridge-string', json: 'sacbridge-json' };
+const FORMAT: Record<Kind, string> = { integer: 'sacbridge-integer', number: 'sacbridge-number', boolean: 'sacbridge-boolean', string: 'sacbridge-string', json: 'sacbridge-json' };
 
 let formatsAdded = false;
 /** Strings from the environment and flags become typed values here; the leaves check them after. */
@@ -82,7 +82,8 @@ function addFormats(): void {
   if (formatsAdded) return;
   formatsAdded = true;
   const any = (): void => undefined;
-  convict.addFormat({ name: FORMAT.number, validate: any, coerce: (v: string) => (v.trim() === '' ? Number.NaN : Number(v)) });
+  convict.addFormat({ name: FORMAT.integer, validate: any, coerce: (v: string) => parseDecimal(v, true) });
+  convict.addFormat({ name: FORMAT.number, validate: any, coerce: (v: string) => parseDecimal(v, false) });
   convict.addFormat({
     name: FORMAT.boolean,
     validate: any,
@@ -250,6 +251,9 @@ function crossChecks(c: SacbridgeConfig, origins: Record<string, Origin>, issues
       add(`zmq.${k}`, ep, 'binds beyond loopback: set zmq.curveSecretKeyFile, zmq.curvePublicKeyFile and zmq.curveAuthorizedKeysDir, or zmq.insecure=true on a trusted network');
     }
   }
+  if (c.metrics.enabled && !isLoopbackHost(c.metrics.host) && !c.metrics.insecure) {
+    add('metrics.host', c.metrics.host, 'serves /metrics and /status beyond loopback: use 127.0.0.1 (or ::1, localhost), or set metrics.insecure=true on a trusted network');
+  }
   if (c.switch.mode !== 'never' && !c.ros.enabled && c.zmq.remotePlant === '') {
     add('switch.mode', c.switch.mode, 'a switch to the robot needs a robot: set ros.enabled=true or zmq.remotePlant');
   }
@@ -313,9 +317,12 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   for (const { key, leaf } of all) {
     if (origins[key]!.startsWith('file')) continue; // already checked, before any coercion
     const value = conf.get(key as never) as unknown;
-    const reason = leaf.check(value);
-    // From the environment, show the text as written rather than what it was read as (NaN).
-    const shown = origins[key]!.startsWith('env') ? env[envName(key)] : value;
+    // The text as written: convict's own flag parser reads "0x40" or "1e2" as numbers before any
+    // format sees them, so numbers are judged on the text (plain decimal only, parseDecimal).
+    const text = origins[key]!.startsWith('env') ? env[envName(key)] : origins[key]!.startsWith('flag') ? flags.get(key) : undefined;
+    const numeric = leaf.kind === 'integer' || leaf.kind === 'number';
+    const reason = numeric && text !== undefined && Number.isNaN(parseDecimal(text, leaf.kind === 'integer')) ? `is not written as a plain decimal number; ${leaf.check(Number.NaN)}` : leaf.check(value);
+    const shown = text ?? value;
     if (reason !== null) issues.push({ key, value: shown, reason, origin: origins[key]! });
   }
   if (issues.length === 0) crossChecks(config, origins, issues);

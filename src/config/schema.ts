@@ -1,5 +1,7 @@
+import { endpointProblem } from '../zmq/security.js';
 import {
   bool,
+  checkedStr,
   int,
   is,
   num,
@@ -19,7 +21,8 @@ import {
  * snake case (rl.batchSize -> SACBRIDGE_RL_BATCH_SIZE); flag: --rl.batchSize.
  */
 
-const ZMQ_ENDPOINT = { re: /^(tcp|ipc|inproc):\/\/\S+$|^$/, what: 'a ZeroMQ endpoint (tcp://host:port, ipc://path) or empty to disable' };
+const ZMQ_ENDPOINT = 'a ZeroMQ endpoint (tcp://host:port, ipc://path) or empty to disable';
+const endpoint = (doc: string, def: string): ReturnType<typeof checkedStr> => checkedStr(doc, def, ZMQ_ENDPOINT, endpointProblem);
 const ROS_NAME = { re: /^(\/?[A-Za-z_~][A-Za-z0-9_/{}~]*)?$/, what: 'a ROS 2 name, or empty' };
 
 export const schema = {
@@ -113,10 +116,10 @@ export const schema = {
     ),
   },
   zmq: {
-    telemetry: str('PUB endpoint for telemetry; empty = off.', 'tcp://127.0.0.1:5555', ZMQ_ENDPOINT),
-    policy: str('ROUTER endpoint of the policy server; empty = off.', 'tcp://127.0.0.1:5556', ZMQ_ENDPOINT),
-    control: str('REP endpoint of the control API; empty = off.', 'tcp://127.0.0.1:5557', ZMQ_ENDPOINT),
-    remotePlant: str('Endpoint of an outside simulator or robot driver (remote plant); empty = none.', '', ZMQ_ENDPOINT),
+    telemetry: endpoint('PUB endpoint for telemetry; empty = off.', 'tcp://127.0.0.1:5555'),
+    policy: endpoint('ROUTER endpoint of the policy server; empty = off.', 'tcp://127.0.0.1:5556'),
+    control: endpoint('Endpoint of the control API (REQ/REP, JSON); empty = off.', 'tcp://127.0.0.1:5557'),
+    remotePlant: endpoint('Endpoint of an outside simulator or robot driver (remote plant); empty = none.', ''),
     curveSecretKeyFile: str('File (mode 0600) holding the server\'s CURVE secret key (Z85); with curvePublicKeyFile and curveAuthorizedKeysDir it secures every socket; required for a non-loopback bind unless insecure.', ''),
     curvePublicKeyFile: str('File (mode 0600) holding the server\'s CURVE public key (Z85).', ''),
     curveAuthorizedKeysDir: str('Directory (not writable by others) of files listing the client public keys allowed to connect, one Z85 key per line; required with CURVE: only listed clients get in.', ''),
@@ -165,7 +168,8 @@ export const schema = {
   },
   metrics: {
     enabled: bool('Serve Prometheus metrics over HTTP.', true),
-    host: str('Metrics listen address (loopback by default).', '127.0.0.1', { re: /^\S+$/, what: 'a host name or address' }),
+    host: str('Metrics listen address (loopback by default). An address beyond loopback serves /metrics and /status to the network: it needs metrics.insecure=true.', '127.0.0.1', { re: /^\S+$/, what: 'a host name or address' }),
+    insecure: bool('Allow metrics.host beyond loopback (plain HTTP, no authentication: anyone who reaches the port reads /metrics and /status). Only on a trusted network.', false),
     port: int('Metrics TCP port; 0 = any free port (written to the status file).', 9464, { min: 0, max: 65535 }),
   },
 } as const;

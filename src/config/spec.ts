@@ -5,7 +5,7 @@
  * whole configuration is inferred from the leaves, so the schema is the one source of truth.
  */
 
-export type Kind = 'number' | 'boolean' | 'string' | 'json';
+export type Kind = 'integer' | 'number' | 'boolean' | 'string' | 'json';
 
 export interface Leaf<T> {
   readonly leaf: true;
@@ -64,7 +64,19 @@ function checkNumber(v: unknown, b: NumberBounds): string | null {
 }
 
 export function num(doc: string, def: number, bounds: NumberBounds = {}): Leaf<number> {
-  return leaf('number', describeBounds(bounds), doc, def, (v) => checkNumber(v, bounds));
+  return leaf(bounds.int ? 'integer' : 'number', describeBounds(bounds), doc, def, (v) => checkNumber(v, bounds));
+}
+
+/**
+ * How a number is read from text (environment variables, flags): plain decimal only. Number()
+ * would also take "0x40", "0b1", "0o7" or "" (as 64, 1, 7 and 0); an integer takes no fraction
+ * or exponent either ("1e3" is refused where an integer is due). NaN for anything else, which
+ * the leaf's check then refuses, showing the text as written.
+ */
+export function parseDecimal(text: string, integer: boolean): number {
+  const s = text.trim();
+  const re = integer ? /^[+-]?\d+$/ : /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+  return re.test(s) ? Number(s) : Number.NaN;
 }
 
 export function int(doc: string, def: number, bounds: Omit<NumberBounds, 'int'> = {}): Leaf<number> {
@@ -81,6 +93,11 @@ export function str(doc: string, def: string, pattern?: { re: RegExp; what: stri
     if (pattern && !pattern.re.test(v)) return `must be ${pattern.what}`;
     return null;
   });
+}
+
+/** A string checked by `problem` (the reason it is wrong, or null); `format` describes it. */
+export function checkedStr(doc: string, def: string, format: string, problem: (v: string) => string | null): Leaf<string> {
+  return leaf('string', `string (${format})`, doc, def, (v) => (typeof v !== 'string' ? 'must be a string' : problem(v)));
 }
 
 export function oneOf<const V extends readonly string[]>(doc: string, values: V, def: V[number]): Leaf<V[number]> {

@@ -43,9 +43,33 @@ const Z85_RE = /^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/;
 export function isLoopbackEndpoint(endpoint: string): boolean {
   if (endpoint.startsWith('ipc://') || endpoint.startsWith('inproc://')) return true;
   const m = /^tcp:\/\/(.+):([0-9]+|\*)$/.exec(endpoint);
-  if (m === null) return false;
-  const host = m[1];
+  return m !== null && isLoopbackHost(m[1]);
+}
+
+/** True for a host name or address that only this host can reach (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\.[0-9]+\.[0-9]+\.[0-9]+$/.test(host);
+}
+
+/**
+ * Why `endpoint` is not one sacbridge can bind or connect, or null when it is: tcp://HOST:PORT
+ * (PORT 1-65535, or * for any free port), ipc://PATH or inproc://NAME. Empty means off.
+ */
+export function endpointProblem(endpoint: string): string | null {
+  if (endpoint === '') return null;
+  const tcp = /^tcp:\/\/(.*):([^:\]]*)$/.exec(endpoint);
+  if (tcp !== null) {
+    const [, host, port] = tcp as unknown as [string, string, string];
+    if (host === '' || /\s/.test(host)) return `needs a host before the port (tcp://127.0.0.1:${port || 5555})`;
+    if (port === '*') return null;
+    if (!/^[0-9]{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
+      return `port ${JSON.stringify(port)} is not a TCP port: use 1-65535, or * for any free port`;
+    }
+    return null;
+  }
+  if (/^tcp:\/\//.test(endpoint)) return 'a tcp endpoint is tcp://HOST:PORT (e.g. tcp://127.0.0.1:5555)';
+  if (/^(ipc|inproc):\/\/\S+$/.test(endpoint)) return null;
+  return 'must be a ZeroMQ endpoint: tcp://HOST:PORT, ipc://PATH or inproc://NAME (or empty to disable)';
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -156,3 +156,38 @@ test('`config docs` documents every key', () => {
   }
   assert.ok(readFileSync(join(ROOT, 'config', 'README.md'), 'utf8').includes('logging.level'));
 });
+
+test('numbers from the environment and flags are plain decimal: 0x40, 1e2 or 12.0 are no integer', () => {
+  for (const text of ['0x40', '0b1', '0o7', '1e2', '12.0', '', ' ', '64abc']) {
+    const [fromEnv] = issuesOf(() => loadConfig({ env: { SACBRIDGE_RL_BATCH_SIZE: text } }));
+    assert.deepEqual([fromEnv!.key, fromEnv!.value, fromEnv!.origin], ['rl.batchSize', text, 'env SACBRIDGE_RL_BATCH_SIZE'], text);
+    assert.match(fromEnv!.reason, /must be a finite integer >= 1/);
+    if (text.trim() === '') continue; // a flag needs a value
+    const [fromFlag] = issuesOf(() => loadConfig({ env: {}, args: ['--rl.batchSize', text] }));
+    assert.deepEqual([fromFlag!.key, fromFlag!.value, fromFlag!.origin], ['rl.batchSize', text, 'flag --rl.batchSize'], text);
+  }
+  for (const text of ['0x1', 'Infinity', '1/2']) {
+    const [issue] = issuesOf(() => loadConfig({ env: {}, args: ['--rl.lr', text] }));
+    assert.equal(issue!.key, 'rl.lr', text);
+  }
+  const ok = loadConfig({ env: { SACBRIDGE_RL_BATCH_SIZE: ' 64 ', SACBRIDGE_RL_LR: '1e-3' }, args: ['--rl.tau', '.01', '--sim.seed', '+7'] }).config;
+  assert.deepEqual([ok.rl.batchSize, ok.rl.lr, ok.rl.tau, ok.sim.seed], [64, 1e-3, 0.01, 7]);
+});
+
+test('ZeroMQ endpoints are checked for what they are; metrics beyond loopback needs metrics.insecure', () => {
+  const reasonFor = (endpoint: string): string => issuesOf(() => loadConfig({ env: {}, args: ['--zmq.control', endpoint] }))[0]!.reason;
+  assert.equal(reasonFor('tcp://127.0.0.1:notaport'), 'port "notaport" is not a TCP port: use 1-65535, or * for any free port');
+  assert.match(reasonFor('tcp://127.0.0.1:70000'), /port "70000" is not a TCP port/);
+  assert.match(reasonFor('tcp://127.0.0.1'), /tcp:\/\/HOST:PORT/);
+  assert.match(reasonFor('udp://127.0.0.1:5'), /must be a ZeroMQ endpoint/);
+  for (const ok of ['tcp://127.0.0.1:*', 'tcp://localhost:1', 'ipc:///run/sacbridge.sock', '']) {
+    loadConfig({ env: {}, args: ['--zmq.control', ok] });
+  }
+  const [issue] = issuesOf(() => loadConfig({ env: {}, args: ['--metrics.host', '0.0.0.0'] }));
+  assert.deepEqual([issue!.key, issue!.value, issue!.origin], ['metrics.host', '0.0.0.0', 'flag --metrics.host']);
+  assert.match(issue!.reason, /beyond loopback.*metrics\.insecure=true/);
+  assert.equal(loadConfig({ env: {}, args: ['--metrics.host', '0.0.0.0', '--metrics.insecure', 'true'] }).config.metrics.host, '0.0.0.0');
+  assert.equal(loadConfig({ env: {}, args: ['--metrics.host', '::1'] }).config.metrics.host, '::1');
+  // Off, it binds nothing: no opt-in needed.
+  loadConfig({ env: {}, args: ['--metrics.host', '0.0.0.0', '--metrics.enabled', 'false'] });
+});
