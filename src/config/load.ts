@@ -321,8 +321,10 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     // format sees them, so numbers are judged on the text (plain decimal only, parseDecimal).
     const text = origins[key]!.startsWith('env') ? env[envName(key)] : origins[key]!.startsWith('flag') ? flags.get(key) : undefined;
     const numeric = leaf.kind === 'integer' || leaf.kind === 'number';
-    const reason = numeric && text !== undefined && Number.isNaN(parseDecimal(text, leaf.kind === 'integer')) ? `is not written as a plain decimal number; ${leaf.check(Number.NaN)}` : leaf.check(value);
-    const shown = text ?? value;
+    const notDecimal = numeric && text !== undefined && Number.isNaN(parseDecimal(text, leaf.kind === 'integer'));
+    const reason = notDecimal ? `is not written as a plain decimal number; ${leaf.check(Number.NaN)}` : leaf.check(value);
+    // Show what was read; the text as written where it could not be read as it should (NaN).
+    const shown = notDecimal || (!numeric && origins[key]!.startsWith('env')) ? text : value;
     if (reason !== null) issues.push({ key, value: shown, reason, origin: origins[key]! });
   }
   if (issues.length === 0) crossChecks(config, origins, issues);
