@@ -97,6 +97,8 @@ export interface SimulatorAccess {
   /** The model's initial qpos (keyframe-free default, `qpos0`). */
   readonly initialQpos: Float64Array;
   setState(qpos: Float64Array, qvel: Float64Array): void;
+  /** Move mocap body `mocapId` (index into mocap_pos) to `position`; takes effect with the next setState. */
+  setMocapPosition?(mocapId: number, position: ArrayLike<number>): void;
 }
 
 export function hasSimulatorAccess(plant: Plant): plant is Plant & { sim: SimulatorAccess } {

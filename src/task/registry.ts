@@ -7,6 +7,8 @@ import { antV5 } from './gymnasium/ant.js';
 import { invertedDoublePendulumV5, invertedPendulumV5 } from './gymnasium/invertedPendulum.js';
 import { halfCheetahV5, hopperV5, walker2dV5 } from './gymnasium/locomotion.js';
 import type { TaskDefinition } from './task.js';
+import { isTaskFile, loadTaskFile } from './taskFile.js';
+import { nearestNames } from '../util/nearestNames.js';
 
 /** The task `npm start` trains: learns visibly within minutes on 2 cores. */
 export const DEFAULT_TASK = 'pendulum';
@@ -33,7 +35,8 @@ export function listTasks(): TaskDefinition[] {
 function entry(name: string): { definition: TaskDefinition; source: ModelSource } {
   const found = ENTRIES.find((e) => e.definition.name === name);
   if (found === undefined) {
-    throw new Error(`unknown task '${name}'; known tasks: ${ENTRIES.map((e) => e.definition.name).join(', ')}`);
+    const near = nearestNames(name, ENTRIES.map((e) => e.definition.name), 1);
+    throw new Error(`unknown task '${name}'${near.length > 0 ? ` (nearest: '${near[0]}')` : ''}; known tasks: ${ENTRIES.map((e) => e.definition.name).join(', ')}; or a task file (reach.json, my_task.mjs)`);
   }
   return found;
 }
@@ -60,4 +63,20 @@ export function resolveModelPath(name: string, options: ModelLocation = {}): str
     throw new Error(`task '${name}' needs the directory of Gymnasium's MJCF files (option gymnasiumModelDir, holding ${definition.defaultModel}) or an explicit modelPath`);
   }
   return path.resolve(options.gymnasiumModelDir, definition.defaultModel);
+}
+
+/**
+ * A built-in task by name or a task file (`isTaskFile`: compiled against its model, so an error
+ * in it shows here), with the MJCF file it runs on.
+ */
+export async function loadTask(name: string, options: ModelLocation = {}): Promise<{ definition: TaskDefinition; modelPath: string }> {
+  if (!isTaskFile(name)) return { definition: getTaskDefinition(name), modelPath: resolveModelPath(name, options) };
+  const loaded = await loadTaskFile(name, { modelPath: options.modelPath });
+  return { definition: loaded.definition, modelPath: loaded.modelPath };
+}
+
+/** Check that `name` is a built-in task or a task file that compiles; throws the reason. Run before anything is written for a run. */
+export async function checkTask(name: string, options: Pick<ModelLocation, 'modelPath'> = {}): Promise<void> {
+  if (isTaskFile(name)) await loadTaskFile(name, { modelPath: options.modelPath });
+  else getTaskDefinition(name);
 }

@@ -6,7 +6,7 @@
 import { Env } from '../env/env.js';
 import { MujocoPlant } from '../plant/mujoco/mujocoPlant.js';
 import type { CommandFilter, CommandSpec, EpisodeRandomizer, Plant } from '../plant/plant.js';
-import { getTaskDefinition, resolveModelPath, type ModelLocation } from '../task/registry.js';
+import { getTaskDefinition, loadTask, type ModelLocation } from '../task/registry.js';
 
 export interface EnvParts {
   seed: number;
@@ -23,17 +23,22 @@ export interface CreateEnvOptions extends EnvParts, ModelLocation {
   frameSkip?: number;
 }
 
-/** Build MuJoCo plant + task + env for a registered task. The caller closes `env.plant`. */
+/** Build MuJoCo plant + task + env for a registered task or a task file. The caller closes `env.plant`. */
 export async function createEnv(name: string, options: CreateEnvOptions): Promise<Env> {
-  const definition = getTaskDefinition(name);
-  const modelPath = resolveModelPath(name, options);
+  const { definition, modelPath } = await loadTask(name, options);
   const task = definition.create();
   const plant = await MujocoPlant.create(modelPath, {
     frameSkip: options.frameSkip ?? definition.frameSkip,
     contactForces: task.requiredSignals.some((s) => s.name === 'cfrc_ext'),
   });
   try {
-    return envOnPlant(name, plant, options);
+    if (plant.command.size === 0) throw new Error(`the MuJoCo model ${modelPath} has no actuators: there is nothing for a policy to control`);
+    return new Env(plant, task, {
+      seed: options.seed,
+      filter: options.filter ?? options.filterFor?.(plant.command),
+      randomizer: options.randomizer,
+      maxEpisodeSteps: options.maxEpisodeSteps,
+    });
   } catch (err) {
     await plant.close();
     throw err;

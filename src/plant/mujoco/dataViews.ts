@@ -15,6 +15,12 @@ export interface MjDataViews {
   readonly site_xpos: Float64Array;
   readonly qfrc_constraint: Float64Array;
   readonly sensordata: Float64Array;
+  readonly xmat: Float64Array;
+  readonly site_xmat: Float64Array;
+  readonly cvel: Float64Array;
+  readonly subtree_com: Float64Array;
+  readonly actuator_force: Float64Array;
+  readonly mocap_pos: Float64Array;
 }
 
 export class DataViewCache {
@@ -50,6 +56,12 @@ export class DataViewCache {
       site_xpos: data.site_xpos as Float64Array,
       qfrc_constraint: data.qfrc_constraint as Float64Array,
       sensordata: data.sensordata as Float64Array,
+      xmat: data.xmat as Float64Array,
+      site_xmat: data.site_xmat as Float64Array,
+      cvel: data.cvel as Float64Array,
+      subtree_com: data.subtree_com as Float64Array,
+      actuator_force: data.actuator_force as Float64Array,
+      mocap_pos: data.mocap_pos as Float64Array,
     };
   }
 }

@@ -1,8 +1,10 @@
 import type { MainModule, MjData, MjModel } from 'mujoco';
+import type { ModelInfo } from '../modelInfo.js';
 import type { CommandSpec, Plant, SignalSpec, Signals, SimulatorAccess } from '../plant.js';
 import { DataViewCache, type MjDataViews } from './dataViews.js';
 import { loadModelFile } from './modelLoader.js';
 import { loadMujoco, mujocoErrorText } from './mujocoModule.js';
+import { readModelInfo } from './readModelInfo.js';
 
 export interface MujocoPlantOptions {
   /** Physics steps per control tick (`advance()`); the control period is timestep * frameSkip. */
@@ -42,7 +44,8 @@ export interface NominalParameters {
 /**
  * A MuJoCo model running in process on DeepMind's WebAssembly build. Signals:
  * 'qpos' (nq), 'qvel' (nv), 'ctrl' (nu), 'xpos' (nbody*3), 'site_xpos' (nsite*3),
- * 'qfrc_constraint' (nv), 'time' (1), 'cfrc_ext' (nbody*6, only with `contactForces`) and
+ * 'qfrc_constraint' (nv), 'xmat' (nbody*9), 'site_xmat' (nsite*9), 'cvel' (nbody*6),
+ * 'subtree_com' (nbody*3), 'actuator_force' (nu), 'time' (1), 'cfrc_ext' (nbody*6, only with `contactForces`) and
  * 'sensor:<name>' per MJCF sensor. The signal arrays are live views into MuJoCo's memory:
  * valid until the next `advance()`/`reset()`, copy what must outlive the tick.
  */
@@ -55,6 +58,8 @@ export class MujocoPlant implements Plant {
   readonly nominal: NominalParameters;
   readonly frameSkip: number;
   readonly modelPath: string;
+  /** The model's elements by name (for tasks that name them). */
+  readonly info: ModelInfo;
 
   private readonly views: DataViewCache;
   private viewsInMap: MjDataViews | null = null;
@@ -103,6 +108,11 @@ export class MujocoPlant implements Plant {
       { name: 'xpos', size: m.nbody * 3, doc: 'body frame positions, world frame, row per body' },
       { name: 'site_xpos', size: m.nsite * 3, doc: 'site positions, world frame, row per site' },
       { name: 'qfrc_constraint', size: m.nv, doc: 'constraint forces in joint space' },
+      { name: 'xmat', size: m.nbody * 9, doc: 'body orientations, world frame, row-major 3x3 per body' },
+      { name: 'site_xmat', size: m.nsite * 9, doc: 'site orientations, world frame, row-major 3x3 per site' },
+      { name: 'cvel', size: m.nbody * 6, doc: "body spatial velocities [angular; linear] at the root's subtree centre of mass, world axes" },
+      { name: 'subtree_com', size: m.nbody * 3, doc: 'centre of mass of each subtree, world frame' },
+      { name: 'actuator_force', size: m.nu, doc: 'actuator forces in actuation space' },
       { name: 'time', size: 1, doc: 'simulation time in seconds' },
     ];
     if (this.contactForces) signals.push({ name: 'cfrc_ext', size: m.nbody * 6, doc: 'external (contact) wrench per body: torque, force' });
@@ -140,7 +150,12 @@ export class MujocoPlant implements Plant {
       nv: m.nv,
       initialQpos: qpos0,
       setState: (qpos, qvel) => this.setState(qpos, qvel),
+      setMocapPosition: (mocapId, position) => {
+        if (!(mocapId >= 0 && mocapId < m.nmocap)) throw new Error(`mocap index ${mocapId} out of range: ${this.modelPath} has ${m.nmocap} mocap bodies`);
+        this.views.current().mocap_pos.set(position, 3 * mocapId);
+      },
     };
+    this.info = readModelInfo(mujoco, m, modelPath);
     this.setCommandDelay(0);
     this.resetNow();
   }
@@ -264,6 +279,11 @@ export class MujocoPlant implements Plant {
     map.set('xpos', v.xpos);
     map.set('site_xpos', v.site_xpos);
     map.set('qfrc_constraint', v.qfrc_constraint);
+    map.set('xmat', v.xmat);
+    map.set('site_xmat', v.site_xmat);
+    map.set('cvel', v.cvel);
+    map.set('subtree_com', v.subtree_com);
+    map.set('actuator_force', v.actuator_force);
     map.set('time', this.time);
     if (this.contactForces) map.set('cfrc_ext', v.cfrc_ext);
     for (const s of this.sensorSlices) map.set(s.name, v.sensordata.subarray(s.adr, s.adr + s.dim));
