@@ -1,7 +1,8 @@
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { SacHyperparameters } from '../agent/sac.js';
 import { initCompute, type BackendChoice } from '../compute/backend.js';
-import { DEFAULT_TASK, getTaskDefinition } from '../task/registry.js';
+import { checkTask, DEFAULT_TASK } from '../task/registry.js';
+import { isTaskFile } from '../task/taskFile.js';
 import { createEnv } from '../wiring/envFactory.js';
 import { Trainer } from '../train/trainer.js';
 import { BACKEND_FLAG, parseFlags, UsageError, type FlagSpecs } from './args.js';
@@ -9,7 +10,7 @@ import type { Command } from './command.js';
 import { ProgressReporter } from './progress.js';
 
 const flags: FlagSpecs = {
-  task: { kind: 'string', value: 'NAME', help: `task to train (default ${DEFAULT_TASK}; see 'sacbridge tasks')` },
+  task: { kind: 'string', value: 'NAME|FILE', help: `task to train: a name (default ${DEFAULT_TASK}; see 'sacbridge tasks'), a task file (.json) or a task module (.mjs)` },
   steps: { kind: 'int', value: 'N', min: 1, help: 'total env steps (default 50000)' },
   seed: { kind: 'int', value: 'S', min: 0, help: 'random seed (default 0)' },
   out: { kind: 'string', value: 'DIR', help: 'run directory for metrics.jsonl and checkpoints/ (default runs/<task>-s<seed>)' },
@@ -28,20 +29,24 @@ const flags: FlagSpecs = {
 export const trainCommand: Command = {
   name: 'train',
   summary: 'train SAC on a simulated task',
-  usage: 'train [--task NAME] [--steps N] [--seed S] [--out DIR] [--resume] [--variant v1|v2] ...',
+  usage: 'train [--task NAME|FILE] [--steps N] [--seed S] [--out DIR] [--resume] [--variant v1|v2] ...',
   flags,
   async run(argv) {
     const { flags: f, positionals } = parseFlags(argv, flags);
     if (positionals.length > 0) throw new UsageError(`train: unexpected argument '${positionals[0]}'`);
-    const task = (f.task as string | undefined) ?? DEFAULT_TASK;
+    const given = (f.task as string | undefined) ?? DEFAULT_TASK;
+    // A task file is named by its absolute path: checkpoints and `eval` find it from anywhere.
+    const task = isTaskFile(given) ? resolve(given) : given;
+    const modelPath = f.model !== undefined ? resolve(f.model as string) : undefined;
+    // A task file with an error never starts a run (and leaves no run directory).
     try {
-      getTaskDefinition(task);
+      await checkTask(task, { modelPath });
     } catch (err) {
-      throw new UsageError(`--task: ${(err as Error).message}`);
+      throw new UsageError(`--task ${given}: ${(err as Error).message}`);
     }
     const seed = (f.seed as number | undefined) ?? 0;
     const steps = (f.steps as number | undefined) ?? 50_000;
-    const runDir = resolve((f.out as string | undefined) ?? `runs/${task}-s${seed}`);
+    const runDir = resolve((f.out as string | undefined) ?? `runs/${isTaskFile(given) ? basename(given).replace(/\.[^.]+$/, '') : task}-s${seed}`);
     const hp: Partial<SacHyperparameters> = {};
     if (f.variant !== undefined) hp.variant = f.variant as 'v1' | 'v2';
     if (f['learning-starts'] !== undefined) hp.learningStarts = f['learning-starts'] as number;
@@ -49,7 +54,7 @@ export const trainCommand: Command = {
     // A buffer larger than the run only costs memory. (A resumed run keeps its checkpoint's.)
     if (f.resume !== true) hp.bufferSize = Math.min(1_000_000, steps);
     const envOptions = {
-      ...(f.model !== undefined ? { modelPath: resolve(f.model as string) } : {}),
+      ...(modelPath !== undefined ? { modelPath } : {}),
       ...(f['gym-models'] !== undefined ? { gymnasiumModelDir: resolve(f['gym-models'] as string) } : {}),
     };
 

@@ -45,7 +45,7 @@ export const schema = {
     alphaLearn: bool('Learn the temperature (v2); false keeps alpha at alphaInit.', true),
   },
   sim: {
-    task: str('Simulated task by name (`sacbridge tasks` lists them): built-in "pendulum", "point_reach", "planar_runner", or a Gymnasium one such as "HalfCheetah-v5" (needs sim.gymnasiumModelDir).', 'pendulum', { re: /^\S+$/, what: 'a task name without spaces' }),
+    task: str('Simulated task by name (`sacbridge tasks` lists them): built-in "pendulum", "point_reach", "planar_runner", a Gymnasium one such as "HalfCheetah-v5" (needs sim.gymnasiumModelDir), or a task file (".json") or task module (".mjs"), relative to the working directory (docs/tasks.md).', 'pendulum', { re: /^\S+$/, what: 'a task name or file path without spaces' }),
     modelPath: str('MJCF model file overriding the task\'s own; empty = the task\'s default model.', ''),
     gymnasiumModelDir: str('Directory holding the Gymnasium MJCF assets (half_cheetah.xml, ...); empty = built-in models only.', ''),
     frameSkip: int('Physics steps per control tick; 0 = the task\'s default.', 0, { min: 0, max: 1000 }),

@@ -7,14 +7,14 @@ import { FastPolicy } from '../agent/fastPolicy.js';
 import { initCompute } from '../compute/backend.js';
 import type { SacbridgeConfig } from '../config/schema.js';
 import type { Env, StepResult } from '../env/env.js';
-import { getTaskDefinition } from '../task/registry.js';
+import { checkTask } from '../task/registry.js';
 import { createEnv } from '../wiring/envFactory.js';
 import { Trainer } from '../train/trainer.js';
 import { Rng } from '../util/rng.js';
 import type { EvaluationRequest, Job, JobCheckpoint, JobContext, JobStatus, ServedPolicy, TickResult } from './job.js';
 import type { Phase } from './phases.js';
 import { startRobotPhase, type RobotPhase, type RobotPhaseDeps } from './robotPhase.js';
-import { sacHyperparameters, simEnvOptions } from '../wiring/configOptions.js';
+import { sacHyperparameters, simEnvOptions, simTask } from '../wiring/configOptions.js';
 
 /**
  * The daemon's SAC job: the lockstep Trainer (src/train/trainer.ts) driven one tick at a time.
@@ -126,9 +126,9 @@ export class SacJob implements Job {
   /** `robot` passes test doubles to the robot phase (the in-memory ROS graph's rclnodejs). */
   static async create(ctx: JobContext, robot: RobotOverrides = {}): Promise<SacJob> {
     const { config, logger } = ctx;
-    const task = config.sim.task;
+    const task = simTask(config.sim);
     try {
-      getTaskDefinition(task);
+      await checkTask(task, { modelPath: config.sim.modelPath || undefined });
     } catch (err) {
       throw new Error(`sim.task = ${JSON.stringify(task)}: ${(err as Error).message}`);
     }
@@ -276,7 +276,7 @@ export class SacJob implements Job {
         asked === null
           ? { target: this.gateEpisodes(), deterministic: true, gates: true, returns: [] }
           : { target: asked.episodes, deterministic: asked.deterministic, gates: asked.deterministic && asked.episodes >= this.gateEpisodes(), returns: [] };
-      if (this.evalEnv === null) this.evalEnv = await createEnv(this.config.sim.task, { seed: this.config.sim.seed + EVAL_SEED_OFFSET, ...simEnvOptions(this.config.sim, this.config.safety) });
+      if (this.evalEnv === null) this.evalEnv = await createEnv(simTask(this.config.sim), { seed: this.config.sim.seed + EVAL_SEED_OFFSET, ...simEnvOptions(this.config.sim, this.config.safety) });
     }
     const ev = this.evaluation;
     ev.returns.push(await this.evalEpisode(this.evalEnv!, ev.deterministic));
@@ -335,7 +335,7 @@ export class SacJob implements Job {
           this.servedVersion = Math.max(this.servedVersion, base + version);
           this.ctx.policy.publish(weights, this.servedVersion);
         };
-        this.robot = await startRobotPhase({ config: this.config, logger: this.ctx.logger, agent: this.trainer.agent, simReplay: this.trainer.replay, task: this.config.sim.task, onPolicy, ...this.robotDeps });
+        this.robot = await startRobotPhase({ config: this.config, logger: this.ctx.logger, agent: this.trainer.agent, simReplay: this.trainer.replay, task: simTask(this.config.sim), onPolicy, ...this.robotDeps });
         this.robotError = null;
       } catch (err) {
         this.robotError = (err as Error).message;

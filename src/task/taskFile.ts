@@ -44,7 +44,8 @@ export async function loadTaskFile(task: string, options: LoadTaskFileOptions = 
     const modelPath = path.resolve(options.modelPath ?? path.resolve(path.dirname(file), raw.defaultModel));
     return { file, modelPath, definition: raw };
   }
-  const where = path.relative(process.cwd(), file) || file;
+  const relative = path.relative(process.cwd(), file);
+  const where = relative === '' || relative.startsWith('..') ? file : relative;
   const modelField = (raw as { model?: unknown } | null)?.model;
   if (options.modelPath === undefined && (typeof modelField !== 'string' || modelField === '')) {
     throw new TaskSpecError(`${where}: 'model' must name the MJCF file the task runs on (relative to the task file), or pass --model`);

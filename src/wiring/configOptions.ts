@@ -5,12 +5,14 @@
  * thing everywhere. Where a key's name differs from the option's, the mapping says so here once.
  * Pure: no I/O.
  */
+import path from 'node:path';
 import type { SacHyperparameters } from '../agent/sac.js';
 import type { SacbridgeConfig, SafetyConfig } from '../config/schema.js';
 import { DomainRandomizer } from '../plant/mujoco/domainRandomizer.js';
 import type { CommandSpec } from '../plant/plant.js';
 import { SafetyLayer, type SafetyOptions } from '../safety/safetyLayer.js';
 import type { CreateEnvOptions } from './envFactory.js';
+import { isTaskFile } from '../task/taskFile.js';
 
 /** rl.* as SAC hyperparameters (rl.lr -> learningRate, rl.alphaLearn -> autoAlpha, rl.alphaInit -> initialAlpha, rl.hiddenSizes -> hidden). */
 export function sacHyperparameters(rl: SacbridgeConfig['rl']): Partial<SacHyperparameters> {
@@ -64,6 +66,11 @@ export function safetyFilterFor(c: SafetyConfig): NonNullable<CreateEnvOptions['
 }
 
 /** sim.* and safety.* as the options of a sim env (seed apart): model, frame skip, safety layer, randomisation. */
+/** sim.task: a built-in task's name, or a task file's absolute path (relative to the working directory). */
+export function simTask(sim: SacbridgeConfig['sim']): string {
+  return isTaskFile(sim.task) ? path.resolve(sim.task) : sim.task;
+}
+
 export function simEnvOptions(sim: SacbridgeConfig['sim'], safety: SafetyConfig): Omit<CreateEnvOptions, 'seed'> {
   const r = sim.randomize;
   const randomized = r.massScale.some((x) => x !== 1) || r.frictionScale.some((x) => x !== 1) || r.actuatorGainScale.some((x) => x !== 1) || r.observationNoiseStd > 0 || r.actionLatencyTicks[1] > 0;
