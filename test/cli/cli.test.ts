@@ -15,7 +15,7 @@ function cli(...args: string[]): { code: number | null; stdout: string; stderr: 
 
 test('usage errors name the flag and exit 64', () => {
   const cases: [string[], RegExp][] = [
-    [['train', '--task', 'no_such_task'], /--task: unknown task 'no_such_task'; known tasks: .*pendulum.*point_reach.*HalfCheetah-v5/],
+    [['train', '--task', 'no_such_task'], /--task no_such_task: unknown task 'no_such_task' \(nearest: 'point_reach'\); known tasks: .*pendulum.*point_reach.*HalfCheetah-v5.*or a task file/],
     [['train', '--steps', 'abc'], /--steps: expected an integer, got 'abc'/],
     [['train', '--steps', '0'], /--steps: must be >= 1, got 0/],
     [['train', '--seed', '1.5'], /--seed: expected an integer, got '1.5'/],

@@ -42,7 +42,7 @@ test('signals, command range, control period, sensors', async () => {
   const plant = await MujocoPlant.create(modelFile('sensors.xml', SENSOR_MODEL), { frameSkip: 3 });
   try {
     const sizes = Object.fromEntries(plant.signals.map((s) => [s.name, s.size]));
-    assert.deepEqual(sizes, { qpos: 1, qvel: 1, ctrl: 1, xpos: 6, site_xpos: 3, qfrc_constraint: 1, time: 1, 'sensor:angle': 1, 'sensor:end_pos': 3 });
+    assert.deepEqual(sizes, { qpos: 1, qvel: 1, ctrl: 1, xpos: 6, site_xpos: 3, qfrc_constraint: 1, xmat: 18, site_xmat: 9, cvel: 12, subtree_com: 6, actuator_force: 1, time: 1, 'sensor:angle': 1, 'sensor:end_pos': 3 });
     assert.deepEqual(Array.from(plant.command.low), [-0.5]);
     assert.deepEqual(Array.from(plant.command.high), [2]);
     assert.deepEqual(plant.command.names, ['m']);

@@ -25,7 +25,7 @@ test('unknown task: error lists the known ones', async () => {
     for (const n of [...GYMNASIUM, ...BUILTIN]) assert.ok(err.message.includes(n), n);
     return true;
   });
-  await assert.rejects(createEnv('nope', { seed: 0 }), /unknown task 'nope'; known tasks: /);
+  await assert.rejects(createEnv('nope', { seed: 0 }), /unknown task 'nope'( \(nearest: '[^']+'\))?; known tasks: /);
 });
 
 test('built-in models resolve under the package root; Gymnasium ones need their directory', async () => {
