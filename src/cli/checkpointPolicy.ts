@@ -5,6 +5,8 @@ import { SoftActorCritic } from '../agent/sac.js';
 import { initCompute, type BackendChoice } from '../compute/backend.js';
 import type { Env } from '../env/env.js';
 import { createEnv } from '../wiring/envFactory.js';
+import { envOptionsFromInfo } from '../wiring/configOptions.js';
+import { defaultConfig, loadConfig } from '../config/load.js';
 import { decodeTrainingSnapshot, type TrainingSnapshot } from '../train/trainingState.js';
 import type { FlagSpecs, ParsedFlags } from './args.js';
 import { BACKEND_FLAG } from './args.js';
@@ -14,6 +16,7 @@ export const CHECKPOINT_FLAGS: FlagSpecs = {
   checkpoint: { kind: 'string', value: 'DIR', help: "checkpoint root (a run's checkpoints/ directory or the run directory) or one generation directory" },
   model: { kind: 'string', value: 'FILE', help: 'MJCF file instead of the one the run used' },
   'gym-models': { kind: 'string', value: 'DIR', help: "directory of Gymnasium's MJCF files instead of the one the run used" },
+  config: { kind: 'string', value: 'FILE', help: 'configuration whose safety.* limits to run under (default: the limits the run trained under)' },
   backend: BACKEND_FLAG,
 };
 
@@ -32,12 +35,14 @@ export async function openCheckpointPolicy(f: ParsedFlags, seed: number): Promis
   if (existsSync(`${dir}/checkpoints`)) dir = `${dir}/checkpoints`;
   const loaded = await loadCheckpoint(dir, { warn: (m) => process.stderr.write(`${m}\n`) });
   const snapshot = decodeTrainingSnapshot(loaded);
-  const info = (snapshot.envInfo ?? {}) as { modelPath?: string; gymnasiumModelDir?: string };
+  const safety = f.config === undefined ? undefined : loadConfig({ file: f.config as string }).config.safety;
   await initCompute((f.backend as BackendChoice | undefined) ?? 'auto');
+  // The env the run trained on, under the same safety limits (recorded in the checkpoint).
   const env = await createEnv(snapshot.task, {
     seed,
-    modelPath: (f.model as string | undefined) ?? info.modelPath,
-    gymnasiumModelDir: (f['gym-models'] as string | undefined) ?? info.gymnasiumModelDir,
+    ...envOptionsFromInfo(snapshot.envInfo, defaultConfig().safety, safety),
+    ...(f.model !== undefined ? { modelPath: f.model as string } : {}),
+    ...(f['gym-models'] !== undefined ? { gymnasiumModelDir: f['gym-models'] as string } : {}),
   });
   let agent: SoftActorCritic;
   try {

@@ -1,4 +1,4 @@
-import { runEpisodes } from '../train/trainer.js';
+import { evaluatePolicy } from '../train/evaluation.js';
 import { parseFlags, UsageError, type FlagSpecs } from './args.js';
 import { CHECKPOINT_FLAGS, openCheckpointPolicy } from './checkpointPolicy.js';
 import type { Command } from './command.js';
@@ -9,6 +9,7 @@ const flags: FlagSpecs = {
   seed: { kind: 'int', value: 'S', min: 0, help: 'seed of the evaluation env (default 12345)' },
   model: CHECKPOINT_FLAGS.model!,
   'gym-models': CHECKPOINT_FLAGS['gym-models']!,
+  config: CHECKPOINT_FLAGS.config!,
   json: { kind: 'boolean', help: 'print one JSON object' },
   backend: CHECKPOINT_FLAGS.backend!,
 };
@@ -25,9 +26,7 @@ export const evalCommand: Command = {
     const episodes = (f.episodes as number | undefined) ?? 10;
     const { loaded, snapshot: snap, env, agent, close } = await openCheckpointPolicy(f, (f.seed as number | undefined) ?? 12345);
     try {
-      const returns = await runEpisodes(env, agent, episodes, true);
-      const mean = returns.reduce((s, x) => s + x, 0) / returns.length;
-      const std = Math.sqrt(returns.reduce((s, x) => s + (x - mean) ** 2, 0) / returns.length);
+      const { returns, mean, std } = await evaluatePolicy(env, agent, episodes);
       if (f.json === true) {
         process.stdout.write(`${JSON.stringify({ checkpoint: loaded.path, task: snap.task, steps: snap.counters.steps, episodes, mean_return: mean, std_return: std, returns })}\n`);
       } else {

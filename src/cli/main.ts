@@ -1,4 +1,5 @@
 #!/usr/bin/env -S node --single-threaded-gc --max-semi-space-size=2
+import { ConfigError, EX_CONFIG } from '../config/load.js';
 import { EX_USAGE, formatFlags, UsageError } from './args.js';
 import { COMMANDS } from './commands.js';
 import { packageVersion } from './version.js';
@@ -46,6 +47,10 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError) {
       process.stderr.write(`sacbridge ${command.name}: ${err.message}\n`);
       return EX_USAGE;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sacbridge ${command.name}: ${err.message}\n`);
+      return EX_CONFIG;
     }
     process.stderr.write(`sacbridge ${command.name}: ${(err as Error).message}\n`);
     return 1;

@@ -5,6 +5,8 @@ import { checkTask, DEFAULT_TASK } from '../task/registry.js';
 import { isTaskFile } from '../task/taskFile.js';
 import { createEnv } from '../wiring/envFactory.js';
 import { Trainer } from '../train/trainer.js';
+import { defaultConfig, loadConfig } from '../config/load.js';
+import { envInfo, sacHyperparameters, safetyFilterFor, simEnvOptions } from '../wiring/configOptions.js';
 import { BACKEND_FLAG, parseFlags, UsageError, type FlagSpecs } from './args.js';
 import type { Command } from './command.js';
 import { ProgressReporter } from './progress.js';
@@ -23,6 +25,7 @@ const flags: FlagSpecs = {
   'eval-every': { kind: 'int', value: 'N', min: 0, help: 'evaluate every N steps, 0 = never (default 5000)' },
   'eval-episodes': { kind: 'int', value: 'N', min: 1, help: 'episodes per evaluation (default 5)' },
   'checkpoint-every': { kind: 'int', value: 'N', min: 0, help: 'checkpoint every N steps, 0 = only at the end (default 10000)' },
+  config: { kind: 'string', value: 'FILE', help: "a daemon configuration: its rl.*, sim.* and safety.* apply as in the daemon (the flags above override them); without it SAC's defaults and the plant's own command range" },
   backend: BACKEND_FLAG,
 };
 
@@ -34,7 +37,9 @@ export const trainCommand: Command = {
   async run(argv) {
     const { flags: f, positionals } = parseFlags(argv, flags);
     if (positionals.length > 0) throw new UsageError(`train: unexpected argument '${positionals[0]}'`);
-    const given = (f.task as string | undefined) ?? DEFAULT_TASK;
+    const file = f.config as string | undefined;
+    const config = file === undefined ? defaultConfig() : loadConfig({ file }).config;
+    const given = (f.task as string | undefined) ?? (file === undefined ? DEFAULT_TASK : config.sim.task);
     // A task file is named by its absolute path: checkpoints and `eval` find it from anywhere.
     const task = isTaskFile(given) ? resolve(given) : given;
     const modelPath = f.model !== undefined ? resolve(f.model as string) : undefined;
@@ -44,16 +49,18 @@ export const trainCommand: Command = {
     } catch (err) {
       throw new UsageError(`--task ${given}: ${(err as Error).message}`);
     }
-    const seed = (f.seed as number | undefined) ?? 0;
+    const seed = (f.seed as number | undefined) ?? (file === undefined ? 0 : config.sim.seed);
     const steps = (f.steps as number | undefined) ?? 50_000;
     const runDir = resolve((f.out as string | undefined) ?? `runs/${isTaskFile(given) ? basename(given).replace(/\.[^.]+$/, '') : task}-s${seed}`);
-    const hp: Partial<SacHyperparameters> = {};
+    const hp: Partial<SacHyperparameters> = file === undefined ? {} : sacHyperparameters(config.rl);
     if (f.variant !== undefined) hp.variant = f.variant as 'v1' | 'v2';
     if (f['learning-starts'] !== undefined) hp.learningStarts = f['learning-starts'] as number;
     if (f['batch-size'] !== undefined) hp.batchSize = f['batch-size'] as number;
     // A buffer larger than the run only costs memory. (A resumed run keeps its checkpoint's.)
     if (f.resume !== true) hp.bufferSize = Math.min(1_000_000, steps);
+    // The safety layer bounds commands as in the daemon (defaults: the plant's range, no rate limit).
     const envOptions = {
+      ...(file === undefined ? { filterFor: safetyFilterFor(config.safety) } : simEnvOptions(config.sim, config.safety)),
       ...(modelPath !== undefined ? { modelPath } : {}),
       ...(f['gym-models'] !== undefined ? { gymnasiumModelDir: resolve(f['gym-models'] as string) } : {}),
     };
@@ -71,7 +78,7 @@ export const trainCommand: Command = {
       evalEvery: (f['eval-every'] as number | undefined) ?? 5000,
       evalEpisodes: (f['eval-episodes'] as number | undefined) ?? 5,
       checkpointEvery: (f['checkpoint-every'] as number | undefined) ?? 10_000,
-      envInfo: { task, ...envOptions },
+      envInfo: envInfo(task, envOptions, config.safety),
       warn: (m) => progress.line(m),
     });
     if (f.resume === true) {

@@ -8,7 +8,7 @@ import type { Json } from '../util/json.js';
 import { CpuWakeupLatencyRequest } from '../control/cpuWakeupLatency.js';
 import { cpuListProblem, fifoSchedulingProblem } from '../control/realtime.js';
 import type { TickTelemetry, UpdateTelemetry } from '../zmq/telemetry.js';
-import { CheckpointSchedule } from './checkpointSchedule.js';
+import { Schedule } from '../train/schedule.js';
 import { DaemonControl, type CheckpointInfo, type ControlRequest, type DaemonStatus } from './control.js';
 import { TICKING_PHASES, type CreateJob, type Job, type PolicySink, type TelemetrySink } from './job.js';
 import { createJob } from './jobs.js';
@@ -73,7 +73,7 @@ export class Daemon {
   private readonly left: PhaseChange[] = [];
   private job!: Job;
   private state!: DaemonState;
-  private schedule!: CheckpointSchedule;
+  private schedule!: Schedule;
   private metricsServer: MetricsServer | null = null;
   private wakeupLatency: CpuWakeupLatencyRequest | null = null;
   private config: SacbridgeConfig;
@@ -149,7 +149,7 @@ export class Daemon {
       this.lastCheckpointSteps = jobSteps;
       this.lastProgress = { at: Date.now(), steps: jobSteps };
       this.counted = { envSteps: restored.envSteps, updates: restored.updates };
-      this.schedule = new CheckpointSchedule(this.config.daemon.checkpointEverySteps, this.config.daemon.checkpointEverySeconds, jobSteps, Date.now());
+      this.schedule = new Schedule(this.config.daemon.checkpointEverySteps, this.config.daemon.checkpointEverySeconds, jobSteps, Date.now());
       this.phases = new PhaseMachine(this.state.phase, this.state.counters.transitions, {
         persist: (to, seq) => this.persistPhase(to, seq),
         log: (c) => log.info({ event: c.event, from: c.from.phase, to: c.to.phase, source: c.source, reason: c.reason, seq: c.seq }, `phase ${c.from.phase} -> ${c.to.phase}`),

@@ -1,20 +1,19 @@
 import { appendFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { readFile } from 'node:fs/promises';
-import { listGenerations } from '../agent/checkpoint.js';
 import type { Json } from '../util/json.js';
 import { FastPolicy } from '../agent/fastPolicy.js';
 import { initCompute } from '../compute/backend.js';
 import type { SacbridgeConfig } from '../config/schema.js';
-import type { Env, StepResult } from '../env/env.js';
+import type { Env } from '../env/env.js';
 import { checkTask } from '../task/registry.js';
 import { createEnv } from '../wiring/envFactory.js';
-import { Trainer } from '../train/trainer.js';
+import { gate, returnStats, runEpisode } from '../train/evaluation.js';
+import { Trainer, type TransitionRecord } from '../train/trainer.js';
 import { Rng } from '../util/rng.js';
 import type { EvaluationRequest, Job, JobCheckpoint, JobContext, JobStatus, ServedPolicy, TickResult } from './job.js';
 import type { Phase } from './phases.js';
 import { startRobotPhase, type RobotPhase, type RobotPhaseDeps } from './robotPhase.js';
-import { sacHyperparameters, simEnvOptions, simTask } from '../wiring/configOptions.js';
+import { envInfo, sacHyperparameters, simEnvOptions, simTask } from '../wiring/configOptions.js';
 
 /**
  * The daemon's SAC job: the lockstep Trainer (src/train/trainer.ts) driven one tick at a time.
@@ -33,48 +32,6 @@ import { sacHyperparameters, simEnvOptions, simTask } from '../wiring/configOpti
  */
 
 const EVAL_SEED_OFFSET = 7919;
-
-/** The last transition of the training env, kept for telemetry. */
-interface Tapped {
-  observation: Float32Array;
-  action: Float32Array;
-  result: StepResult | null;
-  episodeStep: number;
-}
-
-/** Observe the env's steps without changing them (the trainer keeps its own state private). */
-function tapEnv(env: Env, into: Tapped): void {
-  const reset = env.reset.bind(env);
-  const step = env.step.bind(env);
-  into.observation = new Float32Array(env.observationSize);
-  into.action = new Float32Array(env.actionSize);
-  env.reset = async () => {
-    const o = await reset();
-    into.observation.set(o);
-    into.episodeStep = 0;
-    return o;
-  };
-  env.step = async (action: Float32Array) => {
-    into.action.set(action);
-    const r = await step(action);
-    into.result = r;
-    into.episodeStep++;
-    return r;
-  };
-}
-
-/** Name of the newest generation whose manifest holds `steps` (the one the trainer resumed from). */
-async function generationHolding(dir: string, steps: number): Promise<string> {
-  for (const g of await listGenerations(dir)) {
-    try {
-      const m = JSON.parse(await readFile(join(dir, g, 'manifest.json'), 'utf8')) as { counters?: { steps?: number } };
-      if (m.counters?.steps === steps) return g;
-    } catch {
-      // unreadable: not the one loaded
-    }
-  }
-  return `(a generation at step ${steps})`;
-}
 
 /** What a test may hand the robot phase instead of the real ROS 2 environment. */
 export type RobotOverrides = Pick<RobotPhaseDeps, 'loadRcl' | 'rosCheck'>;
@@ -110,8 +67,6 @@ export class SacJob implements Job {
   private constructor(
     private readonly ctx: JobContext,
     private readonly trainer: Trainer,
-    private readonly tapped: Tapped,
-    private readonly resumedFrom: string | null,
     private readonly robotDeps: RobotOverrides,
   ) {
     this.config = ctx.config;
@@ -134,20 +89,12 @@ export class SacJob implements Job {
     }
     const compute = await initCompute(config.compute.backend);
     logger.info({ backend: compute.backend, reason: compute.reason }, `tfjs backend ${compute.backend}`);
-    const tapped: Tapped = { observation: new Float32Array(0), action: new Float32Array(0), result: null, episodeStep: 0 };
-    let trainingEnvMade = false;
     const options = simEnvOptions(config.sim, config.safety);
     const trainer = await Trainer.create({
       task,
       seed: config.sim.seed,
       runDir: ctx.runDir,
-      makeEnv: async (seed) => {
-        const env = await createEnv(task, { seed, ...options });
-        // The first env the trainer builds is the training env; only its steps are telemetry.
-        if (!trainingEnvMade) tapEnv(env, tapped);
-        trainingEnvMade = true;
-        return env;
-      },
+      makeEnv: (seed) => createEnv(task, { seed, ...options }),
       hyperparameters: sacHyperparameters(config.rl),
       resume: true,
       // The daemon schedules checkpoints and evaluations.
@@ -156,7 +103,7 @@ export class SacJob implements Job {
       keepCheckpoints: config.daemon.keepCheckpoints,
       metricsEvery: 100,
       warn: (m) => logger.warn(m),
-      envInfo: { task, ...(config.sim.modelPath ? { modelPath: config.sim.modelPath } : {}), ...(config.sim.gymnasiumModelDir ? { gymnasiumModelDir: config.sim.gymnasiumModelDir } : {}) },
+      envInfo: envInfo(task, options, config.safety),
       extra: () => null,
     });
     if (trainer.checkpointDir !== ctx.checkpointDir) {
@@ -166,13 +113,12 @@ export class SacJob implements Job {
     trainer.onMetrics((r) => {
       if (r.type === 'episode') ctx.metrics.episodeFinished(r.return);
     });
-    const resumed = trainer.counters.steps > 0 || trainer.resumedExtra !== null ? await generationHolding(ctx.checkpointDir, trainer.counters.steps) : null;
-    return new SacJob(ctx, trainer, tapped, resumed, robot);
+    return new SacJob(ctx, trainer, robot);
   }
 
   async resume(): Promise<(JobCheckpoint & { daemon: Json }) | null> {
-    if (this.resumedFrom === null) return null;
-    return { id: this.resumedFrom, steps: this.trainer.counters.steps, replaySize: this.trainer.replay.size, daemon: this.trainer.resumedExtra };
+    if (this.trainer.resumedFrom === null) return null;
+    return { id: this.trainer.resumedFrom, steps: this.trainer.counters.steps, replaySize: this.trainer.replay.size, daemon: this.trainer.resumedExtra };
   }
 
   async checkpoint(_reason: string, daemon: Json): Promise<JobCheckpoint> {
@@ -196,10 +142,18 @@ export class SacJob implements Job {
 
   private async trainTick(): Promise<TickResult> {
     const t = this.trainer;
+    let stepped: TransitionRecord | null = null;
+    const unsubscribe = t.onTransition((r) => {
+      stepped = r;
+    });
     const t0 = process.hrtime.bigint();
-    await t.step();
+    try {
+      await t.step();
+    } finally {
+      unsubscribe();
+    }
     const computeNs = Number(process.hrtime.bigint() - t0);
-    this.publishTick(computeNs);
+    if (stepped !== null) this.publishTick(stepped, computeNs);
     if (t.counters.updates > this.publishedUpdates) this.publishUpdate();
     if (t.counters.updates - this.policyUpdates >= this.config.zmq.policyRefreshUpdates) this.refreshPolicy();
 
@@ -210,18 +164,17 @@ export class SacJob implements Job {
     return {};
   }
 
-  private publishTick(computeNs: number): void {
-    const r = this.tapped.result;
-    if (r === null) return;
+  private publishTick(s: TransitionRecord, computeNs: number): void {
+    const r = s.result;
     const t = this.trainer;
     this.ctx.telemetry.tick({
       step: t.counters.steps,
       episode: t.counters.episodes,
-      episodeStep: this.tapped.episodeStep,
+      episodeStep: s.episodeStep,
       phase: this.ctx.phase(),
       policyVersion: t.counters.updates,
       observation: r.observation,
-      action: this.tapped.action,
+      action: s.action,
       reward: r.reward,
       rewardTerms: r.terms,
       terminated: r.terminated,
@@ -279,7 +232,8 @@ export class SacJob implements Job {
       if (this.evalEnv === null) this.evalEnv = await createEnv(simTask(this.config.sim), { seed: this.config.sim.seed + EVAL_SEED_OFFSET, ...simEnvOptions(this.config.sim, this.config.safety) });
     }
     const ev = this.evaluation;
-    ev.returns.push(await this.evalEpisode(this.evalEnv!, ev.deterministic));
+    // One episode per tick with the fast policy (the weights the policy server serves).
+    ev.returns.push(await runEpisode(this.evalEnv!, this.policy, ev.deterministic));
     if (ev.returns.length < ev.target) return {};
     this.evaluation = null;
     return this.gate(ev.returns, ev.gates);
@@ -289,30 +243,15 @@ export class SacJob implements Job {
     this.requestedEvaluation = request;
   }
 
-  /** One episode with the fast policy (the same weights the policy server serves). */
-  private async evalEpisode(env: Env, deterministic: boolean): Promise<number> {
-    const action = new Float32Array(env.actionSize);
-    let obs = await env.reset();
-    let total = 0;
-    for (;;) {
-      this.policy.act(obs, deterministic, action);
-      const r = await env.step(action);
-      if (r.abort === null) total += r.reward;
-      if (r.terminated || r.truncated || r.abort !== null) return total;
-      obs = r.observation;
-    }
-  }
-
   /** The sim-to-real gate on a finished evaluation round (`gates` false: recorded, not judged). */
   private gate(returns: number[], gates: boolean): TickResult {
-    const mean = returns.reduce((s, x) => s + x, 0) / returns.length;
-    const std = Math.sqrt(returns.reduce((s, x) => s + (x - mean) ** 2, 0) / returns.length);
+    const sw = this.config.switch;
+    const { mean, std } = returnStats(returns);
+    const passed = gates && gate({ returns, mean, std }, sw.gateReturn).passed;
     this.lastEvalReturn = mean;
     this.ctx.metrics.evaluationFinished(mean);
     const t = this.trainer;
     appendFileSync(this.metricsPath, `${JSON.stringify({ type: 'eval', step: t.counters.steps, mean_return: mean, std_return: std, returns, time: new Date().toISOString() })}\n`);
-    const sw = this.config.switch;
-    const passed = gates && mean >= sw.gateReturn;
     this.lastGate =
       sw.mode === 'never' ? 'no switch configured'
       : !gates ? `not judged (an operator's round of ${returns.length} episodes; the gate needs ${this.gateEpisodes()} deterministic ones)`

@@ -1,11 +1,13 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { loadCheckpoint, NoCheckpointError, saveCheckpoint } from '../agent/checkpoint.js';
 import type { Json } from '../util/json.js';
 import { ObservationNormalizer } from '../agent/normalizer.js';
 import { ReplayBuffer } from '../agent/replayBuffer.js';
 import { SoftActorCritic, resolveHyperparameters, type SacHyperparameters, type SacMetrics } from '../agent/sac.js';
-import type { Env } from '../env/env.js';
+import type { Env, StepResult } from '../env/env.js';
+import { evaluatePolicy } from './evaluation.js';
+import { Schedule } from './schedule.js';
 import { Rng } from '../util/rng.js';
 import { decodeTrainingSnapshot, encodeTrainingSnapshot, type TrainingCounters, type TrainingSnapshot } from './trainingState.js';
 
@@ -62,6 +64,21 @@ export type MetricsRecord =
 
 export type MetricsListener = (record: MetricsRecord) => void;
 
+/** One env step the trainer took. */
+export interface TransitionRecord {
+  /** The observation acted on. */
+  observation: Float32Array;
+  /** The action the policy (or the random warm-up) chose, in [-1, 1]. */
+  action: Float32Array;
+  /** The action the plant was given after the command filter (what is learned from). */
+  executedAction: Float32Array;
+  result: StepResult;
+  /** Steps into the episode, this one included. */
+  episodeStep: number;
+}
+
+export type TransitionListener = (t: TransitionRecord) => void;
+
 const SEED_OFFSETS = { env: 101, evalEnv: 202, explore: 303, sample: 404 } as const;
 
 export class Trainer {
@@ -92,8 +109,9 @@ export class Trainer {
   private episodeReturn = 0;
   private episodeLength = 0;
   private readonly action: Float32Array;
-  private nextCheckpointAt: number;
-  private nextEvalAt: number;
+  private readonly evalSchedule: Schedule;
+  private readonly checkpointSchedule: Schedule;
+  private readonly transitionListeners = new Set<TransitionListener>();
   private updateSums = new Map<string, number>();
   private updateCount = 0;
   private rateMark = { time: performance.now(), steps: 0 };
@@ -128,8 +146,8 @@ export class Trainer {
     this.exploreRng = new Rng(this.seed + SEED_OFFSETS.explore);
     this.sampleRng = new Rng(this.seed + SEED_OFFSETS.sample);
     this.action = new Float32Array(env.actionSize);
-    this.nextCheckpointAt = this.options.checkpointEvery || Infinity;
-    this.nextEvalAt = this.options.evalEvery || Infinity;
+    this.evalSchedule = new Schedule(this.options.evalEvery, 0, 0, 0);
+    this.checkpointSchedule = new Schedule(this.options.checkpointEvery, 0, 0, 0);
     mkdirSync(this.runDir, { recursive: true });
     this.metricsPath = join(this.runDir, 'metrics.jsonl');
   }
@@ -211,6 +229,7 @@ export class Trainer {
     const r = await this.env.step(this.action);
     this.counters.steps++;
     this.episodeLength++;
+    for (const l of this.transitionListeners) l({ observation: obs, action: this.action, executedAction: this.env.executedAction, result: r, episodeStep: this.episodeLength });
 
     if (r.abort !== null) {
       this.warn(`episode ${this.counters.episodes + 1} aborted at step ${this.episodeLength}: ${r.abort}; transition dropped`);
@@ -243,12 +262,12 @@ export class Trainer {
         time: new Date().toISOString(),
       });
     }
-    if (this.counters.steps >= this.nextEvalAt) {
-      this.nextEvalAt += this.options.evalEvery;
+    if (this.evalSchedule.due(this.counters.steps) !== null) {
+      this.evalSchedule.done(this.counters.steps);
       await this.evaluate(this.options.evalEpisodes);
     }
-    if (done && this.counters.steps >= this.nextCheckpointAt) {
-      while (this.nextCheckpointAt <= this.counters.steps) this.nextCheckpointAt += this.options.checkpointEvery;
+    if (done && this.checkpointSchedule.due(this.counters.steps) !== null) {
+      this.checkpointSchedule.done(this.counters.steps);
       await this.checkpoint();
     }
   }
@@ -298,10 +317,8 @@ export class Trainer {
   /** Deterministic-policy episodes on a separate env; emits an 'eval' record. */
   async evaluate(episodes: number): Promise<number> {
     if (this.evalEnv === null) this.evalEnv = await this.makeEnv(this.seed + SEED_OFFSETS.evalEnv);
-    const returns = await runEpisodes(this.evalEnv, this.agent, episodes, true);
+    const { returns, mean, std } = await evaluatePolicy(this.evalEnv, this.agent, episodes);
     this.counters.evaluations++;
-    const mean = returns.reduce((s, x) => s + x, 0) / returns.length;
-    const std = Math.sqrt(returns.reduce((s, x) => s + (x - mean) ** 2, 0) / returns.length);
     this.lastEvalReturn = mean;
     this.emit({ type: 'eval', step: this.counters.steps, mean_return: mean, std_return: std, returns, time: new Date().toISOString() });
     return mean;
@@ -344,6 +361,17 @@ export class Trainer {
 
   /** The `extra` data of the checkpoint this run resumed from (null if it did not). */
   resumedExtra: Json = null;
+  /** The generation this run resumed from (its directory name), null for a fresh run. */
+  resumedFrom: string | null = null;
+
+  /**
+   * Watch every env step the trainer takes (telemetry); returns the unsubscribe function. The
+   * arrays in the record are the trainer's and valid during the call only.
+   */
+  onTransition(listener: TransitionListener): () => void {
+    this.transitionListeners.add(listener);
+    return () => this.transitionListeners.delete(listener);
+  }
 
   /** Adopt a decoded checkpoint (from `path`, for messages). */
   private async restore(s: TrainingSnapshot, path: string): Promise<void> {
@@ -367,9 +395,9 @@ export class Trainer {
     }
     Object.assign(this.counters, s.counters);
     this.resumedExtra = s.extra;
-    const every = (n: number, k: number): number => (k > 0 ? (Math.floor(n / k) + 1) * k : Infinity);
-    this.nextCheckpointAt = every(this.counters.steps, this.options.checkpointEvery);
-    this.nextEvalAt = every(this.counters.steps, this.options.evalEvery);
+    this.evalSchedule.done(this.counters.steps);
+    this.checkpointSchedule.done(this.counters.steps);
+    this.resumedFrom = basename(path);
     this.rateMark = { time: performance.now(), steps: this.counters.steps };
     this.emit({ type: 'resume', step: this.counters.steps, path, time: new Date().toISOString() });
 
@@ -384,23 +412,4 @@ export class Trainer {
     if (this.evalEnv !== null) await this.evalEnv.plant.close();
     this.agent.dispose();
   }
-}
-
-/** Run whole episodes with `policy` and return their undiscounted returns. */
-export async function runEpisodes(env: Env, policy: { act(o: Float32Array, d: boolean, out: Float32Array): void }, episodes: number, deterministic: boolean): Promise<number[]> {
-  const action = new Float32Array(env.actionSize);
-  const returns: number[] = [];
-  for (let e = 0; e < episodes; e++) {
-    let obs = await env.reset();
-    let total = 0;
-    for (;;) {
-      policy.act(obs, deterministic, action);
-      const r = await env.step(action);
-      if (r.abort === null) total += r.reward;
-      if (r.terminated || r.truncated || r.abort !== null) break;
-      obs = r.observation;
-    }
-    returns.push(total);
-  }
-  return returns;
 }

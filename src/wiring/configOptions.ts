@@ -11,6 +11,7 @@ import type { SacbridgeConfig, SafetyConfig } from '../config/schema.js';
 import { DomainRandomizer } from '../plant/mujoco/domainRandomizer.js';
 import type { CommandSpec } from '../plant/plant.js';
 import { SafetyLayer, type SafetyOptions } from '../safety/safetyLayer.js';
+import type { Json } from '../util/json.js';
 import type { CreateEnvOptions } from './envFactory.js';
 import { isTaskFile } from '../task/taskFile.js';
 
@@ -124,5 +125,43 @@ export function fineTuneSettings(c: SacbridgeConfig): FineTuneSettings {
     seed: c.sim.seed,
     compute: c.compute.backend,
     controlThreadPriority: c.realtime.controlThreadPriority,
+  };
+}
+
+/**
+ * What a checkpoint records about its env, so that `sacbridge eval` rebuilds the env it was
+ * trained on: model, frame skip and the safety limits (not the randomisation: evaluation runs
+ * the nominal model).
+ */
+export interface EnvInfo {
+  task: string;
+  modelPath?: string;
+  gymnasiumModelDir?: string;
+  frameSkip?: number;
+  safety?: SafetyConfig;
+}
+
+export function envInfo(task: string, options: Pick<CreateEnvOptions, 'modelPath' | 'gymnasiumModelDir' | 'frameSkip'>, safety: SafetyConfig): Json {
+  const info: EnvInfo = {
+    task,
+    ...(options.modelPath !== undefined ? { modelPath: options.modelPath } : {}),
+    ...(options.gymnasiumModelDir !== undefined ? { gymnasiumModelDir: options.gymnasiumModelDir } : {}),
+    ...(options.frameSkip !== undefined ? { frameSkip: options.frameSkip } : {}),
+    safety,
+  };
+  return info as unknown as Json;
+}
+
+/**
+ * The env options a checkpoint's EnvInfo describes; `safety` (a configuration the caller loaded)
+ * replaces the recorded limits, and checkpoints from before limits were recorded get `fallback`.
+ */
+export function envOptionsFromInfo(info: Json, fallback: SafetyConfig, safety?: SafetyConfig): Omit<CreateEnvOptions, 'seed'> {
+  const i = (info ?? {}) as Partial<EnvInfo>;
+  return {
+    ...(i.modelPath !== undefined ? { modelPath: i.modelPath } : {}),
+    ...(i.gymnasiumModelDir !== undefined ? { gymnasiumModelDir: i.gymnasiumModelDir } : {}),
+    ...(i.frameSkip !== undefined ? { frameSkip: i.frameSkip } : {}),
+    filterFor: safetyFilterFor(safety ?? { ...fallback, ...(i.safety ?? {}) }),
   };
 }

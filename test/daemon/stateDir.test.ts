@@ -3,7 +3,6 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CheckpointSchedule } from '../../src/daemon/checkpointSchedule.js';
 import { initialDaemonState, LockError, processStartTime, resolveStateDir, seal, StateDir, unseal } from '../../src/daemon/stateDir.js';
 import { tempDir } from './helpers.js';
 
@@ -69,15 +68,4 @@ test('lock: refused while a live process holds it; taken over from a dead one or
   writeFileSync(sd.lockPath, 'garbage');
   sd.lock();
   sd.unlock();
-});
-
-test('checkpoint schedule: every N steps or N seconds, whichever comes first', () => {
-  const s = new CheckpointSchedule(1000, 60, 0, 0);
-  assert.equal(s.due(999, 59_000), null);
-  assert.equal(s.due(1000, 0), 'steps');
-  assert.equal(s.due(10, 60_000), 'time');
-  s.done(10, 60_000);
-  assert.equal(s.due(10, 200_000), null, 'no progress, no checkpoint');
-  s.configure(0, 0);
-  assert.equal(s.due(1e9, 1e12), null);
 });

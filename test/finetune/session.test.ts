@@ -11,7 +11,7 @@ import { ReplayBuffer } from '../../src/agent/replayBuffer.js';
 import { SoftActorCritic } from '../../src/agent/sac.js';
 import { FineTuneSession, unscaleCommand, type FineTuneEpisode } from '../../src/finetune/session.js';
 import { scaleAction } from '../../src/env/env.js';
-import { evaluateGate } from '../../src/finetune/gate.js';
+import { evaluateGate } from '../../src/train/evaluation.js';
 import { MujocoPlant } from '../../src/plant/mujoco/mujocoPlant.js';
 import type { Float64MultiArray, JointState } from '../../src/plant/ros/messages.js';
 import { RosPlant } from '../../src/plant/ros/rosPlant.js';
@@ -226,7 +226,7 @@ test('gate: deterministic sim episodes, mean against the threshold; bad argument
   const a = await runGate(-1000), b = await runGate(0);
   assert.deepEqual(a.returns, b.returns, 'same env seed, deterministic policy: same episodes');
   assert.equal(a.returns.length, 3);
-  assert.ok(Math.abs(a.meanReturn - (a.returns[0] + a.returns[1] + a.returns[2]) / 3) < 1e-9);
+  assert.ok(Math.abs(a.mean - (a.returns[0] + a.returns[1] + a.returns[2]) / 3) < 1e-9);
   assert.equal(a.passed, true);
   assert.equal(b.passed, false, 'point_reach returns are negative');
   const env = await createEnv('point_reach', { seed: 11 });

@@ -33,7 +33,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initCompute } from '../../src/compute/backend.js';
 import { Env } from '../../src/env/env.js';
-import { evaluateGate } from '../../src/finetune/gate.js';
+import { evaluateGate } from '../../src/train/evaluation.js';
 import { FineTuneSession, type FineTuneEpisode } from '../../src/finetune/session.js';
 import { MujocoPlant } from '../../src/plant/mujoco/mujocoPlant.js';
 import { RosPlant } from '../../src/plant/ros/rosPlant.js';
@@ -70,7 +70,7 @@ test('sim training -> gate -> switch -> fine-tuning on a robot with other dynami
   const gateEnv = await createEnv('point_reach', { seed: 99 });
   const gate = await evaluateGate(gateEnv, trainer.agent, 10, -60);
   await gateEnv.plant.close();
-  assert.ok(gate.passed, `gate: mean ${gate.meanReturn.toFixed(1)}`);
+  assert.ok(gate.passed, `gate: mean ${gate.mean.toFixed(1)}`);
 
   // 3. The robot: other dynamics behind the ROS graph.
   const graph = new FakeRosGraph();
@@ -144,7 +144,7 @@ test('sim training -> gate -> switch -> fine-tuning on a robot with other dynami
     const returns = episodes.map((e) => e.return);
     const firstTen = mean(returns.slice(0, 10)), lastTen = mean(returns.slice(-10));
     console.log(JSON.stringify({
-      sim_seconds: Number(simSeconds.toFixed(1)), gate: Number(gate.meanReturn.toFixed(1)),
+      sim_seconds: Number(simSeconds.toFixed(1)), gate: Number(gate.mean.toFixed(1)),
       fine_seconds: Number(fineSeconds.toFixed(1)), steps: s.steps, episodes: returns.length, updates: s.learner.updates, policy_version: s.policyVersion,
       unadapted: Number(mean(unadapted).toFixed(1)), adapted: Number(mean(adapted).toFixed(1)),
       first10: Number(firstTen.toFixed(1)), last10: Number(lastTen.toFixed(1)),

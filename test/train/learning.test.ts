@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initCompute } from '../../src/compute/backend.js';
 import { createEnv } from '../../src/wiring/envFactory.js';
-import { Trainer, runEpisodes } from '../../src/train/trainer.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { runEpisodes } from '../../src/train/evaluation.js';
 import { Rng } from '../../src/util/rng.js';
 
 await initCompute();
