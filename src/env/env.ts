@@ -22,20 +22,28 @@ export interface EnvOptions {
 }
 
 /**
- * Env = plant + task + action scaling + time limit, with Gymnasium's semantics:
+ * Env = plant + task + action scaling + command filter + time limit, with Gymnasium's semantics:
  * `reset() -> observation`, `step(action) -> {observation, reward, terminated, truncated}`.
  * Actions are in [-1, 1]^n and scaled linearly to the plant's command range.
+ *
+ * This is the one step path (plant -> task -> policy -> safety -> plant) of sim training,
+ * evaluation, the daemon and robot fine-tuning. `step` is its four parts in a row; a control
+ * loop on a wall clock (robot fine-tuning) runs them across two ticks instead: `prepare` (scale,
+ * filter), `write`, `advance` on one tick, and `complete` (read, observe, score) on the next,
+ * when the plant has moved.
  */
 export class Env {
   readonly observationSize: number;
   readonly actionSize: number;
   readonly maxEpisodeSteps: number;
   readonly rng: Rng;
-  private readonly command: Float64Array;
+  private readonly commandBuffer: Float64Array;
   /** The command before the filter, to see which components it changed. */
   private readonly requested: Float64Array;
   private readonly executed: Float32Array;
   private steps = 0;
+  /** The command filter's stop reason for the prepared step. */
+  private stop: string | null = null;
 
   constructor(
     readonly plant: Plant,
@@ -56,7 +64,7 @@ export class Env {
     this.actionSize = plant.command.size;
     this.maxEpisodeSteps = options.maxEpisodeSteps ?? task.maxEpisodeSteps;
     this.rng = new Rng(options.seed);
-    this.command = new Float64Array(this.actionSize);
+    this.commandBuffer = new Float64Array(this.actionSize);
     this.requested = new Float64Array(this.actionSize);
     this.executed = new Float32Array(this.actionSize);
   }
@@ -83,30 +91,67 @@ export class Env {
       this.task.initializeEpisode?.(this.plant.sim, this.rng);
     }
     this.options.filter?.reset();
+    this.stop = null;
     const signals = this.plant.read();
     this.task.beginEpisode(signals);
     return this.observe(signals);
   }
 
   async step(action: Float32Array): Promise<StepResult> {
+    this.prepare(action);
+    this.write();
+    await this.advance();
+    return this.complete();
+  }
+
+  /**
+   * Scale `action` to a command and pass it through the command filter, against the plant's
+   * current signals. Returns the filter's reason to end the episode, else null.
+   */
+  prepare(action: Float32Array): string | null {
     if (action.length !== this.actionSize) {
       throw new Error(`action has ${action.length} components, the env expects ${this.actionSize}`);
     }
     const { low, high } = this.plant.command;
     scaleAction(action, low, high, this.command);
     this.requested.set(this.command);
-    const before = this.plant.read();
-    const stop = this.options.filter?.filter(this.command, before) ?? null;
+    this.stop = this.options.filter?.filter(this.command, this.plant.read()) ?? null;
     executedAction(action, this.requested, this.command, low, high, this.executed);
-    this.plant.write(this.command);
+    return this.stop;
+  }
+
+  /** The prepared command, as the plant gets it (physical units; reused by the next prepare). */
+  get command(): Float64Array {
+    return this.commandBuffer;
+  }
+
+  /** Send the prepared command to the plant. */
+  write(): void {
+    this.plant.write(this.commandBuffer);
+  }
+
+  /** One control period of the plant. */
+  async advance(): Promise<void> {
     await this.plant.advance();
     this.steps++;
+  }
+
+  /**
+   * The step's outcome from the plant's signals now: observation, reward and the ends of the
+   * episode. `abort` carries the filter's stop, or says the observation or reward is not finite.
+   */
+  complete(): StepResult {
     const signals = this.plant.read();
     const observation = this.observe(signals);
-    const score = this.task.score(signals, this.command);
-    const abort = stop ?? (allFinite(observation) && Number.isFinite(score.reward) ? null : 'non-finite observation or reward');
+    const score = this.task.score(signals, this.commandBuffer);
+    const abort = this.stop ?? (allFinite(observation) && Number.isFinite(score.reward) ? null : 'non-finite observation or reward');
     const truncated = !score.terminated && (this.steps >= this.maxEpisodeSteps || abort !== null);
     return { observation, reward: score.reward, terms: score.terms, terminated: score.terminated, truncated, abort };
+  }
+
+  /** The observation of the plant's signals now (a wall-clock loop acts on it at the tick). */
+  currentObservation(): Float32Array {
+    return this.observe(this.plant.read());
   }
 
   private observe(signals: Signals): Float32Array {

@@ -2,17 +2,19 @@
  * Online fine-tuning of a sim-trained agent on a plant (the robot through RosPlant, or any
  * Plant): the daemon's `real_finetune` phase.
  *
- * The ControlLoop ticks at `rateHz` on the daemon's own timer. One tick:
- *   read the plant → task observation → finish the previous transition (reward, termination) →
- *   FastPolicy, sampled (exploration) → scale to physical units → SafetyLayer → plant write →
- *   plant advance (returns at once on a wall-clock robot, waits for the reply in lockstep).
+ * The ControlLoop ticks at `rateHz` on the daemon's own timer. A tick runs the Env's step path
+ * (src/env/env.ts) split across ticks: finish the previous step (`complete`: read the plant,
+ * observation, reward, termination) → FastPolicy, sampled (exploration) → `prepare` (scale to
+ * physical units, SafetyLayer) → `write` → `advance` (returns at once on a wall-clock robot,
+ * waits for the reply in lockstep).
  * Transitions go through the shared ring to the learner worker (src/finetune/sacLearner.ts);
  * new actor weights come back through the triple buffer and are swapped into the FastPolicy
  * between ticks. The tick never waits on a gradient step.
  *
  * A transition is learned from only when both of its ends are trustworthy: finite and fresh (the
  * safety watchdog did not hold the command); its action is the command that went out (after
- * limits and rate limit), mapped back to [-1, 1].
+ * limits and rate limit), as the Env's executed action: the policy's action where the safety
+ * layer left it alone, the filtered command mapped back to [-1, 1] where it changed it.
  * Stale data pauses learning until fresh data returns. An episode ends on the task's
  * termination, the time limit, a safety stop or a non-finite observation; the next one starts
  * after `plant.reset()` (MuJoCo: reset state and the task's episode initialisation; RosPlant:
@@ -26,14 +28,13 @@ import { ReplayBuffer } from '../agent/replayBuffer.js';
 import type { SoftActorCritic } from '../agent/sac.js';
 import type { BackendChoice } from '../compute/backend.js';
 import { ControlLoop, type ControlLoopOptions, type LoopStats, type TickInfo } from '../control/controlLoop.js';
-import { allFinite, scaleAction, unscaleCommand } from '../env/env.js';
+import { Env } from '../env/env.js';
 import { LearnerHost } from '../learner/learnerHost.js';
 import { setMainThreadScheduling } from '../control/realtime.js';
 import { actorLayoutOf } from '../learner/weightExchange.js';
-import { hasEstop, hasSimulatorAccess, type Plant, type Signals } from '../plant/plant.js';
+import { hasEstop, type Plant } from '../plant/plant.js';
 import { SafetyLayer, type SafetyCounters, type SafetyOptions } from '../safety/safetyLayer.js';
 import type { Task } from '../task/task.js';
-import { Rng } from '../util/rng.js';
 import type { SacLearnerOptions, SacLearnerState } from './sacLearner.js';
 
 export type FineTuneState = 'resetting' | 'running' | 'paused' | 'estop' | 'stopped' | 'failed';
@@ -152,16 +153,12 @@ export class FineTuneSession {
   readonly safety: SafetyLayer;
   readonly policy: FastPolicy;
   private readonly loop: ControlLoop;
-  private readonly task: Task;
+  /** The one step path: plant, task, action scaling, this session's safety layer, time limit. */
+  private readonly env: Env;
   private readonly plant: Plant;
-  private readonly maxSteps: number;
-  private readonly rng: Rng;
-  private readonly obs: Float32Array;
   private readonly prevObs: Float32Array;
   private readonly action: Float32Array;
   private readonly prevAction: Float32Array;
-  private readonly command: Float64Array;
-  private readonly prevCommand: Float64Array;
   private readonly safeCommand: Float64Array;
   private mode: FineTuneState = 'resetting';
   /** A transition started on the last tick, waiting for its next observation. */
@@ -184,21 +181,17 @@ export class FineTuneSession {
   private constructor(private readonly o: FineTuneOptions, private readonly host: LearnerHost, robotReplay: ReplayBuffer) {
     this.robotReplay = robotReplay;
     this.plant = o.plant;
-    this.task = o.task;
-    this.maxSteps = o.episodeSteps ?? o.task.maxEpisodeSteps;
-    this.rng = new Rng((o.seed ?? 0) + 1);
     const ageOf = o.safety.ageOf ?? o.plant.signalAge?.bind(o.plant);
     this.safety = new SafetyLayer({ ...o.safety, ...(ageOf === undefined ? {} : { ageOf }) });
+    this.env = new Env(o.plant, o.task, { seed: (o.seed ?? 0) + 1, filter: this.safety, ...(o.episodeSteps === undefined ? {} : { maxEpisodeSteps: o.episodeSteps }) });
     const weights = o.agent.actorWeights();
-    this.policy = new FastPolicy(weights, this.rng, 0);
+    // Exploration noise and the sim's episode initialisation draw from the env's generator.
+    this.policy = new FastPolicy(weights, this.env.rng, 0);
     o.onPolicy?.(weights, 0);
     const n = o.plant.command.size;
-    this.obs = new Float32Array(o.task.observationSize);
     this.prevObs = new Float32Array(o.task.observationSize);
     this.action = new Float32Array(n);
     this.prevAction = new Float32Array(n);
-    this.command = new Float64Array(n);
-    this.prevCommand = new Float64Array(n);
     this.safeCommand = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       this.safeCommand[i] = Math.min(o.safety.high[i], Math.max(o.safety.low[i], 0));
@@ -380,7 +373,8 @@ export class FineTuneSession {
     const attempt = async (): Promise<void> => {
       for (;;) {
         try {
-          await this.plant.reset();
+          // Plant reset, the task's episode initialisation (sim), safety layer reset, first signals.
+          await this.env.reset();
           break;
         } catch (e) {
           this.lastError = `reset: ${(e as Error).message}`;
@@ -390,9 +384,6 @@ export class FineTuneSession {
         }
       }
       if (!current()) return; // paused, e-stopped, stopped or reset again meanwhile
-      if (hasSimulatorAccess(this.plant)) this.task.initializeEpisode?.(this.plant.sim, this.rng);
-      this.safety.reset();
-      this.task.beginEpisode(this.plant.read());
       this.episodeSteps = 0;
       this.episodeReturn = 0;
       this.mode = 'running';
@@ -410,31 +401,31 @@ export class FineTuneSession {
     }
     if (this.mode !== 'running') return;
 
-    const signals: Signals = this.plant.read();
-    const obs = this.obs;
-    this.task.observe(signals, obs);
-
-    // 1. The previous tick's transition ends here.
+    // 1. The previous tick's step ends here: the plant has moved for one period.
     let reward = Number.NaN;
     let ended: string | null = null;
     let learnPrevious = false;
     let terminated = false;
+    let obs: Float32Array;
     if (this.pending) {
-      const score = this.task.score(signals, this.prevCommand);
-      reward = score.reward;
-      terminated = score.terminated;
+      const r = this.env.complete();
+      obs = r.observation;
+      reward = r.reward;
+      terminated = r.terminated;
       this.steps++;
       this.episodeSteps++;
       // A non-finite observation is the safety layer's to refuse (below, with its reason).
-      const finite = allFinite(obs) && Number.isFinite(reward);
+      const finite = r.abort === null;
       if (finite) this.episodeReturn += reward;
       learnPrevious = this.pendingLearnable && finite;
       if (!Number.isFinite(reward)) ended = `non-finite reward (${reward})`;
       else if (terminated) ended = 'terminated';
-      else if (this.episodeSteps >= this.maxSteps) ended = 'time_limit';
+      else if (this.env.episodeSteps >= this.env.maxEpisodeSteps) ended = 'time_limit';
+    } else {
+      obs = this.env.currentObservation();
     }
 
-    // 2. Act, unless the episode is over: policy, scale, safety, write.
+    // 2. Act, unless the episode is over: policy, then scale and safety (prepare).
     let stop: string | null = null;
     if (ended === null) {
       const fresh = this.host.weights.poll();
@@ -443,8 +434,7 @@ export class FineTuneSession {
         this.o.onPolicy?.(fresh.weights, fresh.version);
       }
       this.policy.act(obs, false, this.action);
-      scaleAction(this.action, this.plant.command.low, this.plant.command.high, this.command);
-      stop = this.safety.filter(this.command, signals);
+      stop = this.env.prepare(this.action);
     }
     // Data the watchdog calls stale is not learned from, and learning waits for fresh data.
     const stale = this.safety.learningPaused;
@@ -460,18 +450,17 @@ export class FineTuneSession {
     this.pending = false;
 
     if (ended === null) {
-      this.plant.write(this.command);
-      this.o.onTick?.({ index: t.index, latenessUs: t.latenessUs, observation: obs, action: this.action, command: this.command, reward, policyVersion: this.policy.version, learningPaused: stale });
+      this.env.write();
+      this.o.onTick?.({ index: t.index, latenessUs: t.latenessUs, observation: obs, action: this.action, command: this.env.command, reward, policyVersion: this.policy.version, learningPaused: stale });
       if (stop !== null) {
         ended = `safety: ${stop}`;
       } else {
         this.pending = true;
         this.pendingLearnable = !stale;
         this.prevObs.set(obs);
-        // Learn from what the plant was told: the command after limits and rate limit, back in [-1, 1].
-        unscaleCommand(this.command, this.plant.command.low, this.plant.command.high, this.prevAction);
-        this.prevCommand.set(this.command);
-        return this.plant.advance();
+        // Learn from what the plant was told: the command after limits and rate limit.
+        this.prevAction.set(this.env.executedAction);
+        return this.env.advance();
       }
     } else {
       // The robot waits for its reset with the safe command, not the last action.
@@ -496,8 +485,6 @@ function checkOptions(o: FineTuneOptions): void {
   if (o.safety.low.length !== o.plant.command.size) fail('safety', `has ${o.safety.low.length} limits for the plant's ${o.plant.command.size} command components`);
 }
 
-// Where it used to live; the helper is env.ts's now (the sim trainer learns from executed actions too).
-export { unscaleCommand };
 
 /** The same transitions in a SharedArrayBuffer-backed buffer the worker can attach to. */
 function sharedCopy(b: ReplayBuffer): ReplayBuffer {

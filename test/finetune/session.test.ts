@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { initCompute } from '../../src/compute/backend.js';
 import { ReplayBuffer } from '../../src/agent/replayBuffer.js';
 import { SoftActorCritic } from '../../src/agent/sac.js';
-import { FineTuneSession, unscaleCommand, type FineTuneEpisode } from '../../src/finetune/session.js';
+import { FineTuneSession, type FineTuneEpisode } from '../../src/finetune/session.js';
+import { unscaleCommand } from '../../src/env/env.js';
 import { scaleAction } from '../../src/env/env.js';
 import { evaluateGate } from '../../src/train/evaluation.js';
 import { MujocoPlant } from '../../src/plant/mujoco/mujocoPlant.js';
@@ -236,7 +237,7 @@ test('gate: deterministic sim episodes, mean against the threshold; bad argument
   agent.dispose();
 });
 
-test('transitions carry the command that went out: unscaleCommand inverts scaleAction and clips', () => {
+test('unscaleCommand inverts scaleAction and clips', () => {
   const low = Float64Array.of(-2, 0, 5), high = Float64Array.of(2, 10, 5);
   const a = Float32Array.of(-0.25, 0.5, 0.3), c = new Float64Array(3), back = new Float32Array(3);
   scaleAction(a, low, high, c);
