@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../util/rng.js';
-import { adamStep } from '../compute/adam.js';
+import { adamCoefficients, adamStep } from '../compute/adam.js';
 import { dense, type DenseGrads } from '../compute/dense.js';
 import { registerSacGradients } from './gradients.js';
 import type { DenseWeights } from './policy.js';
@@ -158,14 +158,8 @@ export class Adam {
   /** Apply one step with gradients given in the order of `variables`. */
   apply(grads: readonly tf.Tensor[]): void {
     this.t++;
-    const b1 = this.beta1;
-    const b2 = this.beta2;
     // Bias-corrected step size; epsilon scaled the same way (the "epsilon hat" form).
-    const c1 = 1 - Math.pow(b1, this.t);
-    const c2 = 1 - Math.pow(b2, this.t);
-    const stepSize = (this.learningRate * Math.sqrt(c2)) / c1;
-    const epsHat = this.epsilon * Math.sqrt(c2);
-    adamStep(this.variables, grads, this.m, this.v, { beta1: b1, beta2: b2, stepSize, epsHat });
+    adamStep(this.variables, grads, this.m, this.v, adamCoefficients(this.learningRate, this.beta1, this.beta2, this.epsilon, this.t));
   }
 
   /** Moments as flat arrays, in variable order, plus the step. */

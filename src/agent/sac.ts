@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { sacUpdateSelection, type SacUpdateChoice } from '../compute/backend.js';
 import { Rng, type RngState } from '../util/rng.js';
+import { FusedSac } from './fusedSac.js';
 import { Adam, Dense, Mlp, assignFlat, copyVariables, initialKernel, logicalName, polyakUpdate } from './networks.js';
 import type { ObservationNormalizer } from './normalizer.js';
 import { LOG_STD_MAX, LOG_STD_MIN, type ActionPolicy, type ActorWeights, type DenseWeights } from './policy.js';
@@ -21,6 +23,11 @@ import type { TransitionBatch } from './replayBuffer.js';
  * and compute only the gradients asked for (src/compute/dense.ts), the actor's heads are one
  * layer, its squashed-Gaussian sample is one op with a written-out gradient, Adam and Polyak
  * are one kernel per variable list (src/compute/), and per-row values are [B, 1] columns.
+ *
+ * The same update also runs fused, outside tfjs, over one flat parameter buffer (fusedSac.ts):
+ * the default where initCompute chose the wasm backend with sacbridge's GEMM kernels, since it
+ * is several times faster there (bench/sac.ts measures both). The tfjs variables then stay the
+ * checkpoint format: they are brought up to date from the flat buffer whenever they are read.
  *
  * Call initCompute() (src/compute/backend.ts) before constructing.
  */
@@ -189,20 +196,24 @@ class Actor {
 
   /** The heads' weights in the ActorWeights layout: two [in][A] layers. */
   headWeights(): { mean: DenseWeights; logStd: DenseWeights } {
-    const { inSize, outSize, kernel, bias } = this.heads.weights();
-    const a = outSize / 2;
-    const part = (from: number): DenseWeights => {
-      const k = new Float32Array(inSize * a);
-      for (let i = 0; i < inSize; i++) k.set(kernel.subarray(i * outSize + from, i * outSize + from + a), i * a);
-      return { inSize, outSize: a, kernel: k, bias: bias.slice(from, from + a) };
-    };
-    return { mean: part(0), logStd: part(a) };
+    return splitHeads(this.heads.weights());
   }
 
   /** Reparameterised sample and its log-probability (see squashedSample). */
   sample(obs: tf.Tensor2D, eps: tf.Tensor2D, gaussTerm: tf.Tensor1D): { action: tf.Tensor2D; logProb: tf.Tensor2D } {
     return squashedSample(this.headsOutput(obs), eps, gaussTerm);
   }
+}
+
+/** The merged heads layer [in][2A] as the ActorWeights layout's two [in][A] layers (copies). */
+function splitHeads({ inSize, outSize, kernel, bias }: DenseWeights): { mean: DenseWeights; logStd: DenseWeights } {
+  const a = outSize / 2;
+  const part = (from: number): DenseWeights => {
+    const k = new Float32Array(inSize * a);
+    for (let i = 0; i < inSize; i++) k.set(kernel.subarray(i * outSize + from, i * outSize + from + a), i * a);
+    return { inSize, outSize: a, kernel: k, bias: bias.slice(from, from + a) };
+  };
+  return { mean: part(0), logStd: part(a) };
 }
 
 const LOG_STD_HALF_RANGE = 0.5 * (LOG_STD_MAX - LOG_STD_MIN);
@@ -365,12 +376,18 @@ export class SoftActorCritic implements ActionPolicy {
   private readonly obsScratch: Float32Array;
   private readonly nextObsScratch: Float32Array;
   private readonly actScratch: Float32Array;
+  /** The fused update over a flat buffer (fusedSac.ts), or null: the tfjs update below runs. */
+  private readonly fused: FusedSac | null;
+  /** The fused update changed the flat buffer since the tfjs variables were last written. */
+  private tfjsStale = false;
 
   constructor(
     readonly observationSize: number,
     readonly actionSize: number,
     hyperparameters: Partial<SacHyperparameters> = {},
     seed = 0,
+    /** 'auto' (default): initCompute's choice (compute.sacUpdate); 'fused' or 'tfjs' to force one. */
+    update: SacUpdateChoice = 'auto',
   ) {
     this.hp = resolveHyperparameters(hyperparameters);
     const h = this.hp.hidden;
@@ -400,6 +417,48 @@ export class SoftActorCritic implements ActionPolicy {
     this.obsScratch = new Float32Array(this.hp.batchSize * observationSize);
     this.nextObsScratch = new Float32Array(this.hp.batchSize * observationSize);
     this.actScratch = new Float32Array(observationSize);
+    const selected = sacUpdateSelection(update);
+    this.fused = selected.kind === 'fused'
+      ? new FusedSac(this.hp, observationSize, actionSize, this.criticOptimizer, { provider: selected.provider, coreType: selected.coreType })
+      : null;
+    this.loadFused();
+  }
+
+  /** Which update runs: 'fused (openblas)', 'fused (wasm-simd)' or 'tfjs'. */
+  get updateKind(): string {
+    return this.fused === null ? 'tfjs' : `fused (${this.fused.provider})`;
+  }
+
+  /** Copy the tfjs variables and Adam moments (the checkpoint format) into the fused update's buffer. */
+  private loadFused(): void {
+    if (this.fused === null) return;
+    const params = this.fused.flatNamed('param');
+    for (const [name, v] of this.namedVariablesAsStored()) params.get(name)!.set(v.dataSync() as Float32Array);
+    const m = this.fused.flatNamed('m');
+    const vv = this.fused.flatNamed('v');
+    for (const opt of [this.criticOptimizer, this.actorOptimizer]) {
+      const s = opt.exportState();
+      opt.variables.forEach((v, i) => {
+        m.get(logicalName(v))!.set(s.m[i]!);
+        vv.get(logicalName(v))!.set(s.v[i]!);
+      });
+    }
+    this.fused.optimizerSteps = { actor: this.actorOptimizer.step, critic: this.criticOptimizer.step };
+    this.tfjsStale = false;
+  }
+
+  /** Write the fused update's parameters and moments back into the tfjs variables, if they moved. */
+  private syncTfjs(): void {
+    if (this.fused === null || !this.tfjsStale) return;
+    const params = this.fused.flatNamed('param');
+    for (const [name, v] of this.namedVariablesAsStored()) assignFlat(v, params.get(name)!, name);
+    const m = this.fused.flatNamed('m');
+    const vv = this.fused.flatNamed('v');
+    const steps = this.fused.optimizerSteps;
+    for (const [opt, step] of [[this.criticOptimizer, steps.critic], [this.actorOptimizer, steps.actor]] as const) {
+      opt.importState({ step, m: opt.variables.map((v) => m.get(logicalName(v))!), v: opt.variables.map((v) => vv.get(logicalName(v))!) });
+    }
+    this.tfjsStale = false;
   }
 
   get alpha(): number {
@@ -460,6 +519,15 @@ export class SoftActorCritic implements ActionPolicy {
   /** ActionPolicy: tanh(mean) when deterministic, else a sample from the squashed Gaussian. */
   act(observation: Float32Array, deterministic: boolean, out: Float32Array): void {
     const obs = this.normalized(observation, 1, this.actScratch);
+    if (this.fused !== null) {
+      let eps: Float32Array | null = null;
+      if (!deterministic) {
+        eps = new Float32Array(this.actionSize);
+        this.actRng.fillNormal(eps);
+      }
+      this.fused.act(obs, deterministic, eps, out);
+      return;
+    }
     const values = tf.tidy(() => {
       const { mean, logStd } = this.actor.forward(tf.tensor2d(obs, [1, this.observationSize]));
       if (deterministic) return tf.tanh(mean).dataSync();
@@ -482,6 +550,7 @@ export class SoftActorCritic implements ActionPolicy {
    * temperature losses.
    */
   updateWithNoise(batch: TransitionBatch, targetNoise: SampleNoise, actorNoise: SampleNoise): SacMetrics {
+    if (this.fused !== null) return this.fusedUpdate(this.fused, batch, targetNoise, actorNoise);
     const B = batch.size;
     const O = this.observationSize;
     const A = this.actionSize;
@@ -560,11 +629,8 @@ export class SoftActorCritic implements ActionPolicy {
         this.actorOptimizer.apply(actorVars.map((v) => actorStep.grads[v.name]));
         actorLoss = actorStep.value.dataSync()[0];
 
-        // 4. Temperature step (a scalar: plain JS Adam on log alpha).
-        //    loss = -alpha (log pi + target_entropy), so d/d(log alpha) = -alpha (E[log pi] + target_entropy):
-        //    alpha grows while the policy's entropy is below the target and shrinks above it.
-        alphaLoss = -stepAlpha * (meanLogProb + this.targetEntropy);
-        if (this.hp.autoAlpha) this.logAlpha -= this.adamScalarStep(alphaLoss);
+        // 4. Temperature step.
+        alphaLoss = this.temperatureStep(meanLogProb, stepAlpha);
       }
       this.lastPolicyStep = { actorLoss, meanLogProb, alphaLoss };
 
@@ -576,17 +642,52 @@ export class SoftActorCritic implements ActionPolicy {
     polyakUpdate(target, source, this.hp.tau);
 
     this.updates++;
-    const out: SacMetrics = {
-      qf1_loss: metrics.qf1Loss,
-      qf2_loss: metrics.qf2Loss,
-      actor_loss: metrics.actorLoss,
-      alpha: this.alpha,
-      alpha_loss: metrics.alphaLoss,
-      entropy: -metrics.meanLogProb,
-      qf1_mean: metrics.qf1Mean,
+    return this.metricsOf(metrics);
+  }
+
+  /** The same update, fused over the flat buffer (fusedSac.ts mirrors the steps above). */
+  private fusedUpdate(fused: FusedSac, batch: TransitionBatch, targetNoise: SampleNoise, actorNoise: SampleNoise): SacMetrics {
+    const B = batch.size;
+    const normalized: TransitionBatch = {
+      ...batch,
+      observations: this.normalized(batch.observations, B, this.obsScratch),
+      nextObservations: this.normalized(batch.nextObservations, B, this.nextObsScratch),
     };
-    if (this.hp.variant === 'v1') out.vf_loss = metrics.vfLoss;
+    const r = fused.update(normalized, targetNoise, actorNoise, {
+      alpha: () => this.alpha,
+      policySteps: this.updates % this.hp.policyFrequency === 0 ? this.hp.policyFrequency : 0,
+      drawNoise: (rows) => this.drawNoise(rows),
+      temperatureStep: (meanLogProb, stepAlpha) => this.temperatureStep(meanLogProb, stepAlpha),
+    });
+    if (r.policy !== null) this.lastPolicyStep = r.policy;
+    this.tfjsStale = true;
+    this.updates++;
+    return this.metricsOf({ ...r, ...this.lastPolicyStep });
+  }
+
+  private metricsOf(m: { qf1Loss: number; qf2Loss: number; vfLoss: number; qf1Mean: number; actorLoss: number; meanLogProb: number; alphaLoss: number }): SacMetrics {
+    const out: SacMetrics = {
+      qf1_loss: m.qf1Loss,
+      qf2_loss: m.qf2Loss,
+      actor_loss: m.actorLoss,
+      alpha: this.alpha,
+      alpha_loss: m.alphaLoss,
+      entropy: -m.meanLogProb,
+      qf1_mean: m.qf1Mean,
+    };
+    if (this.hp.variant === 'v1') out.vf_loss = m.vfLoss;
     return out;
+  }
+
+  /**
+   * The temperature's step (a scalar: plain JS Adam on log alpha); returns alpha_loss.
+   * loss = -alpha (log pi + target_entropy), so d/d(log alpha) = -alpha (E[log pi] + target_entropy):
+   * alpha grows while the policy's entropy is below the target and shrinks above it.
+   */
+  private temperatureStep(meanLogProb: number, stepAlpha: number): number {
+    const alphaLoss = -stepAlpha * (meanLogProb + this.targetEntropy);
+    if (this.hp.autoAlpha) this.logAlpha -= this.adamScalarStep(alphaLoss);
+    return alphaLoss;
   }
 
   /** Adam on the scalar log alpha (same constants as the network optimisers); returns the step. */
@@ -604,23 +705,38 @@ export class SoftActorCritic implements ActionPolicy {
 
   /** The actor's weights outside tfjs, in the ActorWeights layout of policy.ts. */
   actorWeights(): ActorWeights {
-    const w: ActorWeights = { hidden: this.actor.trunk.map((l) => l.weights()), ...this.actor.headWeights() };
+    const w: ActorWeights = this.fused !== null ? this.fusedActorWeights(this.fused) : { hidden: this.actor.trunk.map((l) => l.weights()), ...this.actor.headWeights() };
     return this.normalizer === null ? w : { ...w, normalizer: this.normalizer.snapshot() };
   }
 
-  /** Every network variable by name (for tests and inspection). */
+  /** The same from the fused update's buffer (copies; the tfjs variables may be stale). */
+  private fusedActorWeights(fused: FusedSac): ActorWeights {
+    const p = fused.flatNamed('param');
+    const layer = (l: Dense): DenseWeights => ({ inSize: l.inSize, outSize: l.outSize, kernel: p.get(`${l.name}/kernel`)!.slice(), bias: p.get(`${l.name}/bias`)!.slice() });
+    return { hidden: this.actor.trunk.map(layer), ...splitHeads(layer(this.actor.heads)) };
+  }
+
+  /** Every network variable by name (for tests and inspection), up to date. */
   namedVariables(): Map<string, tf.Variable> {
+    this.syncTfjs();
+    return this.namedVariablesAsStored();
+  }
+
+  /** The variables as tfjs holds them (stale while the fused update has moved on). */
+  private namedVariablesAsStored(): Map<string, tf.Variable> {
     const all = [...this.actor.variables, ...this.criticVariables, ...this.targetVariables.target];
     return new Map(all.map((v) => [logicalName(v), v]));
   }
 
   /** Differentiable pieces exposed for tests: the actor's squashed sample. */
   sampleActionTensors(obs: tf.Tensor2D, noise: SampleNoise): { action: tf.Tensor2D; logProb: tf.Tensor2D } {
+    this.syncTfjs();
     const t = this.noiseTensors(noise, obs.shape[0]);
     return this.actor.sample(obs, t.eps, t.gaussTerm);
   }
 
   exportState(): SacState {
+    this.syncTfjs();
     const arrays: NamedArray[] = [...this.namedVariables()].map(([name, v]) => ({ name, shape: [...v.shape], data: v.dataSync() as Float32Array }));
     const optimizerSteps: Record<string, number> = {};
     for (const [label, opt] of [['critic_adam', this.criticOptimizer], ['actor_adam', this.actorOptimizer]] as const) {
@@ -676,10 +792,12 @@ export class SoftActorCritic implements ActionPolicy {
     Object.assign(this.alphaAdam, state.alphaAdam);
     this.updateRng.setState(state.updateRng);
     this.actRng.setState(state.actRng);
+    this.loadFused();
   }
 
   dispose(): void {
-    for (const v of this.namedVariables().values()) v.dispose();
+    this.fused?.dispose();
+    for (const v of this.namedVariablesAsStored().values()) v.dispose();
     this.criticOptimizer.dispose();
     this.actorOptimizer.dispose();
   }

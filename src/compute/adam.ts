@@ -23,6 +23,13 @@ export interface AdamCoefficients {
   epsHat: number;
 }
 
+/** Adam's coefficients at step t (1-based): the bias corrections folded into the step size and epsilon. */
+export function adamCoefficients(learningRate: number, beta1: number, beta2: number, epsilon: number, t: number): AdamCoefficients {
+  const c1 = 1 - Math.pow(beta1, t);
+  const c2 = 1 - Math.pow(beta2, t);
+  return { beta1, beta2, stepSize: (learningRate * Math.sqrt(c2)) / c1, epsHat: epsilon * Math.sqrt(c2) };
+}
+
 interface WasmBackendInternals {
   wasm: { asm: { memory: WasmMemory } };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { DEFAULT_ADDON_PATH, firstLine } from './gemmProviders.js';
 import { chooseKernel } from './kernelChoice.js';
 import { installPolyakKernel } from './polyak.js';
-import { installGemm, type GemmChoice, type GemmProviderName } from './gemmKernels.js';
+import { gemmProvider, installGemm, type GemmChoice, type GemmProviderName } from './gemmKernels.js';
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -15,7 +15,14 @@ export interface ComputeInfo {
   reason: string;
   /** On the wasm backend: the GEMM provider behind BatchMatMul and _FusedMatMul. */
   gemm?: GemmProviderName;
+  /** OPENBLAS_CORETYPE chosen by measurement, if one was forced. */
+  coreType?: string | null;
+  /** Which SAC update SoftActorCritic runs by default (see sacUpdateSelection). */
+  sacUpdate: 'fused' | 'tfjs';
 }
+
+/** compute.sacUpdate: 'auto' = fused where it runs on sacbridge's GEMM kernels, else tfjs. */
+export type SacUpdateChoice = 'auto' | 'fused' | 'tfjs';
 
 export interface ComputeOptions {
   /** GEMM provider for the wasm backend (default auto: openblas, wasm-simd, transpose). */
@@ -26,6 +33,8 @@ export interface ComputeOptions {
   blasThreads?: number;
   /** Where the measured kernel choice is cached (default build/kernel-choice.json). */
   kernelChoicePath?: string;
+  /** The SAC update SoftActorCritic runs by default (default auto). */
+  sacUpdate?: SacUpdateChoice;
 }
 
 let active: ComputeInfo | null = null;
@@ -77,10 +86,10 @@ export async function initCompute(choice: BackendChoice = 'auto', options: Compu
   if (choice === 'cpu') {
     await import('@tensorflow/tfjs-backend-cpu');
     if (!(await tf.setBackend('cpu'))) throw new Error('the tfjs cpu backend failed to initialise');
-    active = { backend: 'cpu', reason: 'compute: tfjs cpu backend (compute.backend=cpu; plain JavaScript, slowest)' };
+    active = { backend: 'cpu', sacUpdate: 'tfjs', reason: 'compute: tfjs cpu backend (compute.backend=cpu; plain JavaScript, slowest)' };
   } else if (choice === 'tensorflow' || choice === 'auto') {
     if (await tryTensorflow(notes)) {
-      active = { backend: 'tensorflow', reason: `compute: tfjs-node TensorFlow backend (${notes.join('; ')})` };
+      active = { backend: 'tensorflow', sacUpdate: 'tfjs', reason: `compute: tfjs-node TensorFlow backend (${notes.join('; ')})` };
     } else if (choice === 'tensorflow') {
       throw new Error(`compute.backend=tensorflow but no TensorFlow binding loads: ${notes.join('; ')}`);
     }
@@ -99,7 +108,11 @@ export async function initCompute(choice: BackendChoice = 'auto', options: Compu
     const others = notes.length > 0 ? `; ${notes.join('; ')}` : '';
     const core = gemm.provider === 'openblas' && kernel.coreType !== null ? ` with OPENBLAS_CORETYPE=${kernel.coreType}` : '';
     const chosen = kernel.note === '' ? '' : `; kernel ${kernel.note}`;
-    active = { backend: 'wasm', gemm: gemm.provider, reason: `compute: tfjs wasm backend, ${gemm.reason}${core}${chosen}${others}` };
+    // The fused update runs on the same GEMM kernels, outside tfjs (src/agent/fusedSac.ts).
+    const fusedRuns = gemm.provider === 'openblas' || gemm.provider === 'wasm-simd';
+    const sacUpdate = options.sacUpdate === 'tfjs' || (options.sacUpdate !== 'fused' && !fusedRuns) ? 'tfjs' : 'fused';
+    const update = sacUpdate === 'fused' ? '; SAC update fused over one flat buffer' : '; SAC update on tfjs';
+    active = { backend: 'wasm', gemm: gemm.provider, coreType: kernel.coreType, sacUpdate, reason: `compute: tfjs wasm backend, ${gemm.reason}${core}${chosen}${update}${others}` };
   }
   await tf.ready();
   return active;
@@ -117,6 +130,19 @@ async function measuredKernel(options: ComputeOptions): Promise<{ gemm: GemmChoi
   if (fromEnv !== undefined && fromEnv !== '') return { gemm: 'auto', coreType: null, note: `OPENBLAS_CORETYPE=${fromEnv} from the environment (not measured)` };
   const { choice: c, note } = await chooseKernel({ addonPath, openBlasAvailable: true, ...(options.kernelChoicePath === undefined ? {} : { cachePath: options.kernelChoicePath }) });
   return { gemm: c.provider === 'openblas' ? 'auto' : c.provider, coreType: c.coreType, note: `${c.provider === 'openblas' ? `OpenBLAS ${c.coreType ?? c.timings.find((t) => t.coreType === null)?.runs ?? ''}` : c.provider} ${note}` };
+}
+
+/**
+ * The SAC update a SoftActorCritic asked for `choice` runs: 'auto' follows initCompute (fused
+ * while tfjs runs on the wasm backend with sacbridge's GEMM kernels; tfjs before initCompute,
+ * on other backends or providers, and with compute.sacUpdate=tfjs),
+ * 'fused' runs on the GEMM provider installed for tfjs-wasm (OpenBLAS, else the WebAssembly
+ * kernel), 'tfjs' is the tfjs update.
+ */
+export function sacUpdateSelection(choice: SacUpdateChoice): { kind: 'tfjs' } | { kind: 'fused'; provider: 'openblas' | 'wasm-simd'; coreType: string | null } {
+  const onKernels = tf.getBackend() === 'wasm' && (gemmProvider() === 'openblas' || gemmProvider() === 'wasm-simd');
+  if (choice === 'tfjs' || (choice === 'auto' && (active?.sacUpdate !== 'fused' || !onKernels))) return { kind: 'tfjs' };
+  return { kind: 'fused', provider: gemmProvider() === 'openblas' ? 'openblas' : 'wasm-simd', coreType: active?.coreType ?? null };
 }
 
 /** Forget the selection so a test can initialise again (the tfjs backends stay registered). */

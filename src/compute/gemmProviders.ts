@@ -32,8 +32,13 @@ export const P = {
   biasOff: 11,
   biasMode: 12,
   act: 13,
+  /** Bytes between batch items' biases (0: one bias for all). */
+  biasStride: 14,
 } as const;
-export const PARAM_COUNT = 14;
+export const PARAM_COUNT = 15;
+
+/** The parameter layout's version; an addon built from older source reports less (or nothing). */
+export const GEMM_ABI = 2;
 
 export const BiasMode = { none: 0, perColumn: 1, scalar: 2, full: 3 } as const;
 export const Act = { linear: 0, relu: 1 } as const;
@@ -60,6 +65,7 @@ export const WASM_GEMM_PATH = (): string => join(packageRoot(), 'src', 'compute'
 
 interface SgemmAddon {
   gemm(heap: ArrayBuffer, p: Int32Array): void;
+  abi?(): number;
   setThreads(n: number): void;
   config(): string;
 }
@@ -88,6 +94,8 @@ export function loadOpenBlas(addonPath: string = DEFAULT_ADDON_PATH(), threads =
     return { ok: false, why: `native addon ${addonPath} does not load: ${firstLine(err)}` };
   }
   if (typeof addon.gemm !== 'function') return { ok: false, why: `${addonPath} is not the sacbridge GEMM addon` };
+  const abi = typeof addon.abi === 'function' ? addon.abi() : 1;
+  if (abi !== GEMM_ABI) return { ok: false, why: `${addonPath} was built from older source (GEMM ABI ${abi}, need ${GEMM_ABI}): run npm install (or node scripts/build-native.mjs) to rebuild it` };
   // One thread by default (the addon's own default too). Measured here on 256^3: two threads take
   // 0.15 ms instead of 0.28 ms when the second core is idle, but 0.7-0.95 ms (median) when other
   // work holds it, since OpenBLAS's threads then wait for a core. Training in lockstep with the
@@ -107,7 +115,7 @@ export function loadOpenBlas(addonPath: string = DEFAULT_ADDON_PATH(), threads =
 type WasmGemmFn = (
   ta: number, tb: number, m: number, n: number, k: number, batch: number,
   aOff: number, aStride: number, bOff: number, bStride: number, cOff: number,
-  biasOff: number, biasMode: number, act: number, scratch: number,
+  biasOff: number, biasMode: number, act: number, scratch: number, biasStride: number,
 ) => void;
 
 let compiledWasmGemm: WasmModule | null = null;
@@ -135,6 +143,15 @@ export type WasmPolyakFn = (t: number, s: number, out: number, n: number, tau: n
 export function wasmPolyakOn(memory: WasmMemory, wasmPath: string = WASM_GEMM_PATH()): WasmPolyakFn {
   const instance = new WebAssemblyApi.Instance(wasmGemmModule(wasmPath), { env: { memory } });
   return instance.exports.polyak as WasmPolyakFn;
+}
+
+/** sgemm_simd.wasm's ReLU gradient, in place: d = y > 0 ? d : 0 over n floats (byte offsets). */
+export type WasmReluBackwardFn = (d: number, y: number, n: number) => void;
+
+/** The ReLU-gradient kernel of our WebAssembly module, instantiated on `memory`. */
+export function wasmReluBackwardOn(memory: WasmMemory, wasmPath: string = WASM_GEMM_PATH()): WasmReluBackwardFn {
+  const instance = new WebAssemblyApi.Instance(wasmGemmModule(wasmPath), { env: { memory } });
+  return instance.exports.relu_backward as WasmReluBackwardFn;
 }
 
 /** The Adam kernel of our WebAssembly module, instantiated on `memory` (e.g. tfjs-wasm's). */
@@ -173,7 +190,7 @@ export function loadWasmSimdShared(heap: WasmHeap, wasmPath: string = WASM_GEMM_
           scratchSize = Math.max(need, 2 * scratchSize);
           scratch = h.malloc(scratchSize) >>> 0;
         }
-        gemm(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], scratch);
+        gemm(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], scratch, p[14]);
       },
       dispose() {
         if (scratch !== 0) heap.free(scratch);
@@ -205,7 +222,8 @@ export function loadWasmSimdCopy(wasmPath: string = WASM_GEMM_PATH()): Loaded<He
         const aBytes = (p[P.aStride] === 0 ? 1 : batch) * m * k * 4;
         const bBytes = (p[P.bStride] === 0 ? 1 : batch) * k * n * 4;
         const biasMode = p[P.biasMode];
-        const biasBytes = biasMode === BiasMode.none ? 0 : biasMode === BiasMode.perColumn ? n * 4 : biasMode === BiasMode.scalar ? 4 : m * n * 4;
+        const oneBias = biasMode === BiasMode.none ? 0 : biasMode === BiasMode.perColumn ? n * 4 : biasMode === BiasMode.scalar ? 4 : m * n * 4;
+        const biasBytes = oneBias === 0 ? 0 : oneBias + p[P.biasStride] * (batch - 1);
         const cBytes = batch * m * n * 4;
         const aAt = 0;
         const bAt = align16(aAt + aBytes);
@@ -219,7 +237,7 @@ export function loadWasmSimdCopy(wasmPath: string = WASM_GEMM_PATH()): Loaded<He
         dst.set(src.subarray(p[P.aOff], p[P.aOff] + aBytes), aAt);
         dst.set(src.subarray(p[P.bOff], p[P.bOff] + bBytes), bAt);
         if (biasBytes > 0) dst.set(src.subarray(p[P.biasOff], p[P.biasOff] + biasBytes), biasAt);
-        gemm(p[0], p[1], m, n, k, batch, aAt, p[P.aStride], bAt, p[P.bStride], cAt, biasAt, biasMode, p[P.act], scratchAt);
+        gemm(p[0], p[1], m, n, k, batch, aAt, p[P.aStride], bAt, p[P.bStride], cAt, biasAt, biasMode, p[P.act], scratchAt, p[P.biasStride]);
         src.set(dst.subarray(cAt, cAt + cBytes), p[P.cOff]);
       },
       dispose: () => undefined,

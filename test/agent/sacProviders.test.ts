@@ -52,7 +52,8 @@ interface UpdateResult {
 
 /** One update of a fresh SAC (same seed, batch and noise every time) on the active backend. */
 function oneUpdate(): UpdateResult {
-  const sac = new SoftActorCritic(OBS, ACT, HP, 3);
+  // The tfjs update (the fused one is checked against it in fusedSac.test.ts).
+  const sac = new SoftActorCritic(OBS, ACT, HP, 3, 'tfjs');
   const rng = new Rng(17);
   const batch = batchOf(rng);
   const tNoise: SampleNoise = sac.drawNoise(B, rng);

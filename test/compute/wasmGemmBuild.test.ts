@@ -23,12 +23,12 @@ test('the committed sgemm_simd.wasm is byte-identical to a fresh build of sgemm_
   assert.match(result.stdout, /matches its source/);
 });
 
-test('the module imports only its memory, exports gemm, adam and polyak, and has no data section', () => {
+test('the module imports only its memory, exports gemm, adam, polyak and relu_backward, and has no data section', () => {
   const bytes = readFileSync(WASM_GEMM_PATH());
   const module = new WebAssemblyApi.Module(bytes);
   const { imports, exports } = moduleInterface(module);
   assert.deepEqual(imports, [{ module: 'env', name: 'memory', kind: 'memory' }]);
-  assert.deepEqual(exports.map((e) => e.name).sort(), ['adam', 'gemm', 'polyak']);
+  assert.deepEqual(exports.map((e) => e.name).sort(), ['adam', 'gemm', 'polyak', 'relu_backward']);
   // Section ids: 11 is data. Walk the section headers (LEB128 sizes).
   let at = 8;
   const ids: number[] = [];

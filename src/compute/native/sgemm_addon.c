@@ -11,6 +11,7 @@
  *   8 bOff    9 bStride
  *  10 cOff   11 biasOff  12 biasMode (0 none, 1 per column [N], 2 scalar, 3 full [M,N])
  *  13 act (0 linear, 1 relu)
+ *  14 biasStride (bytes between batch items' biases, 0 = one bias for every item; ABI 2)
  */
 #include <node_api.h>
 #include <cblas.h>
@@ -18,7 +19,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NPARAMS 14
+#define NPARAMS 15
+/* Bumped when the parameter layout changes: JS checks it, since an addon built from older
+ * source would ignore the parameters it does not know. */
+#define ABI 2
 
 static void fill_bias(float *c, const float *bias, int mode, int m, int n) {
   if (mode == 1) {
@@ -60,11 +64,11 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   void *pdata = NULL;
   if (napi_get_typedarray_info(env, argv[1], &type, &plen, &pdata, NULL, NULL) != napi_ok ||
       type != napi_int32_array || plen < NPARAMS)
-    return throw_error(env, "gemm: params must be an Int32Array of 14 values");
+    return throw_error(env, "gemm: params must be an Int32Array of 15 values");
   const int32_t *p = (const int32_t *)pdata;
   const int ta = p[0], tb = p[1], m = p[2], n = p[3], k = p[4], batch = p[5];
   const int64_t a_off = p[6], a_stride = p[7], b_off = p[8], b_stride = p[9], c_off = p[10];
-  const int64_t bias_off = p[11];
+  const int64_t bias_off = p[11], bias_stride = p[14];
   const int bias_mode = p[12], act = p[13];
   if (m < 0 || n < 0 || k < 0 || batch < 0) return throw_error(env, "gemm: negative size");
   /* Bounds: the last byte each operand touches must lie inside the heap. */
@@ -76,11 +80,11 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
     return throw_error(env, "gemm: operand outside the heap");
   if (bias_mode != 0) {
     const int64_t len = bias_mode == 1 ? n : bias_mode == 2 ? 1 : (int64_t)m * n;
-    if (bias_off < 0 || bias_off + len * 4 > (int64_t)heap_len) return throw_error(env, "gemm: bias outside the heap");
+    if (bias_off < 0 || bias_stride < 0 || bias_off + bias_stride * last + len * 4 > (int64_t)heap_len) return throw_error(env, "gemm: bias outside the heap");
   }
   uint8_t *base = (uint8_t *)heap;
-  const float *bias = bias_mode != 0 ? (const float *)(base + bias_off) : NULL;
   for (int b = 0; b < batch; b++) {
+    const float *bias = bias_mode != 0 ? (const float *)(base + bias_off + bias_stride * b) : NULL;
     const float *A = (const float *)(base + a_off + a_stride * b);
     const float *B = (const float *)(base + b_off + b_stride * b);
     float *C = (float *)(base + c_off + c_bytes * b);
@@ -123,6 +127,13 @@ static napi_value config(napi_env env, napi_callback_info info) {
   return s;
 }
 
+static napi_value abi(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  napi_create_int32(env, ABI, &v);
+  return v;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   /* One thread by default: SAC's matrices are small (<= 256x256x256, ~0.1 ms each), where waking a
    * second OpenBLAS thread costs about what it saves, and on a 2-core machine its spin-waiting
@@ -132,6 +143,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, config, NULL, NULL, NULL, napi_default, NULL},
+      {"abi", NULL, abi, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

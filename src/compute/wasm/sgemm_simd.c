@@ -9,7 +9,9 @@
  * A is read through strides (element (i, k) at A[i*ars + k*aks]), which covers both layouts with
  * no packing. A transposed B is first repacked into `scratch` (K x N floats) so that the inner
  * loop always reads contiguous rows of B.
- * biasMode: 0 none, 1 per column [N], 2 scalar, 3 full [M,N]. act: 0 linear, 1 relu.
+ * biasMode: 0 none, 1 per column [N], 2 scalar, 3 full [M,N]; batch item b reads its bias at
+ * bias_off + b * bias_stride bytes (0: one bias for all; the last parameter, so callers that
+ * predate it pass nothing, which is 0). act: 0 linear, 1 relu.
  *
  * Register tile: MR = 4 rows x 8 columns (two f32x4 per row): 8 accumulators, 2 B vectors and
  * the broadcast A fit x86's 16 vector registers as V8 allocates them. Measured here (AMD EPYC,
@@ -132,8 +134,8 @@ static void epilogue(float *C, int m, int n, const float *bias, int bias_mode, i
 /* Offsets are byte addresses in the (imported) memory; strides are bytes between batch items. */
 EXPORT("gemm")
 void gemm(int ta, int tb, int m, int n, int k, int batch, uintptr_t a_off, int a_stride, uintptr_t b_off,
-          int b_stride, uintptr_t c_off, uintptr_t bias_off, int bias_mode, int act, uintptr_t scratch) {
-  const float *bias = (const float *)bias_off;
+          int b_stride, uintptr_t c_off, uintptr_t bias_off, int bias_mode, int act, uintptr_t scratch,
+          int bias_stride) {
   const long c_stride = (long)m * n;
   const long ars = ta ? 1 : k, aks = ta ? m : 1;
   const float *packed_for = 0;
@@ -148,7 +150,7 @@ void gemm(int ta, int tb, int m, int n, int k, int batch, uintptr_t a_off, int a
       B = (const float *)scratch;
     }
     gemm_one(A, ars, aks, B, C, m, n, k);
-    epilogue(C, m, n, bias, bias_mode, act);
+    epilogue(C, m, n, (const float *)(bias_off + (uintptr_t)bias_stride * b), bias_mode, act);
   }
 }
 
@@ -196,4 +198,18 @@ void polyak(uintptr_t t_off, uintptr_t s_off, uintptr_t out_off, int n, float ta
   for (; i + 4 <= n; i += 4)
     wasm_v128_store(out + i, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(s + i), TAU), wasm_f32x4_mul(wasm_v128_load(t + i), KEEP)));
   for (; i < n; i++) out[i] = s[i] * tau + t[i] * keep;
+}
+
+/* The gradient through a ReLU, in place: d = y > 0 ? d : 0 (y is the layer's output). A mask,
+ * not a branch: the signs are random, and a mispredicted branch per element costs more than
+ * the arithmetic. */
+EXPORT("relu_backward")
+void relu_backward(uintptr_t d_off, uintptr_t y_off, int n) {
+  float *d = (float *)d_off;
+  const float *y = (const float *)y_off;
+  const v128_t zero = wasm_f32x4_splat(0);
+  int i = 0;
+  for (; i + 4 <= n; i += 4)
+    wasm_v128_store(d + i, wasm_v128_and(wasm_v128_load(d + i), wasm_f32x4_gt(wasm_v128_load(y + i), zero)));
+  for (; i < n; i++) d[i] = y[i] > 0 ? d[i] : 0;
 }
