@@ -161,6 +161,11 @@ export const schema = {
   },
   compute: {
     backend: oneOf('tfjs backend: "auto" tries tfjs-node-gpu, tfjs-node, then WebAssembly.', ['auto', 'tensorflow', 'wasm', 'cpu'] as const, 'auto'),
+    sacUpdate: oneOf(
+      'SAC update: "auto" runs the fused update over one flat buffer where tfjs runs on WebAssembly with sacbridge\'s GEMM kernels (the same math, several times faster there) and the tfjs update elsewhere; "fused" or "tfjs" forces one.',
+      ['auto', 'fused', 'tfjs'] as const,
+      'auto',
+    ),
   },
   logging: {
     level: oneOf('Least severe log level written (pino levels).', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),

@@ -87,7 +87,7 @@ export class SacJob implements Job {
     } catch (err) {
       throw new Error(`sim.task = ${JSON.stringify(task)}: ${(err as Error).message}`);
     }
-    const compute = await initCompute(config.compute.backend);
+    const compute = await initCompute(config.compute.backend, { sacUpdate: config.compute.sacUpdate });
     logger.info({ backend: compute.backend, reason: compute.reason }, `tfjs backend ${compute.backend}`);
     const options = simEnvOptions(config.sim, config.safety);
     const trainer = await Trainer.create({
