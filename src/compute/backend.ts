@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { installAdamKernel } from './adam.js';
 import { existsSync } from 'node:fs';
-import { DEFAULT_ADDON_PATH, firstLine } from './gemmProviders.js';
+import { DEFAULT_ADDON_PATH, firstLine, GEMM_ABI } from './gemmProviders.js';
 import { chooseKernel } from './kernelChoice.js';
 import { installPolyakKernel } from './polyak.js';
-import { gemmProvider, installGemm, type GemmChoice, type GemmProviderName } from './gemmKernels.js';
+import { gemmAbi, gemmProvider, installGemm, type GemmChoice, type GemmProviderName } from './gemmKernels.js';
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -109,7 +109,7 @@ export async function initCompute(choice: BackendChoice = 'auto', options: Compu
     const core = gemm.provider === 'openblas' && kernel.coreType !== null ? ` with OPENBLAS_CORETYPE=${kernel.coreType}` : '';
     const chosen = kernel.note === '' ? '' : `; kernel ${kernel.note}`;
     // The fused update runs on the same GEMM kernels, outside tfjs (src/agent/fusedSac.ts).
-    const fusedRuns = gemm.provider === 'openblas' || gemm.provider === 'wasm-simd';
+    const fusedRuns = (gemm.provider === 'openblas' && gemmAbi() === GEMM_ABI) || gemm.provider === 'wasm-simd';
     const sacUpdate = options.sacUpdate === 'tfjs' || (options.sacUpdate !== 'fused' && !fusedRuns) ? 'tfjs' : 'fused';
     const update = sacUpdate === 'fused' ? '; SAC update fused over one flat buffer' : '; SAC update on tfjs';
     active = { backend: 'wasm', gemm: gemm.provider, coreType: kernel.coreType, sacUpdate, reason: `compute: tfjs wasm backend, ${gemm.reason}${core}${chosen}${update}${others}` };
@@ -140,9 +140,10 @@ async function measuredKernel(options: ComputeOptions): Promise<{ gemm: GemmChoi
  * kernel), 'tfjs' is the tfjs update.
  */
 export function sacUpdateSelection(choice: SacUpdateChoice): { kind: 'tfjs' } | { kind: 'fused'; provider: 'openblas' | 'wasm-simd'; coreType: string | null } {
-  const onKernels = tf.getBackend() === 'wasm' && (gemmProvider() === 'openblas' || gemmProvider() === 'wasm-simd');
+  const provider = gemmProvider();
+  const onKernels = tf.getBackend() === 'wasm' && ((provider === 'openblas' && gemmAbi() === GEMM_ABI) || provider === 'wasm-simd');
   if (choice === 'tfjs' || (choice === 'auto' && (active?.sacUpdate !== 'fused' || !onKernels))) return { kind: 'tfjs' };
-  return { kind: 'fused', provider: gemmProvider() === 'openblas' ? 'openblas' : 'wasm-simd', coreType: active?.coreType ?? null };
+  return { kind: 'fused', provider: provider === 'openblas' && gemmAbi() === GEMM_ABI ? 'openblas' : 'wasm-simd', coreType: active?.coreType ?? null };
 }
 
 /** Forget the selection so a test can initialise again (the tfjs backends stay registered). */

@@ -10,7 +10,7 @@
  * module's `adam`, `polyak` and `relu_backward`, in place.
  */
 import {
-  DEFAULT_ADDON_PATH, loadOpenBlas, loadWasmSimdShared, P, PARAM_COUNT, wasmAdamOn, wasmPolyakOn, wasmReluBackwardOn,
+  DEFAULT_ADDON_PATH, GEMM_ABI, loadOpenBlas, loadWasmSimdShared, P, PARAM_COUNT, wasmAdamOn, wasmPolyakOn, wasmReluBackwardOn,
   type HeapGemm, type WasmAdamFn, type WasmHeap, type WasmPolyakFn, type WasmReluBackwardFn,
 } from './gemmProviders.js';
 import { WebAssemblyApi, type WasmMemory } from './webAssembly.js';
@@ -91,6 +91,7 @@ export class FlatKernels {
     this.heap = arena.heap();
     const loaded = provider === 'openblas' ? loadOpenBlas(options.addonPath ?? DEFAULT_ADDON_PATH(), 1, options.coreType ?? null) : loadWasmSimdShared(this.heap);
     if (!loaded.ok) throw new Error(`fused update: GEMM provider ${provider} is not available: ${loaded.why}`);
+    if (loaded.value.abi !== GEMM_ABI) throw new Error(`fused update: the OpenBLAS addon was built from older source (GEMM ABI ${loaded.value.abi}, needs ${GEMM_ABI}): run npm install (or node scripts/build-native.mjs)`);
     this.provider = provider;
     this.detail = loaded.detail;
     this.gemmImpl = loaded.value;

@@ -128,6 +128,11 @@ export function installGemm(choice: GemmChoice = 'auto', options: GemmOptions = 
   return { provider: picked.provider, reason: `GEMM ${picked.provider}: ${picked.detail}${why}` };
 }
 
+/** The installed provider's parameter layout version (0 when no heap provider is installed). */
+export function gemmAbi(): number {
+  return current?.heapGemm?.abi ?? 0;
+}
+
 /** The provider now installed, or null if installGemm was never called. */
 export function gemmProvider(): GemmProviderName | null {
   return current?.provider ?? null;

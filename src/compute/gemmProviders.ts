@@ -52,6 +52,8 @@ export interface WasmHeap {
 
 export interface HeapGemm {
   readonly name: HeapGemmName;
+  /** The parameter layout it understands (GEMM_ABI; an older addon reports less). */
+  readonly abi: number;
   /** Run the call described by `p` on `heap`. */
   run(heap: WasmHeap, p: Int32Array): void;
   /** Release what the provider allocated in the heap. */
@@ -94,8 +96,10 @@ export function loadOpenBlas(addonPath: string = DEFAULT_ADDON_PATH(), threads =
     return { ok: false, why: `native addon ${addonPath} does not load: ${firstLine(err)}` };
   }
   if (typeof addon.gemm !== 'function') return { ok: false, why: `${addonPath} is not the sacbridge GEMM addon` };
+  // An addon built from older source ignores the parameters it does not know (biasStride): fine
+  // for tfjs's kernels, which never set them, but not for the fused update (FlatKernels checks).
   const abi = typeof addon.abi === 'function' ? addon.abi() : 1;
-  if (abi !== GEMM_ABI) return { ok: false, why: `${addonPath} was built from older source (GEMM ABI ${abi}, need ${GEMM_ABI}): run npm install (or node scripts/build-native.mjs) to rebuild it` };
+  const stale = abi === GEMM_ABI ? '' : `; built from older source (GEMM ABI ${abi}, not ${GEMM_ABI}: npm install rebuilds it)`;
   // One thread by default (the addon's own default too). Measured here on 256^3: two threads take
   // 0.15 ms instead of 0.28 ms when the second core is idle, but 0.7-0.95 ms (median) when other
   // work holds it, since OpenBLAS's threads then wait for a core. Training in lockstep with the
@@ -103,9 +107,10 @@ export function loadOpenBlas(addonPath: string = DEFAULT_ADDON_PATH(), threads =
   addon.setThreads(threads);
   return {
     ok: true,
-    detail: addon.config(),
+    detail: `${addon.config()}${stale}`,
     value: {
       name: 'openblas',
+      abi,
       run: (heap, p) => addon.gemm(heap.memory.buffer as ArrayBuffer, p),
       dispose: () => undefined,
     },
@@ -183,6 +188,7 @@ export function loadWasmSimdShared(heap: WasmHeap, wasmPath: string = WASM_GEMM_
     detail: 'SIMD128 kernel sharing tfjs-wasm memory',
     value: {
       name: 'wasm-simd',
+      abi: GEMM_ABI,
       run(h, p) {
         const need = scratchBytes(p);
         if (need > scratchSize) {
@@ -217,6 +223,7 @@ export function loadWasmSimdCopy(wasmPath: string = WASM_GEMM_PATH()): Loaded<He
     detail: 'SIMD128 kernel on its own memory (copy in/out)',
     value: {
       name: 'wasm-simd-copy',
+      abi: GEMM_ABI,
       run(h, p) {
         const [m, n, k, batch] = [p[P.m], p[P.n], p[P.k], p[P.batch]];
         const aBytes = (p[P.aStride] === 0 ? 1 : batch) * m * k * 4;
