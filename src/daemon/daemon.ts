@@ -5,8 +5,9 @@ import type { Logger } from '../log/logger.js';
 import { Metrics } from '../metrics/metrics.js';
 import { serveMetrics, type MetricsServer } from '../metrics/server.js';
 import type { Json } from '../util/json.js';
-import { CpuWakeupLatencyRequest } from '../control/cpuWakeupLatency.js';
-import { cpuListProblem, fifoSchedulingProblem } from '../control/realtime.js';
+import type { CpuWakeupLatencyRequest } from '../control/cpuWakeupLatency.js';
+import { checkThreadSettings, holdCpuWakeupLatency } from './realtimePreflight.js';
+import { progressRecord, statusLine } from './statusText.js';
 import type { TickTelemetry, UpdateTelemetry } from '../zmq/telemetry.js';
 import { Schedule } from '../train/schedule.js';
 import { DaemonControl, type CheckpointInfo, type ControlRequest, type DaemonStatus } from './control.js';
@@ -114,8 +115,9 @@ export class Daemon {
     // From here a SIGTERM is a clean stop: run() sees it before its first tick.
     if (this.options.handleSignals) this.installSignals();
     try {
-      this.holdCpuWakeupLatency();
-      this.checkThreadSettings();
+      this.wakeupLatency = holdCpuWakeupLatency(this.config.realtime);
+      if (this.wakeupLatency !== null) this.logger.info({ maxUs: this.config.realtime.cpuWakeupLatencyUs, device: this.wakeupLatency.path }, 'cpu wake-up latency request held');
+      checkThreadSettings(this.config.realtime);
       const loaded = sd.loadState();
       for (const r of loaded.refused) log.warn({ file: r }, 'daemon state copy refused; using the other one');
       this.state = sd.saveState({
@@ -458,10 +460,8 @@ export class Daemon {
     const rate = ((s.envSteps - this.lastProgress.steps) * 1000) / (now - this.lastProgress.at);
     this.lastProgress = { at: now, steps: s.envSteps };
     if (!TICKING_PHASES.includes(this.phases.phase)) return;
-    this.logger.info(
-      { phase: this.phases.phase, steps: s.envSteps, stepsPerSecond: Number(rate.toFixed(1)), updates: s.updates, episodes: s.episodes, lastReturn: s.lastReturn === null ? null : Number(s.lastReturn.toFixed(2)), ...s.extra },
-      `progress: ${s.envSteps} steps (${rate.toFixed(0)}/s), last return ${s.lastReturn === null ? '-' : s.lastReturn.toFixed(1)}`,
-    );
+    const { fields, message } = progressRecord(this.phases.phase, s, rate);
+    this.logger.info(fields, message);
   }
 
   private statusIfDue(): void {
@@ -482,9 +482,7 @@ export class Daemon {
   }
 
   private statusLine(): string {
-    const s = this.job.status();
-    const ret = s.lastReturn === null ? '' : `, last return ${s.lastReturn.toFixed(2)}`;
-    return `${this.phases?.phase ?? 'starting'}: ${s.envSteps} steps, ${s.updates} updates, ${s.episodes} episodes${ret}`;
+    return statusLine(this.phases?.phase ?? 'starting', this.job.status());
   }
 
   private metricsUrl(): string | null {
@@ -528,38 +526,6 @@ export class Daemon {
     this.writeStatus();
     await this.release();
     log.info({ reason: this.stopReason }, 'stopped');
-  }
-
-  /** realtime.cpuWakeupLatencyUs: held for the daemon's whole life (ticks and ZeroMQ replies both gain). */
-  private holdCpuWakeupLatency(): void {
-    const us = this.config.realtime.cpuWakeupLatencyUs;
-    if (us < 0) return;
-    try {
-      this.wakeupLatency = CpuWakeupLatencyRequest.hold(us);
-    } catch (err) {
-      throw new ConfigError([{ key: 'realtime.cpuWakeupLatencyUs', value: us, origin: 'unknown', reason: `${(err as Error).message}; set -1 to run without it` }]);
-    }
-    this.logger.info({ maxUs: us, device: this.wakeupLatency.path }, 'cpu wake-up latency request held');
-  }
-
-  /**
-   * realtime.controlThreadPriority applies when fine-tuning starts on the robot, maybe hours from
-   * now, and the policy server's thread takes its priority and CPUs itself: find out at start-up,
-   * on this thread, whether this process may use them.
-   */
-  private checkThreadSettings(): void {
-    for (const key of ['controlThreadPriority', 'policyThreadPriority'] as const) {
-      const priority = this.config.realtime[key];
-      const problem = priority === 0 ? null : fifoSchedulingProblem(priority);
-      if (problem !== null) {
-        throw new ConfigError([{ key: `realtime.${key}`, value: priority, origin: 'unknown', reason: `${problem}; set 0 to run without it` }]);
-      }
-    }
-    const cpus = this.config.realtime.policyThreadCpus;
-    const problem = cpus === '' ? null : cpuListProblem(cpus);
-    if (problem !== null) {
-      throw new ConfigError([{ key: 'realtime.policyThreadCpus', value: cpus, origin: 'unknown', reason: `${problem}; leave empty for any CPU` }]);
-    }
   }
 
   private async release(): Promise<void> {

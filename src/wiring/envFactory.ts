@@ -1,12 +1,13 @@
 /**
- * The one place an Env is built from a task and a plant: MuJoCo for sim training and
- * evaluation (`createEnv`), any other plant (the robot, a remote plant) with `envOnPlant`.
- * The task registry only names tasks and their models; the plant modules only know plants.
+ * Where a task name (or task file) becomes an Env on MuJoCo, for sim training and evaluation.
+ * The task registry only names tasks and their models; the plant modules only know plants; the
+ * Env composes a plant, a task and a command filter (robot fine-tuning builds its Env from the
+ * plant it opened).
  */
 import { Env } from '../env/env.js';
 import { MujocoPlant } from '../plant/mujoco/mujocoPlant.js';
-import type { CommandFilter, CommandSpec, EpisodeRandomizer, Plant } from '../plant/plant.js';
-import { getTaskDefinition, loadTask, type ModelLocation } from '../task/registry.js';
+import type { CommandFilter, CommandSpec, EpisodeRandomizer } from '../plant/plant.js';
+import { loadTask, type ModelLocation } from '../task/registry.js';
 
 export interface EnvParts {
   seed: number;
@@ -43,14 +44,4 @@ export async function createEnv(name: string, options: CreateEnvOptions): Promis
     await plant.close();
     throw err;
   }
-}
-
-/** The env of a registered task on a plant the caller opened (and closes). */
-export function envOnPlant(name: string, plant: Plant, options: EnvParts): Env {
-  return new Env(plant, getTaskDefinition(name).create(), {
-    seed: options.seed,
-    filter: options.filter ?? options.filterFor?.(plant.command),
-    randomizer: options.randomizer,
-    maxEpisodeSteps: options.maxEpisodeSteps,
-  });
 }
