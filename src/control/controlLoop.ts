@@ -5,8 +5,9 @@
  * Waiting, in three stages per period (`wait: 'sleep'`, the default):
  * 1. block the thread in Atomics.wait (a futex with a microsecond timeout, far finer than libuv's
  *    millisecond timers) until `ioWindowUs + spinUs` before the deadline: no CPU is spent;
- * 2. yield one turn of the event loop (setImmediate), so ROS callbacks and ZeroMQ messages
- *    that arrived meanwhile are handled right before the tick reads them, then block again;
+ * 2. yield one turn of the event loop (setImmediate), or run `io` (RosPlant drains its
+ *    queues), so ROS callbacks and ZeroMQ messages that arrived meanwhile are handled right
+ *    before the tick reads them, then block again;
  * 3. busy-wait the last `spinUs` on the high-resolution clock (see spinUntil).
  * Measured here: V8's parallel scavenger makes the main thread wait for GC helper threads, which
  * a loaded machine starves for milliseconds; the daemon runs with `--single-threaded-gc` (the
@@ -44,6 +45,12 @@ export interface ControlLoopOptions {
   wait?: 'sleep' | 'yield';
   /** With 'sleep': the event loop runs for this long before each deadline (default 300 us). */
   ioWindowUs?: number;
+  /**
+   * With 'sleep': what runs in the I/O window, given the time (performance.now() ms) it must
+   * end by. Default: one turn of the event loop. A plant whose messages arrive one per turn
+   * (RosPlant.drain) turns it until its queues are empty.
+   */
+  io?(untilMs: number): Promise<void>;
   /** systemd watchdog: `ping` is called from the loop every `intervalMs`, so a stuck loop stops pinging. */
   watchdog?: { intervalMs: number; ping(): void };
   /** Called with the error when onTick throws; the loop stops. */
@@ -203,7 +210,8 @@ export class ControlLoop {
       if (sleepMs > 0.05) Atomics.wait(this.sleeper, 0, 0, sleepMs);
       // One turn of the event loop: pending I/O (ROS callbacks, ZeroMQ) runs now, right before the tick.
       // One turn, not a spin of turns, keeps allocation (and so GC pauses) per tick constant.
-      await new Promise<void>((r) => setImmediate(r));
+      if (this.options.io !== undefined) await this.options.io(deadline - this.spinMs);
+      else await new Promise<void>((r) => setImmediate(r));
       const restMs = deadline - performance.now() - this.spinMs;
       if (restMs > 0.05) Atomics.wait(this.sleeper, 0, 0, restMs);
       spinUntil(deadline);

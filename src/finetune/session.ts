@@ -196,8 +196,15 @@ export class FineTuneSession {
     for (let i = 0; i < n; i++) {
       this.safeCommand[i] = Math.min(o.safety.high[i], Math.max(o.safety.low[i], 0));
     }
+    const plant = o.plant;
+    // A plant that drains its queues gets a wider I/O window: up to 2 ms, a quarter of the period.
+    const drain = plant.drain === undefined ? {} : {
+      io: (untilMs: number) => plant.drain!(untilMs),
+      ioWindowUs: o.loop?.ioWindowUs ?? Math.min(2000, 250_000 / o.rateHz),
+    };
     this.loop = new ControlLoop({
       ...o.loop,
+      ...drain,
       rateHz: o.rateHz,
       onTick: (t) => this.tick(t),
       onError: (e) => this.fail(e instanceof Error ? e : new Error(String(e))),

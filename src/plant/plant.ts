@@ -47,6 +47,12 @@ export interface Plant {
    * on its own).
    */
   advance(): Promise<void>;
+  /**
+   * A plant whose samples arrive on the event loop (RosPlant) takes in everything that has
+   * arrived, ending by `untilMs` (performance.now() clock). The control loop calls it right
+   * before each tick, so the tick acts on the newest samples.
+   */
+  drain?(untilMs: number): Promise<void>;
   close(): Promise<void>;
 
   // Optional capabilities: a robot plant has them, a simulator does not need them.

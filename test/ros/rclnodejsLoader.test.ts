@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RosUnavailableError, loadRclnodejs, rosEnvironmentProblem } from '../../src/plant/ros/rclnodejs.js';
 
-const resolves = () => '/x/rclnodejs/index.js';
+// A package folder shaped like an installed rclnodejs (package.json, dist/index.cjs).
+const pkg = mkdtempSync(join(tmpdir(), 'rclnodejs-pkg-'));
+writeFileSync(join(pkg, 'package.json'), '{"name":"rclnodejs"}');
+mkdirSync(join(pkg, 'dist'));
+const resolves = () => join(pkg, 'dist', 'index.cjs');
 const missing = (id: string): string => { throw new Error(`Cannot find module '${id}'`); };
 
 test('rclnodejs loader refuses without a sourced ROS 2, naming what is missing', async () => {
@@ -18,6 +22,9 @@ test('rclnodejs loader refuses without a sourced ROS 2, naming what is missing',
   const env = { ROS_DISTRO: 'jazzy', AMENT_PREFIX_PATH: prefix };
   assert.match(rosEnvironmentProblem({ env: { ...env, RCLNODEJS_FORCE_BUILD: '1' }, resolve: resolves }) ?? '', /RCLNODEJS_FORCE_BUILD/);
   assert.match(rosEnvironmentProblem({ env, resolve: missing }) ?? '', /rclnodejs is not installed/);
+  assert.match(rosEnvironmentProblem({ env, resolve: resolves }) ?? '', /native addon build\/Release\/rclnodejs\.node is missing/);
+  mkdirSync(join(pkg, 'build', 'Release'), { recursive: true });
+  writeFileSync(join(pkg, 'build', 'Release', 'rclnodejs.node'), '');
   assert.equal(rosEnvironmentProblem({ env, resolve: resolves }), null);
   await assert.rejects(loadRclnodejs({ env: {} }), (e: unknown) => e instanceof RosUnavailableError && /cannot load rclnodejs: ROS_DISTRO/.test(e.message));
 });

@@ -124,6 +124,61 @@ test('staleness: signal ages follow the receive time of their topic; never recei
   await plant.close();
 });
 
+test('like rclnodejs, one message per subscription per event-loop turn: one turn reads the oldest kept sample, drain() the newest and every kept one', async () => {
+  const { graph, plant, robot: r } = await setup();
+  const js = (k: number) => ({ name: ['hip', 'knee'], position: [k, k], velocity: [0, 0], effort: [0, 0] });
+  // Seven samples while the loop is busy; sensor-data QoS keeps the last five (3..7).
+  for (let k = 1; k <= 7; k++) r.pub('sensor_msgs/msg/JointState', '/joint_states', js(k));
+  await new Promise<void>((res) => setImmediate(res));
+  assert.equal(plant.read().get('q')![0], 3, 'one turn delivers only the oldest kept sample');
+  await plant.drain(performance.now() + 1000);
+  assert.equal(plant.read().get('q')![0], 7, 'drain() leaves the newest');
+  assert.equal(plant.counters.messages, 5, 'every sample the QoS kept reached the plant');
+  assert.equal(graph.stats.dropped, 2);
+  // An empty queue: drain() returns after its quiet time, well before the deadline.
+  const t0 = performance.now();
+  await plant.drain(t0 + 1000, 5);
+  assert.ok(performance.now() - t0 < 500);
+  await plant.close();
+});
+
+test('header stamps: a sample counts as old as its stamp says; unset stamps and stamps from the future fall back to the receive time', async () => {
+  let wall = 1_000_000;
+  const { graph, plant, robot: r, clock: c } = await setup({ freshAge: 0.1 }, { wallClock: () => wall });
+  const stamp = (t: number) => ({ stamp: { sec: Math.floor(t), nanosec: Math.round((t - Math.floor(t)) * 1e9) }, frame_id: '' });
+  // Published 40 ms before it arrives: 40 ms old on arrival, 70 ms after 30 ms more.
+  r.pub('sensor_msgs/msg/JointState', '/joint_states', { header: stamp(wall - 0.04), name: ['hip', 'knee'], position: [1, 2], velocity: [0, 0], effort: [0, 0] });
+  await graph.settle();
+  c.advance(0.03);
+  wall += 0.03;
+  assert.ok(Math.abs(plant.signalAge('q') - 0.07) < 1e-6, `age ${plant.signalAge('q')}`);
+  assert.equal(plant.counters.stale, 0);
+  // A drained backlog: 250 ms old on arrival is stale at once, and counted.
+  r.pub('sensor_msgs/msg/JointState', '/joint_states', { header: stamp(wall - 0.25), name: ['hip', 'knee'], position: [1, 2], velocity: [0, 0], effort: [0, 0] });
+  await graph.settle();
+  assert.ok(plant.signalAge('q') > 0.1);
+  assert.equal(plant.counters.stale, 1);
+  assert.match(plant.lastError ?? '', /0\.250 s old on arrival/);
+  // Imu and Odometry stamps count too.
+  r.pub('sensor_msgs/msg/Imu', '/imu', { header: stamp(wall - 0.02) });
+  r.pub('nav_msgs/msg/Odometry', '/odom', { header: stamp(wall - 0.01) });
+  await graph.settle();
+  assert.ok(Math.abs(plant.signalAge('gyro') - 0.02) < 1e-6);
+  assert.ok(Math.abs(plant.signalAge('base_pos') - 0.01) < 1e-6);
+  // Unset stamp (0.0): receive time.
+  r.pub('sensor_msgs/msg/JointState', '/joint_states', { name: ['hip', 'knee'], position: [1, 2], velocity: [0, 0], effort: [0, 0] });
+  await graph.settle();
+  assert.equal(plant.signalAge('q'), 0);
+  // A stamp 1 s in the future is clock skew: counted, named, and the receive time is used.
+  r.pub('sensor_msgs/msg/JointState', '/joint_states', { header: stamp(wall + 1), name: ['hip', 'knee'], position: [1, 2], velocity: [0, 0], effort: [0, 0] });
+  await graph.settle();
+  c.advance(0.005);
+  assert.ok(Math.abs(plant.signalAge('q') - 0.005) < 1e-9);
+  assert.equal(plant.counters.clockSkew, 1);
+  assert.match(plant.lastError ?? '', /1\.000 s ahead of this clock \(clock skew\?\)/);
+  await plant.close();
+});
+
 test('commands are published as Float64MultiArray, JointTrajectory and Twist', async () => {
   {
     const { graph, plant, robot: r } = await setup();
@@ -193,9 +248,11 @@ test("estopCommand 'zero' publishes zeros clamped into the range", async () => {
   const { graph, plant, robot: r } = await setup({ estopCommand: 'zero', command: { type: 'std_msgs/msg/Float64MultiArray', topic: '/cmd', low: [0.2, -1], high: [1, 1] } });
   r.listen('std_msgs/msg/Float64MultiArray', '/cmd');
   plant.triggerEstop('test');
+  await graph.settle();
+  assert.equal(r.received.length, 1, 'the e-stop itself sends the zero command, before any tick');
   plant.write(Float64Array.of(0.9, 0.9));
   await graph.settle();
-  assert.deepEqual([...(r.received[0].msg as Float64MultiArray).data], [0.2, 0]);
+  assert.deepEqual(r.received.map((x) => [...(x.msg as Float64MultiArray).data]), [[0.2, 0], [0.2, 0]]);
   await plant.close();
 });
 

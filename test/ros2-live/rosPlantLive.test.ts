@@ -7,17 +7,18 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadRclnodejs, rosEnvironmentProblem } from '../../src/plant/ros/rclnodejs.js';
+import { loadRclnodejs } from '../../src/plant/ros/rclnodejs.js';
 import type { RclModule, RclNode } from '../../src/plant/ros/rclnodejs.js';
 import { RosPlant } from '../../src/plant/ros/rosPlant.js';
 import type { RosPlantConfig } from '../../src/plant/ros/rosPlantConfig.js';
 import { FakeRosGraph } from '../../src/plant/ros/testing/fakeRclnodejs.js';
-import type { DiagnosticArray, Float64MultiArray, JointTrajectory, Twist } from '../../src/plant/ros/messages.js';
+import type { DiagnosticArray, Float64MultiArray, JointState, JointTrajectory, Twist } from '../../src/plant/ros/messages.js';
+import { headerAt } from '../../src/plant/ros/messages.js';
+import { liveRosSkip, rosProblem, useOwnRosDomain } from '../rosLive.js';
 
-const problem = rosEnvironmentProblem();
-const useDouble = problem !== null && process.env.SACBRIDGE_ROS_DOUBLE === '1';
-const skip = problem === null || useDouble ? false : `no usable ROS 2 environment: ${problem}`;
-if (skip) console.log(`# ROS 2 live tests skipped: ${skip}`);
+const useDouble = rosProblem !== null && process.env.SACBRIDGE_ROS_DOUBLE === '1';
+const skip = useDouble ? false : liveRosSkip('ROS 2 live tests');
+if (!useDouble) useOwnRosDomain();
 
 let rcl: RclModule;
 let robot: RclNode;
@@ -168,5 +169,37 @@ test('live: e-stop latches from a Bool topic and clears only through the API; st
   } finally {
     clearInterval(feed);
     await only.close();
+  }
+});
+
+test('live: drain() takes in the whole backlog rclnodejs holds (one message per turn) and leaves the newest, stamped sample', { skip }, async () => {
+  const c = config({ type: 'std_msgs/msg/Float64MultiArray', topic: `${ns}/cmd_drain`, low: [-1, -1], high: [1, 1] });
+  const plant = RosPlant.open(rcl, { ...c, nodeName: `${c.nodeName}_drain`, observations: [
+    { type: 'sensor_msgs/msg/JointState', topic: `${ns}/js_drain`, joints: ['hip', 'knee'], signals: { position: 'q' }, qos: { reliability: 'reliable', depth: 5 } },
+  ] });
+  try {
+    const pub = robot.createPublisher('sensor_msgs/msg/JointState', `${ns}/js_drain`, { qos: new rcl.QoS(1, 5, 1, 2) });
+    const seen: number[] = [];
+    const probe = robot.createSubscription('sensor_msgs/msg/JointState', `${ns}/js_drain`, { qos: new rcl.QoS(1, 5, 1, 2) }, (m: JointState) => void seen.push(m.position[0] ?? NaN));
+    assert.equal(probe.topic, `${ns}/js_drain`);
+    // Wait for discovery: a sample published now reaches both readers.
+    await until('discovery', () => {
+      pub.publish({ header: headerAt(Date.now() / 1000), name: ['hip', 'knee'], position: [0, 0], velocity: [], effort: [] });
+      return plant.counters.messages > 0 && seen.length > 0;
+    });
+    const before = plant.counters.messages;
+    // Seven samples while this thread is blocked, as the control loop blocks between ticks:
+    // the reliable depth-5 reader keeps the last five.
+    for (let k = 1; k <= 7; k++) pub.publish({ header: headerAt(Date.now() / 1000), name: ['hip', 'knee'], position: [k, k], velocity: [], effort: [] });
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    await new Promise<void>((r) => setImmediate(r));
+    assert.ok(plant.counters.messages - before <= 2, `one turn delivered ${plant.counters.messages - before} samples (rclnodejs takes one per subscription per turn)`);
+    await plant.drain(performance.now() + 2000, 50);
+    assert.equal(plant.read().get('q')![0], 7, 'the newest sample');
+    assert.equal(plant.counters.messages - before, 5, 'every sample the QoS kept');
+    // Stamped 100 ms ago and taken now: the age counts from the stamp.
+    assert.ok(plant.signalAge('q') >= 0.09, `age ${plant.signalAge('q')} s`);
+  } finally {
+    await plant.close();
   }
 });

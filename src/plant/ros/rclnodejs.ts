@@ -14,15 +14,18 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import type { RosMessages, RosTypeName } from './messages.js';
 
-/** rclnodejs.QoS instances (history, depth, reliability, durability as rmw enum values). */
+/**
+ * rclnodejs.QoS instances (history, depth, durability as rmw enum values). Reliability is set
+ * through the constructor and never read back: rclnodejs implements it as a getter
+ * (lib/qos.js) while its typings declare a method, so neither shape would be right for both.
+ */
 export interface RclQoS {
   history: number;
   depth: number;
   durability: number;
-  reliability(): number;
 }
 
 /** A QoS argument: a profile name (`QoS.profileSensorData`, ...) or a QoS object. */
@@ -92,7 +95,7 @@ export interface RosEnvironmentCheck {
 /**
  * Why rclnodejs cannot be loaded safely here, or null when it can. Checks that a ROS 2
  * distribution is sourced (ROS_DISTRO, AMENT_PREFIX_PATH naming a prefix that holds librcl),
- * that no forced rebuild is requested, and that the package resolves.
+ * that no forced rebuild is requested, and that the package resolves with its native addon built.
  */
 export function rosEnvironmentProblem(check: RosEnvironmentCheck = {}): string | null {
   const env = check.env ?? process.env;
@@ -112,12 +115,26 @@ export function rosEnvironmentProblem(check: RosEnvironmentCheck = {}): string |
   if (env.RCLNODEJS_FORCE_BUILD === '1') {
     return 'RCLNODEJS_FORCE_BUILD=1 would rebuild rclnodejs in place at load time; unset it and build with `npm rebuild rclnodejs`';
   }
+  let main: string;
   try {
-    resolve('rclnodejs');
+    main = resolve('rclnodejs');
   } catch {
-    return `ROS 2 ${distro} is sourced but the optional npm package rclnodejs is not installed: run \`npm install rclnodejs@2.2.0\` in this shell`;
+    return `ROS 2 ${distro} is sourced but the optional npm package rclnodejs is not installed: run \`npm_config_yes=true npm install --foreground-scripts\` in this shell`;
+  }
+  // Without its addon, rclnodejs's loader compiles one at import time (into its own folder).
+  const root = packageRoot(main);
+  if (root === null || !existsSync(join(root, 'build', 'Release', 'rclnodejs.node'))) {
+    return `rclnodejs is installed${root === null ? '' : ` (${root})`} but its native addon build/Release/rclnodejs.node is missing (its install script failed or was skipped): with ROS 2 sourced, run \`npm_config_yes=true npm rebuild rclnodejs --foreground-scripts\``;
   }
   return null;
+}
+
+/** The nearest folder above `file` holding a package.json, or null. */
+function packageRoot(file: string): string | null {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return null;
+  }
 }
 
 let loaded: Promise<RclModule> | undefined;

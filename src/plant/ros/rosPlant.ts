@@ -1,14 +1,22 @@
 /**
  * RosPlant: a robot seen through ROS 2 topics. Observation messages update named signals as
- * they arrive (latest message per topic, with its receive time for staleness); `write` publishes
- * the command; `advance` returns at once because wall-clock time runs on its own (the control
- * loop paces). It also owns the e-stop subscription (latched until `clearEstop()`), the
- * DiagnosticArray status publication, the phase-command topic and the episode reset procedure.
+ * they arrive (latest message per topic); `write` publishes the command; `advance` returns at
+ * once because wall-clock time runs on its own (the control loop paces). It also owns the e-stop
+ * subscription (latched until `clearEstop()`), the DiagnosticArray status publication, the
+ * phase-command topic and the episode reset procedure.
+ *
+ * Fresh data: rclnodejs takes one message per subscription per turn of the event loop, so a
+ * control loop that lets the loop turn once per tick acts on the oldest sample the QoS kept.
+ * `drain()` turns the loop until the queues are empty; the control loop calls it right before
+ * each tick. A sample's age is the time since it was received plus, where the message has a
+ * header stamp (JointState, Imu, Odometry), how old it already was on arrival (clock-skew guard:
+ * a stamp ahead of this clock counts as age 0 and is counted in `clockSkew`; an unset stamp,
+ * 0.0, falls back to the receive time).
  */
 import type { CommandSpec, Plant, SignalSpec, Signals } from '../plant.js';
 import type {
   BoolMsg, DiagnosticArray, Float64MultiArray, Float64Msg, Imu, JointState, JointTrajectory, KeyValue, Odometry,
-  StringMsg, Twist,
+  StringMsg, Time, Twist,
 } from './messages.js';
 import { DiagnosticLevel, durationOf, headerAt } from './messages.js';
 import type { RclModule, RclNode, RclPublisher, RclQoSArg } from './rclnodejs.js';
@@ -25,12 +33,22 @@ export interface RosPlantHooks {
   status?(): { phase?: string; values?: Record<string, string | number | boolean> };
   /** Monotonic clock in seconds (default performance.now()/1000). */
   now?(): number;
+  /** Wall clock in seconds since the epoch, the clock of header stamps (default performance.timeOrigin + now). */
+  wallClock?(): number;
+  /** A reset waits for the operator's "ready" (logged by the caller: topic, type, timeout). */
+  onReadyWait?(wait: { topic: string | null; type: string; timeoutSeconds: number }): void;
 }
 
 /** Counters exposed for status and metrics. */
 export interface RosPlantCounters {
+  /** Observation messages received (accepted or not). */
   messages: number;
+  /** Observation messages rejected (a missing joint, too few values...). */
   malformed: number;
+  /** Observation messages older than the fresh age already when they arrived (by header stamp). */
+  stale: number;
+  /** Messages whose header stamp was ahead of this clock by more than the skew tolerance. */
+  clockSkew: number;
   commandsPublished: number;
   estops: number;
   phaseCommands: number;
@@ -39,11 +57,18 @@ export interface RosPlantCounters {
 
 interface SourceState {
   readonly topic: string;
+  readonly type: string;
+  /** Monotonic receive time of the newest sample (s). */
   receivedAt: number;
+  /** How old the newest sample was on arrival, from its header stamp (s; 0 without a stamp). */
+  ageOnArrival: number;
   /** Messages accepted, and the count when the last command went out (lockstep advance). */
   count: number;
   countAtCommand: number;
 }
+
+/** The message type of the operator's "ready" topic (`true` = ready). */
+export const READY_TYPE = 'std_msgs/msg/Bool';
 
 export function qosArg(rcl: RclModule, q: QosSetting | undefined, fallback: 'sensor_data' | 'default'): RclQoSArg {
   const s = q ?? fallback;
@@ -63,7 +88,7 @@ export class RosPlant implements Plant {
   readonly signals: readonly SignalSpec[];
   readonly command: CommandSpec;
   readonly controlPeriod: number;
-  readonly counters: RosPlantCounters = { messages: 0, malformed: 0, commandsPublished: 0, estops: 0, phaseCommands: 0, phaseRejected: 0 };
+  readonly counters: RosPlantCounters = { messages: 0, malformed: 0, stale: 0, clockSkew: 0, commandsPublished: 0, estops: 0, phaseCommands: 0, phaseRejected: 0 };
   lastError: string | null = null;
 
   private readonly values = new Map<string, Float64Array>();
@@ -71,6 +96,8 @@ export class RosPlant implements Plant {
   private readonly sourceOfSignal = new Map<string, SourceState>();
   private readonly node: RclNode;
   private readonly now: () => number;
+  private readonly wallClock: () => number;
+  private readonly skewTolerance: number;
   private readonly publishCommand: (command: Float64Array) => void;
   private readonly statusPublisher: RclPublisher<DiagnosticArray>;
   private readonly statusTimer: NodeJS.Timeout;
@@ -81,6 +108,8 @@ export class RosPlant implements Plant {
   private closed = false;
   /** A command went out since the last lockstep advance. */
   private lockstepPending = false;
+  /** Samples accepted on any observation topic (drain watches it). */
+  private delivered = 0;
 
   /** Validate the config, create the node, subscriptions and publishers, and start spinning. */
   static open(rcl: RclModule, config: RosPlantConfig, hooks: RosPlantHooks = {}): RosPlant {
@@ -102,17 +131,19 @@ export class RosPlant implements Plant {
     };
     const perf = globalThis.performance;
     this.now = hooks.now ?? (() => perf.now() / 1000);
+    this.wallClock = hooks.wallClock ?? (() => (perf.timeOrigin + perf.now()) / 1000);
+    this.skewTolerance = config.clockSkewTolerance ?? 0.05;
 
     this.node = new rcl.Node(config.nodeName, config.namespace ?? '');
     try {
       for (const src of config.observations) this.subscribeObservation(rcl, src);
       if (config.reward !== undefined) {
         const out = this.values.get(config.reward.signal ?? 'reward') as Float64Array;
-        const state = this.addSource(config.reward.topic, [config.reward.signal ?? 'reward']);
+        const state = this.addSource(config.reward.topic, 'std_msgs/msg/Float64', [config.reward.signal ?? 'reward']);
         this.node.createSubscription('std_msgs/msg/Float64', config.reward.topic, { qos: qosArg(rcl, config.reward.qos, 'default') }, (m: Float64Msg) => {
           if (!this.accept(typeof m.data === 'number', config.reward?.topic ?? '', 'data is not a number')) return;
           out[0] = m.data;
-          this.received(state);
+          this.received(state, null);
         });
       }
       this.publishCommand = this.makeCommandPublisher(rcl, cmd);
@@ -123,7 +154,7 @@ export class RosPlant implements Plant {
         this.node.createSubscription('std_msgs/msg/String', config.phaseTopic, { qos: rcl.QoS.profileDefault }, (m: StringMsg) => this.phaseCommand(m.data));
       }
       if (config.reset.mode === 'operator' && config.reset.topic !== undefined) {
-        this.node.createSubscription('std_msgs/msg/Bool', config.reset.topic, { qos: rcl.QoS.profileDefault }, (m: BoolMsg) => {
+        this.node.createSubscription(READY_TYPE, config.reset.topic, { qos: rcl.QoS.profileDefault }, (m: BoolMsg) => {
           if (m.data === true) this.confirmReady();
         });
       }
@@ -149,6 +180,14 @@ export class RosPlant implements Plant {
     if (this.estopReason !== null) return;
     this.estopReason = reason;
     this.counters.estops++;
+    // The safe command goes out now, not at the next tick.
+    if (!this.closed && (this.config.estopCommand ?? 'silence') === 'zero') {
+      try {
+        this.publishCommand(this.zeroCommand());
+      } catch (e) {
+        this.lastError = `e-stop command: ${(e as Error).message}`;
+      }
+    }
     this.waiter?.wake();
     this.hooks.onEstop?.(reason);
   }
@@ -166,19 +205,45 @@ export class RosPlant implements Plant {
     return true;
   }
 
-  /** Seconds since the message that last updated `signal` arrived (Infinity if never). */
+  /**
+   * Age of the sample that last updated `signal`, seconds: since it arrived, plus how old it
+   * was on arrival by its header stamp (Infinity if never received).
+   */
   signalAge(signal: string): number {
     const s = this.sourceOfSignal.get(signal);
     if (s === undefined) throw new Error(`signal '${signal}' is not provided by the ros plant`);
-    return this.now() - s.receivedAt;
+    return this.ageOf(s, this.now());
   }
 
   /** Age of the oldest observation source, seconds. */
   maxAge(): number {
     const t = this.now();
     let m = 0;
-    for (const s of this.sources) m = Math.max(m, t - s.receivedAt);
+    for (const s of this.sources) m = Math.max(m, this.ageOf(s, t));
     return m;
+  }
+
+  /**
+   * Let rclnodejs deliver what has arrived: turn the event loop until no message came for
+   * `quietMs` (rclnodejs hands over one message per subscription per turn, from its wait
+   * thread) or until `deadlineMs` (performance.now() clock). Afterwards every signal holds the
+   * newest sample its queue had.
+   */
+  async drain(deadlineMs: number, quietMs = 0.15): Promise<void> {
+    const perf = globalThis.performance;
+    let seen = this.delivered;
+    let quietSince = perf.now();
+    for (;;) {
+      await new Promise<void>((r) => setImmediate(r));
+      const t = perf.now();
+      if (this.delivered !== seen) {
+        seen = this.delivered;
+        quietSince = t;
+      } else if (t - quietSince >= quietMs) {
+        return;
+      }
+      if (t >= deadlineMs || this.closed) return;
+    }
   }
 
   read(): Signals {
@@ -189,9 +254,7 @@ export class RosPlant implements Plant {
     if (command.length !== this.command.size) throw new Error(`command has ${command.length} components, the ros plant expects ${this.command.size}`);
     if (this.estopReason !== null) {
       if ((this.config.estopCommand ?? 'silence') === 'silence') return;
-      const zero = new Float64Array(this.command.size);
-      for (let i = 0; i < zero.length; i++) zero[i] = Math.min(this.command.high[i], Math.max(this.command.low[i], 0));
-      this.publishCommand(zero);
+      this.publishCommand(this.zeroCommand());
       this.markCommand();
       return;
     }
@@ -215,6 +278,13 @@ export class RosPlant implements Plant {
     } finally {
       this.lockstepPending = false;
     }
+  }
+
+  /** Zero clamped into the command range. */
+  private zeroCommand(): Float64Array {
+    const zero = new Float64Array(this.command.size);
+    for (let i = 0; i < zero.length; i++) zero[i] = Math.min(this.command.high[i], Math.max(this.command.low[i], 0));
+    return zero;
   }
 
   private markCommand(): void {
@@ -248,6 +318,7 @@ export class RosPlant implements Plant {
     } else {
       const since = this.now();
       const deadline = since + r.timeout;
+      this.hooks.onReadyWait?.({ topic: r.topic ?? null, type: READY_TYPE, timeoutSeconds: r.timeout });
       while (!(this.readyAt >= since)) {
         this.assertRunnable('waiting for the operator');
         if (this.now() >= deadline) throw new Error(`reset: no operator "ready" within ${r.timeout} s${r.topic ? ` (topic ${r.topic} or the control API)` : ' (control API)'}`);
@@ -273,7 +344,7 @@ export class RosPlant implements Plant {
     const values: KeyValue[] = [
       { key: 'phase', value: extra.phase ?? 'unknown' },
       { key: 'estop', value: String(this.estopReason !== null) },
-      ...this.sources.map((s) => ({ key: `age_ms ${s.topic}`, value: Number.isFinite(t - s.receivedAt) ? ((t - s.receivedAt) * 1000).toFixed(1) : 'never' })),
+      ...this.sources.map((s) => ({ key: `age_ms ${s.topic}`, value: Number.isFinite(this.ageOf(s, t)) ? (this.ageOf(s, t) * 1000).toFixed(1) : 'never' })),
       ...Object.entries(this.counters).map(([k, v]) => ({ key: k, value: String(v) })),
       ...Object.entries(extra.values ?? {}).map(([k, v]) => ({ key: k, value: String(v) })),
     ];
@@ -303,7 +374,11 @@ export class RosPlant implements Plant {
 
   private staleSources(): string[] {
     const t = this.now();
-    return this.sources.filter((s) => !(t - s.receivedAt <= this.freshAge)).map((s) => s.topic);
+    return this.sources.filter((s) => !(this.ageOf(s, t) <= this.freshAge)).map((s) => s.topic);
+  }
+
+  private ageOf(s: SourceState, t: number): number {
+    return t - s.receivedAt + s.ageOnArrival;
   }
 
   /** Sleep up to `seconds`, waking early on operator ready, e-stop or close. */
@@ -330,9 +405,25 @@ export class RosPlant implements Plant {
     }
   }
 
-  private received(state: SourceState): void {
+  /** A sample was accepted; `stamp` is its header stamp (null: the message has none). */
+  private received(state: SourceState, stamp: Time | null): void {
     state.receivedAt = this.now();
+    state.ageOnArrival = 0;
+    if (stamp !== null && (stamp.sec !== 0 || stamp.nanosec !== 0)) {
+      const age = this.wallClock() - (stamp.sec + stamp.nanosec * 1e-9);
+      if (age < -this.skewTolerance) {
+        this.counters.clockSkew++;
+        this.lastError = `${state.topic}: header stamp ${(-age).toFixed(3)} s ahead of this clock (clock skew?); its age counts from receipt`;
+      } else {
+        state.ageOnArrival = Math.max(0, age);
+        if (age > this.freshAge) {
+          this.counters.stale++;
+          this.lastError = `${state.topic}: sample ${age.toFixed(3)} s old on arrival by its header stamp (fresh age ${this.freshAge} s)`;
+        }
+      }
+    }
     state.count++;
+    this.delivered++;
     if (this.lockstepPending) this.waiter?.wake();
   }
 
@@ -345,8 +436,8 @@ export class RosPlant implements Plant {
     return ok;
   }
 
-  private addSource(topic: string, signalNames: (string | undefined)[]): SourceState {
-    const state: SourceState = { topic, receivedAt: -Infinity, count: 0, countAtCommand: 0 };
+  private addSource(topic: string, type: string, signalNames: (string | undefined)[]): SourceState {
+    const state: SourceState = { topic, type, receivedAt: -Infinity, ageOnArrival: 0, count: 0, countAtCommand: 0 };
     this.sources.push(state);
     for (const n of signalNames) if (n !== undefined) this.sourceOfSignal.set(n, state);
     return state;
@@ -360,7 +451,7 @@ export class RosPlant implements Plant {
     const qos = { qos: qosArg(rcl, src.qos, 'sensor_data') };
     switch (src.type) {
       case 'sensor_msgs/msg/JointState': {
-        const state = this.addSource(src.topic, [src.signals.position, src.signals.velocity, src.signals.effort]);
+        const state = this.addSource(src.topic, src.type, [src.signals.position, src.signals.velocity, src.signals.effort]);
         const fields = (['position', 'velocity', 'effort'] as const)
           .map((f) => ({ f, out: this.signal(src.signals[f]) }))
           .filter((x): x is { f: 'position' | 'velocity' | 'effort'; out: Float64Array } => x.out !== null);
@@ -388,26 +479,26 @@ export class RosPlant implements Plant {
             const arr = m[f];
             for (let j = 0; j < index.length; j++) out[j] = arr[index[j]];
           }
-          this.received(state);
+          this.received(state, m.header.stamp);
         });
         return;
       }
       case 'sensor_msgs/msg/Imu': {
         const s = src.signals;
-        const state = this.addSource(src.topic, [s.orientation, s.angularVelocity, s.linearAcceleration]);
+        const state = this.addSource(src.topic, src.type, [s.orientation, s.angularVelocity, s.linearAcceleration]);
         const o = this.signal(s.orientation), w = this.signal(s.angularVelocity), a = this.signal(s.linearAcceleration);
         this.node.createSubscription(src.type, src.topic, qos, (m: Imu) => {
           this.counters.messages++;
           if (o) quatInto(m.orientation, o);
           if (w) vecInto(m.angular_velocity, w);
           if (a) vecInto(m.linear_acceleration, a);
-          this.received(state);
+          this.received(state, m.header.stamp);
         });
         return;
       }
       case 'nav_msgs/msg/Odometry': {
         const s = src.signals;
-        const state = this.addSource(src.topic, [s.position, s.orientation, s.linearVelocity, s.angularVelocity]);
+        const state = this.addSource(src.topic, src.type, [s.position, s.orientation, s.linearVelocity, s.angularVelocity]);
         const p = this.signal(s.position), o = this.signal(s.orientation), v = this.signal(s.linearVelocity), w = this.signal(s.angularVelocity);
         this.node.createSubscription(src.type, src.topic, qos, (m: Odometry) => {
           this.counters.messages++;
@@ -415,19 +506,19 @@ export class RosPlant implements Plant {
           if (o) quatInto(m.pose.pose.orientation, o);
           if (v) vecInto(m.twist.twist.linear, v);
           if (w) vecInto(m.twist.twist.angular, w);
-          this.received(state);
+          this.received(state, m.header.stamp);
         });
         return;
       }
       case 'std_msgs/msg/Float64MultiArray': {
-        const state = this.addSource(src.topic, src.signals.map((s) => s.name));
+        const state = this.addSource(src.topic, src.type, src.signals.map((s) => s.name));
         const slices = src.signals.map((s) => ({ ...s, out: this.values.get(s.name) as Float64Array }));
         const need = Math.max(...src.signals.map((s) => s.offset + s.size));
         this.node.createSubscription(src.type, src.topic, qos, (m: Float64MultiArray) => {
           const base = m.layout.data_offset;
           if (!this.accept(m.data.length - base >= need, src.topic, `data has ${m.data.length - base} values after data_offset ${base}, need ${need}`)) return;
           for (const s of slices) for (let i = 0; i < s.size; i++) s.out[i] = m.data[base + s.offset + i];
-          this.received(state);
+          this.received(state, null);
         });
         return;
       }

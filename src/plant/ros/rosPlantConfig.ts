@@ -112,6 +112,8 @@ export interface RosPlantConfig {
   freshAge?: number;
   /** How long reset waits for fresh observations (s). */
   freshTimeout?: number;
+  /** A header stamp this far (s) ahead of this machine's clock is clock skew, not a fresh sample (default 0.05). */
+  clockSkewTolerance?: number;
   /**
    * What `advance()` does: 'wallclock' (default) returns at once, time runs on its own and the
    * control loop paces; 'lockstep' waits until every observation topic has delivered a message
@@ -257,5 +259,6 @@ export function validateRosPlantConfig(c: RosPlantConfig): Map<string, number> {
   }
   if (c.freshAge !== undefined) checkPositive('freshAge', c.freshAge);
   if (c.freshTimeout !== undefined) checkPositive('freshTimeout', c.freshTimeout);
+  if (c.clockSkewTolerance !== undefined) checkPositive('clockSkewTolerance', c.clockSkewTolerance);
   return sizes;
 }

@@ -6,7 +6,10 @@
  * - published plain objects are completed with the message type's defaults and copied, and
  *   numeric arrays arrive as Float64Array (every numeric array in the supported types is float64);
  * - callbacks run on the event loop (a macrotask after publish), never inside `publish`, and
- *   only for spinning, live nodes;
+ *   only for spinning, live nodes; like rclnodejs 2.2.0's executor (one take per ready
+ *   subscription, then its wait thread signals the loop again), each turn of the event loop
+ *   delivers at most one message per subscription, so a backlog takes as many turns as it has
+ *   samples;
  * - each subscription keeps a KEEP_LAST history of its QoS depth: when the event loop stalls,
  *   older samples are dropped, as measured with reliable depth 10 over Cyclone DDS;
  * - a reliable subscription does not match a best-effort publisher (DDS QoS incompatibility);
@@ -28,12 +31,10 @@ class FakeQoS implements RclQoS {
   constructor(
     public history: number = RmwHistory.SYSTEM_DEFAULT,
     public depth = 0,
-    private readonly reliabilityValue: number = RmwReliability.SYSTEM_DEFAULT,
+    /** A getter in rclnodejs; read only by this double. */
+    readonly reliability: number = RmwReliability.SYSTEM_DEFAULT,
     public durability: number = RmwDurability.SYSTEM_DEFAULT,
   ) {}
-  reliability(): number {
-    return this.reliabilityValue;
-  }
 }
 
 /** rclcpp's profiles: default = reliable keep-last 10; sensor data = best effort keep-last 5. */
@@ -42,7 +43,8 @@ function resolveQoS(arg: RclQoSArg | undefined): ResolvedQoS {
   if (arg === FakeQoS.profileSensorData) return { reliable: false, depth: 5 };
   if (typeof arg === 'string') throw new Error(`unknown QoS profile '${arg}'`);
   const depth = arg.history === RmwHistory.KEEP_ALL ? Number.MAX_SAFE_INTEGER : arg.depth > 0 ? arg.depth : 10;
-  return { reliable: arg.reliability() !== RmwReliability.BEST_EFFORT, depth };
+  const reliability = arg instanceof FakeQoS ? arg.reliability : RmwReliability.SYSTEM_DEFAULT;
+  return { reliable: reliability !== RmwReliability.BEST_EFFORT, depth };
 }
 
 const V3 = () => ({ x: 0, y: 0, z: 0 });
@@ -232,17 +234,17 @@ export class FakeRosGraph {
   }
 
   private pump(): void {
+    let more = false;
     for (const t of this.topics.values()) {
       for (const s of t.subs) {
-        if (!s.node.spinning || s.node.destroyed) continue;
-        const batch = s.queue;
-        s.queue = [];
-        for (const m of batch) {
-          this.stats.delivered++;
-          s.callback(m);
-        }
+        if (!s.node.spinning || s.node.destroyed || s.queue.length === 0) continue;
+        const m = s.queue.shift();
+        this.stats.delivered++;
+        s.callback(m);
+        if (s.queue.length > 0) more = true;
       }
     }
+    if (more) this.schedule();
   }
 }
 
