@@ -94,7 +94,8 @@ export const schema = {
         [],
         { command: { check: is.numbers }, durationMs: { check: is.positiveNumber } },
       ),
-      readyTopic: str('std_msgs/msg/Empty topic on which the operator says the robot is ready.', '/sacbridge/ready', ROS_NAME),
+      readyTopic: str('std_msgs/msg/Bool topic on which the operator (or the robot) says the robot is ready for the next episode: true = ready.', '/sacbridge/ready', ROS_NAME),
+      requestTopic: str('std_msgs/msg/Bool topic on which the daemon asks for a reset (true) when it starts waiting for "ready" (the stand-in robot `sacbridge sim-robot` answers it); empty = none.', '/sacbridge/reset_request', ROS_NAME),
     },
   },
   switch: {

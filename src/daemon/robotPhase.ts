@@ -214,6 +214,6 @@ export function rosPlantConfigFrom(c: SacbridgeConfig): RosPlantConfig {
     phaseTopic: r.phaseTopic,
     reset: r.reset.mode === 'scripted'
       ? { mode: 'scripted', steps: r.reset.script.map((s) => ({ command: [...s.command], duration: s.durationMs / 1000 })) }
-      : { mode: 'operator', topic: r.reset.readyTopic, timeout: 600 },
+      : { mode: 'operator', topic: r.reset.readyTopic, ...(r.reset.requestTopic ? { requestTopic: r.reset.requestTopic } : {}), timeout: 600 },
   };
 }

@@ -56,7 +56,7 @@ export const CONTROL_COMMANDS: Readonly<Record<string, CommandEntry>> = {
   pause: { doc: 'hold the plant and stop learning', args: { properties: { reason } }, run: (h, a) => h.pause(a as { reason: string }) },
   resume: { doc: 'leave pause', args: { properties: { reason } }, run: (h, a) => h.resume(a as { reason: string }) },
   estop: { doc: 'emergency stop: zero command, stop learning', args: { properties: { reason } }, run: (h, a) => h.estop(a as { reason: string }) },
-  clear_estop: { doc: 'leave e-stop (to paused)', args: { properties: { reason } }, run: (h, a) => h.clearEstop(a as { reason: string }) },
+  clear_estop: { doc: 'leave e-stop (to idle from the robot phases, else to the interrupted phase)', args: { properties: { reason } }, run: (h, a) => h.clearEstop(a as { reason: string }) },
   checkpoint: {
     doc: 'write a checkpoint now',
     args: { properties: { tag: { type: 'string', maxLength: 64, doc: 'label added to the checkpoint name' } } },

@@ -3,7 +3,7 @@ import type { Logger } from '../../src/log/logger.js';
 import { MujocoPlant } from '../../src/plant/mujoco/mujocoPlant.js';
 import type { DiagnosticArray } from '../../src/plant/ros/messages.js';
 import type { RclModule } from '../../src/plant/ros/rclnodejs.js';
-import { SimulatedRobot } from '../../src/plant/ros/testing/simulatedRobot.js';
+import { SimulatedRobot } from '../../src/plant/ros/simulatedRobot.js';
 import { getTaskDefinition, resolveModelPath } from '../../src/task/registry.js';
 import { gymnasiumModelDir } from '../sim/simFixtures.js';
 

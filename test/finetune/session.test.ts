@@ -18,7 +18,7 @@ import type { Float64MultiArray, JointState } from '../../src/plant/ros/messages
 import { RosPlant } from '../../src/plant/ros/rosPlant.js';
 import type { RosPlantConfig } from '../../src/plant/ros/rosPlantConfig.js';
 import { FakeRosGraph } from '../../src/plant/ros/testing/fakeRclnodejs.js';
-import { SimulatedRobot } from '../../src/plant/ros/testing/simulatedRobot.js';
+import { SimulatedRobot } from '../../src/plant/ros/simulatedRobot.js';
 import { pointReach } from '../../src/task/builtin/pointReach.js';
 import { resolveModelPath } from '../../src/task/registry.js';
 import { createEnv } from '../../src/wiring/envFactory.js';

@@ -38,7 +38,7 @@ import { FineTuneSession, type FineTuneEpisode } from '../../src/finetune/sessio
 import { MujocoPlant } from '../../src/plant/mujoco/mujocoPlant.js';
 import { RosPlant } from '../../src/plant/ros/rosPlant.js';
 import { FakeRosGraph } from '../../src/plant/ros/testing/fakeRclnodejs.js';
-import { SimulatedRobot } from '../../src/plant/ros/testing/simulatedRobot.js';
+import { SimulatedRobot } from '../../src/plant/ros/simulatedRobot.js';
 import { pointReach } from '../../src/task/builtin/pointReach.js';
 import { resolveModelPath } from '../../src/task/registry.js';
 import { createEnv } from '../../src/wiring/envFactory.js';

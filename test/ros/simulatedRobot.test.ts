@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeRosGraph } from '../../src/plant/ros/testing/fakeRclnodejs.js';
-import { SimulatedRobot } from '../../src/plant/ros/testing/simulatedRobot.js';
+import { SimulatedRobot } from '../../src/plant/ros/simulatedRobot.js';
 import { RosPlant } from '../../src/plant/ros/rosPlant.js';
 import type { CommandSpec, Plant, SignalSpec, Signals } from '../../src/plant/plant.js';
 import type { Task } from '../../src/task/task.js';

@@ -100,6 +100,7 @@ export class RosPlant implements Plant {
   private readonly skewTolerance: number;
   private readonly publishCommand: (command: Float64Array) => void;
   private readonly statusPublisher: RclPublisher<DiagnosticArray>;
+  private readonly resetRequest: RclPublisher<BoolMsg> | null = null;
   private readonly statusTimer: NodeJS.Timeout;
   private readonly freshAge: number;
   private estopReason: string | null = null;
@@ -157,6 +158,9 @@ export class RosPlant implements Plant {
         this.node.createSubscription(READY_TYPE, config.reset.topic, { qos: rcl.QoS.profileDefault }, (m: BoolMsg) => {
           if (m.data === true) this.confirmReady();
         });
+      }
+      if (config.reset.mode === 'operator' && config.reset.requestTopic !== undefined) {
+        this.resetRequest = this.node.createPublisher('std_msgs/msg/Bool', config.reset.requestTopic, { qos: rcl.QoS.profileDefault });
       }
       this.statusPublisher = this.node.createPublisher('diagnostic_msgs/msg/DiagnosticArray', config.status?.topic ?? '/diagnostics', { qos: rcl.QoS.profileDefault });
       this.node.spin();
@@ -319,6 +323,7 @@ export class RosPlant implements Plant {
       const since = this.now();
       const deadline = since + r.timeout;
       this.hooks.onReadyWait?.({ topic: r.topic ?? null, type: READY_TYPE, timeoutSeconds: r.timeout });
+      this.resetRequest?.publish({ data: true });
       while (!(this.readyAt >= since)) {
         this.assertRunnable('waiting for the operator');
         if (this.now() >= deadline) throw new Error(`reset: no operator "ready" within ${r.timeout} s${r.topic ? ` (topic ${r.topic} or the control API)` : ' (control API)'}`);

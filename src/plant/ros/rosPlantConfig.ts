@@ -87,6 +87,8 @@ export type ResetConfig =
       mode: 'operator';
       /** std_msgs/msg/Bool topic where `true` means "ready"; `confirmReady()` works as well. */
       topic?: string;
+      /** std_msgs/msg/Bool topic on which `true` goes out when the wait for "ready" begins (a reset request). */
+      requestTopic?: string;
       timeout: number;
     };
 
@@ -249,6 +251,7 @@ export function validateRosPlantConfig(c: RosPlantConfig): Map<string, number> {
     });
   } else if (c.reset?.mode === 'operator') {
     if (c.reset.topic !== undefined) checkTopic('reset.topic', c.reset.topic);
+    if (c.reset.requestTopic !== undefined) checkTopic('reset.requestTopic', c.reset.requestTopic);
     checkPositive('reset.timeout', c.reset.timeout);
   } else {
     fail('reset.mode', "must be 'scripted' or 'operator'");
