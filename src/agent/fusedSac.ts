@@ -23,7 +23,13 @@ import { adamCoefficients } from '../compute/adam.js';
 import { FlatArena, FlatKernels, type FlatGemmProvider, type Region } from '../compute/flatCompute.js';
 import { LOG_STD_MAX, LOG_STD_MIN } from './policy.js';
 import type { TransitionBatch } from './replayBuffer.js';
-import type { SacHyperparameters, SampleNoise } from './sac.js';
+import type { SacHyperparameters } from './hyperparameters.js';
+
+/** Noise for one reparameterised sample of a batch: eps and its Gaussian log-density term. */
+export interface SampleNoise {
+  eps: Float32Array;
+  gaussTerm: Float32Array;
+}
 
 const LOG_STD_HALF_RANGE = 0.5 * (LOG_STD_MAX - LOG_STD_MIN);
 const LOG_STD_MID = LOG_STD_MIN + LOG_STD_HALF_RANGE;

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { sacUpdateSelection, type SacUpdateChoice } from '../compute/backend.js';
 import { Rng, type RngState } from '../util/rng.js';
-import { FusedSac } from './fusedSac.js';
+import { FusedSac, type SampleNoise } from './fusedSac.js';
+import type { SacHyperparameters } from './hyperparameters.js';
 import { Adam, Dense, Mlp, assignFlat, copyVariables, initialKernel, logicalName, polyakUpdate } from './networks.js';
 import type { ObservationNormalizer } from './normalizer.js';
 import { LOG_STD_MAX, LOG_STD_MIN, type ActionPolicy, type ActorWeights, type DenseWeights } from './policy.js';
@@ -32,38 +33,7 @@ import type { TransitionBatch } from './replayBuffer.js';
  * Call initCompute() (src/compute/backend.ts) before constructing.
  */
 
-export type SacVariant = 'v1' | 'v2';
-
-export interface SacHyperparameters {
-  variant: SacVariant;
-  /** Hidden layer sizes of every network. */
-  hidden: number[];
-  /** Adam step size of every network and the temperature, unless overridden below. */
-  learningRate: number;
-  /** Actor's step size; null means learningRate. */
-  actorLearningRate: number | null;
-  /** Q (and V) step size; null means learningRate. */
-  criticLearningRate: number | null;
-  /** Temperature's step size; null means learningRate. */
-  alphaLearningRate: number | null;
-  batchSize: number;
-  gamma: number;
-  tau: number;
-  bufferSize: number;
-  /** Env steps with uniform random actions and no updates before learning starts. */
-  learningStarts: number;
-  /** Gradient steps per env step. */
-  updatesPerStep: number;
-  /** Actor and temperature steps every this many updates, f of them at once (1: every update). */
-  policyFrequency: number;
-  /** Learn the temperature (true) or keep it at initialAlpha. */
-  autoAlpha: boolean;
-  initialAlpha: number;
-  /** Target entropy for the learned temperature; null means -|A|. */
-  targetEntropy: number | null;
-  /** Normalise observations with running statistics. */
-  normalizeObservations: boolean;
-}
+export type { SacHyperparameters, SacVariant } from './hyperparameters.js';
 
 export const DEFAULT_SAC_HYPERPARAMETERS: Readonly<SacHyperparameters> = Object.freeze({
   variant: 'v2',
@@ -317,11 +287,7 @@ function mse(pred: tf.Tensor2D, target: tf.Tensor2D): tf.Scalar {
   return op(pred);
 }
 
-/** Noise for one reparameterised sample of a batch: eps and its Gaussian log-density term. */
-export interface SampleNoise {
-  eps: Float32Array;
-  gaussTerm: Float32Array;
-}
+export type { SampleNoise } from './fusedSac.js';
 
 /**
  * States saved before the actor's heads were merged hold 'actor/mean/*' and 'actor/log_std/*'
