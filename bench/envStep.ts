@@ -54,7 +54,7 @@ export async function benchEnvSteps(options: EnvStepBenchOptions = {}): Promise<
   return result;
 }
 
-function findGymnasiumDir(): string | undefined {
+export function findGymnasiumDir(): string | undefined {
   let dir = path.dirname(packageRoot());
   for (let i = 0; i < 3; i++) {
     const candidate = path.join(dir, 'shared', 'mjcf-gymnasium');

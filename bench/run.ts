@@ -7,8 +7,11 @@
  *   npm run bench -- --json            all sections, one JSON object on stdout
  *   npm run bench -- --only env,sac    some sections
  *   npm run bench -- --quick           shorter runs (lockstep 10 s, control loop 5 s)
+ *
+ * `targets` puts issue 16's bars beside the same run's figures; `machine` carries `uptime` at
+ * the start and the end, since other work on the machine moves every timing figure.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -31,10 +34,18 @@ const SECTIONS: readonly Section[] = [
   },
   {
     name: 'sac',
-    doc: 'sac_update_ms per backend/provider on the real SoftActorCritic; policy_action_us via FastPolicy',
+    doc: 'sac_update_ms per update path (fused, tfjs) and GEMM provider on the real SoftActorCritic, one core; policy_action_us via FastPolicy, alone and beside a busy neighbour process',
     async run() {
-      const { sacUpdateMs, policyActionUs } = await import('./sac.js');
-      return { sac_update_ms: await sacUpdateMs(), policy_action_us: await policyActionUs() };
+      const { sacUpdateMs, policyActionUs, policyActionUsBusyNeighbour } = await import('./sac.js');
+      return { sac_update_ms: await sacUpdateMs(), policy_action_us: await policyActionUs(), policy_action_us_busy_neighbour: await policyActionUsBusyNeighbour() };
+    },
+  },
+  {
+    name: 'train',
+    doc: 'halfcheetah_train: HalfCheetah-v5 env steps/s with one update per step (the real Trainer)',
+    async run(quick) {
+      const { halfCheetahTrainSpeed } = await import('./trainSpeed.js');
+      return { halfcheetah_train: await halfCheetahTrainSpeed({ steps: quick ? 300 : 1000 }) };
     },
   },
   {
@@ -98,6 +109,46 @@ function runChild(section: Section, quick: boolean): Promise<Record<string, unkn
   });
 }
 
+interface Target {
+  target: string;
+  measured: number | string;
+  /** This process's CPU time for the same figure, where it is a time. */
+  measured_cpu?: number;
+  /** null: reported, no bar. */
+  met: boolean | null;
+}
+
+/**
+ * Issue 16's targets beside this run's figures (only for the sections that ran). The SAC update
+ * is the default path's: fused on OpenBLAS where the addon is built, else on the WebAssembly kernel.
+ */
+export function targets(r: Record<string, unknown>): Record<string, Target> {
+  const out: Record<string, Target> = {};
+  const sac = r.sac_update_ms as Record<string, { median_ms: number; cpu_median_ms: number }> | undefined;
+  const fused = sac?.['fused+openblas'] ?? sac?.['fused+wasm-simd'];
+  // The CPU time beside it: under load the wall-clock median counts time the process waited.
+  if (fused !== undefined) out.sac_update_ms = { target: '<= 5.5 (median, one core)', measured: fused.median_ms, measured_cpu: fused.cpu_median_ms, met: fused.median_ms <= 5.5 };
+  const train = r.halfcheetah_train as { steps_per_s?: number; skipped?: string } | undefined;
+  if (train !== undefined) {
+    out.halfcheetah_steps_per_s = train.steps_per_s === undefined
+      ? { target: '>= 250 (one update per step)', measured: `skipped: ${train.skipped ?? '?'}`, met: null }
+      : { target: '>= 250 (one update per step)', measured: train.steps_per_s, met: train.steps_per_s >= 250 };
+  }
+  const busy = r.policy_action_us_busy_neighbour as { p99: number } | undefined;
+  if (busy !== undefined) out.policy_action_p99_us_busy_neighbour = { target: '<= 25', measured: busy.p99, met: busy.p99 <= 25 };
+  if (typeof r.rss_mb === 'number') out.rss_mb_1m_transitions_halfcheetah = { target: 'reported', measured: r.rss_mb, met: null };
+  return out;
+}
+
+/** `uptime`'s line: the load the figures were taken under. */
+function uptimeLine(): string {
+  try {
+    return execFileSync('uptime', { encoding: 'utf8' }).trim();
+  } catch {
+    return `load average ${loadavg().map((x) => x.toFixed(2)).join(', ')}`;
+  }
+}
+
 /** Flatten nested figures into `a.b.c  value` rows for the table. */
 function rows(prefix: string, value: unknown, out: [string, string][]): void {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
@@ -140,13 +191,14 @@ async function main(): Promise<void> {
       throw new Error(`--only: unknown section '${n}' (known: ${SECTIONS.map((s) => s.name).join(', ')})`);
     }
   }
-  const result: Record<string, unknown> = {
-    machine: { load_average_1m_at_start: loadavg()[0], node: process.version },
-  };
+  const machine: Record<string, unknown> = { load_average_1m_at_start: loadavg()[0], uptime_at_start: uptimeLine(), node: process.version };
+  const result: Record<string, unknown> = { machine };
   for (const section of SECTIONS.filter((s) => names.includes(s.name))) {
     process.stderr.write(`bench: ${section.name}: ${section.doc}\n`);
     Object.assign(result, await runChild(section, quick));
   }
+  machine.uptime_at_end = uptimeLine();
+  result.targets = targets(result);
   if (values.json === true) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
