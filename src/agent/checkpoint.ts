@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fsyncDir, writeFileAtomic } from '../util/atomicFile.js';
+import { fsyncDir, isAtomicTemp, writeFileAtomic } from '../util/atomicFile.js';
 import type { Json } from '../util/json.js';
 
 /**
@@ -15,8 +15,16 @@ import type { Json } from '../util/json.js';
  *
  * Writing is crash-safe: a generation is written into `<name>.tmp-<pid>`, every file fsynced,
  * the directory renamed to its final name, the root fsynced, and only then `latest` replaced
- * atomically. A crash leaves at worst a torn temp directory, which loading ignores and the next
- * save removes. Loading verifies every checksum and falls back to the previous generation.
+ * atomically. A crash leaves at worst a torn temp directory or a `.latest.*.tmp` file, which
+ * loading ignores and `removeStaleTemps` (called on resume and before every save) removes.
+ *
+ * Loading verifies every checksum and takes the newest generation that verifies. `latest` is a
+ * pointer for people and tools, never trusted over the directories: a kill between a
+ * generation's rename and the pointer's rewrite leaves it naming an older generation, and a
+ * complete newer generation must not be passed over for it.
+ *
+ * Retention keeps the newest `keep` generations that are not known to be broken, and never
+ * removes a generation named in `protect` (the one a run resumed from after a fallback).
  */
 
 export const CHECKPOINT_FORMAT = 'sacbridge-checkpoint';
@@ -56,11 +64,17 @@ export interface LoadedCheckpoint extends CheckpointContent {
   path: string;
   generation: string;
   createdAt: string;
+  /** Newer generations that did not verify and were passed over (empty without a fallback). */
+  skipped: string[];
 }
 
 export interface SaveOptions {
   /** Generations to keep (the newest ones); at least 1. Default 3. */
   keep?: number;
+  /** Generations retention must not remove (e.g. the one a fallback resumed from). */
+  protect?: readonly string[];
+  /** Generations known not to verify: they do not count towards `keep`, and go first. */
+  broken?: readonly string[];
 }
 
 export interface LoadOptions {
@@ -92,6 +106,24 @@ export async function listGenerations(root: string): Promise<string[]> {
   return names.filter((n) => GEN_RE.test(n)).sort().reverse();
 }
 
+/**
+ * Remove what an interrupted save left under `root`: torn generation directories and temporary
+ * `latest` files. Only the run's owner calls this (on resume, and before each save).
+ */
+export async function removeStaleTemps(root: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(root);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const stale = names.filter((n) => TMP_RE.test(n) || isAtomicTemp(n, LATEST));
+  for (const n of stale) await rm(join(root, n), { recursive: true, force: true });
+  if (stale.length > 0) await fsyncDir(root);
+  return stale;
+}
+
 async function writeAndSync(path: string, data: Uint8Array | string): Promise<void> {
   const fh = await open(path, 'wx', 0o644);
   try {
@@ -110,45 +142,71 @@ export async function saveCheckpoint(root: string, content: CheckpointContent, o
     if (!BLOB_NAME_RE.test(name) || name === MANIFEST) throw new Error(`checkpoint: invalid blob file name '${name}'`);
   }
   // Leftovers of an interrupted save (any process) are garbage by construction.
-  for (const n of await readdir(root)) if (TMP_RE.test(n)) await rm(join(root, n), { recursive: true, force: true });
+  await removeStaleTemps(root);
 
   const gens = await listGenerations(root);
   const next = gens.length === 0 ? 1 : Number(GEN_RE.exec(gens[0])![1]) + 1;
   const generation = `gen-${String(next).padStart(8, '0')}`;
   const tmp = join(root, `${generation}.tmp-${process.pid}`);
-  await mkdir(tmp);
-
-  const files: Manifest['files'] = {};
-  for (const [name, data] of Object.entries(content.blobs)) {
-    await writeAndSync(join(tmp, name), data);
-    files[name] = { bytes: data.byteLength, sha256: sha256(data) };
-  }
-  const manifest: Manifest = {
-    format: CHECKPOINT_FORMAT,
-    version: CHECKPOINT_VERSION,
-    createdAt: new Date().toISOString(),
-    counters: content.counters,
-    hyperparameters: content.hyperparameters,
-    state: content.state,
-    extra: content.extra,
-    files,
-  };
-  await writeAndSync(join(tmp, MANIFEST), JSON.stringify(manifest, null, 1));
-  await fsyncDir(tmp);
   const final = join(root, generation);
-  await rename(tmp, final);
-  await fsyncDir(root);
-  await writeFileAtomic(join(root, LATEST), `${generation}\n`);
+  try {
+    await mkdir(tmp);
+    const files: Manifest['files'] = {};
+    for (const [name, data] of Object.entries(content.blobs)) {
+      await writeAndSync(join(tmp, name), data);
+      files[name] = { bytes: data.byteLength, sha256: sha256(data) };
+    }
+    const manifest: Manifest = {
+      format: CHECKPOINT_FORMAT,
+      version: CHECKPOINT_VERSION,
+      createdAt: new Date().toISOString(),
+      counters: content.counters,
+      hyperparameters: content.hyperparameters,
+      state: content.state,
+      extra: content.extra,
+      files,
+    };
+    await writeAndSync(join(tmp, MANIFEST), JSON.stringify(manifest, null, 1));
+    await fsyncDir(tmp);
+    await rename(tmp, final);
+    await fsyncDir(root);
+  } catch (err) {
+    // A save that failed (a full disk) leaves nothing behind: the torn directory would only
+    // take the space the next attempt needs.
+    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    throw err;
+  }
+  // The generation is complete and durable; the pointer is a convenience (see above), so a
+  // failure to rewrite it does not fail the save.
+  await writeFileAtomic(join(root, LATEST), `${generation}\n`).catch(() => undefined);
 
   // Retire old generations by renaming them out of the generation namespace first (an atomic
   // step), then deleting: a crash mid-delete leaves a temp dir that the next save removes,
   // never a half-deleted generation that looks real.
-  for (const old of (await listGenerations(root)).slice(keep)) {
+  for (const old of retired(await listGenerations(root), generation, keep, options)) {
     const doomed = join(root, `${old}.tmp-${process.pid}`);
     await rename(join(root, old), doomed);
     await rm(doomed, { recursive: true, force: true });
   }
   return final;
+}
+
+/**
+ * The generations retention removes, given all of them newest first and the one just written:
+ * everything but the newest `keep` not known to be broken, the one just written, and the
+ * protected ones.
+ */
+export function retired(gens: readonly string[], written: string, keep: number, options: Pick<SaveOptions, 'protect' | 'broken'> = {}): string[] {
+  const broken = new Set(options.broken ?? []);
+  const kept = new Set<string>([written, ...(options.protect ?? [])]);
+  let healthy = 1; // the one just written
+  for (const g of gens) {
+    if (healthy >= keep) break;
+    if (g === written || broken.has(g)) continue;
+    kept.add(g);
+    healthy++;
+  }
+  return gens.filter((g) => !kept.has(g));
 }
 
 /** Read and verify one generation directory; throws an error naming the file and the problem. */
@@ -191,6 +249,7 @@ export async function readGeneration(dir: string): Promise<LoadedCheckpoint> {
   return {
     path: dir,
     generation,
+    skipped: [],
     createdAt: m.createdAt,
     counters: m.counters,
     hyperparameters: m.hyperparameters,
@@ -203,7 +262,7 @@ export async function readGeneration(dir: string): Promise<LoadedCheckpoint> {
 /**
  * Load the newest good checkpoint. `path` is a checkpoint root (generations, `latest`) or one
  * generation directory (holding manifest.json, loaded as is, no fallback). With a root, the
- * generation named by `latest` is tried first, then older ones, each failure warned about.
+ * generations are tried newest first, each failure warned about; `latest` is only compared.
  */
 export async function loadCheckpoint(path: string, options: LoadOptions = {}): Promise<LoadedCheckpoint> {
   const warn = options.warn ?? ((msg: string) => console.warn(msg));
@@ -216,23 +275,14 @@ export async function loadCheckpoint(path: string, options: LoadOptions = {}): P
     throw err;
   }
 
-  const gens = await listGenerations(dir);
-  let latest: string | null = null;
-  try {
-    const named = (await readFile(join(dir, LATEST), 'utf8')).trim();
-    if (GEN_RE.test(named) && gens.includes(named)) latest = named;
-    else warn(`checkpoint ${dir}: 'latest' names '${named}', which is not a generation here; using the newest generation directory`);
-  } catch {
-    // No pointer (e.g. a crash before the first pointer write): the directories decide.
-  }
-  const order = latest === null ? gens : [latest, ...gens.filter((g) => g !== latest)];
+  const order = await listGenerations(dir);
   if (order.length === 0) throw new NoCheckpointError(dir);
 
   const failures: string[] = [];
   for (let i = 0; i < order.length; i++) {
     try {
       const loaded = await readGeneration(join(dir, order[i]));
-      return loaded;
+      return { ...loaded, skipped: order.slice(0, i) };
     } catch (err) {
       const msg = (err as Error).message;
       failures.push(msg);

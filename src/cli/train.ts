@@ -4,7 +4,7 @@ import { initCompute, type BackendChoice } from '../compute/backend.js';
 import { checkTask, DEFAULT_TASK } from '../task/registry.js';
 import { isTaskFile } from '../task/taskFile.js';
 import { createEnv } from '../wiring/envFactory.js';
-import { Trainer } from '../train/trainer.js';
+import { existingRunProblem, Trainer } from '../train/trainer.js';
 import { defaultConfig, loadConfig } from '../config/load.js';
 import { envInfo, sacHyperparameters, safetyFilterFor, simEnvOptions } from '../wiring/configOptions.js';
 import { BACKEND_FLAG, parseFlags, UsageError, type FlagSpecs } from './args.js';
@@ -52,6 +52,9 @@ export const trainCommand: Command = {
     const seed = (f.seed as number | undefined) ?? (file === undefined ? 0 : config.sim.seed);
     const steps = (f.steps as number | undefined) ?? 50_000;
     const runDir = resolve((f.out as string | undefined) ?? `runs/${isTaskFile(given) ? basename(given).replace(/\.[^.]+$/, '') : task}-s${seed}`);
+    // A second run into the first's directory would retire its checkpoints and mix the metrics.
+    const taken = f.resume === true ? null : existingRunProblem(runDir);
+    if (taken !== null) throw new UsageError(taken);
     const hp: Partial<SacHyperparameters> = file === undefined ? {} : sacHyperparameters(config.rl);
     if (f.variant !== undefined) hp.variant = f.variant as 'v1' | 'v2';
     if (f['learning-starts'] !== undefined) hp.learningStarts = f['learning-starts'] as number;

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync, fsyncSync, accessSync, constants } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync, fsyncSync, accessSync, constants } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomicSync } from '../util/atomicFile.js';
+import { removeAtomicTemps, writeFileAtomicSync } from '../util/atomicFile.js';
 import { INITIAL_PHASE, isPhaseState, type PhaseState } from './phases.js';
 
 /**
@@ -172,18 +172,19 @@ export class StateDir {
   lock(): void {
     const me: LockRecord = { pid: process.pid, startTime: processStartTime(process.pid), host: hostname() };
     const tmp = `${this.lockPath}.${process.pid}.tmp`;
-    const fd = openSync(tmp, 'w', 0o644);
     try {
-      writeSync(fd, JSON.stringify(me) + '\n');
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
+      const fd = openSync(tmp, 'w', 0o644);
+      try {
+        writeSync(fd, JSON.stringify(me) + '\n');
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
           linkSync(tmp, this.lockPath); // atomic: fails with EEXIST when someone holds it
           this.locked = true;
+          this.removeStaleTemps();
           return;
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -204,7 +205,28 @@ export class StateDir {
       }
       throw new LockError(`could not take the lock ${this.lockPath}: it keeps reappearing`);
     } finally {
-      unlinkSync(tmp);
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // never created (a full disk): nothing to remove
+      }
+    }
+  }
+
+  /**
+   * Temporary files interrupted writes left here (daemon state, status, another start's lock
+   * file whose process is gone). Called once the lock is ours: nobody else writes here now.
+   */
+  private removeStaleTemps(): void {
+    removeAtomicTemps(this.dir);
+    for (const n of readdirSync(this.dir)) {
+      const m = /^daemon\.lock\.([0-9]+)\.tmp$/.exec(n);
+      if (m === null || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
+      try {
+        unlinkSync(join(this.dir, n));
+      } catch {
+        // gone already
+      }
     }
   }
 

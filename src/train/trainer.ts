@@ -1,6 +1,6 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { loadCheckpoint, NoCheckpointError, saveCheckpoint } from '../agent/checkpoint.js';
+import { loadCheckpoint, NoCheckpointError, removeStaleTemps, saveCheckpoint } from '../agent/checkpoint.js';
 import type { Json } from '../util/json.js';
 import { ObservationNormalizer } from '../agent/normalizer.js';
 import { ReplayBuffer } from '../agent/replayBuffer.js';
@@ -157,11 +157,13 @@ export class Trainer {
     const seed = options.seed ?? 0;
     // A resumed run keeps the hyperparameters it was started with (buffer size, variant...).
     const warnings: string[] = [];
-    let resumeFrom: { snapshot: TrainingSnapshot; path: string } | null = null;
+    let resumeFrom: { snapshot: TrainingSnapshot; path: string; generation: string; skipped: string[] } | null = null;
     if (options.resume) {
+      // What a killed save left behind goes before anything else reads the directory.
+      for (const n of await removeStaleTemps(join(options.runDir, 'checkpoints'))) warnings.push(`removed ${n}, left by an interrupted checkpoint write`);
       try {
         const loaded = await loadCheckpoint(join(options.runDir, 'checkpoints'), { warn: (m) => warnings.push(m) });
-        resumeFrom = { snapshot: decodeTrainingSnapshot(loaded), path: loaded.path };
+        resumeFrom = { snapshot: decodeTrainingSnapshot(loaded), path: loaded.path, generation: loaded.generation, skipped: loaded.skipped };
       } catch (err) {
         if (!(err instanceof NoCheckpointError)) throw err; // Nothing to resume: a fresh run.
       }
@@ -182,8 +184,12 @@ export class Trainer {
     let trainer: Trainer;
     try {
       trainer = new Trainer(env, options.makeEnv, effective);
+      // Restore first: it cuts metrics.jsonl back to the checkpoint, and the warnings belong after.
+      if (resumeFrom !== null) {
+        await trainer.restore(resumeFrom.snapshot, resumeFrom.path);
+        if (resumeFrom.skipped.length > 0) trainer.fallback = { resumedFrom: resumeFrom.generation, broken: resumeFrom.skipped };
+      }
       for (const w of warnings) trainer.warn(w);
-      if (resumeFrom !== null) await trainer.restore(resumeFrom.snapshot, resumeFrom.path);
     } catch (err) {
       await env.plant.close();
       throw err;
@@ -341,15 +347,24 @@ export class Trainer {
       rngs,
       envInfo: this.envInfo,
       extra,
+      metricsBytes: fileSize(this.metricsPath),
     };
   }
 
   private extraFn: (() => Json) | undefined;
+  /**
+   * After a resume that fell back past broken generations: the one resumed from, which
+   * retention keeps for the rest of the run, and the broken ones, which it does not count.
+   */
+  private fallback: { resumedFrom: string; broken: string[] } | null = null;
 
   /** Write a checkpoint generation now; returns its directory. */
   async checkpoint(): Promise<string> {
     const content = encodeTrainingSnapshot(this.snapshot(this.extraFn?.() ?? null));
-    const path = await saveCheckpoint(this.checkpointDir, content, { keep: this.options.keepCheckpoints });
+    const path = await saveCheckpoint(this.checkpointDir, content, {
+      keep: this.options.keepCheckpoints,
+      ...(this.fallback !== null ? { protect: [this.fallback.resumedFrom], broken: this.fallback.broken } : {}),
+    });
     this.emit({ type: 'checkpoint', step: this.counters.steps, path, time: new Date().toISOString() });
     return path;
   }
@@ -395,11 +410,13 @@ export class Trainer {
     }
     Object.assign(this.counters, s.counters);
     this.resumedExtra = s.extra;
+    const lost = cutMetricsBack(this.metricsPath, s.metricsBytes);
     this.evalSchedule.done(this.counters.steps);
     this.checkpointSchedule.done(this.counters.steps);
     this.resumedFrom = basename(path);
     this.rateMark = { time: performance.now(), steps: this.counters.steps };
     this.emit({ type: 'resume', step: this.counters.steps, path, time: new Date().toISOString() });
+    if (lost !== null) this.warn(lost);
 
     function need<T>(v: T | undefined, name: string): T {
       if (v === undefined) throw new Error(`checkpoint ${path} lacks the '${name}' RNG state`);
@@ -412,4 +429,46 @@ export class Trainer {
     if (this.evalEnv !== null) await this.evalEnv.plant.close();
     this.agent.dispose();
   }
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * On resume, metrics.jsonl goes back to its length when the checkpoint was taken: the records
+ * written after it (episodes, updates, evaluations the resumed run will do again) are dropped,
+ * so each record is in the file once and `step` never goes back, for every reader alike. A
+ * torn last line from the kill goes with them. Returns a warning when the file is shorter than
+ * the checkpoint knew (records were lost with it), else null.
+ */
+export function cutMetricsBack(path: string, bytes: number | null): string | null {
+  if (bytes === null) return null; // a checkpoint from before metricsBytes: keep the file as is
+  const size = fileSize(path);
+  if (size < bytes) return `${path} holds ${size} bytes, the checkpoint was taken at ${bytes}: records before the checkpoint were lost`;
+  if (size === bytes) return null;
+  const fd = openSync(path, 'r+');
+  try {
+    ftruncateSync(fd, bytes);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return null;
+}
+
+/**
+ * Why `runDir` cannot take a new run (it holds one: checkpoint generations or metrics), or
+ * null. A new run there would retire the old run's checkpoints and mix the two runs' metrics.
+ */
+export function existingRunProblem(runDir: string): string | null {
+  const gens = existsSync(join(runDir, 'checkpoints')) ? readdirSync(join(runDir, 'checkpoints')).filter((n) => /^gen-\d{8}$/.test(n)) : [];
+  const metrics = fileSize(join(runDir, 'metrics.jsonl'));
+  if (gens.length === 0 && metrics === 0) return null;
+  const what = [gens.length > 0 ? `${gens.length} checkpoint generation(s)` : '', metrics > 0 ? `metrics.jsonl (${metrics} bytes)` : ''].filter((x) => x !== '').join(' and ');
+  return `run directory ${runDir} already holds a run (${what}): pass --resume to continue it, or choose another --out`;
 }

@@ -31,6 +31,8 @@ export interface TrainingSnapshot {
   /** How to rebuild the env for evaluation (task options such as model paths). */
   envInfo: Json;
   extra: Json;
+  /** Length of the run's metrics.jsonl when the snapshot was taken (null: not recorded). */
+  metricsBytes: number | null;
 }
 
 interface StateJson {
@@ -51,6 +53,7 @@ interface StateJson {
   normalizer: { count: number; size: number; clip: number } | null;
   rngs: Record<string, RngSnapshot>;
   envInfo: Json;
+  metricsBytes?: number;
 }
 
 export function encodeTrainingSnapshot(s: TrainingSnapshot): CheckpointContent {
@@ -83,6 +86,7 @@ export function encodeTrainingSnapshot(s: TrainingSnapshot): CheckpointContent {
     normalizer,
     rngs: s.rngs,
     envInfo: s.envInfo,
+    ...(s.metricsBytes !== null ? { metricsBytes: s.metricsBytes } : {}),
   };
   return {
     counters: { ...s.counters },
@@ -131,5 +135,5 @@ export function decodeTrainingSnapshot(c: LoadedCheckpoint): TrainingSnapshot {
     const f = new Float64Array(blob.slice().buffer);
     normalizer = { count: st.normalizer.count, clip: st.normalizer.clip, mean: f.slice(0, n), m2: f.slice(n) };
   }
-  return { task: st.task, seed: st.seed, counters, agent, replay, normalizer, rngs: need(st.rngs, 'RNG states', where), envInfo: st.envInfo ?? null, extra: c.extra };
+  return { task: st.task, seed: st.seed, counters, agent, replay, normalizer, rngs: need(st.rngs, 'RNG states', where), envInfo: st.envInfo ?? null, extra: c.extra, metricsBytes: Number.isSafeInteger(st.metricsBytes) && st.metricsBytes! >= 0 ? st.metricsBytes! : null };
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listGenerations, loadCheckpoint, NoCheckpointError, packArrays, saveCheckpoint, unpackArrays, type CheckpointContent } from '../../src/agent/checkpoint.js';
+import { listGenerations, loadCheckpoint, NoCheckpointError, packArrays, removeStaleTemps, retired, saveCheckpoint, unpackArrays, type CheckpointContent } from '../../src/agent/checkpoint.js';
 
 function content(step: number): CheckpointContent {
   return {
@@ -70,9 +70,37 @@ test('a torn temp directory from a crashed save is ignored, then cleaned up by t
   await saveCheckpoint(root, content(2));
   assert.ok(!readdirSync(root).some((n) => n.includes('.tmp-')));
   assert.equal((await loadCheckpoint(root)).generation, 'gen-00000002');
-  // A crash between the rename and the pointer update: the pointer is stale, the newer directory is complete.
+  // A crash between the rename and the pointer update: the pointer is stale, the newer directory
+  // is complete and is the one loaded (issue 19: `latest` was trusted over gen-2..12).
   writeFileSync(join(root, 'latest'), 'gen-00000001\n');
-  assert.equal((await loadCheckpoint(root)).generation, 'gen-00000001', 'the pointer decides while its generation is good');
+  assert.equal((await loadCheckpoint(root)).generation, 'gen-00000002', 'the newest generation that verifies decides, not the pointer');
+  // A kill during the pointer's rewrite leaves its temporary file: removed on resume and by the next save.
+  writeFileSync(join(root, '.latest.4242.1700000000000.tmp'), '');
+  mkdirSync(join(root, 'gen-00000003.tmp-4242'));
+  assert.deepEqual((await removeStaleTemps(root)).sort(), ['.latest.4242.1700000000000.tmp', 'gen-00000003.tmp-4242']);
+  assert.deepEqual(readdirSync(root).sort(), ['gen-00000001', 'gen-00000002', 'latest']);
+  writeFileSync(join(root, '.latest.4243.1700000000000.tmp'), '');
+  await saveCheckpoint(root, content(3));
+  assert.deepEqual(readdirSync(root).sort(), ['gen-00000001', 'gen-00000002', 'gen-00000003', 'latest']);
+  rmSync(root, { recursive: true });
+});
+
+test('retention never removes the newest valid generation nor the one a fallback resumed from', async () => {
+  const root = tmp();
+  for (let s = 1; s <= 3; s++) await saveCheckpoint(root, content(s), { keep: 2 });
+  assert.deepEqual(await listGenerations(root), ['gen-00000003', 'gen-00000002']);
+  // The newest is truncated: loading falls back to gen-2 and says which it passed over.
+  writeFileSync(join(root, 'gen-00000003', 'replay.bin'), 'torn');
+  const loaded = await loadCheckpoint(root, { warn: () => undefined });
+  assert.deepEqual([loaded.generation, loaded.skipped], ['gen-00000002', ['gen-00000003']]);
+  // The resumed run saves with keep 2: gen-4 is new, gen-2 (resumed from) stays, the broken gen-3 goes.
+  await saveCheckpoint(root, content(4), { keep: 2, protect: [loaded.generation], broken: loaded.skipped });
+  assert.deepEqual(await listGenerations(root), ['gen-00000004', 'gen-00000002']);
+  await saveCheckpoint(root, content(5), { keep: 2, protect: [loaded.generation], broken: loaded.skipped });
+  assert.deepEqual(await listGenerations(root), ['gen-00000005', 'gen-00000004', 'gen-00000002']);
+  // Without the run's knowledge, retention alone (keep 1) still keeps the one just written.
+  assert.deepEqual(retired(['gen-00000009', 'gen-00000008'], 'gen-00000009', 1), ['gen-00000008']);
+  assert.deepEqual(retired(['gen-00000009', 'gen-00000008', 'gen-00000007'], 'gen-00000009', 2, { broken: ['gen-00000008'] }), ['gen-00000008']);
   rmSync(root, { recursive: true });
 });
 

@@ -98,6 +98,14 @@ test('train, resume and eval end to end; a missing or corrupt checkpoint is repo
   const episodes = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
   assert.equal(episodes.filter((r) => r.type === 'episode').length, 2);
 
+  // A second run into the same directory without --resume is refused; the first run is untouched.
+  const before = readFileSync(join(out, 'metrics.jsonl'), 'utf8');
+  const again = cli('train', ...common, '--steps', '120');
+  assert.equal(again.code, 64, again.stderr);
+  assert.match(again.stderr, /run directory .*run already holds a run \(1 checkpoint generation\(s\) and metrics\.jsonl \(\d+ bytes\)\): pass --resume to continue it, or choose another --out/);
+  assert.equal(readFileSync(join(out, 'metrics.jsonl'), 'utf8'), before);
+  assert.ok(existsSync(join(out, 'checkpoints', 'gen-00000001', 'manifest.json')));
+
   const second = cli('train', ...common, '--steps', '150', '--resume');
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stderr, /resumed at step 120 \(21 updates\)/);

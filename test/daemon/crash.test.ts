@@ -14,7 +14,7 @@ afterEach(killAll);
 const KILLS = Number(process.env.CRASH_KILLS ?? 20);
 const EXTRA = (process.env.CRASH_ARGS ?? '').split(' ').filter((a) => a !== '');
 
-test(`SIGKILL at ${KILLS} random moments of SAC training: every restart resumes, nothing is corrupt`, { timeout: 300_000 }, async () => {
+test(`SIGKILL at ${KILLS} random moments of SAC training: every restart resumes from the newest valid generation, no temp file survives, each metrics record once`, { timeout: 300_000 }, async () => {
   const t0 = Date.now();
   const report = await runCrashTest({
     stateDir: tempDir('sacbridge-crash-'),
@@ -44,9 +44,11 @@ test(`SIGKILL at ${KILLS} random moments of SAC training: every restart resumes,
     checkpointsVerified: report.checkpointsVerified,
     meanStartMs: Math.round(r.reduce((s, x) => s + x.startMs, 0) / r.length),
     finalSteps: report.finalSteps,
+    metricsRecords: report.metricsRecords,
   }));
   assert.equal(r.length, KILLS + 1);
   assert.equal(report.finalExitCode, 0);
+  assert.equal(report.tempFilesAtEnd, 0, 'a clean stop leaves no temporary file');
   assert.ok(report.finalSteps > r[r.length - 1]!.restoredSteps, 'the final SIGTERM wrote a newer checkpoint');
   assert.ok(r[r.length - 1]!.restoredSteps > 0, 'progress survived the kills');
   for (let i = 1; i < r.length; i++) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { listGenerations, loadCheckpoint, NoCheckpointError, readGeneration } from '../../src/agent/checkpoint.js';
+import { listGenerations, readGeneration } from '../../src/agent/checkpoint.js';
 import type { JobStatus } from '../../src/daemon/job.js';
 import { StateDir } from '../../src/daemon/stateDir.js';
 import { Rng } from '../../src/util/rng.js';
@@ -16,7 +16,10 @@ import { msgIs, sleep, spawnDaemon } from './helpers.js';
  *   - every checkpoint generation with a final name verifies (sha256 of every file), and both
  *     daemon-state copies unseal: no file is corrupt (half-written generations only ever exist
  *     as .tmp- directories, which are counted: they show the kill landed mid-write);
- *   - the daemon resumes from exactly the generation the checkpoint loader picks on disk;
+ *   - the daemon resumes from the newest generation on disk that verifies (found here by
+ *     verifying every one, not by asking the loader or trusting `latest`);
+ *   - no temporary file of an earlier process survives the restart (in the state directory,
+ *     the run directory and the checkpoint root: names carry the writer's pid);
  *   - job counters never go back; the replay buffer holds at least what it held at the
  *     previous restart (i.e. what the last checkpoint held).
  */
@@ -35,6 +38,7 @@ export interface CrashTestOptions {
 }
 
 export interface CheckpointInspection {
+  /** Steps of the newest generation that verifies (0 when none). */
   newestSteps: number;
   verified: number;
   corrupt: string[];
@@ -55,6 +59,10 @@ export interface CrashRound {
 
 export interface CrashReport {
   rounds: CrashRound[];
+  /** Records in metrics.jsonl at the end (each checked to be there once). */
+  metricsRecords: number;
+  /** Temporary files left after the final clean stop. */
+  tempFilesAtEnd: number;
   /** Checkpoints verified over all restarts (each one counted at each restart it was on disk). */
   checkpointsVerified: number;
   corruptCheckpoints: number;
@@ -68,19 +76,15 @@ export async function inspectCheckpoints(stateDir: string): Promise<CheckpointIn
   const root = join(stateDir, 'run', 'checkpoints');
   const corrupt: string[] = [];
   let verified = 0;
+  let newestSteps: number | null = null;
   for (const g of await listGenerations(root)) {
     try {
-      await readGeneration(join(root, g));
+      const gen = await readGeneration(join(root, g));
       verified++;
+      newestSteps ??= gen.counters.steps ?? 0;
     } catch (err) {
       corrupt.push(`${g}: ${(err as Error).message}`);
     }
-  }
-  let newestSteps = 0;
-  try {
-    newestSteps = (await loadCheckpoint(root, { warn: (m) => corrupt.push(m) })).counters.steps ?? 0;
-  } catch (err) {
-    if (!(err instanceof NoCheckpointError)) corrupt.push((err as Error).message);
   }
   let torn = 0;
   try {
@@ -89,7 +93,57 @@ export async function inspectCheckpoints(stateDir: string): Promise<CheckpointIn
     // no checkpoints directory yet
   }
   corrupt.push(...new StateDir(stateDir).loadState().refused);
-  return { newestSteps, verified, corrupt, torn };
+  return { newestSteps: newestSteps ?? 0, verified, corrupt, torn };
+}
+
+/** Temporary files (any writer's) under the state directory, with the pid in their name. */
+export function tempFiles(stateDir: string): { path: string; pid: number }[] {
+  const found: { path: string; pid: number }[] = [];
+  for (const dir of [stateDir, join(stateDir, 'run'), join(stateDir, 'run', 'checkpoints')]) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      // .name.<pid>.<ms>.tmp (atomic writes), gen-N.tmp-<pid> (checkpoints), daemon.lock.<pid>.tmp
+      const m = /^\..+\.([0-9]+)\.[0-9]+\.tmp$/.exec(n) ?? /\.tmp-([0-9]+)$/.exec(n) ?? /^daemon\.lock\.([0-9]+)\.tmp$/.exec(n);
+      if (m !== null) found.push({ path: join(dir, n), pid: Number(m[1]) });
+      else if (n.includes('.tmp')) found.push({ path: join(dir, n), pid: -1 });
+    }
+  }
+  return found;
+}
+
+/**
+ * metrics.jsonl after the run: every episode and update record once (by its counter), steps
+ * never going back, no unreadable line. Returns the problems found.
+ */
+export function metricsProblems(stateDir: string): { records: number; problems: string[] } {
+  const lines = readFileSync(join(stateDir, 'run', 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l !== '');
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  let lastStep = -1;
+  lines.forEach((line, i) => {
+    let r: { type?: string; step?: number; episode?: number; updates?: number };
+    try {
+      r = JSON.parse(line) as typeof r;
+    } catch {
+      problems.push(`line ${i + 1} is not JSON: ${line.slice(0, 80)}`);
+      return;
+    }
+    const key = r.type === 'episode' ? `episode ${r.episode}` : r.type === 'update' ? `update ${r.updates}` : r.type === 'eval' ? `eval at ${r.step}` : null;
+    if (key !== null) {
+      if (seen.has(key)) problems.push(`line ${i + 1}: ${key} is repeated`);
+      seen.add(key);
+    }
+    if (typeof r.step === 'number') {
+      if (r.step < lastStep) problems.push(`line ${i + 1}: step goes back from ${lastStep} to ${r.step}`);
+      lastStep = r.step;
+    }
+  });
+  return { records: lines.length, problems };
 }
 
 export async function runCrashTest(o: CrashTestOptions): Promise<CrashReport> {
@@ -108,10 +162,12 @@ export async function runCrashTest(o: CrashTestOptions): Promise<CrashReport> {
     const d = spawnDaemon(args, o.env);
     const ready = await d.waitFor(msgIs('ready'), o.readyTimeoutMs ?? 30_000, `READY in round ${round}`);
     const startMs = Date.now() - t0;
+    const survivors = tempFiles(o.stateDir).filter((f) => f.pid !== d.child.pid);
+    assert.deepEqual(survivors, [], `round ${round}: temporary files of an earlier process survived the restart`);
     const restored = ready.restored as JobStatus;
     const restoredSteps = restored.envSteps;
     const restoredReplay = restored.replaySize;
-    assert.equal(restoredSteps, before.newestSteps, `round ${round}: resumed from the newest checkpoint`);
+    assert.equal(restoredSteps, before.newestSteps, `round ${round}: resumed from the newest generation that verifies`);
     assert.ok(restoredSteps >= prevSteps, `round ${round}: steps went back from ${prevSteps} to ${restoredSteps}`);
     assert.ok(restoredReplay >= prevReplay, `round ${round}: replay shrank from ${prevReplay} to ${restoredReplay}`);
     prevSteps = restoredSteps;
@@ -135,7 +191,11 @@ export async function runCrashTest(o: CrashTestOptions): Promise<CrashReport> {
   const exit = await last.d.exit;
   const after = await inspect(o.stateDir);
   assert.deepEqual(after.corrupt, []);
+  const metrics = metricsProblems(o.stateDir);
+  assert.deepEqual(metrics.problems, [], 'metrics.jsonl: each record once, steps never going back');
   return {
+    metricsRecords: metrics.records,
+    tempFilesAtEnd: tempFiles(o.stateDir).length,
     rounds,
     checkpointsVerified: checkpointsVerified + after.verified,
     corruptCheckpoints: 0,

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { listGenerations } from '../../src/agent/checkpoint.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initCompute } from '../../src/compute/backend.js';
@@ -127,5 +128,52 @@ test('terminal transitions are stored as terminal, time-limit truncations are no
   assert.equal(p.counters.episodes, 3);
   for (let i = 0; i < p.replay.size; i++) assert.equal(p.replay.row(i).terminated, false);
   await p.close();
+  rmSync(root, { recursive: true });
+});
+
+test('a resumed run drops the metrics records written after its checkpoint: each record once, as in the uninterrupted run', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'sacbridge-resume-metrics-'));
+  const read = (dir: string): MetricsRecord[] => readFileSync(join(root, dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricsRecord);
+  // What must match between runs: episodes and evaluations without wall-clock fields; update
+  // records by step and count (their loss means cover the updates since the previous record,
+  // a window a checkpoint does not hold, so the first one after a resume averages fewer).
+  const comparable = (records: MetricsRecord[]): string[] =>
+    records.flatMap((r) =>
+      r.type === 'episode' || r.type === 'eval' ? [JSON.stringify({ ...r, time: undefined, steps_per_s: undefined })]
+      : r.type === 'update' ? [JSON.stringify({ type: r.type, step: r.step, updates: r.updates })]
+      : [],
+    );
+  const a = await Trainer.create(options(join(root, 'a')));
+  await a.run(260); // checkpoints at 100 and 200; records up to 260 follow the last one
+  // "Killed" at 260, with a torn last line: a resumed trainer on the same directory.
+  appendFileSync(join(root, 'a', 'metrics.jsonl'), '{"type":"episode","st');
+  const b = await Trainer.create(options(join(root, 'a'), { resume: true }));
+  assert.equal(b.counters.steps, 200);
+  const cut = read('a');
+  assert.equal(cut[cut.length - 1]!.type, 'resume');
+  assert.ok(cut.every((r) => r.step <= 200), 'nothing past the checkpoint is left');
+  await b.run(320);
+  const c = await Trainer.create(options(join(root, 'c')));
+  await c.run(320);
+  const resumed = read('a');
+  assert.deepEqual(comparable(resumed), comparable(read('c')), 'the same records, once each, in the same order');
+  for (let i = 1; i < resumed.length; i++) assert.ok(resumed[i]!.step >= resumed[i - 1]!.step, `step goes back at record ${i}`);
+  for (const t of [a, b, c]) await t.close();
+  rmSync(root, { recursive: true });
+});
+
+test('resuming past a broken newest generation keeps the one it resumed from through retention', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'sacbridge-resume-fallback-'));
+  const a = await Trainer.create(options(root, { keepCheckpoints: 2 }));
+  await a.run(300); // generations at 100, 200, 300; kept: 2 and 3
+  await a.close();
+  const gens = join(root, 'checkpoints');
+  writeFileSync(join(gens, 'gen-00000003', 'replay.bin'), 'truncated');
+  const b = await Trainer.create(options(root, { keepCheckpoints: 2, resume: true }));
+  assert.equal(b.counters.steps, 200);
+  await b.checkpoint();
+  await b.checkpoint();
+  assert.deepEqual(await listGenerations(gens), ['gen-00000005', 'gen-00000004', 'gen-00000002'], 'gen-2 (resumed from) kept, the broken gen-3 retired');
+  await b.close();
   rmSync(root, { recursive: true });
 });
