@@ -30,6 +30,7 @@ import type { BackendChoice } from '../compute/backend.js';
 import { ControlLoop, type ControlLoopOptions, type LoopStats, type TickInfo } from '../control/controlLoop.js';
 import { Env } from '../env/env.js';
 import { LearnerHost } from '../learner/learnerHost.js';
+import { versionDueAt, type LearnerSchedule } from '../learner/learnerApi.js';
 import { setMainThreadScheduling } from '../control/realtime.js';
 import { actorLayoutOf } from '../learner/weightExchange.js';
 import { hasEstop, type Plant } from '../plant/plant.js';
@@ -94,6 +95,14 @@ export interface FineTuneOptions {
   seed?: number;
   /** tfjs backend in the learner worker (default 'auto'). */
   compute?: BackendChoice;
+  /**
+   * Which weights act at a tick. 'latest' (default; a robot on the wall clock): the newest the
+   * learner has published, picked up between ticks without ever waiting. 'scheduled' (a plant in
+   * lockstep, e.g. SimulatedRobot): version v acts from the tick at which versionDueAt(v)
+   * transitions have been pushed, and the tick waits for it if the learner is late, so a seed
+   * gives the same run whatever the thread timing.
+   */
+  versionSchedule?: 'latest' | 'scheduled';
   /** Fine-grained ControlLoop settings (wait mode, spin, watchdog pings...). */
   loop?: Partial<Omit<ControlLoopOptions, 'rateHz' | 'onTick' | 'onError'>>;
   /**
@@ -177,10 +186,16 @@ export class FineTuneSession {
   /** Bumped by every reset, so a superseded reset (paused, e-stopped, resumed) never starts an episode. */
   private resetEpoch = 0;
   private stopping: Promise<FineTuneResult> | null = null;
+  /** 'scheduled' versions: the next version to act, and the pushed-transition count it acts from. */
+  private nextVersion = 1;
+  private nextVersionAt: number;
+  private readonly schedule: LearnerSchedule;
 
   private constructor(private readonly o: FineTuneOptions, private readonly host: LearnerHost, robotReplay: ReplayBuffer) {
     this.robotReplay = robotReplay;
     this.plant = o.plant;
+    this.schedule = scheduleOf(o);
+    this.nextVersionAt = versionDueAt(this.schedule, 1);
     const ageOf = o.safety.ageOf ?? o.plant.signalAge?.bind(o.plant);
     this.safety = new SafetyLayer({ ...o.safety, ...(ageOf === undefined ? {} : { ageOf }) });
     this.env = new Env(o.plant, o.task, { seed: (o.seed ?? 0) + 1, filter: this.safety, ...(o.episodeSteps === undefined ? {} : { maxEpisodeSteps: o.episodeSteps }) });
@@ -239,7 +254,7 @@ export class FineTuneSession {
       actionSize: actSize,
       actor: actorLayoutOf(weights),
       ringCapacity: 1 << 14,
-      schedule: { updatesPerTransition: o.updatesPerStep, learningStarts: o.learningStarts, publishEvery: o.publishEvery, metricsEvery: o.publishEvery },
+      schedule: scheduleOf(o),
       onMetrics: (m) => o.onUpdate?.({ updates: m.updates, ingested: m.ingested, version: m.version, metrics: m.metrics }),
       onError: (e) => session?.fail(e),
     });
@@ -433,12 +448,43 @@ export class FineTuneSession {
     }
 
     // 2. Act, unless the episode is over: policy, then scale and safety (prepare).
+    if (ended === null && this.o.versionSchedule === 'scheduled' && this.transitions >= this.nextVersionAt) {
+      // Waiting here is allowed only because the plant waits too (lockstep).
+      return this.waitForScheduledVersion().then(() => this.act(t, obs, reward, ended, learnPrevious, terminated));
+    }
+    return this.act(t, obs, reward, ended, learnPrevious, terminated);
+  }
+
+  /** Swap in every version due by now, waiting for the learner where it is late. */
+  private async waitForScheduledVersion(): Promise<void> {
+    while (this.transitions >= this.nextVersionAt) {
+      const v = this.nextVersion;
+      for (;;) {
+        if (this.mode !== 'running') return;
+        const fresh = this.host.weights.poll();
+        if (fresh !== null && fresh.version >= v) {
+          if (fresh.version !== v) throw new Error(`fine-tune: version ${fresh.version} was published before version ${v} was due (schedule broken)`);
+          this.policy.swap(fresh.weights, fresh.version);
+          this.o.onPolicy?.(fresh.weights, fresh.version);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      this.nextVersion = v + 1;
+      this.nextVersionAt = versionDueAt(this.schedule, v + 1);
+    }
+  }
+
+  private act(t: TickInfo, obs: Float32Array, reward: number, ended: string | null, learnPrevious: boolean, terminated: boolean): void | Promise<void> {
+    if (this.mode !== 'running') return;
     let stop: string | null = null;
     if (ended === null) {
-      const fresh = this.host.weights.poll();
-      if (fresh !== null) {
-        this.policy.swap(fresh.weights, fresh.version);
-        this.o.onPolicy?.(fresh.weights, fresh.version);
+      if (this.o.versionSchedule !== 'scheduled') {
+        const fresh = this.host.weights.poll();
+        if (fresh !== null) {
+          this.policy.swap(fresh.weights, fresh.version);
+          this.o.onPolicy?.(fresh.weights, fresh.version);
+        }
       }
       this.policy.act(obs, false, this.action);
       stop = this.env.prepare(this.action);
@@ -475,6 +521,10 @@ export class FineTuneSession {
     }
     this.endEpisode(ended);
   }
+}
+
+function scheduleOf(o: FineTuneOptions): LearnerSchedule {
+  return { updatesPerTransition: o.updatesPerStep, learningStarts: o.learningStarts, publishEvery: o.publishEvery, metricsEvery: o.publishEvery };
 }
 
 function checkOptions(o: FineTuneOptions): void {

@@ -71,3 +71,15 @@ export function updatesOwed(s: LearnerSchedule, ingested: number, done: number):
   if (ingested < s.learningStarts) return 0;
   return Math.max(0, Math.floor(s.updatesPerTransition * (ingested - s.learningStarts + 1)) - done);
 }
+
+/**
+ * The deterministic version schedule of lockstep fine-tuning: version `v` (published after update
+ * v * publishEvery) starts to act once this many transitions have been pushed. That is one short
+ * of the transitions version v + 1 needs, so the learner has the longest time to make v, and when
+ * v is due, v + 1 cannot exist yet: the version that acts is a function of the transition count,
+ * never of thread timing.
+ */
+export function versionDueAt(s: LearnerSchedule, v: number): number {
+  if (!(Number.isInteger(v) && v >= 1)) throw new Error(`versionDueAt: version must be an integer >= 1, got ${v}`);
+  return transitionsForUpdate(s, (v + 1) * s.publishEvery) - 1;
+}

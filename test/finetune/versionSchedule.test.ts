@@ -1,0 +1,80 @@
+/**
+ * Reproducible lockstep fine-tuning: with versionSchedule 'scheduled', which weights act at
+ * which tick follows the learner's version schedule (versionDueAt), so two runs with one seed on
+ * a lockstep plant give the same episodes, whatever the thread timing. The second run is given
+ * a slower learner start and a busy main thread to make the timing differ.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initCompute } from '../../src/compute/backend.js';
+import { ReplayBuffer } from '../../src/agent/replayBuffer.js';
+import { SoftActorCritic } from '../../src/agent/sac.js';
+import { FineTuneSession, type FineTuneEpisode } from '../../src/finetune/session.js';
+import { transitionsForUpdate, versionDueAt } from '../../src/learner/learnerApi.js';
+import { MujocoPlant } from '../../src/plant/mujoco/mujocoPlant.js';
+import { pointReach } from '../../src/task/builtin/pointReach.js';
+import { resolveModelPath } from '../../src/task/registry.js';
+import { Rng } from '../../src/util/rng.js';
+
+await initCompute('wasm');
+
+test('versionDueAt: version v acts one transition before version v + 1 can exist', () => {
+  for (const s of [
+    { updatesPerTransition: 1, learningStarts: 20, publishEvery: 5, metricsEvery: 5 },
+    { updatesPerTransition: 0.5, learningStarts: 0, publishEvery: 3, metricsEvery: 3 },
+    { updatesPerTransition: 4, learningStarts: 7, publishEvery: 10, metricsEvery: 10 },
+  ]) {
+    for (let v = 1; v < 50; v++) {
+      const due = versionDueAt(s, v);
+      assert.ok(due >= transitionsForUpdate(s, v * s.publishEvery), 'v can exist when it is due');
+      assert.equal(due, transitionsForUpdate(s, (v + 1) * s.publishEvery) - 1, 'v + 1 cannot');
+      assert.ok(versionDueAt(s, v + 1) > due);
+    }
+  }
+  assert.equal(versionDueAt({ updatesPerTransition: 1, learningStarts: 20, publishEvery: 5, metricsEvery: 5 }, 1), 28);
+  assert.throws(() => versionDueAt({ updatesPerTransition: 1, learningStarts: 0, publishEvery: 1, metricsEvery: 1 }, 0), /version must be an integer >= 1/);
+});
+
+async function run(busyMs: number): Promise<FineTuneEpisode[]> {
+  const agent = new SoftActorCritic(4, 2, { hidden: [32, 32], batchSize: 32 }, 1);
+  const simReplay = new ReplayBuffer({ capacity: 1000, observationSize: 4, actionSize: 2 });
+  const rng = new Rng(2);
+  const o = new Float32Array(4), a = new Float32Array(2), n = new Float32Array(4);
+  for (let i = 0; i < 500; i++) {
+    o.forEach((_, j) => (o[j] = rng.range(-0.5, 0.5)));
+    a.forEach((_, j) => (a[j] = rng.range(-1, 1)));
+    n.forEach((_, j) => (n[j] = o[j] + 0.01 * rng.normal()));
+    simReplay.add(o, a, -10 * Math.hypot(o[0]!, o[1]!), n, false);
+  }
+  // MuJoCo steps in advance(): a lockstep plant.
+  const plant = await MujocoPlant.create(resolveModelPath('point_reach'), { frameSkip: pointReach.frameSkip });
+  const episodes: FineTuneEpisode[] = [];
+  let busy: NodeJS.Timeout | null = null;
+  const session = await FineTuneSession.start({
+    agent, simReplay, plant, task: pointReach.create(),
+    safety: { low: [-1, -1], high: [1, 1] },
+    rateHz: 1000, robotFraction: 0.5, updatesPerStep: 1, learningStarts: 20, publishEvery: 5, robotReplayCapacity: 5000, seed: 7,
+    episodeSteps: 60, compute: 'wasm', versionSchedule: 'scheduled',
+    onEpisode: (e) => episodes.push(e),
+  });
+  try {
+    // Timing noise: the main thread is kept busy now and then.
+    if (busyMs > 0) busy = setInterval(() => { const end = performance.now() + busyMs; while (performance.now() < end); }, 7);
+    const t0 = performance.now();
+    while (episodes.length < 6 && performance.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 20));
+  } finally {
+    if (busy !== null) clearInterval(busy);
+    await session.stop();
+    await plant.close();
+    agent.dispose();
+  }
+  return episodes.slice(0, 6);
+}
+
+test("scheduled versions: two lockstep runs with one seed give the same episodes, whatever the timing", { timeout: 300_000 }, async () => {
+  const a = await run(0);
+  const b = await run(3);
+  assert.equal(a.length, 6);
+  assert.ok(a.at(-1)!.policyVersion > 10, `learned weights acted (version ${a.at(-1)!.policyVersion})`);
+  assert.deepEqual(b.map((e) => [e.return, e.length, e.policyVersion]), a.map((e) => [e.return, e.length, e.policyVersion]));
+});
