@@ -1,15 +1,16 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { MainModule, MjModel } from 'mujoco';
+import { findMjcfAssets, type MjcfFileReference } from './mjcfAssets.js';
 import { mujocoErrorText } from './mujocoModule.js';
 
 let nextDirectory = 0;
 
 /**
  * Compile an MJCF file from the host file system. MuJoCo-wasm only sees its own virtual file
- * system, so the file and the files it references (includes, meshes, textures) are copied
- * into a fresh directory there, compiled, and removed again.
- * Errors carry MuJoCo's message and the file name.
+ * system, so the file and every file it references (includes, meshes, textures: see
+ * mjcfAssets.ts) are copied there under their host paths (below a fresh directory, so relative
+ * references resolve as on the host), compiled, and removed again. Errors name the user's files.
  */
 export function loadModelFile(mujoco: MainModule, file: string): MjModel {
   const hostPath = path.resolve(file);
@@ -19,9 +20,10 @@ export function loadModelFile(mujoco: MainModule, file: string): MjModel {
   } catch (err) {
     throw new Error(`cannot read MJCF model ${hostPath}: ${(err as Error).message}`);
   }
-  const hostDir = path.dirname(hostPath);
-  const vfsDir = `/sacbridge-models/${process.pid}-${nextDirectory++}`;
-  const vfsMain = `${vfsDir}/${path.basename(hostPath)}`;
+  if (text.trim() === '') throw new Error(`MJCF model ${hostPath} is empty`);
+  const assets = findMjcfAssets(hostPath);
+  const vfsRoot = `/sacbridge-models/${process.pid}-${nextDirectory++}`;
+  const vfs = (host: string): string => path.posix.join(vfsRoot, host.split(path.sep).join('/'));
   const written: string[] = [];
   const writeFile = (vfsPath: string, data: string | Uint8Array): void => {
     mujoco.FS.mkdirTree(path.posix.dirname(vfsPath), 0o777);
@@ -29,17 +31,25 @@ export function loadModelFile(mujoco: MainModule, file: string): MjModel {
     written.push(vfsPath);
   };
   try {
-    writeFile(vfsMain, text);
-    copyReferencedFiles(text, hostDir, vfsDir, writeFile, new Set([hostPath]));
+    writeFile(vfs(hostPath), text);
+    const copied = new Set<string>([hostPath]);
+    for (const f of assets.files) {
+      if (!f.exists || copied.has(f.hostPath)) continue;
+      copied.add(f.hostPath);
+      const data = readFileSync(f.hostPath);
+      writeFile(vfs(f.hostPath), data);
+      // An absolute reference is looked up at that absolute path.
+      if (path.isAbsolute(f.ref)) writeFile(f.hostPath.split(path.sep).join('/'), data);
+    }
     let model: MjModel | null;
     try {
-      model = mujoco.MjModel.mj_loadXML(vfsMain);
+      model = mujoco.MjModel.mj_loadXML(vfs(hostPath));
     } catch (err) {
-      throw new Error(`MuJoCo cannot load model ${hostPath}: ${mujocoErrorText(mujoco, err)}`);
+      throw new Error(`MuJoCo cannot load model ${hostPath}: ${hostPaths(mujocoErrorText(mujoco, err), vfsRoot)}${missingNote(assets.files)}`);
     }
     // Some builds report XML syntax errors by returning null (the text goes to stdout).
     if (model === null || model === undefined) {
-      throw new Error(`MuJoCo cannot load model ${hostPath}: mj_loadXML returned no model (XML syntax error?)`);
+      throw new Error(`MuJoCo cannot load model ${hostPath}: mj_loadXML returned no model (XML syntax error?)${missingNote(assets.files)}`);
     }
     return model;
   } finally {
@@ -50,8 +60,19 @@ export function loadModelFile(mujoco: MainModule, file: string): MjModel {
         // Already gone: nothing to free.
       }
     }
-    removeEmptyDirectories(mujoco, vfsDir);
+    removeEmptyDirectories(mujoco, vfsRoot);
   }
+}
+
+/** MuJoCo's message names files by their virtual paths: show the host paths instead. */
+function hostPaths(message: string, vfsRoot: string): string {
+  return message.split(`${vfsRoot}/`).join('/').split(vfsRoot).join('');
+}
+
+function missingNote(files: readonly MjcfFileReference[]): string {
+  const missing = files.filter((f) => !f.exists);
+  if (missing.length === 0) return '';
+  return `; missing: ${missing.map((f) => `${f.hostPath} (<${f.tag} ${f.tag === 'texture' ? '' : 'file='}'${f.ref}'> at ${f.from}:${f.line})`).join(', ')}`;
 }
 
 /** Remove `dir` and the now-empty directories under it from the virtual file system. */
@@ -63,38 +84,5 @@ function removeEmptyDirectories(mujoco: MainModule, dir: string): void {
     mujoco.FS.rmdir(dir);
   } catch {
     // Not a directory or not empty: leave it.
-  }
-}
-
-/**
- * Mirror every existing file named by a `file="..."` attribute (relative to the model's
- * directory or to the compiler's meshdir/texturedir/assetdir) into the virtual directory;
- * included MJCF files are scanned in turn.
- */
-function copyReferencedFiles(
-  xml: string,
-  hostDir: string,
-  vfsDir: string,
-  writeFile: (vfsPath: string, data: string | Uint8Array) => void,
-  seen: Set<string>,
-): void {
-  const assetDirs = [''];
-  for (const m of xml.matchAll(/\b(?:meshdir|texturedir|assetdir)\s*=\s*"([^"]*)"/g)) assetDirs.push(m[1]);
-  for (const m of xml.matchAll(/\bfile\s*=\s*"([^"]+)"/g)) {
-    const ref = m[1];
-    for (const dir of assetDirs) {
-      const rel = path.isAbsolute(ref) ? ref : path.join(dir, ref);
-      const host = path.isAbsolute(rel) ? rel : path.join(hostDir, rel);
-      if (seen.has(host) || !existsSync(host)) continue;
-      seen.add(host);
-      const vfsPath = path.isAbsolute(rel) ? rel : path.posix.join(vfsDir, rel.split(path.sep).join('/'));
-      if (host.toLowerCase().endsWith('.xml')) {
-        const included = readFileSync(host, 'utf8');
-        writeFile(vfsPath, included);
-        copyReferencedFiles(included, hostDir, vfsDir, writeFile, seen);
-      } else {
-        writeFile(vfsPath, readFileSync(host));
-      }
-    }
   }
 }

@@ -133,7 +133,8 @@ export function compileTaskSpec(raw: unknown, model: ModelInfo, where: string): 
       const value = Float64Array.from(low, (lo, k) => 0.5 * (lo + high[k]));
       targets.set(tn, value);
       targetDraws.push({ name: tn, low: Float64Array.from(low), high: Float64Array.from(high), mocap });
-      resetLines.push(`target ${tn} ~ U([${low.join(', ')}], [${high.join(', ')}])${mocap >= 0 ? ` (moves mocap body ${String(o.mocap)})` : ''}`);
+      const drawn = o.value !== undefined ? `= [${low.join(', ')}]` : `~ U([${low.join(', ')}], [${high.join(', ')}])`;
+      resetLines.push(`target ${tn} ${drawn}${mocap >= 0 ? ` (moves mocap body ${String(o.mocap)})` : ''}`);
     }
   }
   const c: QuantityContext = { r, names, slots, vectors: { targets } };
