@@ -73,7 +73,7 @@ export class ModelNames {
     if (typeof name !== 'string' || name === '') this.r.fail(path, `expected the name of a ${kind}, got ${JSON.stringify(name) ?? 'nothing'}`);
     const all = this.names(kind);
     const i = all.indexOf(name);
-    if (i < 0) this.r.fail(path, `the model ${this.model.file} has no ${kind} named '${name}'; ${nearestHint(name, all, `${kind}s`)}`);
+    if (i < 0) this.r.fail(path, `the model ${this.model.file} has no ${kind} named '${name}'; ${nearestHint(name, all, kind === 'body' ? 'bodies' : `${kind}s`)}`);
     return i;
   }
 
