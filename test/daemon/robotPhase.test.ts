@@ -54,7 +54,7 @@ test('the convict ros.* keys map onto a RosPlantConfig the plant accepts', () =>
   assert.equal(c.controlPeriod, 1 / 50);
   assert.deepEqual(c.observations[0], { type: 'sensor_msgs/msg/JointState', topic: '/cartpole/joint_states', qos: 'sensor_data', joints: ['slider', 'hinge'], signals: { position: 'qpos', velocity: 'qvel' } });
   assert.deepEqual([c.command.type, c.command.low, c.command.high], ['std_msgs/msg/Float64MultiArray', [-2], [2]]);
-  assert.deepEqual(c.reset, { mode: 'operator', topic: '/cartpole/ready', timeout: 600 });
+  assert.deepEqual(c.reset, { mode: 'operator', topic: '/cartpole/ready', requestTopic: '/cartpole/reset_request', timeout: 600 });
   const bad = example();
   const broken = { ...bad, ros: { ...bad.ros, observations: [{ ...bad.ros.observations[0]!, fields: { qpos: 'positions(slider)' } }] } };
   assert.throws(() => rosPlantConfigFrom(broken), /ros\.observations\[0\]\.fields\.qpos = "positions\(slider\)": expected position\|velocity\|effort\[joint,\.\.\.\]/);

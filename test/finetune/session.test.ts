@@ -196,8 +196,10 @@ test('stale robot data holds the command and pauses learning; fresh data resumes
     await until('fresh data resumes learning', () => !session.status().learningPaused && session.status().learner.updates > later.learner.updates + 10);
     assert.ok(session.status().transitions > later.transitions);
 
-    poisonUntil = performance.now() + 50; // a sensor glitch for a few ticks
+    // A sensor glitch, held until a tick has seen it: each tick acts on the newest sample only.
+    poisonUntil = Infinity;
     await until('the NaN episode end', () => episodes.some((e) => /safety: non-finite observation qpos\[0\]/.test(e.reason)));
+    poisonUntil = 0;
     await until('the next episode', () => session.status().state === 'running');
 
     session.pause();
