@@ -385,7 +385,7 @@ export class FusedSac {
         dq[B + i] = first ? 0 : -inv;
       }
       actorLoss /= B;
-      this.netBackward(this.critics, this.criticGroup.params, null, this.criticIn.at, B, this.criticActs.map((x) => x.at), this.dOut.at, this.dInput.at);
+      this.netBackward(this.critics, this.criticGroup.params, null, this.criticIn.at, B, this.criticActs.map((x) => x.at), this.dOut.at, this.dInput.at, O);
       this.sampleBackward(dlp);
       this.netBackward(this.actor, this.actorGroup.params, this.actorGroup.grads, sIn, B, sActs, this.dHeads.at, null);
       this.adamStep(this.actorGroup, this.lr.actor);
@@ -468,10 +468,11 @@ export class FusedSac {
   /**
    * Backward pass of `net` (weights at `params`) from dLoss/dOutput at `dOut`
    * ([copies][rows][out]): weight and bias gradients into `grads` (null: the net is held fixed),
-   * and dLoss/dInput per copy into `dInput` ([copies][rows][in]) when asked. `acts` are the
-   * addresses of the forward pass's layer outputs ([copies][rows][out] each).
+   * and, when asked, dLoss/dInput per copy into `dInput` for the input columns from
+   * `inputFrom` on ([copies][rows][in - inputFrom]: the critics' action columns only). `acts`
+   * are the addresses of the forward pass's layer outputs ([copies][rows][out] each).
    */
-  private netBackward(net: Net, params: Region, grads: Region | null, input: number, rows: number, acts: readonly number[], dOut: number, dInput: number | null): void {
+  private netBackward(net: Net, params: Region, grads: Region | null, input: number, rows: number, acts: readonly number[], dOut: number, dInput: number | null, inputFrom = 0): void {
     const copies = net.copies;
     let g = dOut;
     let spare = 0;
@@ -486,9 +487,10 @@ export class FusedSac {
         this.k.gemm({ m: 1, n: l.outSize, k: rows, batch: copies, a: this.ones.at, b: g, bStride: gStride, c: grads.at + l.bias * 4 });
       }
       if (i === 0 && dInput === null) break;
-      // dx = g W^T, then through the previous layer's ReLU: y > 0 exactly where its input was.
+      // dx = g W^T (rows of W from `from`), then through the previous layer's ReLU: y > 0 exactly where its input was.
       const dst = i === 0 ? dInput! : this.scratch[spare]!.at;
-      this.k.gemm({ transB: true, m: rows, n: l.inSize, k: l.outSize, batch: copies, a: g, aStride: gStride, b: params.at + l.kernel * 4, bStride: l.inSize * l.outSize * 4, c: dst });
+      const from = i === 0 ? inputFrom : 0;
+      this.k.gemm({ transB: true, m: rows, n: l.inSize - from, k: l.outSize, batch: copies, a: g, aStride: gStride, b: params.at + (l.kernel + from * l.outSize) * 4, bStride: l.inSize * l.outSize * 4, c: dst });
       if (i === 0) break;
       this.k.reluBackward(dst, acts[i - 1]!, copies * rows * l.inSize);
       g = dst;
@@ -533,20 +535,19 @@ export class FusedSac {
 
   /**
    * Gradient of the actor loss with respect to the heads' output of the saved sample (sac.ts's
-   * squashedSample gradient): da from the critics' input gradient (both copies' action
-   * columns), dlp = alpha / B for every row.
+   * squashedSample gradient): da = the sum of both critics' gradients with respect to the
+   * action, dlp = alpha / B for every row.
    */
   private sampleBackward(dlp: number): void {
-    const { B, O, A } = this;
+    const { B, A } = this;
     const f = this.arena.f32;
-    const w = O + A;
     const dx = this.dInput.at >> 2;
     const dz = this.dHeads.at >> 2;
     const act = this.sampleAction;
     const row0 = this.vf !== null ? 0 : B;
     for (let i = 0; i < B; i++) {
       for (let j = 0; j < A; j++) {
-        const da = f[dx + i * w + O + j]! + f[dx + B * w + i * w + O + j]!;
+        const da = f[dx + i * A + j]! + f[dx + B * A + i * A + j]!;
         const a = act[(row0 + i) * A + j]!;
         const s = this.saveTanhRaw[i * A + j]!;
         const du = da * (1 - a * a) + a * (dlp * 2);

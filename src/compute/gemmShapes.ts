@@ -61,7 +61,7 @@ export function updateGemmShapes(s: UpdateSizes = HALF_CHEETAH_SIZES): GemmShape
     ...criticForward,
     g(B, H, 1, { ...twin, transB: true }),
     g(B, H, H, { ...twin, transB: true }),
-    g(B, O + A, H, { ...twin, transB: true }),
+    g(B, A, H, { ...twin, transB: true }),
     // Actor backward.
     g(H, 2 * A, B, { transA: true }),
     g(1, 2 * A, B),
