@@ -18,31 +18,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { FastPolicy } from '../../src/agent/fastPolicy.js';
 import { ObservationNormalizer } from '../../src/agent/normalizer.js';
-import type { TransitionBatch } from '../../src/agent/replayBuffer.js';
 import { SoftActorCritic, type SacMetrics, type SampleNoise } from '../../src/agent/sac.js';
 import { initCompute } from '../../src/compute/backend.js';
 import { installGemm, type GemmProviderName } from '../../src/compute/gemmKernels.js';
 import { loadOpenBlas } from '../../src/compute/gemmProviders.js';
 import { Rng } from '../../src/util/rng.js';
+import { ACT, B, batchOf, OBS } from './batches.js';
 
 await initCompute('wasm');
 
-const OBS = 17;
-const ACT = 6;
-const B = 256;
 const HP = { batchSize: B, hidden: [256, 256], initialAlpha: 0.2 };
-
-function batchOf(rng: Rng): TransitionBatch {
-  const f = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.normal());
-  return {
-    size: B,
-    observations: f(B * OBS),
-    actions: Float32Array.from({ length: B * ACT }, () => rng.range(-0.95, 0.95)),
-    rewards: f(B),
-    nextObservations: f(B * OBS),
-    terminated: Float32Array.from({ length: B }, (_, i) => (i % 17 === 0 ? 1 : 0)),
-  };
-}
 
 interface UpdateResult {
   metrics: SacMetrics;
