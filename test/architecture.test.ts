@@ -23,6 +23,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['config'],
   ['log'],
   ['wiring'],
+  ['ui'],
   ['daemon', 'metrics'],
   ['plot', 'export'],
   ['cli'],

@@ -59,6 +59,7 @@ function describe(s: DaemonStatus, how: string): string {
     `  state dir    ${s.stateDir}`,
     `  zeromq       telemetry ${z.telemetry ?? 'off'}, policy ${z.policy ?? 'off'}, control ${z.control ?? 'off'}`,
     `  metrics      ${s.metricsUrl ? `${s.metricsUrl}/metrics` : 'off'}`,
+    `  web UI       ${s.uiUrl ?? 'off'}`,
     `  up           ${s.uptimeSeconds.toFixed(0)} s since ${s.startedAt}, start #${s.starts}, systemd notify: ${s.notify}`,
   ];
   if (j.extra) for (const [k, v] of Object.entries(j.extra)) lines.push(`  ${k.padEnd(12)} ${String(v)}`);

@@ -178,6 +178,11 @@ export const schema = {
     insecure: bool('Allow metrics.host beyond loopback (plain HTTP, no authentication: anyone who reaches the port reads /metrics and /status). Only on a trusted network.', false),
     port: int('Metrics TCP port; 0 = any free port (written to the status file).', 9464, { min: 0, max: 65535 }),
   },
+  ui: {
+    enabled: bool('Serve the web UI (live curves, status, 3D view of the robot, evaluation replays) over HTTP and a WebSocket.', true),
+    host: str('Web UI listen address (loopback by default; it has no authentication, so reach it from elsewhere through an SSH tunnel).', '127.0.0.1', { re: /^\S+$/, what: 'a host name or address' }),
+    port: int('Web UI TCP port; 0 = any free port (written to the status file as uiUrl).', 9465, { min: 0, max: 65535 }),
+  },
 } as const;
 
 export type Schema = typeof schema;

@@ -22,6 +22,8 @@ export interface DaemonStatus {
   checkpoints: number;
   lastCheckpoint: string | null;
   metricsUrl: string | null;
+  /** The web UI (ui.*), or null when it is off. */
+  uiUrl: string | null;
   /** Bound ZeroMQ endpoints (null = off). */
   zmq: { telemetry: string | null; policy: string | null; control: string | null };
   /** The policy server's counters and served version (null when it is off). */

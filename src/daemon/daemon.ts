@@ -4,6 +4,8 @@ import { LIVE_KEYS, type SacbridgeConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { Metrics } from '../metrics/metrics.js';
 import { serveMetrics, type MetricsServer } from '../metrics/server.js';
+import { liveSources } from '../ui/liveSources.js';
+import { startUiServer, type UiServer } from '../ui/server.js';
 import type { Json } from '../util/json.js';
 import type { CpuWakeupLatencyRequest } from '../control/cpuWakeupLatency.js';
 import { checkThreadSettings, holdCpuWakeupLatency } from './realtimePreflight.js';
@@ -76,6 +78,7 @@ export class Daemon {
   private state!: DaemonState;
   private schedule!: Schedule;
   private metricsServer: MetricsServer | null = null;
+  private uiServer: UiServer | null = null;
   private wakeupLatency: CpuWakeupLatencyRequest | null = null;
   private config: SacbridgeConfig;
   private readonly logger: Logger;
@@ -167,6 +170,11 @@ export class Daemon {
       if (this.config.metrics.enabled) {
         this.metricsServer = await serveMetrics(this.metrics, this.config.metrics.host, this.config.metrics.port, () => this.status());
         log.info({ url: this.metricsUrl() }, 'metrics served');
+      }
+      if (this.config.ui.enabled) {
+        const job = this.job;
+        this.uiServer = await startUiServer(liveSources(sd.runDir, () => job.viewedPlant?.() ?? null, () => this.status()), this.config.ui.host, this.config.ui.port);
+        log.info({ url: this.uiServer.url }, 'web UI served');
       }
       this.writeStatus();
       this.lastStatus = Date.now();
@@ -505,6 +513,7 @@ export class Daemon {
       checkpoints: this.state.counters.checkpoints,
       lastCheckpoint: this.state.lastCheckpoint,
       metricsUrl: this.metricsUrl(),
+      uiUrl: this.uiServer?.url ?? null,
       zmq: this.zmq?.endpoints() ?? { telemetry: null, policy: null, control: null },
       policyServer: this.zmq?.policyServerStatus() ?? null,
       notify: this.notify.transport,
@@ -533,6 +542,8 @@ export class Daemon {
     for (const [sig, fn] of this.signalHandlers.splice(0)) process.off(sig, fn);
     await this.metricsServer?.close();
     this.metricsServer = null;
+    await this.uiServer?.close();
+    this.uiServer = null;
     await this.zmq?.close();
     this.zmq = null;
     this.wakeupLatency?.release();

@@ -3,6 +3,7 @@ import type { Json } from '../util/json.js';
 import type { SacbridgeConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { Plant } from '../plant/plant.js';
 import type { TickTelemetry, UpdateTelemetry } from '../zmq/telemetry.js';
 import type { Phase, PhaseEvent } from './phases.js';
 
@@ -45,6 +46,9 @@ export interface Job {
    * actor; the job hands every newer set it installs to `JobContext.policy`.
    */
   servedPolicy?(): ServedPolicy;
+
+  /** The plant the web UI's 3D view shows (the training env's); null while there is none. */
+  viewedPlant?(): Plant | null;
 
   /**
    * A SIGHUP reload changed some live keys (`changed`, dotted paths from LIVE_KEYS). Apply those

@@ -14,6 +14,8 @@ import type { EvaluationRequest, Job, JobCheckpoint, JobContext, JobStatus, Serv
 import type { Phase } from './phases.js';
 import { startRobotPhase, type RobotPhase, type RobotPhaseDeps } from './robotPhase.js';
 import { envInfo, sacHyperparameters, simEnvOptions, simTask } from '../wiring/configOptions.js';
+import type { Plant } from '../plant/plant.js';
+import { ReplayRecorder } from '../ui/replay.js';
 
 /**
  * The daemon's SAC job: the lockstep Trainer (src/train/trainer.ts) driven one tick at a time.
@@ -196,6 +198,10 @@ export class SacJob implements Job {
     this.ctx.metrics.setTemperature(m.alpha);
   }
 
+  viewedPlant(): Plant | null {
+    return this.trainer.plant;
+  }
+
   servedPolicy(): ServedPolicy {
     return this.served;
   }
@@ -232,8 +238,18 @@ export class SacJob implements Job {
       if (this.evalEnv === null) this.evalEnv = await createEnv(simTask(this.config.sim), { seed: this.config.sim.seed + EVAL_SEED_OFFSET, ...simEnvOptions(this.config.sim, this.config.safety) });
     }
     const ev = this.evaluation;
-    // One episode per tick with the fast policy (the weights the policy server serves).
-    ev.returns.push(await runEpisode(this.evalEnv!, this.policy, ev.deterministic));
+    // One episode per tick with the fast policy (the weights the policy server serves); the
+    // round's first is kept as a replay for the web UI and `eval --video` (RUN_DIR/replays/).
+    const recorder = ev.returns.length === 0 ? ReplayRecorder.for(this.evalEnv!.plant, this.config.sim.task) : null;
+    const ret = await runEpisode(this.evalEnv!, this.policy, ev.deterministic, recorder === null ? undefined : (r) => recorder.frame(r?.reward ?? 0));
+    ev.returns.push(ret);
+    if (recorder !== null) {
+      try {
+        await recorder.save(this.ctx.runDir, this.trainer.counters.steps, ret);
+      } catch (err) {
+        this.ctx.logger.warn({ error: (err as Error).message }, 'evaluation replay not saved');
+      }
+    }
     if (ev.returns.length < ev.target) return {};
     this.evaluation = null;
     return this.gate(ev.returns, ev.gates);

@@ -4,21 +4,24 @@
  * gate, and `sacbridge eval` all use it.
  */
 import type { ActionPolicy } from '../agent/policy.js';
-import type { Env } from '../env/env.js';
+import type { Env, StepResult } from '../env/env.js';
 
 export type Acting = Pick<ActionPolicy, 'act'>;
 
 /**
  * One whole episode of `policy` on `env` from a reset; its undiscounted return. A step the env
  * aborts (non-finite observation, safety stop) ends the episode and its reward does not count.
+ * `observe` sees the plant after the reset (null) and after every step (e.g. to record a replay).
  */
-export async function runEpisode(env: Env, policy: Acting, deterministic: boolean): Promise<number> {
+export async function runEpisode(env: Env, policy: Acting, deterministic: boolean, observe?: (step: StepResult | null) => void): Promise<number> {
   const action = new Float32Array(env.actionSize);
   let obs = await env.reset();
+  observe?.(null);
   let total = 0;
   for (;;) {
     policy.act(obs, deterministic, action);
     const r = await env.step(action);
+    observe?.(r);
     if (r.abort === null) total += r.reward;
     if (r.terminated || r.truncated || r.abort !== null) return total;
     obs = r.observation;

@@ -6,6 +6,7 @@ import { ObservationNormalizer } from '../agent/normalizer.js';
 import { ReplayBuffer } from '../agent/replayBuffer.js';
 import { SoftActorCritic, resolveHyperparameters, type SacHyperparameters, type SacMetrics } from '../agent/sac.js';
 import type { Env, StepResult } from '../env/env.js';
+import type { Plant } from '../plant/plant.js';
 import { evaluatePolicy } from './evaluation.js';
 import { Schedule } from './schedule.js';
 import { Rng } from '../util/rng.js';
@@ -55,7 +56,7 @@ export interface TrainerOptions {
 }
 
 export type MetricsRecord =
-  | { type: 'episode'; step: number; episode: number; return: number; length: number; terminated: boolean; steps_per_s: number; time: string }
+  | { type: 'episode'; step: number; episode: number; return: number; length: number; terminated: boolean; steps_per_s: number; time: string; terms: Record<string, number> }
   | ({ type: 'update'; step: number; updates: number; steps_per_s: number; time: string } & SacMetrics)
   | { type: 'eval'; step: number; mean_return: number; std_return: number; returns: number[]; time: string }
   | { type: 'checkpoint'; step: number; path: string; time: string }
@@ -108,6 +109,8 @@ export class Trainer {
   private observation: Float32Array | null = null;
   private episodeReturn = 0;
   private episodeLength = 0;
+  /** Each reward term summed over the episode (for the web UI's reward-term curves). */
+  private episodeTerms: Record<string, number> = {};
   private readonly action: Float32Array;
   private readonly evalSchedule: Schedule;
   private readonly checkpointSchedule: Schedule;
@@ -197,6 +200,11 @@ export class Trainer {
     return trainer;
   }
 
+  /** The training env's plant (the daemon's web UI draws it). */
+  get plant(): Plant {
+    return this.env.plant;
+  }
+
   get checkpointDir(): string {
     return join(this.runDir, 'checkpoints');
   }
@@ -223,6 +231,7 @@ export class Trainer {
       this.observation = await this.env.reset();
       this.episodeReturn = 0;
       this.episodeLength = 0;
+      this.episodeTerms = {};
     }
     const obs = this.observation;
 
@@ -245,6 +254,7 @@ export class Trainer {
       this.replay.add(obs, this.env.executedAction, r.reward, r.observation, r.terminated);
       this.normalizer?.update(obs);
       this.episodeReturn += r.reward;
+      for (const [k, v] of Object.entries(r.terms)) this.episodeTerms[k] = (this.episodeTerms[k] ?? 0) + v;
     }
 
     if (this.counters.steps >= this.hp.learningStarts && this.replay.size > 0) {
@@ -266,6 +276,7 @@ export class Trainer {
         terminated: r.terminated,
         steps_per_s: this.stepsPerSecond,
         time: new Date().toISOString(),
+        terms: this.episodeTerms,
       });
     }
     if (this.evalSchedule.due(this.counters.steps) !== null) {

@@ -13,7 +13,7 @@ export const DIST = join(ROOT, 'dist');
 export const MAIN_JS = join(DIST, 'src', 'cli', 'main.js');
 
 /** Any free loopback port for each ZeroMQ socket (tests run daemons side by side). */
-export const ANY_PORTS = ['--zmq.telemetry', 'tcp://127.0.0.1:*', '--zmq.policy', 'tcp://127.0.0.1:*', '--zmq.control', 'tcp://127.0.0.1:*'];
+export const ANY_PORTS = ['--zmq.telemetry', 'tcp://127.0.0.1:*', '--zmq.policy', 'tcp://127.0.0.1:*', '--zmq.control', 'tcp://127.0.0.1:*', '--ui.port', '0'];
 
 /**
  * The real sac job, small: tiny networks and batches, a small buffer, learning after 100 steps

@@ -1,0 +1,206 @@
+/// <reference lib="dom" />
+import type { Scene } from '../scene.js';
+import type { Replay } from '../replay.js';
+import { Chart, type Series } from './charts.js';
+import { RobotView } from './viewer.js';
+
+/**
+ * The page: live curves from the run's metrics records, the daemon's status, and the 3D view fed
+ * by live body poses or by a recorded evaluation replay. The same page serves `sacbridge view
+ * RUN_DIR` (no live source: records and replays only) and `eval --video` (?still: no WebSocket;
+ * frames are shown one by one through window.sacbridge).
+ */
+
+type Rec = Record<string, unknown> & { type?: string; step?: number };
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const params = new URLSearchParams(location.search);
+const records: Rec[] = [];
+let view: RobotView | null = null;
+let replay: { data: Replay; frame: number; timer: number } | null = null;
+let framesShown = 0;
+
+const chartsEl = $('charts');
+const charts = {
+  returns: new Chart(chartsEl, 'return (episodes and evaluations)'),
+  terms: new Chart(chartsEl, 'reward terms (per episode)'),
+  losses: new Chart(chartsEl, 'losses'),
+  alpha: new Chart(chartsEl, 'temperature alpha (log scale)', true),
+  rate: new Chart(chartsEl, 'environment steps per second'),
+};
+
+function num(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+function series(name: string, pick: (r: Rec) => number | null, filter: (r: Rec) => boolean): Series {
+  const x: number[] = [], y: number[] = [];
+  for (const r of records) {
+    if (!filter(r)) continue;
+    const v = pick(r), s = num(r.step);
+    if (v !== null && s !== null) {
+      x.push(s);
+      y.push(v);
+    }
+  }
+  return { name, x, y };
+}
+
+const isEpisode = (plant: string) => (r: Rec) => r.type === 'episode' && (r.plant ?? 'sim') === plant;
+
+function drawCharts(): void {
+  charts.returns.update([
+    series('episode (sim)', (r) => num(r.return), isEpisode('sim')),
+    series('episode (robot)', (r) => num(r.return), isEpisode('robot')),
+    series('evaluation', (r) => num(r.mean_return), (r) => r.type === 'eval'),
+  ]);
+  const termNames = [...new Set(records.flatMap((r) => (r.type === 'episode' && typeof r.terms === 'object' && r.terms !== null ? Object.keys(r.terms) : [])))];
+  charts.terms.update(termNames.map((t) => series(t, (r) => num((r.terms as Record<string, unknown>)[t]), (r) => r.type === 'episode' && typeof r.terms === 'object' && r.terms !== null)));
+  const lossNames = [...new Set(records.flatMap((r) => (r.type === 'update' ? Object.keys(r).filter((k) => k.endsWith('_loss')) : [])))];
+  charts.losses.update(lossNames.map((k) => series(k, (r) => num(r[k]), (r) => r.type === 'update')));
+  charts.alpha.update([series('alpha', (r) => num(r.alpha), (r) => r.type === 'update')]);
+  charts.rate.update([series('steps/s', (r) => num(r.steps_per_s), (r) => r.type === 'update' || r.type === 'episode')]);
+  const lastEval = [...records].reverse().find((r) => r.type === 'eval');
+  if (lastEval !== undefined) $('eval').textContent = `${num(lastEval.mean_return)?.toFixed(1)} at ${lastEval.step}`;
+  const last = records[records.length - 1];
+  if (last !== undefined && typeof last.step === 'number') $('steps').textContent = String(last.step);
+  document.body.dataset.records = String(records.length);
+}
+
+const KNOWN = new Set(['episode', 'update', 'eval']);
+function addRecords(rs: Rec[]): void {
+  records.push(...rs);
+  for (const r of rs) if (r.type !== undefined && !KNOWN.has(r.type)) event(`${r.type} at step ${r.step ?? '?'}${describe(r)}`);
+  // An evaluation records a replay (RUN_DIR/replays/): offer it.
+  if (document.body.dataset.ready === 'true' && rs.some((r) => r.type === 'eval')) {
+    void loadReplays().then((names) => (names.length > 0 ? $('play').removeAttribute('disabled') : undefined));
+  }
+  drawCharts();
+}
+
+function describe(r: Rec): string {
+  const extra = Object.entries(r).filter(([k]) => !['type', 'step', 'time'].includes(k));
+  return extra.length === 0 ? '' : `: ${extra.map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(', ')}`;
+}
+
+function event(text: string): void {
+  const li = document.createElement('li');
+  li.textContent = `${new Date().toLocaleTimeString()} ${text}`;
+  $('events').prepend(li);
+}
+
+let lastPhase = '';
+function showStatus(s: unknown): void {
+  if (s === null || typeof s !== 'object') return;
+  const st = s as { phase?: string; jobStatus?: { envSteps?: number; extra?: Record<string, unknown> }; safety?: unknown };
+  const extra = st.jobStatus?.extra ?? {};
+  if (typeof st.phase === 'string') {
+    $('phase').textContent = st.phase;
+    if (lastPhase !== '' && st.phase !== lastPhase) event(`phase ${lastPhase} -> ${st.phase}`);
+    lastPhase = st.phase;
+  }
+  if (extra.policyVersion !== undefined) $('policy').textContent = String(extra.policyVersion);
+  if (typeof extra.task === 'string') $('task').textContent = extra.task;
+  for (const [k, v] of Object.entries({ ...extra, ...(st.safety !== undefined ? { safety: st.safety } : {}) })) {
+    if (/safety|estop|watchdog|clamp/i.test(k) && v !== null && v !== undefined) $('policy').title = `${k}: ${JSON.stringify(v)}`;
+  }
+}
+
+function showPoses(poses: ArrayLike<number>): void {
+  if (view === null) return;
+  view.setPoses(poses);
+  framesShown++;
+  document.body.dataset.frames = String(framesShown);
+}
+
+async function loadReplays(): Promise<string[]> {
+  const names = (await (await fetch('/api/replays')).json()) as string[];
+  const sel = $<HTMLSelectElement>('replays');
+  sel.replaceChildren(...names.map((n) => Object.assign(document.createElement('option'), { value: n, textContent: n.replace(/^eval-0*(\d+)\.json$/, 'evaluation at step $1') })));
+  if (names.length > 0) sel.value = names[names.length - 1]!;
+  return names;
+}
+
+/** Play a replay at its recorded speed; resolves when the last frame is shown. */
+async function playReplay(name: string): Promise<void> {
+  stopReplay();
+  const data = (await (await fetch(`/api/replays/${encodeURIComponent(name)}`)).json()) as Replay;
+  document.body.dataset.replayFrames = String(data.poses.length);
+  await new Promise<void>((resolve) => {
+    const r = { data, frame: 0, timer: 0 };
+    replay = r;
+    const step = (): void => {
+      showPoses(data.poses[r.frame]!);
+      $('frame').textContent = `frame ${r.frame + 1}/${data.poses.length}, return ${data.return.toFixed(1)}`;
+      document.body.dataset.replayFrame = String(r.frame + 1);
+      r.frame++;
+      if (r.frame >= data.poses.length) {
+        replay = null;
+        resolve();
+        return;
+      }
+      r.timer = window.setTimeout(step, data.dt * 1000);
+    };
+    step();
+  });
+  document.body.dataset.replayDone = name;
+}
+
+function stopReplay(): void {
+  if (replay !== null) window.clearTimeout(replay.timer);
+  replay = null;
+}
+
+function connect(): void {
+  const ws = new WebSocket(`ws://${location.host}/ws`);
+  ws.onopen = () => {
+    $('connection').textContent = 'live';
+    $('connection').className = 'on';
+  };
+  ws.onclose = () => {
+    $('connection').textContent = 'disconnected';
+    $('connection').className = 'off';
+    window.setTimeout(connect, 2000);
+  };
+  ws.onmessage = (e: MessageEvent<string>) => {
+    const m = JSON.parse(e.data) as { type: string; records?: Rec[]; status?: unknown; poses?: number[] };
+    if (m.type === 'records' && m.records) addRecords(m.records);
+    else if (m.type === 'status') showStatus(m.status);
+    else if (m.type === 'poses' && m.poses && replay === null) showPoses(m.poses);
+  };
+}
+
+async function main(): Promise<void> {
+  const sceneRes = await fetch('/api/scene');
+  if (sceneRes.ok) view = new RobotView($('scene'), (await sceneRes.json()) as Scene);
+  else $('scene').textContent = ((await sceneRes.json()) as { error: string }).error;
+  addRecords((await (await fetch('/api/records')).json()) as Rec[]);
+  showStatus(await (await fetch('/api/status')).json());
+  const names = await loadReplays();
+  $('play').onclick = () => void playReplay($<HTMLSelectElement>('replays').value);
+  $('live').onclick = () => stopReplay();
+  if (names.length === 0) $('play').setAttribute('disabled', '');
+  document.body.dataset.ready = 'true';
+  if (!params.has('still')) connect();
+}
+
+/** For `eval --video` and tests: show replay frames one at a time, each drawn before it resolves. */
+const api = {
+  async loadReplay(name: string): Promise<{ frames: number; dt: number }> {
+    stopReplay();
+    const names = name === 'latest' ? await loadReplays() : [name];
+    const data = (await (await fetch(`/api/replays/${encodeURIComponent(names[names.length - 1] ?? '')}`)).json()) as Replay;
+    stepping = data;
+    return { frames: data.poses.length, dt: data.dt };
+  },
+  showFrame(i: number): void {
+    if (stepping === null || view === null) throw new Error('no replay loaded or no 3D view');
+    showPoses(stepping.poses[i]!);
+    $('frame').textContent = `frame ${i + 1}/${stepping.poses.length}, return ${stepping.return.toFixed(1)}`;
+    view.renderNow();
+  },
+};
+let stepping: Replay | null = null;
+(window as unknown as { sacbridge: typeof api }).sacbridge = api;
+
+void main();

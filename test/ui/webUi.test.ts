@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { launchChromium } from '../../src/ui/browser.js';
+import { msgIs, spawnDaemon, tempDir, TINY_SAC } from '../daemon/helpers.js';
+
+/**
+ * The web UI in a real browser (Debian's chromium through playwright-core) against a running
+ * daemon: the page loads, its curves change between two screenshots as training goes on, and
+ * the 3D view draws the pendulum and moves it, checked in the canvas's pixels.
+ * SACBRIDGE_SCREENSHOT=FILE keeps the page's screenshot (README's docs/ui.png is made so).
+ */
+
+const BACKGROUND = [0xdd, 0xe3, 0xea];
+
+/** The scene canvas's pixels as RGBA (drawn into a 2D canvas in the page). */
+async function scenePixels(page: Page): Promise<{ width: number; height: number; data: number[] }> {
+  return page.evaluate(() => {
+    const gl = document.querySelector('#scene canvas') as HTMLCanvasElement;
+    const c = document.createElement('canvas');
+    c.width = gl.width;
+    c.height = gl.height;
+    const ctx = c.getContext('2d')!;
+    ctx.drawImage(gl, 0, 0);
+    return { width: c.width, height: c.height, data: Array.from(ctx.getImageData(0, 0, c.width, c.height).data) };
+  });
+}
+
+function differingPixels(a: number[], b: number[]): number {
+  let n = 0;
+  for (let i = 0; i < a.length; i += 4) if (Math.abs(a[i]! - b[i]!) + Math.abs(a[i + 1]! - b[i + 1]!) + Math.abs(a[i + 2]! - b[i + 2]!) > 30) n++;
+  return n;
+}
+
+function notBackground(a: number[]): number {
+  let n = 0;
+  for (let i = 0; i < a.length; i += 4) if (Math.abs(a[i]! - BACKGROUND[0]!) + Math.abs(a[i + 1]! - BACKGROUND[1]!) + Math.abs(a[i + 2]! - BACKGROUND[2]!) > 30) n++;
+  return n;
+}
+
+const points = (page: Page, chart: string): Promise<number> => page.$eval(`[data-chart="${chart}"]`, (el) => Number((el as HTMLElement).dataset.points ?? 0));
+
+test('the daemon serves the web UI: curves update, the 3D view draws the robot and it moves', { timeout: 180_000 }, async () => {
+  const dir = tempDir();
+  const d = spawnDaemon([...TINY_SAC, '--daemon.stateDir', dir, '--metrics.enabled', 'false', '--sim.totalSteps', '1000000000', '--sim.evalEvery', '400', '--sim.evalEpisodes', '1']);
+  const served = await d.waitFor(msgIs('web UI served'), 60_000);
+  const url = String(served.url);
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  const browser = await launchChromium({ width: 1100, height: 720 });
+  try {
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('requestfailed', (r) => errors.push(`${r.url()}: ${r.failure()?.errorText}`));
+    await page.goto(url);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+    // Live poses arrive over the WebSocket.
+    await page.waitForFunction(() => Number(document.body.dataset.frames ?? 0) > 5, undefined, { timeout: 30_000 });
+
+    const first = await scenePixels(page);
+    assert.ok(notBackground(first.data) > 500, `the scene draws something: ${notBackground(first.data)} pixels differ from the background`);
+    // The pendulum swings while it trains: the same view a moment later differs where the robot is.
+    let moved = 0;
+    for (let i = 0; i < 20 && moved < 50; i++) {
+      await page.waitForTimeout(150);
+      moved = differingPixels(first.data, (await scenePixels(page)).data);
+    }
+    assert.ok(moved >= 50, `robot pixels change as it moves: ${moved} pixels changed`);
+    assert.ok(moved < first.width * first.height * 0.5, `only the robot moves, not the whole view: ${moved} pixels changed`);
+
+    // Curves: two screenshots of the charts a few seconds apart differ, with more points in the second.
+    await page.waitForFunction(() => Number(document.querySelector('[data-chart^="return"]')?.getAttribute('data-points') ?? 0) >= 1, undefined, { timeout: 60_000 });
+    const pointsBefore = await points(page, 'return (episodes and evaluations)');
+    const shotBefore = await page.locator('#charts').screenshot();
+    await page.waitForFunction((n) => Number(document.querySelector('[data-chart^="return"]')?.getAttribute('data-points') ?? 0) > n, pointsBefore, { timeout: 60_000 });
+    await page.waitForTimeout(300);
+    const shotAfter = await page.locator('#charts').screenshot();
+    assert.ok(!shotBefore.equals(shotAfter), 'the charts look different after more episodes');
+    assert.ok((await points(page, 'return (episodes and evaluations)')) > pointsBefore);
+    assert.ok((await points(page, 'losses')) > 0, 'loss curves drawn');
+
+    // Status from the daemon: phase and the acting policy's version.
+    assert.equal(await page.textContent('#phase'), 'sim_training');
+    assert.match((await page.textContent('#policy')) ?? '', /^\d+$/);
+    assert.deepEqual(errors, [], 'no page errors or failed requests (everything is served locally)');
+
+    await page.evaluate(() => window.scrollTo(0, 0)); // the element screenshots scrolled to the charts
+    const shot = await page.screenshot();
+    if (process.env.SACBRIDGE_SCREENSHOT) writeFileSync(process.env.SACBRIDGE_SCREENSHOT, shot);
+    else writeFileSync(join(dir, 'ui.png'), shot);
+  } finally {
+    await browser.close();
+    d.child.kill('SIGTERM');
+    await d.exit;
+  }
+});
