@@ -1,5 +1,6 @@
 import { configSource } from './configSource.js';
 import { ConfigError, EX_CONFIG, getKey, leaves, loadConfig, schemaDocs } from '../config/load.js';
+import { preflight } from '../daemon/preflight.js';
 import { resolveStateDir } from '../daemon/stateDir.js';
 import { EX_USAGE, UsageError } from './args.js';
 import type { Command } from './command.js';
@@ -10,7 +11,7 @@ const USAGE = `usage:
   sacbridge config docs                           print every configuration key with its doc, format, default, env variable and flag
 `;
 
-/** `sacbridge config check|docs`. Exit 0 when valid, 78 (EX_CONFIG) when not, 64 on bad usage. */
+/** `sacbridge config check|docs`. Exit 0 when valid (and `run` would start), 78 (EX_CONFIG) when not, 64 on bad usage. */
 export const configCommand: Command = {
   name: 'config',
   summary: 'check a configuration file (config check FILE) or print the documented schema (config docs)',
@@ -31,6 +32,8 @@ export const configCommand: Command = {
       const source = configSource(file === undefined ? rest : ['--config', file, ...rest]);
       const { config, origins, warnings } = loadConfig(source);
       for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+      // The start-up checks `run` makes (ports, paths, task, models, ROS): valid means `run` starts.
+      await preflight(config, { origins });
       const set = leaves()
         .filter(({ key, leaf }) => JSON.stringify(getKey(config, key)) !== JSON.stringify(leaf.default))
         .map(({ key }) => [key, origins[key] ?? 'default'] as const);

@@ -1,6 +1,7 @@
 import { configSource } from './configSource.js';
 import { ConfigError, EX_CONFIG, loadConfig } from '../config/load.js';
 import { Daemon, EX_TEMPFAIL } from '../daemon/daemon.js';
+import { preflight } from '../daemon/preflight.js';
 import { LockError } from '../daemon/stateDir.js';
 import { createLogger } from '../log/logger.js';
 import { CONFIG_FLAGS } from './configFlags.js';
@@ -17,6 +18,8 @@ export const runCommand: Command = {
     const source = configSource(argv);
     try {
       loaded = loadConfig(source);
+      // Everything the configuration names outside itself, before anything starts.
+      await preflight(loaded.config, { origins: loaded.origins });
     } catch (err) {
       if (err instanceof ConfigError) {
         process.stderr.write(`sacbridge run: ${err.message}\n`);
