@@ -127,6 +127,7 @@ export const schema = {
     insecure: bool('Allow a non-loopback bind without CURVE. Only on a trusted network.', false),
     hwm: int('High-water mark (messages) of every socket.', 1000, { min: 1 }),
     policyRefreshUpdates: int('The policy server answers from a copy of the actor refreshed every N gradient updates (its version is the update count).', 100, { min: 1 }),
+    policyActions: oneOf('Actions the policy server sends: "bounded" clips each into safety.commandMin/commandMax (mapped into [-1, 1] through the task\'s command range); "raw" sends the policy\'s [-1, 1] unchanged, for a controller that applies its own limits. The rate limit, watchdog and workspace bounds need the plant\'s state and apply only where sacbridge drives the plant.', ['bounded', 'raw'] as const, 'bounded'),
   },
   daemon: {
     stateDir: str('State directory; empty = /var/lib/sacbridge under systemd ($STATE_DIRECTORY), else $XDG_STATE_HOME/sacbridge or ~/.local/state/sacbridge.', ''),

@@ -5,6 +5,7 @@ import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Plant } from '../plant/plant.js';
 import type { TickTelemetry, UpdateTelemetry } from '../zmq/telemetry.js';
+import type { ActionBounds } from '../zmq/policyServer.js';
 import type { Phase, PhaseEvent } from './phases.js';
 
 /**
@@ -108,6 +109,8 @@ export interface JobStatus {
 export interface ServedPolicy {
   weights: ActorWeights;
   version: number;
+  /** The bounds the policy server clips every action into (the safety limits); null: raw actions. */
+  actionBounds?: ActionBounds | null;
 }
 
 /**

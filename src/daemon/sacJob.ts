@@ -13,7 +13,7 @@ import { Rng } from '../util/rng.js';
 import type { EvaluationRequest, Job, JobCheckpoint, JobContext, JobStatus, ServedPolicy, TickResult } from './job.js';
 import type { Phase } from './phases.js';
 import { startRobotPhase, type RobotPhase, type RobotPhaseDeps } from './robotPhase.js';
-import { envInfo, sacHyperparameters, simEnvOptions, simTask } from '../wiring/configOptions.js';
+import { envInfo, policyActionBounds, sacHyperparameters, simEnvOptions, simTask } from '../wiring/configOptions.js';
 import type { Plant } from '../plant/plant.js';
 import { ReplayRecorder } from '../ui/replay.js';
 
@@ -74,7 +74,7 @@ export class SacJob implements Job {
     this.config = ctx.config;
     const weights = trainer.agent.actorWeights();
     this.policy = new FastPolicy(weights, new Rng(ctx.config.sim.seed + 31), trainer.counters.updates);
-    this.served = { weights, version: trainer.counters.updates };
+    this.served = { weights, version: trainer.counters.updates, actionBounds: policyActionBounds(ctx.config, trainer.plant.command) };
     this.policyUpdates = trainer.counters.updates;
     this.publishedUpdates = trainer.counters.updates;
     this.metricsPath = join(ctx.runDir, 'metrics.jsonl');
@@ -216,7 +216,7 @@ export class SacJob implements Job {
     const version = Math.max(this.policyUpdates, this.trainer.agent.version, this.servedVersion);
     const weights = this.trainer.agent.actorWeights();
     this.policy.swap(weights, version);
-    this.served = { weights, version };
+    this.served = { ...this.served, weights, version };
     this.servedVersion = version;
     this.ctx.policy.publish(weights, version);
   }

@@ -48,6 +48,7 @@ export class DaemonZmq implements TelemetrySink, PolicySink {
           weights: deps.policy.weights,
           version: deps.policy.version,
           seed: deps.seed ?? 0,
+          actionBounds: deps.policy.actionBounds ?? null,
           threadPriority: deps.policyThreadPriority ?? 0,
           threadCpus: deps.policyThreadCpus ?? '',
           sendHighWaterMark: c.hwm,

@@ -12,6 +12,7 @@ import { DomainRandomizer } from '../plant/mujoco/domainRandomizer.js';
 import type { CommandSpec } from '../plant/plant.js';
 import { SafetyLayer, type SafetyOptions } from '../safety/safetyLayer.js';
 import type { Json } from '../util/json.js';
+import type { ActionBounds } from '../zmq/policyServer.js';
 import type { CreateEnvOptions } from './envFactory.js';
 import { isTaskFile } from '../task/taskFile.js';
 
@@ -164,4 +165,19 @@ export function envOptionsFromInfo(info: Json, fallback: SafetyConfig, safety?: 
     ...(i.frameSkip !== undefined ? { frameSkip: i.frameSkip } : {}),
     filterFor: safetyFilterFor(safety ?? { ...fallback, ...(i.safety ?? {}) }),
   };
+}
+
+/**
+ * zmq.policyActions and safety.* as the policy server's action bounds: safety.commandMin/Max
+ * (the command range where empty) mapped into action units through `command`, the range
+ * actions scale onto. null for raw actions.
+ */
+export function policyActionBounds(c: SacbridgeConfig, command: CommandSpec): ActionBounds | null {
+  if (c.zmq.policyActions === 'raw') return null;
+  const o = safetyOptions(c.safety, command);
+  const toAction = (v: number, i: number): number => {
+    const span = command.high[i]! - command.low[i]!;
+    return span > 0 ? Math.max(-1, Math.min(1, (2 * (v - command.low[i]!)) / span - 1)) : 0;
+  };
+  return { low: Array.from(o.low, toAction), high: Array.from(o.high, toAction) };
 }

@@ -39,6 +39,17 @@ export interface PolicyServerOptions {
   readonly beforeAnswer?: () => void;
   /** The socket's ZeroMQ context (and its ZAP handler's); default zeromq.js's process-wide one. */
   readonly context?: zmq.Context;
+  /**
+   * Every action is clipped into [low, high] (action units) before it leaves: the configured
+   * safety limits. Absent: raw actions in [-1, 1] (an explicit opt-in, zmq.policyActions = raw).
+   */
+  readonly actionBounds?: ActionBounds | null;
+}
+
+/** Per-component bounds of an action, in action units ([-1, 1]). */
+export interface ActionBounds {
+  readonly low: readonly number[];
+  readonly high: readonly number[];
 }
 
 export class PolicyServer {
@@ -57,7 +68,11 @@ export class PolicyServer {
     private readonly metrics: ZmqMetricsSink | undefined,
     counters: PolicyCounters | undefined,
     private readonly beforeAnswer: (() => void) | undefined,
+    private readonly bounds: ActionBounds | null,
   ) {
+    if (bounds !== null && (bounds.low.length !== policy.actionSize || bounds.high.length !== policy.actionSize)) {
+      throw new Error(`policy server: action bounds have ${bounds.low.length}/${bounds.high.length} components, the policy's actions ${policy.actionSize}`);
+    }
     this.counters = counters ?? new PolicyCounters();
     this.policy = policy;
     this.observation = new Float32Array(policy.observationSize);
@@ -69,7 +84,7 @@ export class PolicyServer {
     const socket = new zmq.Router({ sendHighWaterMark: options.sendHighWaterMark ?? 1000, sendTimeout: 0, linger: 0, ...(options.context ? { context: options.context } : {}) });
     try {
       const bound = await bindSecurely(socket, options.endpoint ?? 'tcp://127.0.0.1:5556', options.security, 'policy server');
-      return new PolicyServer(socket, bound.endpoint, bound.release, options.policy, options.metrics, options.counters, options.beforeAnswer);
+      return new PolicyServer(socket, bound.endpoint, bound.release, options.policy, options.metrics, options.counters, options.beforeAnswer, options.actionBounds ?? null);
     } catch (err) {
       socket.close();
       throw err;
@@ -150,6 +165,8 @@ export class PolicyServer {
       const policy = this.policy;
       const version = policy.version;
       policy.act(this.observation, deterministic, this.action);
+      const b = this.bounds;
+      if (b !== null) for (let i = 0; i < this.action.length; i++) this.action[i] = Math.min(b.high[i]!, Math.max(b.low[i]!, this.action[i]!));
       this.counters.action();
       return encodeMessage('action', seq, { policy_version: version, deterministic }, [{ name: 'action', data: this.action }]);
     }

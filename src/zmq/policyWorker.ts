@@ -10,7 +10,7 @@ import { WeightReader, type ActorLayout } from '../learner/weightExchange.js';
 import { Rng } from '../util/rng.js';
 import { setCurrentThreadAffinity, setCurrentThreadScheduling } from '../control/realtime.js';
 import { PolicyCounters } from './policyCounters.js';
-import { PolicyServer } from './policyServer.js';
+import { PolicyServer, type ActionBounds } from './policyServer.js';
 import { semiSpaceMb } from '../util/workerHeap.js';
 import type { BindSecurity } from './security.js';
 
@@ -28,6 +28,8 @@ export interface PolicyWorkerData {
   threadPriority: number;
   /** CPUs this thread (and so its ZeroMQ I/O thread) is pinned to; '' = any. */
   threadCpus: string;
+  /** Bounds of every action answered; null = raw. */
+  actionBounds: ActionBounds | null;
 }
 
 /** Worker -> host. */
@@ -62,6 +64,7 @@ async function main(data: PolicyWorkerData): Promise<void> {
       sendHighWaterMark: data.sendHighWaterMark,
       counters: new PolicyCounters(data.counters),
       context,
+      actionBounds: data.actionBounds,
       beforeAnswer: () => {
         const fresh = reader.poll();
         if (fresh !== null) policy.swap(fresh.weights, fresh.version);

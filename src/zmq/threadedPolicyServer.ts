@@ -19,6 +19,7 @@ import { actorLayoutOf, createWeightExchangeBuffer, WeightWriter, type ActorLayo
 import type { ZmqMetricsSink } from './codec.js';
 import { PolicyCounters, PolicyMetricsFeed, type PolicyCountersSnapshot } from './policyCounters.js';
 import type { PolicyHostMessage, PolicyWorkerData, PolicyWorkerMessage } from './policyWorker.js';
+import type { ActionBounds } from './policyServer.js';
 import type { BindSecurity } from './security.js';
 
 export interface ThreadedPolicyServerOptions {
@@ -45,6 +46,8 @@ export interface ThreadedPolicyServerOptions {
   readonly onError?: (err: Error) => void;
   /** How long `close` waits for the worker before terminating it, in ms. Default 2000. */
   readonly closeTimeoutMs?: number;
+  /** Every action is clipped into these bounds (the safety limits in action units); null or absent: raw. */
+  readonly actionBounds?: ActionBounds | null;
 }
 
 export interface ThreadedPolicyServerStatus extends PolicyCountersSnapshot {
@@ -111,6 +114,7 @@ export class ThreadedPolicyServer {
       layout,
       counters: counters.buffer as SharedArrayBuffer,
       seed: options.seed ?? 0,
+      actionBounds: options.actionBounds ?? null,
       threadPriority: options.threadPriority ?? 0,
       threadCpus: options.threadCpus ?? '',
     };
