@@ -29,14 +29,13 @@ export interface CheckpointPolicy {
   close(): Promise<void>;
 }
 
-/** Open `--checkpoint` (the run directory is accepted too) as the commands above parse it. */
-export async function openCheckpointPolicy(f: ParsedFlags, seed: number): Promise<CheckpointPolicy> {
+/** A checkpoint and an env of its task (no networks: `sacbridge view` draws the env's model). */
+export async function openCheckpointEnv(f: ParsedFlags, seed: number): Promise<{ loaded: LoadedCheckpoint; snapshot: TrainingSnapshot; env: Env }> {
   let dir = f.checkpoint as string;
   if (existsSync(`${dir}/checkpoints`)) dir = `${dir}/checkpoints`;
   const loaded = await loadCheckpoint(dir, { warn: (m) => process.stderr.write(`${m}\n`) });
   const snapshot = decodeTrainingSnapshot(loaded);
   const safety = f.config === undefined ? undefined : loadConfig({ file: f.config as string }).config.safety;
-  await initCompute((f.backend as BackendChoice | undefined) ?? 'auto');
   // The env the run trained on, under the same safety limits (recorded in the checkpoint).
   const env = await createEnv(snapshot.task, {
     seed,
@@ -44,6 +43,13 @@ export async function openCheckpointPolicy(f: ParsedFlags, seed: number): Promis
     ...(f.model !== undefined ? { modelPath: f.model as string } : {}),
     ...(f['gym-models'] !== undefined ? { gymnasiumModelDir: f['gym-models'] as string } : {}),
   });
+  return { loaded, snapshot, env };
+}
+
+/** Open `--checkpoint` (the run directory is accepted too) as the commands above parse it. */
+export async function openCheckpointPolicy(f: ParsedFlags, seed: number): Promise<CheckpointPolicy> {
+  await initCompute((f.backend as BackendChoice | undefined) ?? 'auto');
+  const { loaded, snapshot, env } = await openCheckpointEnv(f, seed);
   let agent: SoftActorCritic;
   try {
     agent = new SoftActorCritic(env.observationSize, env.actionSize, snapshot.agent.hyperparameters, snapshot.seed);

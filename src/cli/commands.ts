@@ -8,6 +8,7 @@ import { simRobotCommand } from './simRobot.js';
 import { statusCommand } from './status.js';
 import { tasksCommand } from './tasks.js';
 import { trainCommand } from './train.js';
+import { viewCommand } from './view.js';
 
 /** Every CLI command; add one by writing its file and a line here. */
-export const COMMANDS: readonly Command[] = [runCommand, statusCommand, configCommand, trainCommand, evalCommand, exportCommand, tasksCommand, plotCommand, simRobotCommand];
+export const COMMANDS: readonly Command[] = [runCommand, statusCommand, configCommand, trainCommand, evalCommand, exportCommand, tasksCommand, plotCommand, viewCommand, simRobotCommand];

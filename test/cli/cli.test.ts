@@ -26,7 +26,7 @@ test('usage errors name the flag and exit 64', () => {
     [['sim-robot', '--mass-scale', '0'], /--mass-scale: expected a factor > 0 or LO,HI/],
     [['sim-robot', '--mass-scale', '1.3,1.1'], /--mass-scale: expected a factor > 0 or LO,HI with 0 < LO <= HI, got '1.3,1.1'/],
     [['eval', '--checkpoint', 'x', '--episodes', '-1'], /--episodes: must be >= 1/],
-    [['frobnicate'], /unknown command 'frobnicate' \(known: run, status, config, train, eval, export, tasks, plot, sim-robot\)/],
+    [['frobnicate'], /unknown command 'frobnicate' \(known: run, status, config, train, eval, export, tasks, plot, view, sim-robot\)/],
   ];
   for (const [args, pattern] of cases) {
     const r = cli(...args);

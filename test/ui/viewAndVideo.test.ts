@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { launchChromium } from '../../src/ui/browser.js';
+import type { Replay } from '../../src/ui/replay.js';
+import { MAIN_JS, msgIs, spawnDaemon, tempDir, TINY_SAC } from '../daemon/helpers.js';
+
+/**
+ * A daemon run records its evaluation episodes (RUN_DIR/replays/); `sacbridge view RUN_DIR` shows
+ * that finished run (curves and replays) in a real browser; `sacbridge eval --video` renders a
+ * trained pendulum with the same viewer in headless Chromium and ffmpeg, checked with ffprobe.
+ */
+
+type Api = { sacbridge: { loadReplay(n: string): Promise<{ frames: number; dt: number }>; showFrame(i: number): void } };
+
+async function canvasPixels(page: Page): Promise<number[]> {
+  return page.evaluate(() => {
+    const gl = document.querySelector('#scene canvas') as HTMLCanvasElement;
+    const c = document.createElement('canvas');
+    c.width = gl.width;
+    c.height = gl.height;
+    const ctx = c.getContext('2d')!;
+    ctx.drawImage(gl, 0, 0);
+    return Array.from(ctx.getImageData(0, 0, c.width, c.height).data);
+  });
+}
+
+function changed(a: number[], b: number[]): number {
+  let n = 0;
+  for (let i = 0; i < a.length; i += 4) if (Math.abs(a[i]! - b[i]!) + Math.abs(a[i + 1]! - b[i + 1]!) + Math.abs(a[i + 2]! - b[i + 2]!) > 30) n++;
+  return n;
+}
+
+test('evaluation replays in the run directory, `sacbridge view` of the finished run, `eval --video`', { timeout: 300_000 }, async () => {
+  const state = tempDir();
+  const d = spawnDaemon([...TINY_SAC, '--daemon.stateDir', state, '--metrics.enabled', 'false', '--sim.totalSteps', '600', '--sim.evalEvery', '300', '--sim.evalEpisodes', '1']);
+  await d.waitFor(msgIs('phase evaluating -> idle'), 120_000);
+  d.child.kill('SIGTERM');
+  assert.equal((await d.exit).code, 0);
+  const run = join(state, 'run');
+
+  // One replay per evaluation round (at 300 and 600 steps): the model's state and body poses per frame.
+  const names = readdirSync(join(run, 'replays')).sort();
+  assert.deepEqual(names, ['eval-0000000300.json', 'eval-0000000600.json']);
+  const replay = JSON.parse(readFileSync(join(run, 'replays', names[1]!), 'utf8')) as Replay;
+  assert.equal(replay.format, 'sacbridge-replay-1');
+  assert.equal(replay.step, 600);
+  assert.equal(replay.poses.length, 201, 'the reset and 200 steps of a pendulum episode');
+  assert.equal(replay.qpos.length, 201);
+  assert.ok(replay.poses.every((p) => p.length === 7 * replay.bodies.length));
+  assert.ok(replay.dt > 0);
+  const evalRecord = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number; returns: number[] }).find((r) => r.type === 'eval' && r.step === 600)!;
+  assert.ok(Math.abs(evalRecord.returns[0]! - replay.return) < 1e-6 * Math.max(1, Math.abs(replay.return)), 'the replay is the evaluation episode');
+  assert.ok(Math.abs(replay.rewards.reduce((a, b) => a + b, 0) - replay.return) < 0.01, 'its rewards add up to its return');
+
+  // sacbridge view RUN_DIR
+  const view = spawn(process.execPath, [MAIN_JS, 'view', run, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  view.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    view.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /^(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    view.on('exit', (code) => reject(new Error(`view exited ${code}: ${stderr}`)));
+  });
+  const browser = await launchChromium({ width: 1100, height: 720 });
+  try {
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+    // 3 training episodes and 2 evaluations on the return chart.
+    assert.equal(await page.$eval('[data-chart^="return"]', (el) => (el as HTMLElement).dataset.points), '5');
+    assert.deepEqual(await page.$$eval('#replays option', (os) => os.map((o) => (o as HTMLOptionElement).value)), names);
+    const info = await page.evaluate((n) => (window as unknown as Api).sacbridge.loadReplay(n), names[1]!);
+    assert.deepEqual(info, { frames: 201, dt: replay.dt });
+    await page.evaluate(() => (window as unknown as Api).sacbridge.showFrame(0));
+    const a = await canvasPixels(page);
+    await page.evaluate(() => (window as unknown as Api).sacbridge.showFrame(60));
+    const b = await canvasPixels(page);
+    assert.ok(changed(a, b) >= 50, `the replayed pendulum moves: ${changed(a, b)} pixels changed between frames 1 and 61`);
+    // Playing it in the page at its recorded speed reaches the last frame.
+    await page.click('#play');
+    await page.waitForFunction(() => document.body.dataset.replayFrame === '201', undefined, { timeout: 60_000 });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    view.kill('SIGTERM');
+  }
+  assert.equal(await new Promise((r) => view.on('exit', r)), 0);
+
+  // eval --video: 1 of 2 episodes, 201 frames of 640x480 at the control rate.
+  const file = join(tempDir(), 'pendulum.mp4');
+  const ev = spawnSync(process.execPath, [MAIN_JS, 'eval', '--checkpoint', run, '--episodes', '2', '--video', file, '--json'], { encoding: 'utf8', timeout: 240_000 });
+  assert.equal(ev.status, 0, ev.stderr);
+  const result = JSON.parse(ev.stdout) as { returns: number[]; video: { frames: number; fps: number } };
+  assert.equal(result.returns.length, 2);
+  assert.deepEqual(result.video, { file, frames: 201, fps: Math.round(1 / replay.dt) });
+  const probe = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,nb_read_frames,codec_name', '-of', 'json', file], { encoding: 'utf8' });
+  assert.equal(probe.status, 0, probe.stderr);
+  const stream = (JSON.parse(probe.stdout) as { streams: { width: number; height: number; nb_read_frames: string; codec_name: string }[] }).streams[0]!;
+  assert.deepEqual([stream.codec_name, stream.width, stream.height, Number(stream.nb_read_frames)], ['h264', 640, 480, 201]);
+
+  // Without a usable browser it says how to get one, before evaluating.
+  const none = spawnSync(process.execPath, [MAIN_JS, 'eval', '--checkpoint', run, '--video', join(tempDir(), 'x.mp4')], { encoding: 'utf8', env: { ...process.env, SACBRIDGE_CHROMIUM: '/nonexistent/chromium' } });
+  assert.equal(none.status, 69);
+  assert.match(none.stderr, /--video needs Chromium, and none was found: install Chromium \(Debian\/Ubuntu: `sudo apt install chromium`/);
+  const badExt = spawnSync(process.execPath, [MAIN_JS, 'eval', '--checkpoint', run, '--video', 'x.gif'], { encoding: 'utf8' });
+  assert.equal(badExt.status, 64);
+  assert.match(badExt.stderr, /--video x\.gif: name a \.mp4 or \.webm file/);
+});
