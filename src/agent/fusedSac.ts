@@ -278,6 +278,8 @@ export class FusedSac {
    */
   update(batch: TransitionBatch, targetNoise: SampleNoise, actorNoise: SampleNoise, ctx: FusedContext): FusedResult {
     const { B, O, A } = this;
+    // The buffers are sized for batchSize rows.
+    if (batch.size !== B) throw new Error(`fused SAC update: batch has ${batch.size} rows, batchSize is ${B}`);
     const gamma = this.hp.gamma;
     const alpha = ctx.alpha();
     const v1 = this.vf !== null;

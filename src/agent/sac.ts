@@ -342,6 +342,8 @@ export class SoftActorCritic implements ActionPolicy {
   private readonly obsScratch: Float32Array;
   private readonly nextObsScratch: Float32Array;
   private readonly actScratch: Float32Array;
+  /** Noise of one sampled action on the fused path. */
+  private readonly epsScratch: Float32Array;
   /** The fused update over a flat buffer (fusedSac.ts), or null: the tfjs update below runs. */
   private readonly fused: FusedSac | null;
   /** The fused update changed the flat buffer since the tfjs variables were last written. */
@@ -383,6 +385,7 @@ export class SoftActorCritic implements ActionPolicy {
     this.obsScratch = new Float32Array(this.hp.batchSize * observationSize);
     this.nextObsScratch = new Float32Array(this.hp.batchSize * observationSize);
     this.actScratch = new Float32Array(observationSize);
+    this.epsScratch = new Float32Array(actionSize);
     const selected = sacUpdateSelection(update);
     this.fused = selected.kind === 'fused'
       ? new FusedSac(this.hp, observationSize, actionSize, this.criticOptimizer, { provider: selected.provider, coreType: selected.coreType })
@@ -486,12 +489,8 @@ export class SoftActorCritic implements ActionPolicy {
   act(observation: Float32Array, deterministic: boolean, out: Float32Array): void {
     const obs = this.normalized(observation, 1, this.actScratch);
     if (this.fused !== null) {
-      let eps: Float32Array | null = null;
-      if (!deterministic) {
-        eps = new Float32Array(this.actionSize);
-        this.actRng.fillNormal(eps);
-      }
-      this.fused.act(obs, deterministic, eps, out);
+      if (!deterministic) this.actRng.fillNormal(this.epsScratch);
+      this.fused.act(obs, deterministic, deterministic ? null : this.epsScratch, out);
       return;
     }
     const values = tf.tidy(() => {

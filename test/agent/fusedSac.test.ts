@@ -144,3 +144,12 @@ test('fused: a checkpoint (the tfjs state) resumes bit-identically, act() sample
   assert.deepEqual(wf.hidden[1]!.kernel, wt.hidden[1]!.kernel);
   for (const s of [a, b, t]) s.dispose();
 });
+
+test('fused: a batch of another size than batchSize is refused, naming both', () => {
+  installGemm(providers[0]);
+  const sac = new SoftActorCritic(OBS, ACT, { batchSize: 128, hidden: [32] }, 1, 'fused');
+  const rng = new Rng(2);
+  const batch = batchOf(rng);
+  assert.throws(() => sac.updateWithNoise(batch, sac.drawNoise(B, rng), sac.drawNoise(B, rng)), /fused SAC update: batch has 256 rows, batchSize is 128/);
+  sac.dispose();
+});
