@@ -254,8 +254,8 @@ function crossChecks(c: SacbridgeConfig, origins: Record<string, Origin>, issues
   if (c.metrics.enabled && !isLoopbackHost(c.metrics.host) && !c.metrics.insecure) {
     add('metrics.host', c.metrics.host, 'serves /metrics and /status beyond loopback: use 127.0.0.1 (or ::1, localhost), or set metrics.insecure=true on a trusted network');
   }
-  if (c.switch.mode !== 'never' && !c.ros.enabled && c.zmq.remotePlant === '') {
-    add('switch.mode', c.switch.mode, 'a switch to the robot needs a robot: set ros.enabled=true or zmq.remotePlant');
+  if (c.switch.mode !== 'never' && !c.ros.enabled) {
+    add('switch.mode', c.switch.mode, 'a switch to the robot needs a robot: set ros.enabled=true (with ros.observations and ros.command)');
   }
   if (c.ros.enabled && c.ros.observations.length === 0) {
     add('ros.observations', c.ros.observations, 'ros.enabled=true needs at least one observation source');

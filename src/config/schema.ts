@@ -120,7 +120,6 @@ export const schema = {
     telemetry: endpoint('PUB endpoint for telemetry; empty = off.', 'tcp://127.0.0.1:5555'),
     policy: endpoint('ROUTER endpoint of the policy server; empty = off.', 'tcp://127.0.0.1:5556'),
     control: endpoint('Endpoint of the control API (REQ/REP, JSON); empty = off.', 'tcp://127.0.0.1:5557'),
-    remotePlant: endpoint('Endpoint of an outside simulator or robot driver (remote plant); empty = none.', ''),
     curveSecretKeyFile: str('File (mode 0600) holding the server\'s CURVE secret key (Z85); with curvePublicKeyFile and curveAuthorizedKeysDir it secures every socket; required for a non-loopback bind unless insecure.', ''),
     curvePublicKeyFile: str('File (mode 0600) holding the server\'s CURVE public key (Z85).', ''),
     curveAuthorizedKeysDir: str('Directory (not writable by others) of files listing the client public keys allowed to connect, one Z85 key per line; required with CURVE: only listed clients get in.', ''),

@@ -88,6 +88,10 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
         }
         pending.push(command as PhaseEvent);
       },
+      onReadyWait: (w) => logger.info(
+        { topic: w.topic, type: w.type, timeoutSeconds: w.timeoutSeconds, requestTopic: plantConfig.reset.mode === 'operator' ? plantConfig.reset.requestTopic ?? null : null },
+        `robot reset: waiting for "ready" (${w.type}, data: true) on ${w.topic ?? 'the control API only'} or the control API, up to ${w.timeoutSeconds} s`,
+      ),
     });
     session = await FineTuneSession.start({
       agent: deps.agent,

@@ -13,6 +13,7 @@ import { Rng } from '../util/rng.js';
 import type { EvaluationRequest, Job, JobCheckpoint, JobContext, JobStatus, ServedPolicy, TickResult } from './job.js';
 import type { Phase } from './phases.js';
 import { startRobotPhase, type RobotPhase, type RobotPhaseDeps } from './robotPhase.js';
+import { rosPreflight } from './rosPreflight.js';
 import { envInfo, policyActionBounds, sacHyperparameters, simEnvOptions, simTask } from '../wiring/configOptions.js';
 import type { Plant } from '../plant/plant.js';
 import { ReplayRecorder } from '../ui/replay.js';
@@ -89,6 +90,8 @@ export class SacJob implements Job {
     } catch (err) {
       throw new Error(`sim.task = ${JSON.stringify(task)}: ${(err as Error).message}`);
     }
+    // A robot phase ahead: its ROS 2 environment and topics are checked now, not at the gate.
+    await rosPreflight(config, logger, robot);
     const compute = await initCompute(config.compute.backend, { sacUpdate: config.compute.sacUpdate });
     logger.info({ backend: compute.backend, reason: compute.reason }, `tfjs backend ${compute.backend}`);
     const options = simEnvOptions(config.sim, config.safety);

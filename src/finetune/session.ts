@@ -338,6 +338,8 @@ export class FineTuneSession {
       await this.loop.stop();
       if ((this.o.controlThreadPriority ?? 0) > 0) setMainThreadScheduling('other');
       this.writeSafe();
+      // A reset may be waiting for the operator's "ready" for minutes: the stop does not.
+      this.plant.cancelReset?.();
       await this.resetting?.catch(() => undefined);
       const state = (await this.host.stop()) as SacLearnerState | null | undefined;
       if (state !== null && state !== undefined) this.o.agent.importState(state.agent);

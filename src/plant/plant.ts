@@ -53,6 +53,8 @@ export interface Plant {
    * before each tick, so the tick acts on the newest samples.
    */
   drain?(untilMs: number): Promise<void>;
+  /** Abandon a `reset()` under way (a robot waiting for its operator): it rejects at once. */
+  cancelReset?(): void;
   close(): Promise<void>;
 
   // Optional capabilities: a robot plant has them, a simulator does not need them.

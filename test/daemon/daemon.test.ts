@@ -9,6 +9,7 @@ import { cpuWakeupLatencyProblem, effectiveCpuWakeupLatencyUs } from '../../src/
 import type { DaemonStatus } from '../../src/daemon/control.js';
 import type { DaemonSnapshot } from '../../src/daemon/daemon.js';
 import { StateDir } from '../../src/daemon/stateDir.js';
+import { liveRosSkip } from '../rosLive.js';
 import { controlCall, DIST, ensureAddon, killAll, MAIN_JS, msgIs, notifyReceiver, sleep, spawnDaemon, tempDir, TINY_SAC, type LogRecord } from './helpers.js';
 
 /** The real daemon process (`node dist/src/cli/main.js run`) with the real sac job, small. */
@@ -310,50 +311,49 @@ function robotConfig(dir: string, mode: 'automatic' | 'operator'): string {
   return file;
 }
 
-const phaseMsgs = (logs: LogRecord[]): string[] => logs.filter((r) => typeof r.msg === 'string' && r.msg.startsWith('phase ')).map((r) => r.msg!.slice(6));
 
-test('gate passed with switch.mode automatic: armed, real_finetune without ROS 2 fails clearly into e-stop, which survives a restart', async () => {
+test('a robot phase without ROS 2 is refused at start (exit 78 naming ros.enabled), not at the gate', async () => {
   const dir = tempDir();
-  const args = ['--config', robotConfig(dir, 'automatic'), ...COMMON];
-  const d = spawnDaemon(args);
-  await d.waitFor(msgIs('phase real_finetune -> estop'), 60_000);
-  assert.deepEqual(phaseMsgs(d.logs), ['idle -> sim_training', 'sim_training -> evaluating', 'evaluating -> armed', 'armed -> real_finetune', 'real_finetune -> estop']);
-  const why = d.logs.find(msgIs('cannot start real fine-tuning'));
-  assert.match(String(why?.error), /ROS 2 is not available: .*ROS_DISTRO/);
-  const gate = d.logs.find(msgIs('evaluation done'));
-  assert.match(String(gate?.gate), /^passed/);
-  d.child.kill('SIGTERM');
-  assert.equal((await d.exit).code, 0);
-
-  // The e-stop is persisted: a restart stays there until an operator clears it (to idle: a robot is re-armed deliberately).
-  const again = spawnDaemon(args);
-  const ready = await again.waitFor(msgIs('ready'));
-  assert.equal(ready.phase, 'estop');
-  const control = readStatus(join(dir, 'state'))!.zmq.control!;
-  const refused = await controlCall(control, 'resume');
-  assert.equal(refused.ok, false);
-  assert.equal(refused.error!.code, 'refused');
-  const cleared = await controlCall(control, 'clear_estop', { reason: 'test' });
-  assert.deepEqual([cleared.ok, cleared.result!.to], [true, 'idle']);
-  again.child.kill('SIGTERM');
-  assert.equal((await again.exit).code, 0);
+  // spawnDaemon passes no ROS 2 environment.
+  const d = spawnDaemon(['--config', robotConfig(dir, 'automatic'), ...COMMON]);
+  const exit = await d.exit;
+  assert.equal(exit.code, EX_CONFIG);
+  assert.match(d.stderr.join('') + JSON.stringify(d.logs), /ros\.enabled = true .*the robot phase \(switch\.mode = automatic\) needs ROS 2 here: ROS_DISTRO is not set/);
+  assert.equal(d.logs.some((r) => typeof r.msg === 'string' && r.msg.startsWith('phase ')), false, 'no phase was entered');
 });
 
-test('gate passed with switch.mode operator: armed waits for the operator, who confirms over the control API', async () => {
+const rosSkip = liveRosSkip('daemon with a robot phase on real ROS 2');
+
+test('gate passed with switch.mode operator: armed waits for the operator, who confirms over the control API; the robot reset says what it waits for, and SIGTERM stops the wait', { skip: rosSkip }, async () => {
   const dir = tempDir();
-  const d = spawnDaemon(['--config', robotConfig(dir, 'operator'), ...COMMON]);
+  const env = { ...rosEnvironment(), ROS_DOMAIN_ID: String(1 + ((process.pid + 7) % 101)) };
+  const d = spawnDaemon(['--config', robotConfig(dir, 'operator'), ...COMMON, '--ros.nodeName', `sacbridge_${process.pid}`], env);
   await d.waitFor(msgIs('phase evaluating -> armed'), 60_000);
   await sleep(500);
   const s = readStatus(join(dir, 'state'))!;
   assert.equal(s.phase, 'armed', 'no switch without the operator');
   const r = await controlCall(s.zmq.control!, 'switch_phase', { phase: 'real_finetune', reason: 'operator confirms' });
   assert.deepEqual([r.ok, r.result!.from, r.result!.to], [true, 'armed', 'real_finetune']);
-  await d.waitFor(msgIs('phase real_finetune -> estop'));
   const confirm = d.logs.find(msgIs('phase armed -> real_finetune'))!;
   assert.equal(confirm.source, 'control-api');
+  const waiting = await d.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('robot reset: waiting for "ready"'), 30_000);
+  assert.equal(waiting.topic, '/sacbridge/ready');
+  assert.equal(waiting.type, 'std_msgs/msg/Bool');
+  // Nobody answers: SIGTERM ends the wait at once, with a checkpoint, exit 0.
+  const t0 = Date.now();
   d.child.kill('SIGTERM');
   assert.equal((await d.exit).code, 0);
+  assert.ok(Date.now() - t0 < 30_000, `stopped in ${Date.now() - t0} ms`);
+  assert.ok(d.logs.some(msgIs('stopped')));
 });
+
+/** The sourced ROS 2's variables, for a daemon child. */
+function rosEnvironment(): NodeJS.ProcessEnv {
+  const keep = ['ROS_DISTRO', 'AMENT_PREFIX_PATH', 'LD_LIBRARY_PATH', 'PYTHONPATH', 'ROS_VERSION', 'ROS_PYTHON_VERSION', 'RMW_IMPLEMENTATION', 'CMAKE_PREFIX_PATH', 'COLCON_PREFIX_PATH'];
+  const env: NodeJS.ProcessEnv = { ROS_AUTOMATIC_DISCOVERY_RANGE: 'LOCALHOST' };
+  for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k];
+  return env;
+}
 
 test('the phase lives in the checkpoint too: with the state file lost, a restart resumes the checkpoint\'s phase and counters', async () => {
   const dir = tempDir();

@@ -49,7 +49,7 @@ test('sim_training -> evaluating -> armed -> real_finetune on the ROS graph, the
     const pause = records.find((r) => r.msg === 'phase real_finetune -> paused');
     assert.equal(pause?.reason, 'phase command on /sacbridge/phase');
     // Leaving the phase stopped the session and closed the plant.
-    await until('the robot phase closed', () => graph.shutdownCalled, 5000);
+    await until('the robot phase closed', () => !graph.initialized, 5000);
     const n = rig.robot.stats.commands;
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(rig.robot.stats.commands, n, 'no commands once paused');

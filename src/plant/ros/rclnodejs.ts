@@ -66,6 +66,8 @@ export interface RclNode {
   ): RclSubscription;
   /** Non-blocking in rclnodejs 2.x: starts delivering callbacks on the event loop. */
   spin(timeout?: number): void;
+  /** Topics the graph shows (discovery), each with its message types ('std_msgs/msg/Bool'). */
+  getTopicNamesAndTypes(): { name: string; types: string[] }[];
   destroy(): void;
 }
 
@@ -80,6 +82,11 @@ export interface RclModule {
   readonly QoS: RclQoSStatic;
   shutdown(): void;
   isShutdown(): boolean;
+  /**
+   * rclnodejs shuts every context down on SIGINT (its own handler); the daemon stops cleanly
+   * itself, publishing the safe command last, so the loader removes that handler.
+   */
+  removeSignalHandlers?(): void;
 }
 
 export class RosUnavailableError extends Error {
@@ -159,5 +166,6 @@ async function importRclnodejs(): Promise<RclModule> {
   if (mod.default === undefined || typeof mod.default.init !== 'function') {
     throw new RosUnavailableError('rclnodejs loaded but has no default export with init(): unexpected version (want 2.x)');
   }
+  mod.default.removeSignalHandlers?.();
   return mod.default;
 }

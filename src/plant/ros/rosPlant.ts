@@ -106,6 +106,7 @@ export class RosPlant implements Plant {
   private estopReason: string | null = null;
   private readyAt = -Infinity;
   private waiter: { wake: () => void } | null = null;
+  private resetCancelled = false;
   private closed = false;
   /** A command went out since the last lockstep advance. */
   private lockstepPending = false;
@@ -299,6 +300,7 @@ export class RosPlant implements Plant {
 
   /** Scripted reset or operator confirmation, then fresh observations. Rejects on e-stop or timeout. */
   async reset(): Promise<void> {
+    this.resetCancelled = false;
     this.assertRunnable('reset');
     const r = this.config.reset;
     if (r.mode === 'scripted') {
@@ -372,7 +374,14 @@ export class RosPlant implements Plant {
     this.node.destroy();
   }
 
+  /** Abandon a reset under way (the daemon stops): the pending `reset()` rejects at once. */
+  cancelReset(): void {
+    this.resetCancelled = true;
+    this.waiter?.wake();
+  }
+
   private assertRunnable(what: string): void {
+    if (this.resetCancelled) throw new Error(`${what}: cancelled`);
     if (this.closed) throw new Error(`${what}: the ros plant is closed`);
     if (this.estopReason !== null) throw new Error(`${what}: e-stop is latched (${this.estopReason}); clear it through the control API`);
   }

@@ -287,6 +287,11 @@ class FakeNode implements RclNode {
     return { topic };
   }
 
+  getTopicNamesAndTypes(): { name: string; types: string[] }[] {
+    this.alive();
+    return this.graph.topicList().map((t) => ({ name: t.topic, types: [t.type] }));
+  }
+
   spin(): void {
     this.alive();
     if (this.spinning) throw new Error(`node '${this.name}' is already spinning`);
