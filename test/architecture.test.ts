@@ -26,7 +26,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['ui'],
   ['daemon', 'metrics'],
   ['plot', 'export'],
-  ['cli'],
+  ['cli', 'api'],
 ];
 
 type Graph = Map<string, Set<string>>;
