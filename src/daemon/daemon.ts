@@ -12,6 +12,7 @@ import { checkThreadSettings, holdCpuWakeupLatency } from './realtimePreflight.j
 import { progressRecord, statusLine } from './statusText.js';
 import type { TickTelemetry, UpdateTelemetry } from '../zmq/telemetry.js';
 import { Schedule } from '../train/schedule.js';
+import { CheckpointRetry } from './checkpointRetry.js';
 import { DaemonControl, type CheckpointInfo, type ControlRequest, type DaemonStatus } from './control.js';
 import { TICKING_PHASES, type CreateJob, type Job, type PolicySink, type TelemetrySink } from './job.js';
 import { createJob } from './jobs.js';
@@ -24,6 +25,13 @@ import { resolveStateDir, StateDir, type DaemonState } from './stateDir.js';
 export const EX_TEMPFAIL = 75;
 /** sysexits.h EX_SOFTWARE: the stop took longer than daemon.stopTimeoutSeconds. */
 export const EX_SOFTWARE = 70;
+/** sysexits.h EX_IOERR: no checkpoint could be saved (daemon.checkpointFailureTimeoutSeconds, or the final one). */
+export const EX_IOERR = 74;
+
+/** Nothing could be saved for daemon.checkpointFailureTimeoutSeconds. */
+class CheckpointStarved extends Error {
+  override name = 'CheckpointStarved';
+}
 
 export interface DaemonOptions {
   config: SacbridgeConfig;
@@ -77,6 +85,7 @@ export class Daemon {
   private job!: Job;
   private state!: DaemonState;
   private schedule!: Schedule;
+  private retry!: CheckpointRetry;
   private metricsServer: MetricsServer | null = null;
   private uiServer: UiServer | null = null;
   private wakeupLatency: CpuWakeupLatencyRequest | null = null;
@@ -155,6 +164,7 @@ export class Daemon {
       this.lastProgress = { at: Date.now(), steps: jobSteps };
       this.counted = { envSteps: restored.envSteps, updates: restored.updates };
       this.schedule = new Schedule(this.config.daemon.checkpointEverySteps, this.config.daemon.checkpointEverySeconds, jobSteps, Date.now());
+      this.retry = new CheckpointRetry(this.config.daemon.checkpointFailureTimeoutSeconds * 1000);
       this.phases = new PhaseMachine(this.state.phase, this.state.counters.transitions, {
         persist: (to, seq) => this.persistPhase(to, seq),
         log: (c) => log.info({ event: c.event, from: c.from.phase, to: c.to.phase, source: c.source, reason: c.reason, seq: c.seq }, `phase ${c.from.phase} -> ${c.to.phase}`),
@@ -236,12 +246,21 @@ export class Daemon {
   private persistPhase(to: PhaseState, seq: number): void {
     // 'stopping' is not a phase to resume in: keep the one being left, and mark the stop clean.
     const stopping = to.phase === 'stopping';
-    this.state = this.stateDir.saveState({
+    const next: DaemonState = {
       ...this.state,
       phase: stopping ? this.state.phase : to,
       counters: { ...this.state.counters, transitions: seq },
       cleanStop: stopping,
-    });
+    };
+    try {
+      this.state = this.stateDir.saveState(next);
+    } catch (err) {
+      // A phase change (an e-stop above all) never waits for the disk: it holds in memory and
+      // goes to disk with the next state write or checkpoint.
+      this.state = next;
+      this.metrics.writeFailed('daemon_state');
+      this.logger.error({ err: (err as Error).message, phase: to.phase }, 'could not write the daemon state file; the phase change holds');
+    }
   }
 
   get phase(): Phase {
@@ -311,6 +330,7 @@ export class Daemon {
     this.config = next;
     this.logger.level = next.logging.level;
     this.schedule.configure(next.daemon.checkpointEverySteps, next.daemon.checkpointEverySeconds);
+    this.retry.configure(next.daemon.checkpointFailureTimeoutSeconds * 1000);
     const jobApplied = this.job.reconfigure?.(next, live) ?? [];
     const daemonKeys = live.filter((k) => k.startsWith('logging.') || k.startsWith('daemon.'));
     const applied = [...new Set([...daemonKeys, ...jobApplied])];
@@ -366,9 +386,16 @@ export class Daemon {
         await this.checkpointIfDue();
         this.statusIfDue();
       }
-      await this.shutdown();
-      return 0;
+      return await this.shutdown();
     } catch (err) {
+      if (err instanceof CheckpointStarved) {
+        log.fatal(err.message);
+        await this.zmq?.close();
+        this.zmq = null;
+        await this.job.close?.().catch(() => undefined);
+        await this.release();
+        return EX_IOERR;
+      }
       log.fatal({ err }, 'the control loop failed');
       await this.release();
       return 1;
@@ -435,24 +462,53 @@ export class Daemon {
     }
   }
 
+  /**
+   * A scheduled checkpoint, or a retry of one that failed. A failure never stops the loop: the
+   * previous generation stays, the failure is logged and counted, and the next attempt waits
+   * for the backoff. Only when nothing could be saved for daemon.checkpointFailureTimeoutSeconds
+   * does this throw CheckpointStarved, which stops the daemon (exit 74).
+   */
   private async checkpointIfDue(): Promise<void> {
-    const steps = this.job.status().envSteps;
-    const due = this.schedule.due(steps, Date.now());
-    if (due !== null) await this.checkpoint(due === 'steps' ? 'schedule (steps)' : 'schedule (time)');
+    const now = Date.now();
+    let reason: string;
+    if (this.retry.failing) {
+      if (!this.retry.mayRetry(now)) return;
+      reason = `retry ${this.retry.failedAttempts} after a failed checkpoint`;
+    } else {
+      const due = this.schedule.due(this.job.status().envSteps, now);
+      if (due === null) return;
+      reason = due === 'steps' ? 'schedule (steps)' : 'schedule (time)';
+    }
+    try {
+      await this.checkpoint(reason);
+    } catch (err) {
+      const f = this.retry.failed(Date.now());
+      this.logger.error({ err: (err as Error).message, reason, retryInSeconds: f.retryInMs / 1000, failingForSeconds: Math.round(f.failingForMs / 1000), previous: this.state.lastCheckpoint }, 'checkpoint failed; the previous one is intact, training goes on');
+      if (f.giveUp) {
+        throw new CheckpointStarved(`no checkpoint could be saved for ${Math.round(f.failingForMs / 1000)} s (daemon.checkpointFailureTimeoutSeconds = ${this.config.daemon.checkpointFailureTimeoutSeconds}); the last one is ${this.state.lastCheckpoint ?? 'none'}: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** Write a checkpoint now (between ticks): the job's state and the daemon's, in one generation. */
   async checkpoint(reason: string): Promise<CheckpointInfo> {
     const t0 = performance.now();
     const count = this.state.counters.checkpoints + 1;
-    const r = await this.job.checkpoint(reason, this.snapshot(count) as unknown as Json);
-    const info: CheckpointInfo = { name: r.id, steps: r.steps, replaySize: r.replaySize };
-    this.state = this.stateDir.saveState({
-      ...this.state,
-      lastCheckpoint: info.name,
-      jobSteps: info.steps,
-      counters: { ...this.state.counters, checkpoints: count },
-    });
+    let info: CheckpointInfo;
+    try {
+      const r = await this.job.checkpoint(reason, this.snapshot(count) as unknown as Json);
+      info = { name: r.id, steps: r.steps, replaySize: r.replaySize };
+      this.state = this.stateDir.saveState({
+        ...this.state,
+        lastCheckpoint: info.name,
+        jobSteps: info.steps,
+        counters: { ...this.state.counters, checkpoints: count },
+      });
+    } catch (err) {
+      this.metrics.writeFailed('checkpoint');
+      throw err;
+    }
+    this.retry.succeeded();
     const seconds = (performance.now() - t0) / 1000;
     this.schedule.done(info.steps, Date.now());
     this.lastCheckpointSteps = info.steps;
@@ -523,18 +579,28 @@ export class Daemon {
     };
   }
 
-  private async shutdown(): Promise<void> {
+  private async shutdown(): Promise<number> {
     const log = this.logger;
     await this.notify.stopping(`stopping (${this.stopReason})`);
     for (const p of this.pending.splice(0)) p.reject(new Error('the daemon is stopping'));
-    if (this.job.status().envSteps !== this.lastCheckpointSteps) await this.checkpoint(`stop (${this.stopReason})`);
+    let code = 0;
+    if (this.job.status().envSteps !== this.lastCheckpointSteps) {
+      try {
+        await this.checkpoint(`stop (${this.stopReason})`);
+      } catch (err) {
+        // The previous generation is intact; the steps since it are what is lost.
+        log.error({ err: (err as Error).message, previous: this.state.lastCheckpoint }, 'the final checkpoint failed; the previous one is intact');
+        code = EX_IOERR;
+      }
+    }
     this.phases.tryApply('stop', 'daemon', this.stopReason ?? '');
     await this.zmq?.close();
     this.zmq = null;
     await this.job.close?.();
     this.writeStatus();
     await this.release();
-    log.info({ reason: this.stopReason }, 'stopped');
+    log.info({ reason: this.stopReason, exitCode: code }, 'stopped');
+    return code;
   }
 
   private async release(): Promise<void> {

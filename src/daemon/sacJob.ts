@@ -270,7 +270,13 @@ export class SacJob implements Job {
     this.lastEvalReturn = mean;
     this.ctx.metrics.evaluationFinished(mean);
     const t = this.trainer;
-    appendFileSync(this.metricsPath, `${JSON.stringify({ type: 'eval', step: t.counters.steps, mean_return: mean, std_return: std, returns, time: new Date().toISOString() })}\n`);
+    try {
+      appendFileSync(this.metricsPath, `${JSON.stringify({ type: 'eval', step: t.counters.steps, mean_return: mean, std_return: std, returns, time: new Date().toISOString() })}\n`);
+    } catch (err) {
+      // A full disk costs the record, not the evaluation's outcome.
+      this.ctx.metrics.writeFailed('metrics_record');
+      this.ctx.logger.error({ err: (err as Error).message }, 'could not append the evaluation record to metrics.jsonl');
+    }
     this.lastGate =
       sw.mode === 'never' ? 'no switch configured'
       : !gates ? `not judged (an operator's round of ${returns.length} episodes; the gate needs ${this.gateEpisodes()} deterministic ones)`

@@ -173,12 +173,17 @@ export class StateDir {
     const me: LockRecord = { pid: process.pid, startTime: processStartTime(process.pid), host: hostname() };
     const tmp = `${this.lockPath}.${process.pid}.tmp`;
     try {
-      const fd = openSync(tmp, 'w', 0o644);
       try {
-        writeSync(fd, JSON.stringify(me) + '\n');
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
+        const fd = openSync(tmp, 'w', 0o644);
+        try {
+          writeSync(fd, JSON.stringify(me) + '\n');
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+      } catch (err) {
+        // A full (or read-only) disk at start: a clear refusal, and no lock file left behind.
+        throw new LockError(`cannot write the lock file in state directory ${this.dir}: ${(err as Error).message}`);
       }
       for (let attempt = 0; attempt < 3; attempt++) {
         try {

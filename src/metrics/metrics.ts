@@ -31,6 +31,7 @@ export class Metrics {
   private readonly phase = new Gauge({ name: 'sacbridge_phase', help: 'Current phase (1 for the current one, 0 for the others).', labelNames: ['phase'] as const, registers: [this.registry] });
   private readonly transitions = new Counter({ name: 'sacbridge_phase_transitions_total', help: 'Phase transitions.', labelNames: ['to'] as const, registers: [this.registry] });
   private readonly checkpoints = new Counter({ name: 'sacbridge_checkpoints_total', help: 'Checkpoints written.', labelNames: ['reason'] as const, registers: [this.registry] });
+  private readonly writeFailures = new Counter({ name: 'sacbridge_write_failures_total', help: 'Writes that failed (a full disk, an I/O error): checkpoints, daemon state, metrics records. The daemon runs on and retries.', labelNames: ['what'] as const, registers: [this.registry] });
   private readonly checkpointSeconds = new Histogram({ name: 'sacbridge_checkpoint_seconds', help: 'Time to write a checkpoint.', buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30], registers: [this.registry] });
   private readonly zmqMessages = new Counter({ name: 'sacbridge_zmq_messages_total', help: 'ZeroMQ messages.', labelNames: ['socket', 'direction'] as const, registers: [this.registry] });
   private readonly zmqErrors = new Counter({ name: 'sacbridge_zmq_errors_total', help: 'Malformed or refused ZeroMQ messages.', labelNames: ['socket', 'kind'] as const, registers: [this.registry] });
@@ -78,6 +79,10 @@ export class Metrics {
   checkpointWritten(reason: string, seconds: number): void {
     this.checkpoints.inc({ reason });
     this.checkpointSeconds.observe(seconds);
+  }
+  /** A write that failed: 'checkpoint', 'daemon_state' or 'metrics_record'. */
+  writeFailed(what: string): void {
+    this.writeFailures.inc({ what });
   }
   zmqMessage(socket: string, direction: 'in' | 'out', n = 1): void {
     this.zmqMessages.inc({ socket, direction }, n);

@@ -216,7 +216,15 @@ export class Trainer {
   }
 
   private emit(record: MetricsRecord): void {
-    appendFileSync(this.metricsPath, `${JSON.stringify(record)}\n`);
+    try {
+      appendFileSync(this.metricsPath, `${JSON.stringify(record)}\n`);
+      this.recordsFailing = false;
+    } catch (err) {
+      // A full disk costs the record, never the run; said once per run of failures.
+      this.recordsDropped++;
+      if (!this.recordsFailing) this.warnFn(`WARNING: cannot append to ${this.metricsPath} (${(err as Error).message}); records are dropped until it works again`);
+      this.recordsFailing = true;
+    }
     for (const l of this.listeners) l(record);
   }
 
@@ -363,6 +371,9 @@ export class Trainer {
   }
 
   private extraFn: (() => Json) | undefined;
+  /** Metrics records that could not be written (a full disk). */
+  recordsDropped = 0;
+  private recordsFailing = false;
   /**
    * After a resume that fell back past broken generations: the one resumed from, which
    * retention keeps for the rest of the run, and the broken ones, which it does not count.
