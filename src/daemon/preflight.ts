@@ -1,7 +1,8 @@
 /**
  * Start-up checks of everything the configuration names outside itself: ports, paths, the
- * task and its models, the state directory, the job module, CURVE key files, ROS 2, real-time
- * rights. `sacbridge run` runs them before it starts anything and `sacbridge config check`
+ * task and its models, the state directory, the job module, CURVE key files, real-time rights.
+ * (The ROS 2 checks of the robot phase belong with it: they add their issues here.)
+ * `sacbridge run` runs them before it starts anything and `sacbridge config check`
  * runs the same ones, so "valid" means `run` starts. Each problem names the key, its value,
  * where the value came from and what would be valid; the CLI exits 78 (EX_CONFIG) on them, so
  * systemd (RestartPreventExitStatus=78) does not retry a start that cannot succeed.
@@ -13,7 +14,6 @@ import { createServer } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError, type ConfigIssue, type Origin } from '../config/load.js';
 import type { SacbridgeConfig } from '../config/schema.js';
-import { rosEnvironmentProblem } from '../plant/ros/rclnodejs.js';
 import { checkTask } from '../task/registry.js';
 import { createEnv } from '../wiring/envFactory.js';
 import { simEnvOptions, simTask } from '../wiring/configOptions.js';
@@ -51,10 +51,6 @@ export async function preflightProblems(config: SacbridgeConfig, options: Prefli
   await checkTaskAndModels(config, add);
   checkJob(config, add);
   await checkCurve(config, add);
-  if (config.ros.enabled) {
-    const problem = rosEnvironmentProblem({ env });
-    if (problem !== null) add('ros.enabled', true, `${problem}; or set ros.enabled=false for a sim-only daemon`);
-  }
   try {
     checkThreadSettings(config.realtime);
   } catch (err) {

@@ -38,8 +38,6 @@ await new Promise<void>((r) => holder.listen({ host: '127.0.0.1', port: 0 }, r))
 const busy = (holder.address() as { port: number }).port;
 after(() => holder.close());
 
-const OBS = JSON.stringify([{ topic: '/joint_states', type: 'sensor_msgs/msg/JointState', fields: { qpos: 'position' } }]);
-
 const CASES: Case[] = [
   { name: 'control port in use', key: 'zmq.control', args: ['--zmq.control', `tcp://127.0.0.1:${busy}`], says: /in use by another process/ },
   { name: 'policy port in use', key: 'zmq.policy', args: ['--zmq.policy', `tcp://127.0.0.1:${busy}`], says: /in use/ },
@@ -64,7 +62,6 @@ const CASES: Case[] = [
   { name: 'a state dir on proc', key: 'daemon.stateDir', args: ['--daemon.stateDir', '/proc/sacbridge/state'], says: /on proc, a kernel interface/ },
   { name: 'a state dir on sysfs', key: 'daemon.stateDir', args: ['--daemon.stateDir', '/sys/kernel/sacbridge'], says: /on sysfs/ },
   { name: 'a job module that does not exist', key: 'daemon.job', args: ['--daemon.job', join(root, 'job.mjs')], says: /does not exist/ },
-  { name: 'ROS 2 enabled without a sourced ROS 2', key: 'ros.enabled', args: ['--ros.enabled', 'true', '--ros.observations', OBS], env: { ROS_DISTRO: '', AMENT_PREFIX_PATH: '' }, says: /ROS_DISTRO is not set/ },
   { name: 'ROS 2 enabled without observations', key: 'ros.observations', args: ['--ros.enabled', 'true'], says: /at least one observation source/ },
   { name: 'a switch to a robot without one', key: 'switch.mode', args: ['--switch.mode', 'automatic'], says: /needs a robot/ },
   { name: 'a hexadecimal integer from the environment', key: 'rl.batchSize', env: { SACBRIDGE_RL_BATCH_SIZE: '0x40' }, says: /plain decimal/ },
