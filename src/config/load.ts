@@ -254,6 +254,9 @@ function crossChecks(c: SacbridgeConfig, origins: Record<string, Origin>, issues
   if (c.metrics.enabled && !isLoopbackHost(c.metrics.host) && !c.metrics.insecure) {
     add('metrics.host', c.metrics.host, 'serves /metrics and /status beyond loopback: use 127.0.0.1 (or ::1, localhost), or set metrics.insecure=true on a trusted network');
   }
+  if (c.ui.enabled && !isLoopbackHost(c.ui.host) && !c.ui.insecure) {
+    add('ui.host', c.ui.host, 'serves the web UI beyond loopback: use 127.0.0.1 (or ::1, localhost) and an SSH tunnel, or set ui.insecure=true on a trusted network');
+  }
   if (c.switch.mode !== 'never' && !c.ros.enabled) {
     add('switch.mode', c.switch.mode, 'a switch to the robot needs a robot: set ros.enabled=true (with ros.observations and ros.command)');
   }

@@ -181,7 +181,8 @@ export const schema = {
   },
   ui: {
     enabled: bool('Serve the web UI (live curves, status, 3D view of the robot, evaluation replays) over HTTP and a WebSocket.', true),
-    host: str('Web UI listen address (loopback by default; it has no authentication, so reach it from elsewhere through an SSH tunnel).', '127.0.0.1', { re: /^\S+$/, what: 'a host name or address' }),
+    host: str('Web UI listen address (loopback by default; it has no authentication, so reach it from elsewhere through an SSH tunnel). An address beyond loopback needs ui.insecure=true.', '127.0.0.1', { re: /^\S+$/, what: 'a host name or address' }),
+    insecure: bool('Allow ui.host beyond loopback (plain HTTP, no authentication: anyone who reaches the port sees the run). Only on a trusted network.', false),
     port: int('Web UI TCP port; 0 = any free port (written to the status file as uiUrl).', 9465, { min: 0, max: 65535 }),
   },
 } as const;

@@ -84,18 +84,19 @@ async function checkPorts(c: SacbridgeConfig, add: Add): Promise<void> {
     if (m !== null) listeners.push({ key: `zmq.${k}`, value: ep, host: unbracket(m[1]!), port: Number(m[2]) });
   }
   if (c.metrics.enabled && c.metrics.port !== 0) listeners.push({ key: 'metrics.port', value: String(c.metrics.port), host: c.metrics.host, port: c.metrics.port });
+  if (c.ui.enabled && c.ui.port !== 0) listeners.push({ key: 'ui.port', value: String(c.ui.port), host: c.ui.host, port: c.ui.port });
   const clashing = new Set<string>();
   listeners.forEach((l, i) => {
     const earlier = listeners.slice(0, i).find((e) => e.port === l.port && (e.host === l.host || isWildcard(e.host) || isWildcard(l.host)));
     if (earlier !== undefined) {
-      add(l.key, l.key === 'metrics.port' ? l.port : l.value, `port ${l.port} is also ${earlier.key} (${earlier.value}): every socket needs a port of its own`);
+      add(l.key, l.key === 'metrics.port' || l.key === 'ui.port' ? l.port : l.value, `port ${l.port} is also ${earlier.key} (${earlier.value}): every socket needs a port of its own`);
       clashing.add(l.key);
     }
   });
   for (const l of listeners) {
     if (clashing.has(l.key)) continue;
     const problem = await bindProblem(l.host, l.port);
-    if (problem !== null) add(l.key, l.key === 'metrics.port' ? l.port : l.value, problem);
+    if (problem !== null) add(l.key, l.key === 'metrics.port' || l.key === 'ui.port' ? l.port : l.value, problem);
   }
 }
 

@@ -49,6 +49,9 @@ const CASES: Case[] = [
   { name: 'a port out of range', key: 'zmq.telemetry', args: ['--zmq.telemetry', 'tcp://127.0.0.1:70000'], says: /1-65535/ },
   { name: 'a bind beyond loopback without CURVE', key: 'zmq.control', args: ['--zmq.control', 'tcp://0.0.0.0:45613'], says: /beyond loopback/ },
   { name: 'metrics on every interface without the opt-in', key: 'metrics.host', args: ['--metrics.host', '0.0.0.0'], says: /metrics\.insecure/ },
+  { name: 'web UI port in use', key: 'ui.port', args: ['--ui.port', String(busy)], says: /in use/ },
+  { name: 'the same port twice (web UI and metrics)', key: 'ui.port', args: ['--metrics.port', '45615', '--ui.port', '45615'], says: /also metrics\.port/ },
+  { name: 'the web UI on every interface without the opt-in', key: 'ui.host', args: ['--ui.host', '0.0.0.0'], says: /ui\.insecure/ },
   { name: 'a metrics address this machine does not have', key: 'metrics.port', args: ['--metrics.host', '192.0.2.1', '--metrics.insecure', 'true', '--metrics.port', '45614'], says: /not an address of this machine/ },
   { name: 'an unknown task', key: 'sim.task', args: ['--sim.task', 'HalfCheetah-v4'], says: /unknown task 'HalfCheetah-v4' \(nearest: 'HalfCheetah-v5'\)/ },
   { name: 'a Gymnasium task without its models', key: 'sim.gymnasiumModelDir', args: ['--sim.task', 'HalfCheetah-v5'], says: /half_cheetah\.xml/ },
@@ -98,6 +101,7 @@ function baseArgs(c: Case, stateDir: string): string[] {
     ['--zmq.policy', 'tcp://127.0.0.1:*'],
     ['--zmq.control', 'tcp://127.0.0.1:*'],
     ['--metrics.port', '0'],
+    ['--ui.port', '0'],
     ['--daemon.stateDir', stateDir],
   ];
   return base.filter(([k]) => !given.has(k)).flat();
