@@ -6,7 +6,9 @@ import { loadRclnodejs, rosEnvironmentProblem, type RclModule, type RosEnvironme
 import { RosPlant } from '../plant/ros/rosPlant.js';
 import type { CommandSink, ObservationSource, RosPlantConfig } from '../plant/ros/rosPlantConfig.js';
 import { getTaskDefinition } from '../task/registry.js';
-import { FineTuneSession, type FineTuneOptions } from '../finetune/session.js';
+import { FineTuneSession, type FineTuneOptions, type FineTuneStatus } from '../finetune/session.js';
+import type { SacLearnerState } from '../finetune/sacLearner.js';
+import type { RosPlantCounters } from '../plant/ros/rosPlant.js';
 import { fineTuneSettings, safetyOptions } from '../wiring/configOptions.js';
 import type { TickResult } from './job.js';
 import type { PhaseEvent } from './phases.js';
@@ -33,6 +35,12 @@ export interface RobotPhase {
   /** Called by the daemon's loop; the session runs on its own timer, so this only watches it. */
   tick(): Promise<TickResult>;
   stop(): Promise<void>;
+  /** The session's counters (steps, episodes, returns, learner, safety, loop). */
+  status(): FineTuneStatus;
+  /** The ROS messages counted by the plant. */
+  rosCounters(): RosPlantCounters;
+  /** The learner's state now, for a checkpoint during fine-tuning (null before its first update). */
+  learnedState(): Promise<SacLearnerState | null>;
 }
 
 export interface RobotPhaseDeps {
@@ -43,6 +51,11 @@ export interface RobotPhaseDeps {
   task: string;
   /** Every set of actor weights the robot acts with (FineTuneOptions.onPolicy). */
   onPolicy?: FineTuneOptions['onPolicy'];
+  /** Every control tick and every finished episode on the robot (telemetry, metrics). */
+  onTick?: FineTuneOptions['onTick'];
+  onEpisode?: FineTuneOptions['onEpisode'];
+  /** The daemon's phase, for the DiagnosticArray status (default 'real_finetune'). */
+  phase?: () => string;
   /** For tests: the environment rclnodejs is checked against. */
   rosCheck?: RosEnvironmentCheck;
   /**
@@ -78,8 +91,19 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
   const pending: PhaseEvent[] = [];
   let plant: RosPlant | null = null;
   let session: FineTuneSession;
+  let sessionRef: FineTuneSession | undefined;
   try {
     plant = RosPlant.open(rcl, plantConfig, {
+      status: () => {
+        const s = sessionRef?.status();
+        return {
+          phase: deps.phase?.() ?? 'real_finetune',
+          values: s === undefined ? {} as Record<string, string | number> : {
+            session: s.state, robot_steps: s.steps, robot_episodes: s.episodes, last_return: Number.isNaN(s.lastReturn) ? 'none' : s.lastReturn.toFixed(2),
+            policy_version: s.policyVersion, updates: s.learner.updates, learning_paused: s.learningPausedReason ?? 'no',
+          },
+        };
+      },
       onPhaseCommand: (command) => {
         if (!ROBOT_PHASE_COMMANDS.includes(command as PhaseEvent)) {
           const error = new RobotPhaseError(`phase command ${JSON.stringify(command)} on ${config.ros.phaseTopic} refused: expected one of ${ROBOT_PHASE_COMMANDS.join(', ')}`);
@@ -102,19 +126,22 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
       ...fineTuneSettings(config),
       onError: (err) => logger.error({ err: err.message }, 'fine-tuning error'),
       ...(deps.onPolicy ? { onPolicy: deps.onPolicy } : {}),
+      ...(deps.onTick ? { onTick: deps.onTick } : {}),
+      ...(deps.onEpisode ? { onEpisode: deps.onEpisode } : {}),
     });
   } catch (err) {
     await plant?.close();
     if (ownsContext) rcl.shutdown();
     throw err;
   }
+  sessionRef = session;
   const openPlant: RosPlant = plant;
   logger.info({ rateHz: config.ros.controlRateHz, robotFraction: 1 - config.switch.simReplayRatio }, 'real fine-tuning started');
   const periodMs = 1000 / config.ros.controlRateHz;
   return {
     async tick() {
       // The session ticks itself; the daemon's loop only needs to notice an e-stop (topic or
-      // safety) and a failed learner.
+      // safety) and a failed learner. Its status goes into the DiagnosticArray too.
       await new Promise((r) => setTimeout(r, Math.min(50, periodMs)));
       const s = session.status();
       if (s.state === 'estop') return { request: { event: 'estop', reason: `robot e-stop: ${s.estopReason ?? 'unknown'}` } };
@@ -123,6 +150,9 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
       if (event !== undefined) return { request: { event, reason: `phase command on ${config.ros.phaseTopic}` } };
       return {};
     },
+    status: () => session.status(),
+    rosCounters: () => openPlant.counters,
+    learnedState: () => session.learnedState(),
     async stop() {
       // Installs the learned weights into deps.agent, so the next checkpoint holds them.
       try {

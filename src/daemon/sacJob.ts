@@ -13,6 +13,7 @@ import { Rng } from '../util/rng.js';
 import type { EvaluationRequest, Job, JobCheckpoint, JobContext, JobStatus, ServedPolicy, TickResult } from './job.js';
 import type { Phase } from './phases.js';
 import { startRobotPhase, type RobotPhase, type RobotPhaseDeps } from './robotPhase.js';
+import type { FineTuneEpisode, FineTuneTick } from '../finetune/session.js';
 import { rosPreflight } from './rosPreflight.js';
 import { envInfo, policyActionBounds, sacHyperparameters, simEnvOptions, simTask } from '../wiring/configOptions.js';
 import type { Plant } from '../plant/plant.js';
@@ -35,6 +36,20 @@ import { ReplayRecorder } from '../ui/replay.js';
  */
 
 const EVAL_SEED_OFFSET = 7919;
+
+/** Robot-phase counters over every robot session of this run (kept in the checkpoint's daemon state as `robot`). */
+interface RobotCounters {
+  steps: number;
+  episodes: number;
+  updates: number;
+}
+
+function robotCountersOf(extra: Json | null): RobotCounters {
+  const r = typeof extra === 'object' && extra !== null && !Array.isArray(extra) ? (extra as Record<string, Json>).robot : undefined;
+  const o = typeof r === 'object' && r !== null && !Array.isArray(r) ? (r as Record<string, Json>) : {};
+  const n = (v: Json | undefined): number => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : 0);
+  return { steps: n(o.steps), episodes: n(o.episodes), updates: n(o.updates) };
+}
 
 /** What a test may hand the robot phase instead of the real ROS 2 environment. */
 export type RobotOverrides = Pick<RobotPhaseDeps, 'loadRcl' | 'rosCheck'>;
@@ -66,6 +81,13 @@ export class SacJob implements Job {
   private served: ServedPolicy;
   private publishedUpdates: number;
   private readonly metricsPath: string;
+  /** Robot steps, episodes and updates of finished robot sessions (and before the restart, from the checkpoint). */
+  private robotDone: RobotCounters;
+  private robotLastReturn: number | null = null;
+  /** Ticks and episodes of the running robot session, counted on its ticks (telemetry). */
+  private liveTicks = { steps: 0, episodes: 0, episodeStep: 0 };
+  /** ROS message counts already added to the Prometheus counters. */
+  private rosCounted = { received: 0, staleOnArrival: 0, rejected: 0, commands: 0, staleTicks: 0 };
 
   private constructor(
     private readonly ctx: JobContext,
@@ -79,6 +101,7 @@ export class SacJob implements Job {
     this.policyUpdates = trainer.counters.updates;
     this.publishedUpdates = trainer.counters.updates;
     this.metricsPath = join(ctx.runDir, 'metrics.jsonl');
+    this.robotDone = robotCountersOf(trainer.resumedExtra);
   }
 
   /** `robot` passes test doubles to the robot phase (the in-memory ROS graph's rclnodejs). */
@@ -123,13 +146,34 @@ export class SacJob implements Job {
 
   async resume(): Promise<(JobCheckpoint & { daemon: Json }) | null> {
     if (this.trainer.resumedFrom === null) return null;
-    return { id: this.trainer.resumedFrom, steps: this.trainer.counters.steps, replaySize: this.trainer.replay.size, daemon: this.trainer.resumedExtra };
+    return { id: this.trainer.resumedFrom, steps: this.status().envSteps, replaySize: this.trainer.replay.size, daemon: this.trainer.resumedExtra };
   }
 
+  /**
+   * During the robot phase the checkpoint holds what the robot learned: the learner's state
+   * (networks, optimisers, temperature) is installed into the agent first, and the robot
+   * counters go with the daemon's state, so a restart resumes on the robot where it stopped.
+   */
   async checkpoint(_reason: string, daemon: Json): Promise<JobCheckpoint> {
-    this.trainer.setExtra(() => daemon);
+    if (this.robot !== null) {
+      const learned = await this.robot.learnedState();
+      if (learned !== null) this.trainer.agent.importState(learned.agent);
+    }
+    const robot = this.robotCounters();
+    const extra = (typeof daemon === 'object' && daemon !== null && !Array.isArray(daemon) ? { ...daemon, robot: { ...robot } } : daemon) as Json;
+    this.trainer.setExtra(() => extra);
     const path = await this.trainer.checkpoint();
-    return { id: basename(path), steps: this.trainer.counters.steps, replaySize: this.trainer.replay.size };
+    return { id: basename(path), steps: this.status().envSteps, replaySize: this.trainer.replay.size };
+  }
+
+  /** Robot counters so far: finished sessions plus the one running. */
+  private robotCounters(): RobotCounters {
+    const s = this.robot?.status();
+    return {
+      steps: this.robotDone.steps + (s?.steps ?? 0),
+      episodes: this.robotDone.episodes + (s?.episodes ?? 0),
+      updates: this.robotDone.updates + (s?.learner.updates ?? 0),
+    };
   }
 
   async tick(phase: Phase): Promise<TickResult> {
@@ -299,7 +343,15 @@ export class SacJob implements Job {
           this.servedVersion = Math.max(this.servedVersion, base + version);
           this.ctx.policy.publish(weights, this.servedVersion);
         };
-        this.robot = await startRobotPhase({ config: this.config, logger: this.ctx.logger, agent: this.trainer.agent, simReplay: this.trainer.replay, task: simTask(this.config.sim), onPolicy, ...this.robotDeps });
+        const before = this.robotCounters();
+        this.liveTicks = { steps: 0, episodes: 0, episodeStep: 0 };
+        this.robot = await startRobotPhase({
+          config: this.config, logger: this.ctx.logger, agent: this.trainer.agent, simReplay: this.trainer.replay, task: simTask(this.config.sim), onPolicy,
+          phase: () => this.ctx.phase(),
+          onTick: (t) => this.robotTelemetry(t, before),
+          onEpisode: (e) => this.robotEpisode(e, before),
+          ...this.robotDeps,
+        });
         this.robotError = null;
       } catch (err) {
         this.robotError = (err as Error).message;
@@ -307,12 +359,72 @@ export class SacJob implements Job {
         return { request: { event: 'estop', reason: `real fine-tuning cannot start: ${this.robotError}` } };
       }
     }
+    this.countRosMessages();
     return this.robot.tick();
+  }
+
+  /** Telemetry per robot tick, as in sim: step and episode count on over both phases. */
+  private robotTelemetry(t: FineTuneTick, before: RobotCounters): void {
+    // On the control thread: counted here, not read from the session's status (which computes loop percentiles).
+    const live = this.liveTicks;
+    live.steps++;
+    live.episodeStep++;
+    const periodNs = 1e9 / this.config.ros.controlRateHz;
+    this.ctx.telemetry.tick({
+      step: this.trainer.counters.steps + before.steps + live.steps,
+      episode: this.trainer.counters.episodes + before.episodes + live.episodes,
+      episodeStep: live.episodeStep,
+      phase: this.ctx.phase(),
+      policyVersion: this.trainer.counters.updates + t.policyVersion,
+      observation: t.observation,
+      action: t.action,
+      reward: Number.isNaN(t.reward) ? 0 : t.reward,
+      terminated: false,
+      truncated: false,
+      timing: { periodNs, jitterNs: t.latenessUs * 1000, computeNs: 0, late: t.latenessUs * 1000 > periodNs / 10 },
+    });
+  }
+
+  /** A robot episode: metrics.jsonl (marked robot) and the Prometheus episode series. */
+  private robotEpisode(e: FineTuneEpisode, before: RobotCounters): void {
+    const s = this.robot?.status();
+    this.liveTicks.episodes++;
+    this.liveTicks.episodeStep = 0;
+    this.robotLastReturn = e.return;
+    this.ctx.metrics.episodeFinished(e.return, 'robot');
+    const record = {
+      type: 'episode', phase: 'robot',
+      step: this.trainer.counters.steps + before.steps + (s?.steps ?? 0),
+      episode: before.episodes + e.episode, return: e.return, length: e.length, reason: e.reason,
+      policy_version: this.trainer.counters.updates + e.policyVersion,
+      safety: s?.safety.counters ?? null, time: new Date().toISOString(),
+    };
+    try {
+      appendFileSync(this.metricsPath, `${JSON.stringify(record)}\n`);
+    } catch (err) {
+      this.ctx.logger.warn({ err: (err as Error).message }, 'could not append a robot episode to metrics.jsonl');
+    }
+  }
+
+  private countRosMessages(): void {
+    const c = this.robot?.rosCounters();
+    const s = this.robot?.status();
+    if (c === undefined || s === undefined) return;
+    const now = { received: c.messages, staleOnArrival: c.stale, rejected: c.malformed, commands: c.commandsPublished, staleTicks: s.safety.counters.stale };
+    const was = this.rosCounted;
+    this.ctx.metrics.addRos({
+      received: now.received - was.received, staleOnArrival: now.staleOnArrival - was.staleOnArrival, rejected: now.rejected - was.rejected,
+      commands: now.commands - was.commands, staleTicks: now.staleTicks - was.staleTicks,
+    });
+    this.rosCounted = now;
   }
 
   async phaseLeft(from: Phase): Promise<void> {
     if (from === 'real_finetune' && this.robot !== null) {
+      const s = this.robot.status();
       await this.robot.stop();
+      this.robotDone = { steps: this.robotDone.steps + s.steps, episodes: this.robotDone.episodes + s.episodes, updates: this.robotDone.updates + s.learner.updates };
+      this.rosCounted = { received: 0, staleOnArrival: 0, rejected: 0, commands: 0, staleTicks: 0 };
       this.robot = null;
     }
     if (from === 'evaluating') this.evaluation = null;
@@ -321,12 +433,17 @@ export class SacJob implements Job {
   status(): JobStatus {
     const t = this.trainer;
     const m = t.lastUpdate;
+    const robot = this.robotCounters();
+    const s = this.robot?.status();
+    const simReturn = Number.isNaN(t.lastReturn) ? null : t.lastReturn;
     return {
-      envSteps: t.counters.steps,
-      updates: t.counters.updates,
-      episodes: t.counters.episodes,
+      // Steps, updates and episodes count on over both phases (the checkpoint schedule and
+      // the progress lines follow the robot too).
+      envSteps: t.counters.steps + robot.steps,
+      updates: t.counters.updates + robot.updates,
+      episodes: t.counters.episodes + robot.episodes,
       replaySize: t.replay.size,
-      lastReturn: Number.isNaN(t.lastReturn) ? null : t.lastReturn,
+      lastReturn: this.robot !== null || robot.steps > 0 ? this.robotLastReturn ?? simReturn : simReturn,
       extra: {
         task: t.task,
         stepsPerSecond: Number(t.rate.toFixed(1)),
@@ -336,6 +453,13 @@ export class SacJob implements Job {
         policyVersion: this.policy.version,
         evaluating: this.evaluation === null ? null : `${this.evaluation.returns.length}/${this.evaluation.target}`,
         robot: this.robotError ?? (this.robot === null ? null : 'running'),
+        robotSteps: robot.steps,
+        robotEpisodes: robot.episodes,
+        robotUpdates: robot.updates,
+        robotLastReturn: this.robotLastReturn,
+        robotSession: s?.state ?? null,
+        robotLearningPaused: s?.learningPausedReason ?? null,
+        actingPolicyVersion: s === undefined ? this.policy.version : t.counters.updates + s.policyVersion,
       },
     };
   }

@@ -37,6 +37,7 @@ export class Metrics {
   private readonly zmqErrors = new Counter({ name: 'sacbridge_zmq_errors_total', help: 'Malformed or refused ZeroMQ messages.', labelNames: ['socket', 'kind'] as const, registers: [this.registry] });
   private readonly rosMessages = new Counter({ name: 'sacbridge_ros_messages_total', help: 'ROS 2 messages.', labelNames: ['topic', 'direction'] as const, registers: [this.registry] });
   private readonly rosStale = new Counter({ name: 'sacbridge_ros_stale_ticks_total', help: 'Ticks on which an observation was stale.', registers: [this.registry] });
+  private readonly rosStaleOnArrival = new Counter({ name: 'sacbridge_ros_stale_messages_total', help: 'ROS 2 observation messages already older than the fresh age when they arrived (header stamp).', registers: [this.registry] });
   private readonly rosRejects = new Counter({ name: 'sacbridge_ros_rejected_total', help: 'ROS 2 messages refused (NaN, out of range, wrong size).', labelNames: ['topic'] as const, registers: [this.registry] });
 
   constructor(options: { processMetrics?: boolean } = {}) {
@@ -95,6 +96,17 @@ export class Metrics {
   }
   rosStaleTick(): void {
     this.rosStale.inc();
+  }
+  /**
+   * The robot phase's ROS counts since the last call: observation messages received, stale on
+   * arrival (by header stamp) and rejected; commands published; ticks the watchdog called stale.
+   */
+  addRos(d: { received: number; staleOnArrival: number; rejected: number; commands: number; staleTicks: number }): void {
+    if (d.received > 0) this.rosMessages.inc({ topic: 'observations', direction: 'in' }, d.received);
+    if (d.commands > 0) this.rosMessages.inc({ topic: 'command', direction: 'out' }, d.commands);
+    if (d.staleOnArrival > 0) this.rosStaleOnArrival.inc(d.staleOnArrival);
+    if (d.rejected > 0) this.rosRejects.inc({ topic: 'observations' }, d.rejected);
+    if (d.staleTicks > 0) this.rosStale.inc(d.staleTicks);
   }
   rosRejected(topic: string): void {
     this.rosRejects.inc({ topic });

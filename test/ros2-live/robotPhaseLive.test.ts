@@ -1,0 +1,138 @@
+/**
+ * The robot phase end to end over real ROS 2 (rclnodejs, Cyclone DDS on loopback): the daemon
+ * trains the pendulum in MuJoCo, passes the gate and fine-tunes on `sacbridge sim-robot` (the
+ * stand-in robot, its own process, 20% heavier). Killed with SIGKILL mid fine-tuning, it resumes
+ * from the last robot checkpoint (the robot's weights and counters), on the robot, and a SIGINT
+ * then stops it cleanly with a final checkpoint. Skipped without ROS 2 (see ../rosLive.ts).
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, afterEach, test } from 'node:test';
+import { listGenerations, loadCheckpoint } from '../../src/agent/checkpoint.js';
+import { decodeTrainingSnapshot } from '../../src/train/trainingState.js';
+import { killAll, MAIN_JS, msgIs, spawnDaemon, tempDir, TINY_SAC, type LogRecord } from '../daemon/helpers.js';
+import { liveRosSkip } from '../rosLive.js';
+
+const skip = liveRosSkip('robot phase over real ROS 2');
+const ns = `/e2e_${process.pid}`;
+const domain = String(1 + ((process.pid + 13) % 101));
+
+function rosEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ROS_AUTOMATIC_DISCOVERY_RANGE: 'LOCALHOST', ROS_DOMAIN_ID: domain };
+  for (const k of ['ROS_DISTRO', 'AMENT_PREFIX_PATH', 'LD_LIBRARY_PATH', 'PYTHONPATH', 'ROS_VERSION', 'ROS_PYTHON_VERSION', 'RMW_IMPLEMENTATION', 'CMAKE_PREFIX_PATH']) {
+    if (process.env[k] !== undefined) env[k] = process.env[k];
+  }
+  return env;
+}
+
+const children: ChildProcess[] = [];
+afterEach(killAll);
+after(() => { for (const c of children) c.kill('SIGKILL'); });
+
+function robotConfig(dir: string): string {
+  const file = join(dir, 'robot.json');
+  writeFileSync(file, JSON.stringify({
+    daemon: { stateDir: join(dir, 'state'), checkpointEverySteps: 0, checkpointEverySeconds: 3, statusEverySeconds: 0.2 },
+    sim: { totalSteps: 300, evalEvery: 0 },
+    switch: { mode: 'automatic', gateReturn: -1e9, gateEpisodes: 2 },
+    ros: {
+      enabled: true, nodeName: `sacbridge_e2e_${process.pid}`, controlRateHz: 20, staleAgeMs: 300,
+      observations: [{ topic: `${ns}/joint_states`, type: 'sensor_msgs/msg/JointState', fields: { qpos: 'position[hinge]', qvel: 'velocity[hinge]' } }],
+      command: { type: 'std_msgs/msg/Float64MultiArray', topic: `${ns}/effort_controller/commands` },
+      estopTopic: `${ns}/estop`, phaseTopic: `${ns}/phase`, statusTopic: `${ns}/diagnostics`,
+      reset: { mode: 'operator', readyTopic: `${ns}/ready`, requestTopic: `${ns}/reset_request` },
+    },
+    safety: { commandMin: [-2], commandMax: [2] },
+  }));
+  return file;
+}
+
+/** The stand-in robot from the same configuration; resolves once it publishes. */
+async function startStandIn(config: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [MAIN_JS, 'sim-robot', '--config', config, '--rate', '100', '--mass-scale', '1.2', '--node-name', `robot_${process.pid}`], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...rosEnv() }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => { err += s; });
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`sim-robot did not start: ${out} ${err}`)), 30_000);
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+      if (out.includes('"simRobot":"ready"')) { clearTimeout(t); resolve(); }
+    });
+    child.on('exit', (code) => { clearTimeout(t); reject(new Error(`sim-robot exited ${code}: ${out} ${err}`)); });
+  });
+  return child;
+}
+
+function readStatus(stateDir: string): { jobStatus: { extra: Record<string, unknown> } } | null {
+  try {
+    return JSON.parse(readFileSync(join(stateDir, 'status.json'), 'utf8')) as { jobStatus: { extra: Record<string, unknown> } };
+  } catch {
+    return null;
+  }
+}
+
+const robotOf = (extra: unknown): { steps: number; episodes: number; updates: number } =>
+  ((extra as { robot?: { steps: number; episodes: number; updates: number } }).robot ?? { steps: 0, episodes: 0, updates: 0 });
+
+test('live: sim training, the gate, fine-tuning on the stand-in robot; kill -9 resumes the last robot checkpoint on the robot; SIGINT stops with a checkpoint', { skip, timeout: 300_000 }, async () => {
+  const dir = tempDir();
+  const config = robotConfig(dir);
+  const standIn = await startStandIn(config);
+  const args = ['--config', config, ...TINY_SAC, '--metrics.port', '0'];
+  const env = rosEnv();
+  const a = spawnDaemon(args, env);
+  await a.waitFor(msgIs('phase armed -> real_finetune'), 120_000);
+  await a.waitFor(msgIs('real fine-tuning started'), 30_000);
+  // A checkpoint that holds robot updates.
+  const ckDir = join(dir, 'state', 'run', 'checkpoints');
+  let robotCheckpoint: LogRecord | null = null;
+  const t0 = Date.now();
+  while (robotCheckpoint === null) {
+    if (Date.now() - t0 > 120_000) throw new Error(`no checkpoint with robot updates; logs: ${JSON.stringify(a.logs.slice(-5))}`);
+    await new Promise((r) => setTimeout(r, 500));
+    const last = [...a.logs].reverse().find(msgIs('checkpoint written'));
+    if (last === undefined) continue;
+    const snap = decodeTrainingSnapshot(await loadCheckpoint(join(ckDir, String(last.checkpoint))));
+    if (robotOf(snap.extra).updates > 0) robotCheckpoint = last;
+  }
+  const progress = a.logs.filter((r) => typeof r.msg === 'string' && r.msg.startsWith('progress:'));
+  a.child.kill('SIGKILL');
+  await a.exit;
+
+  const newest = (await listGenerations(ckDir))[0]!; // newest first
+  const saved = await loadCheckpoint(join(ckDir, newest));
+  const savedSnap = decodeTrainingSnapshot(saved);
+  const savedRobot = robotOf(savedSnap.extra);
+  assert.ok(savedRobot.steps > 0 && savedRobot.updates > 0, `the checkpoint holds robot counters: ${JSON.stringify(savedRobot)}`);
+  assert.ok(progress.every((p) => p.phase !== 'real_finetune' || (p.stepsPerSecond as number) > 0), 'progress lines show the robot\'s rate');
+
+  // Restart: resumes that generation, its weights and counters, in the robot phase.
+  const b = spawnDaemon(args, env);
+  const resumed = await b.waitFor(msgIs('resumed from checkpoint'), 60_000);
+  assert.equal(resumed.checkpoint, newest);
+  const ready = await b.waitFor(msgIs('ready'));
+  assert.equal(ready.phase, 'real_finetune');
+  assert.equal((ready.restored as { envSteps: number }).envSteps, savedSnap.counters.steps + savedRobot.steps);
+  await b.waitFor(msgIs('real fine-tuning started'), 60_000);
+  // The robot acts again (the robot steps in the status grow), then SIGINT: checkpoint, exit 0.
+  const t1 = Date.now();
+  for (;;) {
+    const st = readStatus(join(dir, 'state'));
+    if (st !== null && (st.jobStatus.extra.robotSteps as number) > savedRobot.steps + 10) break;
+    if (Date.now() - t1 > 60_000) throw new Error(`the robot did not act after the restart; status ${JSON.stringify(st?.jobStatus)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  b.child.kill('SIGINT');
+  assert.equal((await b.exit).code, 0);
+  assert.ok(b.logs.some((r) => msgIs('checkpoint written')(r) && /stop \(SIGINT\)/.test(String(r.reason))), 'a final checkpoint on SIGINT');
+  assert.equal(b.stderr.join('').includes('publisher pointer is invalid'), false);
+  const final = decodeTrainingSnapshot(await loadCheckpoint(ckDir));
+  assert.ok(robotOf(final.extra).steps > savedRobot.steps, 'the robot steps after the restart are counted and kept');
+  standIn.kill('SIGTERM');
+});
