@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeHttp, listenHttp } from '../util/httpListen.js';
 import type { Metrics } from './metrics.js';
 
 export interface MetricsServer {
@@ -30,21 +30,5 @@ export async function serveMetrics(metrics: Metrics, host: string, port: number,
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /status\n');
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  return {
-    host,
-    port: addr.port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { host, port: await listenHttp(server, host, port), close: () => closeHttp(server) };
 }

@@ -2,9 +2,9 @@ import { createReadStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { dirname, extname, join, normalize, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { closeHttp, listenHttp } from '../util/httpListen.js';
 import { packageRoot } from '../util/packageRoot.js';
 import { listReplays, REPLAY_DIR } from './replay.js';
 import type { Scene } from './scene.js';
@@ -130,25 +130,17 @@ export async function startUiServer(sources: UiSources, host: string, port: numb
           if (p !== null) broadcast({ type: 'poses', poses: Array.from(p, (x) => Math.round(x * 1e4) / 1e4) });
         }, 1000 / (sources.poseHz ?? 20));
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
+  const bound = await listenHttp(server, host, port);
   const h = host.includes(':') ? `[${host}]` : host;
   return {
-    url: `http://${h}:${addr.port}/`,
-    port: addr.port,
+    url: `http://${h}:${bound}/`,
+    port: bound,
     close: async () => {
       clearInterval(everySecond);
       if (poseTimer !== null) clearInterval(poseTimer);
       for (const ws of wss.clients) ws.terminate();
       wss.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeHttp(server);
     },
   };
 }

@@ -3,10 +3,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Page } from 'playwright-core';
 import { launchChromium } from '../../src/ui/browser.js';
 import type { Replay } from '../../src/ui/replay.js';
 import { MAIN_JS, msgIs, spawnDaemon, tempDir, TINY_SAC } from '../daemon/helpers.js';
+import { differingPixels, scenePixels } from './pixels.js';
 
 /**
  * A daemon run records its evaluation episodes (RUN_DIR/replays/); `sacbridge view RUN_DIR` shows
@@ -15,24 +15,6 @@ import { MAIN_JS, msgIs, spawnDaemon, tempDir, TINY_SAC } from '../daemon/helper
  */
 
 type Api = { sacbridge: { loadReplay(n: string): Promise<{ frames: number; dt: number }>; showFrame(i: number): void } };
-
-async function canvasPixels(page: Page): Promise<number[]> {
-  return page.evaluate(() => {
-    const gl = document.querySelector('#scene canvas') as HTMLCanvasElement;
-    const c = document.createElement('canvas');
-    c.width = gl.width;
-    c.height = gl.height;
-    const ctx = c.getContext('2d')!;
-    ctx.drawImage(gl, 0, 0);
-    return Array.from(ctx.getImageData(0, 0, c.width, c.height).data);
-  });
-}
-
-function changed(a: number[], b: number[]): number {
-  let n = 0;
-  for (let i = 0; i < a.length; i += 4) if (Math.abs(a[i]! - b[i]!) + Math.abs(a[i + 1]! - b[i + 1]!) + Math.abs(a[i + 2]! - b[i + 2]!) > 30) n++;
-  return n;
-}
 
 test('evaluation replays in the run directory, `sacbridge view` of the finished run, `eval --video`', { timeout: 300_000 }, async () => {
   const state = tempDir();
@@ -82,10 +64,10 @@ test('evaluation replays in the run directory, `sacbridge view` of the finished 
     const info = await page.evaluate((n) => (window as unknown as Api).sacbridge.loadReplay(n), names[1]!);
     assert.deepEqual(info, { frames: 201, dt: replay.dt });
     await page.evaluate(() => (window as unknown as Api).sacbridge.showFrame(0));
-    const a = await canvasPixels(page);
+    const a = (await scenePixels(page)).data;
     await page.evaluate(() => (window as unknown as Api).sacbridge.showFrame(60));
-    const b = await canvasPixels(page);
-    assert.ok(changed(a, b) >= 50, `the replayed pendulum moves: ${changed(a, b)} pixels changed between frames 1 and 61`);
+    const b = (await scenePixels(page)).data;
+    assert.ok(differingPixels(a, b) >= 50, `the replayed pendulum moves: ${differingPixels(a, b)} pixels changed between frames 1 and 61`);
     // Playing it in the page at its recorded speed reaches the last frame.
     await page.click('#play');
     await page.waitForFunction(() => document.body.dataset.replayFrame === '201', undefined, { timeout: 60_000 });

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { launchChromium } from '../../src/ui/browser.js';
 import { msgIs, spawnDaemon, tempDir, TINY_SAC } from '../daemon/helpers.js';
+import { differingPixels, scenePixels } from './pixels.js';
 
 /**
  * The web UI in a real browser (Debian's chromium through playwright-core) against a running
@@ -13,32 +14,7 @@ import { msgIs, spawnDaemon, tempDir, TINY_SAC } from '../daemon/helpers.js';
  * SACBRIDGE_SCREENSHOT=FILE keeps the page's screenshot (README's docs/ui.png is made so).
  */
 
-const BACKGROUND = [0xdd, 0xe3, 0xea];
-
-/** The scene canvas's pixels as RGBA (drawn into a 2D canvas in the page). */
-async function scenePixels(page: Page): Promise<{ width: number; height: number; data: number[] }> {
-  return page.evaluate(() => {
-    const gl = document.querySelector('#scene canvas') as HTMLCanvasElement;
-    const c = document.createElement('canvas');
-    c.width = gl.width;
-    c.height = gl.height;
-    const ctx = c.getContext('2d')!;
-    ctx.drawImage(gl, 0, 0);
-    return { width: c.width, height: c.height, data: Array.from(ctx.getImageData(0, 0, c.width, c.height).data) };
-  });
-}
-
-function differingPixels(a: number[], b: number[]): number {
-  let n = 0;
-  for (let i = 0; i < a.length; i += 4) if (Math.abs(a[i]! - b[i]!) + Math.abs(a[i + 1]! - b[i + 1]!) + Math.abs(a[i + 2]! - b[i + 2]!) > 30) n++;
-  return n;
-}
-
-function notBackground(a: number[]): number {
-  let n = 0;
-  for (let i = 0; i < a.length; i += 4) if (Math.abs(a[i]! - BACKGROUND[0]!) + Math.abs(a[i + 1]! - BACKGROUND[1]!) + Math.abs(a[i + 2]! - BACKGROUND[2]!) > 30) n++;
-  return n;
-}
+const BACKGROUND = [0xdd, 0xe3, 0xea] as const;
 
 const points = (page: Page, chart: string): Promise<number> => page.$eval(`[data-chart="${chart}"]`, (el) => Number((el as HTMLElement).dataset.points ?? 0));
 
@@ -60,7 +36,7 @@ test('the daemon serves the web UI: curves update, the 3D view draws the robot a
     await page.waitForFunction(() => Number(document.body.dataset.frames ?? 0) > 5, undefined, { timeout: 30_000 });
 
     const first = await scenePixels(page);
-    assert.ok(notBackground(first.data) > 500, `the scene draws something: ${notBackground(first.data)} pixels differ from the background`);
+    assert.ok(differingPixels(first.data, BACKGROUND) > 500, `the scene draws something: ${differingPixels(first.data, BACKGROUND)} pixels differ from the background`);
     // The pendulum swings while it trains: the same view a moment later differs where the robot is.
     let moved = 0;
     for (let i = 0; i < 20 && moved < 50; i++) {
