@@ -3,6 +3,7 @@ import type { Rng } from '../util/rng.js';
 import { adamCoefficients, adamStep } from '../compute/adam.js';
 import { dense, type DenseGrads } from '../compute/dense.js';
 import { registerSacGradients } from './gradients.js';
+import { dropoutMask, maskedRelu, normalizedRelu } from './regularization.js';
 import type { DenseWeights } from './policy.js';
 
 registerSacGradients();
@@ -28,14 +29,28 @@ export function logicalName(v: tf.Variable): string {
 }
 
 /**
- * He-uniform for ReLU layers (keeps activations' variance through depth), Glorot-uniform for
- * linear outputs, drawn row by row from the seeded Rng; biases start at zero.
+ * How a layer's weights start:
+ * - 'uniform-fan-in' (PyTorch's nn.Linear default, which CleanRL and the SAC paper's code use):
+ *   kernel and bias both U(+-1/sqrt(fan_in)).
+ * - 'he-glorot': He-uniform U(+-sqrt(6/fan_in)) for ReLU layers, Glorot-uniform
+ *   U(+-sqrt(6/(fan_in+fan_out))) for linear outputs, biases zero (Keras-style).
  */
-export function initialKernel(rng: Rng, inSize: number, outSize: number, activation: Activation): Float32Array {
-  const limit = activation === 'relu' ? Math.sqrt(6 / inSize) : Math.sqrt(6 / (inSize + outSize));
-  const k = new Float32Array(inSize * outSize);
-  for (let i = 0; i < k.length; i++) k[i] = rng.range(-limit, limit);
-  return k;
+export type Initialization = 'uniform-fan-in' | 'he-glorot';
+export const INITIALIZATIONS: readonly Initialization[] = ['uniform-fan-in', 'he-glorot'];
+
+/** Initial kernel [in][out] and bias of one layer, drawn row by row (then the bias) from the seeded Rng. */
+export function initialLayer(rng: Rng, inSize: number, outSize: number, activation: Activation, init: Initialization): { kernel: Float32Array; bias: Float32Array } {
+  const kernel = new Float32Array(inSize * outSize);
+  const bias = new Float32Array(outSize);
+  if (init === 'uniform-fan-in') {
+    const limit = 1 / Math.sqrt(inSize);
+    for (let i = 0; i < kernel.length; i++) kernel[i] = rng.range(-limit, limit);
+    for (let i = 0; i < bias.length; i++) bias[i] = rng.range(-limit, limit);
+  } else {
+    const limit = activation === 'relu' ? Math.sqrt(6 / inSize) : Math.sqrt(6 / (inSize + outSize));
+    for (let i = 0; i < kernel.length; i++) kernel[i] = rng.range(-limit, limit);
+  }
+  return { kernel, bias };
 }
 
 /** A fully connected layer whose weights are tf.variables initialised from the seeded Rng. */
@@ -47,16 +62,16 @@ export class Dense {
     readonly inSize: number,
     readonly outSize: number,
     readonly activation: Activation,
-    rng: Rng,
+    /** Initial kernel [in][out] and bias (see initialLayer). */
+    initial: { kernel: Float32Array; bias: Float32Array },
     readonly name: string,
-    /** Initial kernel [in][out]; default: drawn from `rng` by initialKernel. */
-    kernel: Float32Array = initialKernel(rng, inSize, outSize, activation),
   ) {
-    if (kernel.length !== inSize * outSize) throw new Error(`${name}: initial kernel has ${kernel.length} values, expected ${inSize}x${outSize}`);
+    if (initial.kernel.length !== inSize * outSize) throw new Error(`${name}: initial kernel has ${initial.kernel.length} values, expected ${inSize}x${outSize}`);
+    if (initial.bias.length !== outSize) throw new Error(`${name}: initial bias has ${initial.bias.length} values, expected ${outSize}`);
     // tfjs variable names are global to the process: suffix an instance number (see logicalName).
     const id = ++denseInstances;
-    this.kernel = tf.variable(tf.tensor2d(kernel, [inSize, outSize]), true, `${name}/kernel#${id}`);
-    this.bias = tf.variable(tf.zeros([outSize]), true, `${name}/bias#${id}`);
+    this.kernel = tf.variable(tf.tensor2d(initial.kernel, [inSize, outSize]), true, `${name}/kernel#${id}`);
+    this.bias = tf.variable(tf.tensor1d(initial.bias), true, `${name}/bias#${id}`);
   }
 
   /** act(x W + b); `grads` says which gradients flow back (see compute/dense.ts). */
@@ -79,14 +94,48 @@ export class Dense {
   }
 }
 
+/**
+ * Regularised hidden layers (DroQ): dropout at `dropout` rate, then LayerNorm, before each ReLU.
+ * Dropout masks are drawn from `rng` on every forward pass (training mode throughout: SAC only
+ * evaluates critics while updating).
+ */
+export interface MlpRegularization {
+  layerNorm: boolean;
+  dropout: number;
+  rng: Rng;
+}
+
 /** ReLU hidden layers followed by a linear output layer. */
 export class Mlp {
   readonly layers: Dense[];
+  /** LayerNorm gain and bias per hidden layer (with `regularization.layerNorm`). */
+  readonly norms: { gain: tf.Variable; bias: tf.Variable }[] = [];
 
-  constructor(inSize: number, hidden: readonly number[], outSize: number, rng: Rng, name: string) {
+  constructor(
+    inSize: number,
+    hidden: readonly number[],
+    outSize: number,
+    rng: Rng,
+    init: Initialization,
+    name: string,
+    private readonly regularization: MlpRegularization | null = null,
+  ) {
     const sizes = [inSize, ...hidden];
-    this.layers = hidden.map((h, i) => new Dense(sizes[i], h, 'relu', rng, `${name}/l${i}`));
-    this.layers.push(new Dense(sizes[sizes.length - 1], outSize, 'linear', rng, `${name}/out`));
+    const plain = regularization === null || (!regularization.layerNorm && regularization.dropout === 0);
+    if (plain) this.regularization = null;
+    // Regularised layers apply ReLU after normalising: their linear map has no activation of its own.
+    this.layers = hidden.map((h, i) => new Dense(sizes[i], h, plain ? 'relu' : 'linear', initialLayer(rng, sizes[i], h, 'relu', init), `${name}/l${i}`));
+    const last = sizes[sizes.length - 1];
+    this.layers.push(new Dense(last, outSize, 'linear', initialLayer(rng, last, outSize, 'linear', init), `${name}/out`));
+    if (regularization?.layerNorm) {
+      const id = ++denseInstances;
+      hidden.forEach((h, i) => {
+        this.norms.push({
+          gain: tf.variable(tf.ones([h]), true, `${name}/ln${i}/gain#${id}`),
+          bias: tf.variable(tf.zeros([h]), true, `${name}/ln${i}/bias#${id}`),
+        });
+      });
+    }
   }
 
   /**
@@ -96,14 +145,21 @@ export class Mlp {
    */
   apply(x: tf.Tensor, gradient: 'weights' | 'input' = 'weights'): tf.Tensor2D {
     let h = x as tf.Tensor2D;
+    const reg = this.regularization;
     this.layers.forEach((layer, i) => {
       h = layer.apply(h, gradient === 'input' ? 'input' : i === 0 ? 'weights' : 'all');
+      if (reg !== null && i < this.layers.length - 1) {
+        const [rows, cols] = h.shape;
+        const mask = reg.dropout > 0 ? tf.tensor2d(dropoutMask(rows, cols, reg.dropout, reg.rng), [rows, cols]) : null;
+        const norm = this.norms[i];
+        h = norm !== undefined ? normalizedRelu(h, norm.gain as tf.Tensor as tf.Tensor1D, norm.bias as tf.Tensor as tf.Tensor1D, mask) : maskedRelu(h, mask!);
+      }
     });
     return h;
   }
 
   get variables(): tf.Variable[] {
-    return this.layers.flatMap((l) => l.variables);
+    return [...this.layers.flatMap((l) => l.variables), ...this.norms.flatMap((n) => [n.gain, n.bias])];
   }
 }
 

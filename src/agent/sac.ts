@@ -3,7 +3,7 @@ import { sacUpdateSelection, type SacUpdateChoice } from '../compute/backend.js'
 import { Rng, type RngState } from '../util/rng.js';
 import { FusedSac, type SampleNoise } from './fusedSac.js';
 import type { SacHyperparameters } from './hyperparameters.js';
-import { Adam, Dense, Mlp, assignFlat, copyVariables, initialKernel, logicalName, polyakUpdate } from './networks.js';
+import { Adam, Dense, INITIALIZATIONS, Mlp, assignFlat, copyVariables, initialLayer, logicalName, polyakUpdate, type Initialization, type MlpRegularization } from './networks.js';
 import type { ObservationNormalizer } from './normalizer.js';
 import { LOG_STD_MAX, LOG_STD_MIN, type ActionPolicy, type ActorWeights, type DenseWeights } from './policy.js';
 import type { TransitionBatch } from './replayBuffer.js';
@@ -38,6 +38,9 @@ export type { SacHyperparameters, SacVariant } from './hyperparameters.js';
 export const DEFAULT_SAC_HYPERPARAMETERS: Readonly<SacHyperparameters> = Object.freeze({
   variant: 'v2',
   hidden: [256, 256],
+  criticHidden: null,
+  criticLayerNorm: false,
+  criticDropout: 0,
   learningRate: 3e-4,
   actorLearningRate: null,
   criticLearningRate: null,
@@ -49,20 +52,29 @@ export const DEFAULT_SAC_HYPERPARAMETERS: Readonly<SacHyperparameters> = Object.
   learningStarts: 5000,
   updatesPerStep: 1,
   policyFrequency: 1,
+  policyCatchUp: true,
+  targetUpdateFrequency: 1,
   autoAlpha: true,
   initialAlpha: 1,
   targetEntropy: null,
   normalizeObservations: false,
+  initialization: 'uniform-fan-in',
 }) as Readonly<SacHyperparameters>;
 
 /** Fill in defaults and check every value; errors name the hyperparameter. */
 export function resolveHyperparameters(partial: Partial<SacHyperparameters> = {}): SacHyperparameters {
-  const h: SacHyperparameters = { ...DEFAULT_SAC_HYPERPARAMETERS, hidden: [...DEFAULT_SAC_HYPERPARAMETERS.hidden], ...partial };
+  // Keys a caller set to undefined keep their defaults (checkpoints from before a key existed).
+  const given = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<SacHyperparameters>;
+  const h: SacHyperparameters = { ...DEFAULT_SAC_HYPERPARAMETERS, hidden: [...DEFAULT_SAC_HYPERPARAMETERS.hidden], ...given };
   const fail = (key: string, why: string): never => {
     throw new Error(`SAC hyperparameter ${key}=${JSON.stringify((h as unknown as Record<string, unknown>)[key])}: ${why}`);
   };
   if (h.variant !== 'v1' && h.variant !== 'v2') fail('variant', "must be 'v1' or 'v2'");
-  if (!Array.isArray(h.hidden) || h.hidden.length === 0 || !h.hidden.every((n) => Number.isInteger(n) && n > 0)) fail('hidden', 'must be a non-empty list of positive integers');
+  const sizes = (v: unknown): boolean => Array.isArray(v) && v.length > 0 && v.every((n) => Number.isInteger(n) && n > 0);
+  if (!sizes(h.hidden)) fail('hidden', 'must be a non-empty list of positive integers');
+  if (h.criticHidden !== null && !sizes(h.criticHidden)) fail('criticHidden', 'must be a non-empty list of positive integers, or null');
+  if (typeof h.criticLayerNorm !== 'boolean') fail('criticLayerNorm', 'must be true or false');
+  if (!(h.criticDropout >= 0 && h.criticDropout < 1)) fail('criticDropout', 'must be in [0, 1)');
   if (!(h.learningRate > 0)) fail('learningRate', 'must be > 0');
   for (const key of ['actorLearningRate', 'criticLearningRate', 'alphaLearningRate'] as const) {
     if (h[key] !== null && !(typeof h[key] === 'number' && h[key] > 0)) fail(key, 'must be > 0 or null');
@@ -74,10 +86,13 @@ export function resolveHyperparameters(partial: Partial<SacHyperparameters> = {}
   if (!Number.isInteger(h.learningStarts) || h.learningStarts < 0) fail('learningStarts', 'must be an integer >= 0');
   if (!Number.isInteger(h.updatesPerStep) || h.updatesPerStep < 0) fail('updatesPerStep', 'must be an integer >= 0');
   if (!Number.isInteger(h.policyFrequency) || h.policyFrequency < 1) fail('policyFrequency', 'must be an integer >= 1');
+  if (typeof h.policyCatchUp !== 'boolean') fail('policyCatchUp', 'must be true or false');
+  if (!Number.isInteger(h.targetUpdateFrequency) || h.targetUpdateFrequency < 1) fail('targetUpdateFrequency', 'must be an integer >= 1');
   if (typeof h.autoAlpha !== 'boolean') fail('autoAlpha', 'must be true or false');
   if (!(h.initialAlpha > 0)) fail('initialAlpha', 'must be > 0');
   if (h.targetEntropy !== null && !Number.isFinite(h.targetEntropy)) fail('targetEntropy', 'must be a number or null');
   if (typeof h.normalizeObservations !== 'boolean') fail('normalizeObservations', 'must be true or false');
+  if (!INITIALIZATIONS.includes(h.initialization)) fail('initialization', `must be one of ${INITIALIZATIONS.map((x) => `'${x}'`).join(', ')}`);
   return h;
 }
 
@@ -128,19 +143,22 @@ class Actor {
   readonly trunk: Dense[];
   readonly heads: Dense;
 
-  constructor(obsSize: number, actSize: number, hidden: readonly number[], rng: Rng) {
+  constructor(obsSize: number, actSize: number, hidden: readonly number[], rng: Rng, init: Initialization) {
     const sizes = [obsSize, ...hidden];
-    this.trunk = hidden.map((h, i) => new Dense(sizes[i], h, 'relu', rng, `actor/l${i}`));
-    // Each head initialised as its own Glorot-uniform layer (mean first), then interleaved row by row.
+    this.trunk = hidden.map((h, i) => new Dense(sizes[i], h, 'relu', initialLayer(rng, sizes[i], h, 'relu', init), `actor/l${i}`));
+    // Each head initialised as its own layer (mean first), then interleaved row by row.
     const last = sizes[sizes.length - 1];
-    const mean = initialKernel(rng, last, actSize, 'linear');
-    const logStd = initialKernel(rng, last, actSize, 'linear');
-    const both = new Float32Array(last * 2 * actSize);
+    const mean = initialLayer(rng, last, actSize, 'linear', init);
+    const logStd = initialLayer(rng, last, actSize, 'linear', init);
+    const kernel = new Float32Array(last * 2 * actSize);
     for (let i = 0; i < last; i++) {
-      both.set(mean.subarray(i * actSize, (i + 1) * actSize), i * 2 * actSize);
-      both.set(logStd.subarray(i * actSize, (i + 1) * actSize), i * 2 * actSize + actSize);
+      kernel.set(mean.kernel.subarray(i * actSize, (i + 1) * actSize), i * 2 * actSize);
+      kernel.set(logStd.kernel.subarray(i * actSize, (i + 1) * actSize), i * 2 * actSize + actSize);
     }
-    this.heads = new Dense(last, 2 * actSize, 'linear', rng, 'actor/heads', both);
+    const bias = new Float32Array(2 * actSize);
+    bias.set(mean.bias);
+    bias.set(logStd.bias, actSize);
+    this.heads = new Dense(last, 2 * actSize, 'linear', { kernel, bias }, 'actor/heads');
   }
 
   get variables(): tf.Variable[] {
@@ -250,8 +268,8 @@ export function squashedLogProb(u: tf.Tensor2D, logStd: tf.Tensor2D, gaussTerm: 
 /** Soft Q(s, a) or V(s): an MLP with one output. */
 class Critic {
   readonly net: Mlp;
-  constructor(inSize: number, hidden: readonly number[], rng: Rng, name: string) {
-    this.net = new Mlp(inSize, hidden, 1, rng, name);
+  constructor(inSize: number, hidden: readonly number[], rng: Rng, init: Initialization, name: string, regularization: MlpRegularization | null) {
+    this.net = new Mlp(inSize, hidden, 1, rng, init, name, regularization);
   }
   get variables(): tf.Variable[] {
     return this.net.variables;
@@ -364,18 +382,23 @@ export class SoftActorCritic implements ActionPolicy {
     this.updateRng = new Rng(seed + 1);
     this.actRng = new Rng(seed + 2);
 
-    this.actor = new Actor(observationSize, actionSize, h, initRng);
-    this.qf1 = new Critic(observationSize + actionSize, h, initRng, 'qf1');
-    this.qf2 = new Critic(observationSize + actionSize, h, initRng, 'qf2');
+    const init = this.hp.initialization;
+    this.actor = new Actor(observationSize, actionSize, h, initRng, init);
+    const ch = this.hp.criticHidden ?? h;
+    // Dropout masks come from the update's noise stream (checkpointed with it).
+    const reg: MlpRegularization = { layerNorm: this.hp.criticLayerNorm, dropout: this.hp.criticDropout, rng: this.updateRng };
+    const critic = (inSize: number, name: string): Critic => new Critic(inSize, ch, initRng, init, name, reg);
+    this.qf1 = critic(observationSize + actionSize, 'qf1');
+    this.qf2 = critic(observationSize + actionSize, 'qf2');
     if (this.hp.variant === 'v2') {
-      this.qf1Target = new Critic(observationSize + actionSize, h, initRng, 'qf1_target');
-      this.qf2Target = new Critic(observationSize + actionSize, h, initRng, 'qf2_target');
+      this.qf1Target = critic(observationSize + actionSize, 'qf1_target');
+      this.qf2Target = critic(observationSize + actionSize, 'qf2_target');
       copyVariables(this.qf1Target.variables, this.qf1.variables);
       copyVariables(this.qf2Target.variables, this.qf2.variables);
       this.vf = this.vfTarget = null;
     } else {
-      this.vf = new Critic(observationSize, h, initRng, 'vf');
-      this.vfTarget = new Critic(observationSize, h, initRng, 'vf_target');
+      this.vf = critic(observationSize, 'vf');
+      this.vfTarget = critic(observationSize, 'vf_target');
       copyVariables(this.vfTarget.variables, this.vf.variables);
       this.qf1Target = this.qf2Target = null;
     }
@@ -386,7 +409,10 @@ export class SoftActorCritic implements ActionPolicy {
     this.nextObsScratch = new Float32Array(this.hp.batchSize * observationSize);
     this.actScratch = new Float32Array(observationSize);
     this.epsScratch = new Float32Array(actionSize);
-    const selected = sacUpdateSelection(update);
+    // The fused update covers the paper's networks: critics shaped like the actor, without
+    // LayerNorm or dropout, targets averaged on every update. Other options run on tfjs.
+    const fusable = this.hp.criticHidden === null && !this.hp.criticLayerNorm && this.hp.criticDropout === 0 && this.hp.targetUpdateFrequency === 1;
+    const selected = fusable ? sacUpdateSelection(update) : ({ kind: 'tfjs' } as const);
     this.fused = selected.kind === 'fused'
       ? new FusedSac(this.hp, observationSize, actionSize, this.criticOptimizer, { provider: selected.provider, coreType: selected.coreType })
       : null;
@@ -578,7 +604,7 @@ export class SoftActorCritic implements ActionPolicy {
       //    and temperature steps, each on fresh noise, so the policy lags a settled critic
       //    while taking as many steps in total.
       let { actorLoss, meanLogProb, alphaLoss } = this.lastPolicyStep;
-      const policySteps = this.updates % this.hp.policyFrequency === 0 ? this.hp.policyFrequency : 0;
+      const policySteps = this.policySteps();
       const actorVars = this.actor.variables;
       for (let k = 0; k < policySteps; k++) {
         const noise = k === 0 ? aNoise : this.noiseTensors(this.drawNoise(B), B);
@@ -602,12 +628,23 @@ export class SoftActorCritic implements ActionPolicy {
       return { qf1Loss, qf2Loss, vfLoss, qf1Mean, actorLoss, meanLogProb, alphaLoss };
     });
 
-    // 5. Polyak-average the target networks.
-    const { target, source } = this.targetVariables;
-    polyakUpdate(target, source, this.hp.tau);
+    // 5. Polyak-average the target networks (every targetUpdateFrequency-th update).
+    if (this.updates % this.hp.targetUpdateFrequency === 0) {
+      const { target, source } = this.targetVariables;
+      polyakUpdate(target, source, this.hp.tau);
+    }
 
     this.updates++;
     return this.metricsOf(metrics);
+  }
+
+  /**
+   * Actor and temperature steps this update takes: every policyFrequency-th update, f of them at
+   * once (policyCatchUp, CleanRL) or one (TD3, DroQ).
+   */
+  private policySteps(): number {
+    if (this.updates % this.hp.policyFrequency !== 0) return 0;
+    return this.hp.policyCatchUp ? this.hp.policyFrequency : 1;
   }
 
   /** The same update, fused over the flat buffer (fusedSac.ts mirrors the steps above). */
@@ -620,7 +657,7 @@ export class SoftActorCritic implements ActionPolicy {
     };
     const r = fused.update(normalized, targetNoise, actorNoise, {
       alpha: () => this.alpha,
-      policySteps: this.updates % this.hp.policyFrequency === 0 ? this.hp.policyFrequency : 0,
+      policySteps: this.policySteps(),
       drawNoise: (rows) => this.drawNoise(rows),
       temperatureStep: (meanLogProb, stepAlpha) => this.temperatureStep(meanLogProb, stepAlpha),
     });
@@ -731,9 +768,9 @@ export class SoftActorCritic implements ActionPolicy {
     if (state.observationSize !== this.observationSize || state.actionSize !== this.actionSize) {
       throw new Error(`agent state is for obs ${state.observationSize} / action ${state.actionSize}, this agent has ${this.observationSize} / ${this.actionSize}`);
     }
-    if (state.hyperparameters.variant !== this.hp.variant || state.hyperparameters.hidden.join(',') !== this.hp.hidden.join(',')) {
-      throw new Error(`agent state is SAC ${state.hyperparameters.variant} [${state.hyperparameters.hidden}], this agent is SAC ${this.hp.variant} [${this.hp.hidden}]`);
-    }
+    const theirs = resolveHyperparameters(state.hyperparameters);
+    const shape = (h: SacHyperparameters): string => `SAC ${h.variant} [${h.hidden}] critic [${h.criticHidden ?? h.hidden}]${h.criticLayerNorm ? ' LayerNorm' : ''}`;
+    if (shape(theirs) !== shape(this.hp)) throw new Error(`agent state is ${shape(theirs)}, this agent is ${shape(this.hp)}`);
     const byName = new Map(state.arrays.map((a) => [a.name, a.data]));
     mergeSeparateHeads(byName, this.actionSize);
     const need = (name: string): Float32Array => {
