@@ -3,9 +3,10 @@ import { readFileSync } from 'node:fs';
 import { schema, type SacbridgeConfig } from './schema.js';
 import { isLoopbackEndpoint, isLoopbackHost } from '../zmq/security.js';
 import { isLeaf, parseDecimal, type Kind, type Leaf, type Section } from './spec.js';
+import { PRESETS } from './presets.js';
 
 /** Where a value came from, for error messages and `config check`. */
-export type Origin = 'default' | `file ${string}` | `env ${string}` | `flag --${string}`;
+export type Origin = 'default' | `file ${string}` | `env ${string}` | `flag --${string}` | `preset ${string}`;
 
 export interface ConfigIssue {
   key: string;
@@ -278,6 +279,18 @@ function setPath(obj: Record<string, unknown>, key: string, value: unknown): voi
   cur[parts[parts.length - 1]!] = value;
 }
 
+/** rl.preset's values under every rl.* key still at its default (origin "preset NAME"). */
+function applyPreset(config: SacbridgeConfig, origins: Record<string, Origin>): void {
+  const name = config.rl.preset;
+  if (name === '') return;
+  for (const [k, v] of Object.entries(PRESETS[name].values)) {
+    const key = `rl.${k}`;
+    if (origins[key] !== 'default') continue;
+    setPath(config as unknown as Record<string, unknown>, key, structuredClone(v));
+    origins[key] = `preset ${name}`;
+  }
+}
+
 /** The configuration with every default: no file, no environment, no flags. */
 export function defaultConfig(): SacbridgeConfig {
   const out: Record<string, unknown> = {};
@@ -330,6 +343,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     const shown = notDecimal || (!numeric && origins[key]!.startsWith('env')) ? text : value;
     if (reason !== null) issues.push({ key, value: shown, reason, origin: origins[key]! });
   }
+  if (issues.length === 0) applyPreset(config, origins);
   if (issues.length === 0) crossChecks(config, origins, issues);
   if (issues.length > 0) throw new ConfigError(issues);
   // convict's own strict pass: a disagreement with ours would be a bug here, not a user error.

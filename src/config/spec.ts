@@ -106,11 +106,14 @@ export function oneOf<const V extends readonly string[]>(doc: string, values: V,
   );
 }
 
-/** A number, or the literal string `auto`. */
-export function numOrAuto(doc: string, def: number | 'auto'): Leaf<number | 'auto'> {
-  return leaf('json', '"auto" | number', doc, def, (v) =>
-    v === 'auto' || (typeof v === 'number' && Number.isFinite(v)) ? null : 'must be "auto" or a finite number',
-  );
+/** A number (within `bounds`, if given), or the literal string `auto`. */
+export function numOrAuto(doc: string, def: number | 'auto', bounds?: NumberBounds): Leaf<number | 'auto'> {
+  const what = bounds === undefined ? 'a finite number' : `a ${describeBounds(bounds)}`;
+  return leaf('json', `"auto" | ${bounds === undefined ? 'number' : describeBounds(bounds)}`, doc, def, (v) => {
+    if (v === 'auto') return null;
+    if (bounds === undefined) return typeof v === 'number' && Number.isFinite(v) ? null : 'must be "auto" or a finite number';
+    return checkNumber(v, bounds) === null ? null : `must be "auto" or ${what}`;
+  });
 }
 
 /**

@@ -16,21 +16,33 @@ import type { ActionBounds } from '../zmq/policyServer.js';
 import type { CreateEnvOptions } from './envFactory.js';
 import { isTaskFile } from '../task/taskFile.js';
 
-/** rl.* as SAC hyperparameters (rl.lr -> learningRate, rl.alphaLearn -> autoAlpha, rl.alphaInit -> initialAlpha, rl.hiddenSizes -> hidden). */
+/** rl.* as SAC hyperparameters (rl.lr -> learningRate, rl.*Lr -> *LearningRate, rl.alphaLearn -> autoAlpha, rl.alphaInit -> initialAlpha, rl.hiddenSizes -> hidden, rl.criticHiddenSizes -> criticHidden). */
 export function sacHyperparameters(rl: SacbridgeConfig['rl']): Partial<SacHyperparameters> {
+  // rl.preset is already applied by the loader; "auto" learning rates and entropy are null here.
+  const orNull = (v: number | 'auto'): number | null => (v === 'auto' ? null : v);
   return {
     variant: rl.variant,
     hidden: [...rl.hiddenSizes],
+    criticHidden: rl.criticHiddenSizes.length > 0 ? [...rl.criticHiddenSizes] : null,
+    criticLayerNorm: rl.criticLayerNorm,
+    criticDropout: rl.criticDropout,
+    initialization: rl.initialization,
     learningRate: rl.lr,
+    actorLearningRate: orNull(rl.actorLr),
+    criticLearningRate: orNull(rl.criticLr),
+    alphaLearningRate: orNull(rl.alphaLr),
     batchSize: rl.batchSize,
     gamma: rl.gamma,
     tau: rl.tau,
+    targetUpdateFrequency: rl.targetUpdateFrequency,
     bufferSize: rl.bufferSize,
     learningStarts: rl.learningStarts,
     updatesPerStep: rl.updatesPerStep,
+    policyFrequency: rl.policyFrequency,
+    policyCatchUp: rl.policyCatchUp,
     autoAlpha: rl.alphaLearn,
     initialAlpha: rl.alphaInit,
-    targetEntropy: rl.targetEntropy === 'auto' ? null : rl.targetEntropy,
+    targetEntropy: orNull(rl.targetEntropy),
   };
 }
 
