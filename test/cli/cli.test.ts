@@ -155,3 +155,32 @@ test('SIGTERM during training stops after the step, writes a checkpoint and exit
   assert.ok(ck[0].step >= 50);
   rmSync(root, { recursive: true });
 });
+
+test('train takes every hyperparameter from --rl.<key>, SACBRIDGE_RL_*, --config and --preset; a bad one exits 78 naming it', () => {
+  const root = mkdtempSync(join(tmpdir(), 'sacbridge-cli-hp-'));
+  const conf = join(root, 'c.json');
+  writeFileSync(conf, JSON.stringify({ rl: { hiddenSizes: [8], batchSize: 8 } }));
+  const out = join(root, 'run');
+  const r = spawnSync(
+    process.execPath,
+    [MAIN, 'train', '--task', 'point_reach', '--steps', '60', '--eval-every', '0', '--out', out, '--config', conf, '--preset', 'paper', '--rl.criticLr', '2e-3', '--rl.learningStarts=20', '--rl.criticLayerNorm', 'true'],
+    { encoding: 'utf8', timeout: 120_000, env: { ...process.env, SACBRIDGE_RL_TARGET_UPDATE_FREQUENCY: '2' } },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /rl\.criticLr=0\.002 \(flag --rl\.criticLr\)/);
+  assert.match(r.stderr, /rl\.policyFrequency=1 \(preset paper\)/);
+  assert.match(r.stderr, /rl\.targetUpdateFrequency=2 \(env SACBRIDGE_RL_TARGET_UPDATE_FREQUENCY\)/);
+  assert.match(r.stderr, /rl\.batchSize=8 \(file /);
+  // The checkpoint holds what the run trained with.
+  const latest = readFileSync(join(out, 'checkpoints', 'latest'), 'utf8').trim();
+  const manifest = JSON.parse(readFileSync(join(out, 'checkpoints', latest, 'manifest.json'), 'utf8')) as { hyperparameters: Record<string, unknown> };
+  assert.deepEqual(
+    [manifest.hyperparameters.criticLearningRate, manifest.hyperparameters.policyFrequency, manifest.hyperparameters.targetUpdateFrequency, manifest.hyperparameters.criticLayerNorm, manifest.hyperparameters.hidden, manifest.hyperparameters.learningStarts],
+    [0.002, 1, 2, true, [8], 20],
+  );
+  const bad = cli('train', '--task', 'point_reach', '--steps', '10', '--out', join(root, 'bad'), '--rl.criticLr', 'fast', '--rl.polcyFrequency', '2');
+  assert.equal(bad.code, 78, bad.stderr);
+  assert.match(bad.stderr, /rl\.criticLr = "fast" \(flag --rl\.criticLr\): must be "auto" or a number > 0/);
+  assert.match(bad.stderr, /rl\.polcyFrequency .*unknown flag: not a configuration key/);
+  rmSync(root, { recursive: true });
+});

@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, defaultConfig, envName, EX_CONFIG, leaves, loadConfig, schemaDocs } from '../../src/config/load.js';
+import { ConfigError, defaultConfig, envName, EX_CONFIG, getKey, leaves, loadConfig, schemaDocs } from '../../src/config/load.js';
+import { PRESETS } from '../../src/config/presets.js';
 import { ROOT, tempDir } from '../daemon/helpers.js';
 
 const MAIN_JS = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -190,4 +191,31 @@ test('ZeroMQ endpoints are checked for what they are; metrics beyond loopback ne
   assert.equal(loadConfig({ env: {}, args: ['--metrics.host', '::1'] }).config.metrics.host, '::1');
   // Off, it binds nothing: no opt-in needed.
   loadConfig({ env: {}, args: ['--metrics.host', '0.0.0.0', '--metrics.enabled', 'false'] });
+
+test('presets fill the rl.* keys left at their defaults; a key set in the file, environment or flags wins; origins say which', () => {
+  for (const [name, preset] of Object.entries(PRESETS)) {
+    assert.ok(preset.source.length > 40, `${name} names its source`);
+    const { config, origins } = loadConfig({ env: {}, args: [`--rl.preset=${name}`] });
+    for (const [k, v] of Object.entries(preset.values)) {
+      assert.deepEqual(getKey(config, `rl.${k}`), v, `${name}: rl.${k}`);
+      assert.equal(origins[`rl.${k}`], `preset ${name}`);
+    }
+  }
+  const file = writeJson({ rl: { preset: 'paper', batchSize: 64 } });
+  const { config, origins } = loadConfig({ file, env: { SACBRIDGE_RL_CRITIC_LR: '0.002' }, args: ['--rl.policyFrequency', '3'] });
+  assert.equal(config.rl.criticLr, 0.002);
+  assert.equal(origins['rl.criticLr'], 'env SACBRIDGE_RL_CRITIC_LR');
+  assert.equal(config.rl.policyFrequency, 3);
+  assert.equal(config.rl.batchSize, 64);
+  assert.equal(config.rl.alphaLr, 'auto');
+  assert.equal(origins['rl.alphaLr'], 'preset paper');
+  assert.equal(config.rl.initialization, 'uniform-fan-in');
+  assert.equal(origins['rl.initialization'], 'default');
+  // Without a preset the schema defaults (CleanRL's settings) stand.
+  const d = loadConfig({ env: {} }).config.rl;
+  assert.deepEqual([d.criticLr, d.alphaLr, d.actorLr, d.policyFrequency, d.preset], [1e-3, 1e-3, 'auto', 2, '']);
+  const issues = issuesOf(() => loadConfig({ env: {}, args: ['--rl.preset', 'sb3', '--rl.criticLr', '-1'] }));
+  assert.deepEqual(issues.map((i) => i.key).sort(), ['rl.criticLr', 'rl.preset']);
+  assert.match(issues.find((i) => i.key === 'rl.preset')!.reason, /must be one of "", "paper", "cleanrl", "droq"/);
+  assert.match(issues.find((i) => i.key === 'rl.criticLr')!.reason, /must be "auto" or a number > 0 and <= 1/);
 });
