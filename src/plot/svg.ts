@@ -86,6 +86,8 @@ interface Trace {
   colour: string;
   style: 'line' | 'dots';
   width?: number;
+  /** A shaded band [lo, hi] at the series' x values (drawn under the line, never downsampled). */
+  band?: { lo: number[]; hi: number[] };
 }
 
 function panel(top: number, title: string, yLabel: string, traces: Trace[], logY: boolean): string {
@@ -94,7 +96,7 @@ function panel(top: number, title: string, yLabel: string, traces: Trace[], logY
   const x0 = M.left;
   const y0 = top + M.top;
   const parts: string[] = [`<text x="${x0}" y="${top + 22}" class="title">${esc(title)}</text>`];
-  const data = traces.map((t) => ({ ...t, series: downsample(t.series) })).filter((t) => t.series.x.length > 0);
+  const data = traces.map((t) => ({ ...t, series: t.band ? t.series : downsample(t.series) })).filter((t) => t.series.x.length > 0);
   parts.push(`<rect x="${x0}" y="${y0}" width="${w}" height="${h}" class="frame"/>`);
   if (data.length === 0) {
     parts.push(`<text x="${x0 + w / 2}" y="${y0 + h / 2}" class="empty">no data in the run's metrics</text>`);
@@ -102,7 +104,7 @@ function panel(top: number, title: string, yLabel: string, traces: Trace[], logY
   }
   const fy = (v: number): number => (logY ? Math.log10(v) : v);
   const xs = data.flatMap((t) => t.series.x);
-  const ys = data.flatMap((t) => t.series.y.map(fy));
+  const ys = data.flatMap((t) => [...t.series.y, ...(t.band?.lo ?? []), ...(t.band?.hi ?? [])].map(fy));
   const xt = niceTicks(Math.min(...xs), Math.max(...xs));
   const yt = logY ? { lo: Math.floor(Math.min(...ys)), hi: Math.ceil(Math.max(...ys)), values: [] as number[] } : niceTicks(Math.min(...ys), Math.max(...ys));
   if (logY) {
@@ -127,6 +129,11 @@ function panel(top: number, title: string, yLabel: string, traces: Trace[], logY
   parts.push(`<clipPath id="clip${top}"><rect x="${x0}" y="${y0}" width="${w}" height="${h}"/></clipPath>`);
   data.forEach((t, i) => {
     const s = t.series;
+    if (t.band !== undefined) {
+      const upper = s.x.map((x, k) => `${k === 0 ? 'M' : 'L'}${px(x).toFixed(1)} ${py(t.band!.hi[k]!).toFixed(1)}`);
+      const lower = s.x.map((x, k) => `L${px(x).toFixed(1)} ${py(t.band!.lo[k]!).toFixed(1)}`).reverse();
+      parts.push(`<path d="${[...upper, ...lower].join(' ')} Z" fill="${t.colour}" fill-opacity="0.18" stroke="none" clip-path="url(#clip${top})"/>`);
+    }
     if (t.style === 'dots') {
       const dots = s.x.map((x, k) => `<circle cx="${px(x).toFixed(1)}" cy="${py(s.y[k]!).toFixed(1)}" r="1.6"/>`).join('');
       parts.push(`<g fill="${t.colour}" fill-opacity="0.35" clip-path="url(#clip${top})">${dots}</g>`);
@@ -141,6 +148,18 @@ function panel(top: number, title: string, yLabel: string, traces: Trace[], logY
   return parts.join('\n');
 }
 
+const STYLE = `<style>
+  .title { font-size: 15px; font-weight: bold; fill: #222 }
+  .frame { fill: #fff; stroke: #444; stroke-width: 1 }
+  .grid { stroke: #ddd; stroke-width: 1 }
+  .xtick { font-size: 11px; fill: #333; text-anchor: middle }
+  .ytick { font-size: 11px; fill: #333; text-anchor: end; dominant-baseline: middle }
+  .axis { font-size: 12px; fill: #222; text-anchor: middle }
+  .legend { font-size: 11px; fill: #222; dominant-baseline: middle }
+  .empty { font-size: 13px; fill: #888; text-anchor: middle }
+  .caption { font-size: 11px; fill: #666 }
+</style>`;
+
 export function renderLearningCurves(c: Curves, title: string): string {
   const traces: Trace[] = [];
   if (c.returns.x.length > 0) {
@@ -154,22 +173,43 @@ export function renderLearningCurves(c: Curves, title: string): string {
   const height = 3 * PANEL_H + 40;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`,
-    `<style>
-  .title { font-size: 15px; font-weight: bold; fill: #222 }
-  .frame { fill: #fff; stroke: #444; stroke-width: 1 }
-  .grid { stroke: #ddd; stroke-width: 1 }
-  .xtick { font-size: 11px; fill: #333; text-anchor: middle }
-  .ytick { font-size: 11px; fill: #333; text-anchor: end; dominant-baseline: middle }
-  .axis { font-size: 12px; fill: #222; text-anchor: middle }
-  .legend { font-size: 11px; fill: #222; dominant-baseline: middle }
-  .empty { font-size: 13px; fill: #888; text-anchor: middle }
-  .caption { font-size: 11px; fill: #666 }
-</style>`,
+    STYLE,
     `<rect width="${WIDTH}" height="${height}" fill="#fafafa"/>`,
     panel(0, `${title}: return`, 'return', traces, false),
     panel(PANEL_H, 'losses', 'loss', losses, false),
     panel(2 * PANEL_H, `temperature${alphaPositive && spread > 10 ? ' (log scale)' : ''}`, 'alpha', c.temperature.x.length ? [{ series: c.temperature, colour: COLOURS[3]!, style: 'line' }] : [], alphaPositive && spread > 10),
     `<text x="${M.left}" y="${height - 12}" class="caption">${esc(`${c.records} records from ${c.files.length} file(s)${c.skipped ? `, ${c.skipped} unreadable line(s) skipped` : ''}`)}</text>`,
+    '</svg>',
+    '',
+  ].join('\n');
+}
+
+/** One curve over seeds: the mean, and the band between the lowest and highest seed. */
+export interface SeedCurve {
+  name: string;
+  x: number[];
+  mean: number[];
+  lo: number[];
+  hi: number[];
+}
+
+/** Panels of curves over seeds (bench:learn: one panel per task, one curve per configuration). */
+export function renderSeedCurves(panels: { title: string; curves: SeedCurve[] }[], caption: string): string {
+  const height = panels.length * PANEL_H + 40;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`,
+    STYLE,
+    `<rect width="${WIDTH}" height="${height}" fill="#fafafa"/>`,
+    ...panels.map((p, i) =>
+      panel(
+        i * PANEL_H,
+        p.title,
+        'evaluation return',
+        p.curves.map((c, k) => ({ series: { name: c.name, x: c.x, y: c.mean }, colour: COLOURS[k % COLOURS.length]!, style: 'line' as const, width: 2, band: { lo: c.lo, hi: c.hi } })),
+        false,
+      ),
+    ),
+    `<text x="${M.left}" y="${height - 12}" class="caption">${esc(caption)}</text>`,
     '</svg>',
     '',
   ].join('\n');

@@ -191,6 +191,7 @@ test('ZeroMQ endpoints are checked for what they are; metrics beyond loopback ne
   assert.equal(loadConfig({ env: {}, args: ['--metrics.host', '::1'] }).config.metrics.host, '::1');
   // Off, it binds nothing: no opt-in needed.
   loadConfig({ env: {}, args: ['--metrics.host', '0.0.0.0', '--metrics.enabled', 'false'] });
+});
 
 test('presets fill the rl.* keys left at their defaults; a key set in the file, environment or flags wins; origins say which', () => {
   for (const [name, preset] of Object.entries(PRESETS)) {
