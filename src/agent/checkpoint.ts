@@ -94,16 +94,19 @@ function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Generation names under `root`, newest first. */
-export async function listGenerations(root: string): Promise<string[]> {
-  let names: string[];
+/** The names in `root`; none when it does not exist yet. */
+async function namesIn(root: string): Promise<string[]> {
   try {
-    names = await readdir(root);
+    return await readdir(root);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  return names.filter((n) => GEN_RE.test(n)).sort().reverse();
+}
+
+/** Generation names under `root`, newest first. */
+export async function listGenerations(root: string): Promise<string[]> {
+  return (await namesIn(root)).filter((n) => GEN_RE.test(n)).sort().reverse();
 }
 
 /**
@@ -111,14 +114,7 @@ export async function listGenerations(root: string): Promise<string[]> {
  * `latest` files. Only the run's owner calls this (on resume, and before each save).
  */
 export async function removeStaleTemps(root: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(root);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  const stale = names.filter((n) => TMP_RE.test(n) || isAtomicTemp(n, LATEST));
+  const stale = (await namesIn(root)).filter((n) => TMP_RE.test(n) || isAtomicTemp(n, LATEST));
   for (const n of stale) await rm(join(root, n), { recursive: true, force: true });
   if (stale.length > 0) await fsyncDir(root);
   return stale;
