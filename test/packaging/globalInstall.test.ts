@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT, tempDir } from '../daemon/helpers.js';
+import { ANY_PORTS, ROOT, tempDir } from '../daemon/helpers.js';
+import { gymnasiumModelDir } from '../sim/simFixtures.js';
 
 /**
  * systemd/README.md's install from a checkout: `npm pack`, then `npm install -g` of the tarball.
@@ -33,7 +34,10 @@ test('npm pack + npm install -g of the tarball gives a working sacbridge and sac
   const version = spawnSync(bin, ['--version'], { encoding: 'utf8' });
   assert.equal(version.status, 0, version.stderr);
   assert.equal(version.stdout, `sacbridge ${pkg.version}\n`);
-  const check = spawnSync(bin, ['config', 'check', join(home, 'config', 'examples', 'sim-only.json')], { encoding: 'utf8' });
+  // config check runs run's start-up checks: this machine's Gymnasium models, a state directory
+  // and ports of the test's own stand in for the example's deployment paths and ports.
+  const here = ['--sim.gymnasiumModelDir', gymnasiumModelDir(), '--daemon.stateDir', join(dir, 'state'), ...ANY_PORTS, '--metrics.port', '0'];
+  const check = spawnSync(bin, ['config', 'check', join(home, 'config', 'examples', 'sim-only.json'), ...here], { encoding: 'utf8' });
   assert.equal(check.status, 0, check.stderr);
 
   // The unit's wrapper with SACBRIDGE_HOME pointing at the installed package runs the same CLI;
