@@ -12,7 +12,8 @@
  *
  * Scenarios: point_reach on a tilted table (the simToReal test's shift) and the pendulum with a
  * 30% heavier link and 2 ticks of actuation latency, hanging down at each robot reset.
- * Flags: --seeds N (default 3), --only NAME, --json, --episodes N (override).
+ * Flags: --seeds N (default 3), --only NAME, --json, --episodes N (override), --critic-warmup N
+ * (updates that train the critics only before the actor moves; default 0).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,7 +81,7 @@ interface RunResult {
 
 const mean = (v: number[]): number => v.reduce((s, x) => s + x, 0) / v.length;
 
-async function runOne(sc: Scenario, seed: number, episodesOverride: number | undefined): Promise<RunResult> {
+async function runOne(sc: Scenario, seed: number, episodesOverride: number | undefined, criticWarmupUpdates: number): Promise<RunResult> {
   const t0 = performance.now();
   const runDir = mkdtempSync(join(tmpdir(), 'sacbridge-bench-ft-'));
   const trainer = await Trainer.create({ task: sc.task, seed, runDir, makeEnv: (s) => createEnv(sc.task, { seed: s }), hyperparameters: sc.hp, metricsEvery: 1_000_000 });
@@ -147,7 +148,7 @@ async function runOne(sc: Scenario, seed: number, episodesOverride: number | und
       agent: trainer.agent, simReplay: trainer.replay, plant, task: definition.create(),
       safety: { low: sc.low, high: sc.high, watchdog: { maxAge: 2, action: 'hold' } },
       rateHz: 100, robotFraction: 0.75, updatesPerStep: 1, learningStarts: 500, publishEvery: 10, robotReplayCapacity: 50_000,
-      seed: seed + 5, compute: 'wasm', versionSchedule: 'scheduled',
+      seed: seed + 5, compute: 'wasm', versionSchedule: 'scheduled', criticWarmupUpdates,
       onEpisode: (e) => { done.push(e); setTimeout(() => void robot.reset(), 1); },
     });
     await robot.reset();
@@ -185,13 +186,14 @@ async function main(): Promise<void> {
   const only = flag('only');
   const episodes = flag('episodes') === undefined ? undefined : Number(flag('episodes'));
   const json = process.argv.includes('--json');
+  const warmup = Number(flag('critic-warmup') ?? 0);
   await initCompute('wasm');
   const summary: Record<string, unknown> = {};
   const runs: RunResult[] = [];
   for (const sc of SCENARIOS.filter((s) => only === undefined || s.name === only)) {
     const rs: RunResult[] = [];
     for (let seed = 0; seed < seeds; seed++) {
-      const r = await runOne(sc, seed, episodes);
+      const r = await runOne(sc, seed, episodes, warmup);
       rs.push(r);
       runs.push(r);
       if (!json) console.log(`${sc.name} seed ${seed}: unadapted ${r.unadapted.toFixed(1)}, adapted ${r.adapted.toFixed(1)}, last10 ${r.last10.toFixed(1)}, worst window ${(100 * r.worst_window).toFixed(0)}%, ${r.seconds.toFixed(0)} s`);

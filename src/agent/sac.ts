@@ -354,6 +354,11 @@ export class SoftActorCritic implements ActionPolicy {
   /** Noise for sampled actions in act(). */
   private readonly actRng: Rng;
   private updates = 0;
+  /**
+   * While true, updates step the critics only: the actor and the temperature stay put (a critic
+   * warm-up on new data before the policy moves, as when fine-tuning starts on a robot).
+   */
+  freezePolicy = false;
   /** The last actor/temperature step's figures, reported by updates that skip it (policyFrequency > 1). */
   private lastPolicyStep = { actorLoss: NaN, meanLogProb: NaN, alphaLoss: NaN };
   private normalizer: ObservationNormalizer | null = null;
@@ -643,7 +648,7 @@ export class SoftActorCritic implements ActionPolicy {
    * once (policyCatchUp, CleanRL) or one (TD3, DroQ).
    */
   private policySteps(): number {
-    if (this.updates % this.hp.policyFrequency !== 0) return 0;
+    if (this.freezePolicy || this.updates % this.hp.policyFrequency !== 0) return 0;
     return this.hp.policyCatchUp ? this.hp.policyFrequency : 1;
   }
 

@@ -31,6 +31,8 @@ export interface SacLearnerOptions {
   seed: number;
   /** tfjs backend in the worker (default 'auto'). */
   compute?: BackendChoice;
+  /** Updates at the start that train the critics only (the actor and temperature frozen). */
+  criticWarmupUpdates?: number;
 }
 
 /** The state handed back: the agent (for checkpoints and for installing into the daemon's agent). */
@@ -62,12 +64,15 @@ export const createLearner: CreateLearner = async (init) => {
   }
   const sampler = new MixedSampler(sim, robot, o.robotFraction, agent.hp.batchSize, init.observationSize, init.actionSize);
   const rng = new Rng(o.seed);
+  let updates = 0;
 
   const learner: Learner = {
     observe(t: TransitionView): void {
       robot.add(t.observation, t.action, t.reward, t.nextObservation, t.terminated);
     },
     update(): Record<string, number> {
+      agent.freezePolicy = updates < (o.criticWarmupUpdates ?? 0);
+      updates++;
       const m = agent.update(sampler.sample(rng));
       return { ...m, robot_rows: sampler.lastRobotRows, robot_size: robot.size };
     },

@@ -103,6 +103,11 @@ export interface FineTuneOptions {
    * gives the same run whatever the thread timing.
    */
   versionSchedule?: 'latest' | 'scheduled';
+  /**
+   * Critic warm-up: the first this many updates on the robot train the critics only, with the
+   * actor and the temperature frozen at the sim policy's (default 0: off).
+   */
+  criticWarmupUpdates?: number;
   /** Fine-grained ControlLoop settings (wait mode, spin, watchdog pings...). */
   loop?: Partial<Omit<ControlLoopOptions, 'rateHz' | 'onTick' | 'onError'>>;
   /**
@@ -245,6 +250,7 @@ export class FineTuneSession {
       robotFraction: o.robotFraction,
       normalizer: o.normalizer?.exportState() ?? null,
       seed: (o.seed ?? 0) + 2,
+      criticWarmupUpdates: o.criticWarmupUpdates ?? 0,
       ...(o.compute === undefined ? {} : { compute: o.compute }),
     };
     const host = await LearnerHost.start({
@@ -538,6 +544,7 @@ function checkOptions(o: FineTuneOptions): void {
   if (!(o.updatesPerStep > 0)) fail('updatesPerStep', 'must be > 0');
   if (!(Number.isInteger(o.learningStarts) && o.learningStarts >= 0)) fail('learningStarts', 'must be an integer >= 0');
   if (!(Number.isInteger(o.publishEvery) && o.publishEvery >= 1)) fail('publishEvery', 'must be an integer >= 1');
+  if (o.criticWarmupUpdates !== undefined && !(Number.isInteger(o.criticWarmupUpdates) && o.criticWarmupUpdates >= 0)) fail('criticWarmupUpdates', 'must be an integer >= 0');
   if (!(Number.isInteger(o.robotReplayCapacity) && o.robotReplayCapacity > 0)) fail('robotReplayCapacity', 'must be a positive integer');
   if (o.episodeSteps !== undefined && !(Number.isInteger(o.episodeSteps) && o.episodeSteps > 0)) fail('episodeSteps', 'must be a positive integer');
   if (o.simReplay.size === 0 && o.learningStarts < 1) fail('learningStarts', 'must be >= 1 when the sim replay is empty (the first batch needs data)');

@@ -119,6 +119,7 @@ export interface FineTuneSettings {
   seed: number;
   compute: SacbridgeConfig['compute']['backend'];
   controlThreadPriority: number;
+  criticWarmupUpdates: number;
 }
 
 /**
@@ -138,6 +139,7 @@ export function fineTuneSettings(c: SacbridgeConfig): FineTuneSettings {
     seed: c.sim.seed,
     compute: c.compute.backend,
     controlThreadPriority: c.realtime.controlThreadPriority,
+    criticWarmupUpdates: c.switch.criticWarmupUpdates,
   };
 }
 
