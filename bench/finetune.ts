@@ -13,7 +13,9 @@
  * Scenarios: point_reach on a tilted table (the simToReal test's shift) and the pendulum with a
  * 30% heavier link and 2 ticks of actuation latency, hanging down at each robot reset.
  * Flags: --seeds N (default 3), --only NAME, --json, --episodes N (override), --critic-warmup N
- * (updates that train the critics only before the actor moves; default 0).
+ * (updates that train the critics only before the actor moves; default 0), --actor-lr X (the
+ * actor's step size while fine-tuning; default the sim run's), --keep-temperature (no temperature
+ * steps on the robot).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +33,7 @@ import { getTaskDefinition, resolveModelPath } from '../src/task/registry.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
 import { createEnv } from '../src/wiring/envFactory.js';
+import { runEpisodes } from '../src/train/evaluation.js';
 
 interface Scenario {
   name: string;
@@ -75,13 +78,15 @@ interface RunResult {
   worst_window: number;
   ended_better: boolean;
   returns: number[];
+  /** Per episode: [alpha, entropy, TD loss, mean Q, policy drift] (src/finetune/session.ts). */
+  measures: number[][];
   robot_minutes: number;
   seconds: number;
 }
 
 const mean = (v: number[]): number => v.reduce((s, x) => s + x, 0) / v.length;
 
-async function runOne(sc: Scenario, seed: number, episodesOverride: number | undefined, criticWarmupUpdates: number): Promise<RunResult> {
+async function runOne(sc: Scenario, seed: number, episodesOverride: number | undefined, criticWarmupUpdates: number, actorLearningRate: number | undefined, keepTemperature: boolean): Promise<RunResult> {
   const t0 = performance.now();
   const runDir = mkdtempSync(join(tmpdir(), 'sacbridge-bench-ft-'));
   const trainer = await Trainer.create({ task: sc.task, seed, runDir, makeEnv: (s) => createEnv(sc.task, { seed: s }), hyperparameters: sc.hp, metricsEvery: 1_000_000 });
@@ -121,25 +126,9 @@ async function runOne(sc: Scenario, seed: number, episodesOverride: number | und
     reset: { mode: 'operator', topic: '/ready', timeout: 5 },
     advance: { mode: 'lockstep', timeout: 5 },
   });
-  const robotReturns = async (policy: Pick<ActionPolicy, 'act'>, n: number): Promise<number[]> => {
-    const env = new Env(plant, definition.create(), { seed: 0 });
-    const action = new Float32Array(sc.low.length);
-    const out: number[] = [];
-    for (let e = 0; e < n; e++) {
-      const first = env.reset();
-      await robot.reset();
-      let obs = await first, total = 0;
-      for (;;) {
-        policy.act(obs, true, action);
-        const r = await env.step(action);
-        total += r.reward;
-        if (r.terminated || r.truncated) break;
-        obs = r.observation;
-      }
-      out.push(total);
-    }
-    return out;
-  };
+  /** Deterministic episodes on the robot; each reset waits for its "ready". */
+  const robotReturns = (policy: Pick<ActionPolicy, 'act'>, n: number): Promise<number[]> =>
+    runEpisodes(new Env(plant, definition.create(), { seed: 0 }), policy, n, true, { alongReset: () => robot.reset() });
   const episodes = episodesOverride ?? sc.episodes;
   try {
     const unadapted = mean(await robotReturns(trainer.agent, 3));
@@ -148,7 +137,8 @@ async function runOne(sc: Scenario, seed: number, episodesOverride: number | und
       agent: trainer.agent, simReplay: trainer.replay, plant, task: definition.create(),
       safety: { low: sc.low, high: sc.high, watchdog: { maxAge: 2, action: 'hold' } },
       rateHz: 100, robotFraction: 0.75, updatesPerStep: 1, learningStarts: 500, publishEvery: 10, robotReplayCapacity: 50_000,
-      seed: seed + 5, compute: 'wasm', versionSchedule: 'scheduled', criticWarmupUpdates,
+      seed: seed + 5, compute: 'wasm', versionSchedule: 'scheduled', criticWarmupUpdates, keepTemperature,
+      ...(actorLearningRate === undefined ? {} : { actorLearningRate }),
       onEpisode: (e) => { done.push(e); setTimeout(() => void robot.reset(), 1); },
     });
     await robot.reset();
@@ -164,6 +154,7 @@ async function runOne(sc: Scenario, seed: number, episodesOverride: number | und
       worst_window: (worst - unadapted) / Math.abs(unadapted),
       ended_better: last10 > unadapted,
       returns: returns.map((r) => Math.round(r * 10) / 10),
+      measures: done.slice(0, episodes).map((e) => [e.alpha, e.entropy, e.tdLoss, e.qMean, e.policyDrift].map((x) => Number(x.toPrecision(3)))),
       robot_minutes: (result.status.steps * body.controlPeriod) / 60,
       seconds: (performance.now() - t0) / 1000,
     };
@@ -187,13 +178,14 @@ async function main(): Promise<void> {
   const episodes = flag('episodes') === undefined ? undefined : Number(flag('episodes'));
   const json = process.argv.includes('--json');
   const warmup = Number(flag('critic-warmup') ?? 0);
+  const actorLr = flag('actor-lr') === undefined ? undefined : Number(flag('actor-lr'));
   await initCompute('wasm');
   const summary: Record<string, unknown> = {};
   const runs: RunResult[] = [];
   for (const sc of SCENARIOS.filter((s) => only === undefined || s.name === only)) {
     const rs: RunResult[] = [];
     for (let seed = 0; seed < seeds; seed++) {
-      const r = await runOne(sc, seed, episodes, warmup);
+      const r = await runOne(sc, seed, episodes, warmup, actorLr, process.argv.includes('--keep-temperature'));
       rs.push(r);
       runs.push(r);
       if (!json) console.log(`${sc.name} seed ${seed}: unadapted ${r.unadapted.toFixed(1)}, adapted ${r.adapted.toFixed(1)}, last10 ${r.last10.toFixed(1)}, worst window ${(100 * r.worst_window).toFixed(0)}%, ${r.seconds.toFixed(0)} s`);

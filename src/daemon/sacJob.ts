@@ -288,7 +288,7 @@ export class SacJob implements Job {
     // One episode per tick with the fast policy (the weights the policy server serves); the
     // round's first is kept as a replay for the web UI and `eval --video` (RUN_DIR/replays/).
     const recorder = ev.returns.length === 0 ? ReplayRecorder.for(this.evalEnv!.plant, this.config.sim.task) : null;
-    const ret = await runEpisode(this.evalEnv!, this.policy, ev.deterministic, recorder === null ? undefined : (r) => recorder.frame(r?.reward ?? 0));
+    const ret = await runEpisode(this.evalEnv!, this.policy, ev.deterministic, recorder === null ? {} : { observe: (r) => recorder.frame(r?.reward ?? 0) });
     ev.returns.push(ret);
     if (recorder !== null) {
       try {

@@ -33,6 +33,10 @@ export interface SacLearnerOptions {
   compute?: BackendChoice;
   /** Updates at the start that train the critics only (the actor and temperature frozen). */
   criticWarmupUpdates?: number;
+  /** The actor's step size on the robot (default: the sim run's). */
+  actorLearningRate?: number;
+  /** Keep the temperature at the sim run's value (no temperature steps on the robot). */
+  keepTemperature?: boolean;
 }
 
 /** The state handed back: the agent (for checkpoints and for installing into the daemon's agent). */
@@ -48,7 +52,12 @@ export const createLearner: CreateLearner = async (init) => {
     throw new Error(`sac learner: agent state is for obs ${o.agent?.observationSize} / action ${o.agent?.actionSize}, the ring carries ${init.observationSize} / ${init.actionSize}`);
   }
   await initCompute(o.compute ?? 'auto');
-  const agent = new SoftActorCritic(init.observationSize, init.actionSize, o.agent.hyperparameters);
+  const hp = {
+    ...o.agent.hyperparameters,
+    ...(o.actorLearningRate === undefined ? {} : { actorLearningRate: o.actorLearningRate }),
+    ...(o.keepTemperature === true ? { autoAlpha: false } : {}),
+  };
+  const agent = new SoftActorCritic(init.observationSize, init.actionSize, hp);
   agent.importState(o.agent);
   if (o.normalizer !== null) {
     const n = new ObservationNormalizer(init.observationSize, o.normalizer.clip);

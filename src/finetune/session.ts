@@ -61,6 +61,17 @@ export interface FineTuneEpisode {
   /** 'terminated' | 'time_limit' | 'safety: <the safety layer's reason>' | 'non-finite reward (...)' */
   reason: string;
   policyVersion: number;
+  /**
+   * What drives fine-tuning, as of the episode's end (NaN before the learner reported): the
+   * temperature, the policy's entropy estimate, the critics' mean TD loss and mean Q on the
+   * learner's last batch (robot and sim rows mixed), and how far the acting actor has moved from
+   * the sim actor (relative L2 distance of all weights).
+   */
+  alpha: number;
+  entropy: number;
+  tdLoss: number;
+  qMean: number;
+  policyDrift: number;
 }
 
 export interface FineTuneUpdate {
@@ -108,6 +119,10 @@ export interface FineTuneOptions {
    * actor and the temperature frozen at the sim policy's (default 0: off).
    */
   criticWarmupUpdates?: number;
+  /** The actor's step size while fine-tuning (a smaller actor step); default the sim run's. */
+  actorLearningRate?: number;
+  /** Keep the temperature the sim run learned (no temperature steps while fine-tuning). */
+  keepTemperature?: boolean;
   /** Fine-grained ControlLoop settings (wait mode, spin, watchdog pings...). */
   loop?: Partial<Omit<ControlLoopOptions, 'rateHz' | 'onTick' | 'onError'>>;
   /**
@@ -191,6 +206,10 @@ export class FineTuneSession {
   /** Bumped by every reset, so a superseded reset (paused, e-stopped, resumed) never starts an episode. */
   private resetEpoch = 0;
   private stopping: Promise<FineTuneResult> | null = null;
+  /** The sim actor's weights, flattened (policy drift is measured from them). */
+  private readonly simActor: Float32Array;
+  private drift = 0;
+  private learner: Record<string, number> | null = null;
   /** 'scheduled' versions: the next version to act, and the pushed-transition count it acts from. */
   private nextVersion = 1;
   private nextVersionAt: number;
@@ -205,6 +224,7 @@ export class FineTuneSession {
     this.safety = new SafetyLayer({ ...o.safety, ...(ageOf === undefined ? {} : { ageOf }) });
     this.env = new Env(o.plant, o.task, { seed: (o.seed ?? 0) + 1, filter: this.safety, ...(o.episodeSteps === undefined ? {} : { maxEpisodeSteps: o.episodeSteps }) });
     const weights = o.agent.actorWeights();
+    this.simActor = flatActor(weights);
     // Exploration noise and the sim's episode initialisation draw from the env's generator.
     this.policy = new FastPolicy(weights, this.env.rng, 0);
     o.onPolicy?.(weights, 0);
@@ -243,6 +263,7 @@ export class FineTuneSession {
     const robotReplay = new ReplayBuffer({ capacity: o.robotReplayCapacity, observationSize: obsSize, actionSize: actSize, shared: true });
     const weights = agent.actorWeights();
     let session: FineTuneSession | null = null;
+    let learned: Record<string, number> | null = null;
     const learnerOptions: SacLearnerOptions = {
       agent: agent.exportState(),
       simReplay: simReplay.handle(),
@@ -251,6 +272,8 @@ export class FineTuneSession {
       normalizer: o.normalizer?.exportState() ?? null,
       seed: (o.seed ?? 0) + 2,
       criticWarmupUpdates: o.criticWarmupUpdates ?? 0,
+      ...(o.actorLearningRate === undefined ? {} : { actorLearningRate: o.actorLearningRate }),
+      keepTemperature: o.keepTemperature ?? false,
       ...(o.compute === undefined ? {} : { compute: o.compute }),
     };
     const host = await LearnerHost.start({
@@ -261,11 +284,16 @@ export class FineTuneSession {
       actor: actorLayoutOf(weights),
       ringCapacity: 1 << 14,
       schedule: scheduleOf(o),
-      onMetrics: (m) => o.onUpdate?.({ updates: m.updates, ingested: m.ingested, version: m.version, metrics: m.metrics }),
+      onMetrics: (m) => {
+        learned = m.metrics;
+        session?.noteLearner(m.metrics);
+        o.onUpdate?.({ updates: m.updates, ingested: m.ingested, version: m.version, metrics: m.metrics });
+      },
       onError: (e) => session?.fail(e),
     });
     try {
       session = new FineTuneSession(o, host, robotReplay);
+      if (learned !== null) session.noteLearner(learned);
       // After the learner's thread exists, so that only the control thread is real-time.
       if ((o.controlThreadPriority ?? 0) > 0) setMainThreadScheduling('fifo', o.controlThreadPriority);
     } catch (e) {
@@ -364,6 +392,11 @@ export class FineTuneSession {
     return null;
   }
 
+  /** The learner's latest metrics (from the worker's reports), for the episode records. */
+  noteLearner(m: Record<string, number>): void {
+    this.learner = m;
+  }
+
   private fail(e: Error): void {
     this.lastError = e.message;
     if (this.mode === 'stopped') return;
@@ -389,7 +422,12 @@ export class FineTuneSession {
   private endEpisode(reason: string): void {
     this.episodes++;
     this.lastReturn = this.episodeReturn;
-    this.o.onEpisode?.({ episode: this.episodes, return: this.episodeReturn, length: this.episodeSteps, reason, policyVersion: this.policy.version });
+    const m = this.learner;
+    this.o.onEpisode?.({
+      episode: this.episodes, return: this.episodeReturn, length: this.episodeSteps, reason, policyVersion: this.policy.version,
+      alpha: m?.alpha ?? Number.NaN, entropy: m?.entropy ?? Number.NaN, tdLoss: m === null ? Number.NaN : (m.qf1_loss! + m.qf2_loss!) / 2, qMean: m?.qf1_mean ?? Number.NaN,
+      policyDrift: this.drift,
+    });
     this.beginReset();
   }
 
@@ -473,6 +511,7 @@ export class FineTuneSession {
         if (fresh !== null && fresh.version >= v) {
           if (fresh.version !== v) throw new Error(`fine-tune: version ${fresh.version} was published before version ${v} was due (schedule broken)`);
           this.policy.swap(fresh.weights, fresh.version);
+          this.drift = relativeDistance(fresh.weights, this.simActor);
           this.o.onPolicy?.(fresh.weights, fresh.version);
           break;
         }
@@ -491,6 +530,7 @@ export class FineTuneSession {
         const fresh = this.host.weights.poll();
         if (fresh !== null) {
           this.policy.swap(fresh.weights, fresh.version);
+          this.drift = relativeDistance(fresh.weights, this.simActor);
           this.o.onPolicy?.(fresh.weights, fresh.version);
         }
       }
@@ -531,6 +571,31 @@ export class FineTuneSession {
   }
 }
 
+/** Every weight and bias of an actor in one array (the normaliser apart). */
+function flatActor(w: ActorWeights): Float32Array {
+  const layers = [...w.hidden, w.mean, w.logStd];
+  const out = new Float32Array(layers.reduce((n, l) => n + l.kernel.length + l.bias.length, 0));
+  let k = 0;
+  for (const l of layers) {
+    out.set(l.kernel, k);
+    k += l.kernel.length;
+    out.set(l.bias, k);
+    k += l.bias.length;
+  }
+  return out;
+}
+
+/** ||w - ref|| / ||ref|| over all weights: how far an actor has moved from `ref`. Pure. */
+export function relativeDistance(w: ActorWeights, ref: Float32Array): number {
+  const x = flatActor(w);
+  let d = 0, r = 0;
+  for (let i = 0; i < ref.length; i++) {
+    d += (x[i]! - ref[i]!) ** 2;
+    r += ref[i]! ** 2;
+  }
+  return r > 0 ? Math.sqrt(d / r) : Math.sqrt(d);
+}
+
 function scheduleOf(o: FineTuneOptions): LearnerSchedule {
   return { updatesPerTransition: o.updatesPerStep, learningStarts: o.learningStarts, publishEvery: o.publishEvery, metricsEvery: o.publishEvery };
 }
@@ -544,6 +609,7 @@ function checkOptions(o: FineTuneOptions): void {
   if (!(o.updatesPerStep > 0)) fail('updatesPerStep', 'must be > 0');
   if (!(Number.isInteger(o.learningStarts) && o.learningStarts >= 0)) fail('learningStarts', 'must be an integer >= 0');
   if (!(Number.isInteger(o.publishEvery) && o.publishEvery >= 1)) fail('publishEvery', 'must be an integer >= 1');
+  if (o.actorLearningRate !== undefined && !(o.actorLearningRate > 0)) fail('actorLearningRate', 'must be > 0');
   if (o.criticWarmupUpdates !== undefined && !(Number.isInteger(o.criticWarmupUpdates) && o.criticWarmupUpdates >= 0)) fail('criticWarmupUpdates', 'must be an integer >= 0');
   if (!(Number.isInteger(o.robotReplayCapacity) && o.robotReplayCapacity > 0)) fail('robotReplayCapacity', 'must be a positive integer');
   if (o.episodeSteps !== undefined && !(Number.isInteger(o.episodeSteps) && o.episodeSteps > 0)) fail('episodeSteps', 'must be a positive integer');

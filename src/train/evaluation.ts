@@ -8,14 +8,26 @@ import type { Env, StepResult } from '../env/env.js';
 
 export type Acting = Pick<ActionPolicy, 'act'>;
 
+export interface EpisodeOptions {
+  /** Sees the plant after the reset (null) and after every step (e.g. to record a replay). */
+  observe?: (step: StepResult | null) => void;
+  /**
+   * Runs while the env's reset is under way: e.g. the operator's (or a simulated robot's)
+   * "ready" that a robot plant's reset waits for.
+   */
+  alongReset?: () => Promise<void>;
+}
+
 /**
  * One whole episode of `policy` on `env` from a reset; its undiscounted return. A step the env
  * aborts (non-finite observation, safety stop) ends the episode and its reward does not count.
- * `observe` sees the plant after the reset (null) and after every step (e.g. to record a replay).
  */
-export async function runEpisode(env: Env, policy: Acting, deterministic: boolean, observe?: (step: StepResult | null) => void): Promise<number> {
+export async function runEpisode(env: Env, policy: Acting, deterministic: boolean, options: EpisodeOptions = {}): Promise<number> {
+  const { observe } = options;
   const action = new Float32Array(env.actionSize);
-  let obs = await env.reset();
+  const reset = env.reset();
+  await options.alongReset?.();
+  let obs = await reset;
   observe?.(null);
   let total = 0;
   for (;;) {
@@ -29,9 +41,9 @@ export async function runEpisode(env: Env, policy: Acting, deterministic: boolea
 }
 
 /** `episodes` whole episodes; their returns in order. */
-export async function runEpisodes(env: Env, policy: Acting, episodes: number, deterministic: boolean): Promise<number[]> {
+export async function runEpisodes(env: Env, policy: Acting, episodes: number, deterministic: boolean, options: EpisodeOptions = {}): Promise<number[]> {
   const returns: number[] = [];
-  for (let e = 0; e < episodes; e++) returns.push(await runEpisode(env, policy, deterministic));
+  for (let e = 0; e < episodes; e++) returns.push(await runEpisode(env, policy, deterministic, options));
   return returns;
 }
 

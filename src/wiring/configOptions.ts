@@ -12,6 +12,7 @@ import { DomainRandomizer } from '../plant/mujoco/domainRandomizer.js';
 import type { CommandSpec } from '../plant/plant.js';
 import { SafetyLayer, type SafetyOptions } from '../safety/safetyLayer.js';
 import type { Json } from '../util/json.js';
+import type { FineTuneOptions } from '../finetune/session.js';
 import type { ActionBounds } from '../zmq/policyServer.js';
 import type { CreateEnvOptions } from './envFactory.js';
 import { isTaskFile } from '../task/taskFile.js';
@@ -109,18 +110,7 @@ export function simEnvOptions(sim: SacbridgeConfig['sim'], safety: SafetyConfig)
 }
 
 /** The learning settings of robot fine-tuning (FineTuneOptions' share of the configuration). */
-export interface FineTuneSettings {
-  rateHz: number;
-  robotFraction: number;
-  updatesPerStep: number;
-  learningStarts: number;
-  publishEvery: number;
-  robotReplayCapacity: number;
-  seed: number;
-  compute: SacbridgeConfig['compute']['backend'];
-  controlThreadPriority: number;
-  criticWarmupUpdates: number;
-}
+export type FineTuneSettings = Required<Pick<FineTuneOptions, 'rateHz' | 'robotFraction' | 'updatesPerStep' | 'learningStarts' | 'publishEvery' | 'robotReplayCapacity' | 'seed' | 'compute' | 'controlThreadPriority' | 'criticWarmupUpdates'>>;
 
 /**
  * Fine-tuning on the robot: ros.controlRateHz is the tick; the robot's share of a batch is

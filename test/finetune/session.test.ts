@@ -7,7 +7,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initCompute } from '../../src/compute/backend.js';
-import { ReplayBuffer } from '../../src/agent/replayBuffer.js';
 import { SoftActorCritic } from '../../src/agent/sac.js';
 import { FineTuneSession, type FineTuneEpisode } from '../../src/finetune/session.js';
 import { unscaleCommand } from '../../src/env/env.js';
@@ -22,7 +21,7 @@ import { SimulatedRobot } from '../../src/plant/ros/simulatedRobot.js';
 import { pointReach } from '../../src/task/builtin/pointReach.js';
 import { resolveModelPath } from '../../src/task/registry.js';
 import { createEnv } from '../../src/wiring/envFactory.js';
-import { Rng } from '../../src/util/rng.js';
+import { agentAndReplay } from './fixtures.js';
 import { fifoSchedulingProblem, mainThreadScheduling } from '../../src/control/realtime.js';
 
 await initCompute();
@@ -38,21 +37,6 @@ async function until(what: string, cond: () => boolean, timeoutMs = 20_000): Pro
     if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);
   }
-}
-
-/** A small untrained agent and a sim replay of random point_reach-shaped transitions. */
-function agentAndReplay(): { agent: SoftActorCritic; simReplay: ReplayBuffer } {
-  const agent = new SoftActorCritic(4, 2, { hidden: [32, 32], batchSize: 32 }, 1);
-  const simReplay = new ReplayBuffer({ capacity: 1000, observationSize: 4, actionSize: 2 });
-  const rng = new Rng(2);
-  const o = new Float32Array(4), a = new Float32Array(2), n = new Float32Array(4);
-  for (let i = 0; i < 500; i++) {
-    o.forEach((_, j) => (o[j] = rng.range(-0.5, 0.5)));
-    a.forEach((_, j) => (a[j] = rng.range(-1, 1)));
-    n.forEach((_, j) => (n[j] = o[j] + 0.01 * rng.normal()));
-    simReplay.add(o, a, -10 * Math.hypot(o[0], o[1]), n, false);
-  }
-  return { agent, simReplay };
 }
 
 const rosConfig = (extra: Partial<RosPlantConfig> = {}): RosPlantConfig => ({

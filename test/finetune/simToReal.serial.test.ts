@@ -33,7 +33,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initCompute } from '../../src/compute/backend.js';
 import { Env } from '../../src/env/env.js';
-import { evaluateGate } from '../../src/train/evaluation.js';
+import { evaluateGate, runEpisodes } from '../../src/train/evaluation.js';
 import { FineTuneSession, type FineTuneEpisode } from '../../src/finetune/session.js';
 import { MujocoPlant } from '../../src/plant/mujoco/mujocoPlant.js';
 import { RosPlant } from '../../src/plant/ros/rosPlant.js';
@@ -99,25 +99,8 @@ test('sim training -> gate -> switch -> fine-tuning on a robot with other dynami
   const task = pointReach.create(); // the same task code; on the robot its target stays put
 
   /** Deterministic episodes on the robot (it resets to its home position; only sensor noise differs). */
-  const robotReturns = async (policy: { act(o: Float32Array, d: boolean, out: Float32Array): void }, episodes: number): Promise<number[]> => {
-    const env = new Env(plant, pointReach.create(), { seed: 0 });
-    const action = new Float32Array(2);
-    const out: number[] = [];
-    for (let e = 0; e < episodes; e++) {
-      const first = env.reset();
-      await robot.reset();
-      let obs = await first, total = 0;
-      for (;;) {
-        policy.act(obs, true, action);
-        const r = await env.step(action);
-        total += r.reward;
-        if (r.terminated || r.truncated) break;
-        obs = r.observation;
-      }
-      out.push(total);
-    }
-    return out;
-  };
+  const robotReturns = (policy: { act(o: Float32Array, d: boolean, out: Float32Array): void }, episodes: number): Promise<number[]> =>
+    runEpisodes(new Env(plant, pointReach.create(), { seed: 0 }), policy, episodes, true, { alongReset: () => robot.reset() });
 
   try {
     const unadapted = await robotReturns(trainer.agent, 3);

@@ -7,14 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initCompute } from '../../src/compute/backend.js';
-import { ReplayBuffer } from '../../src/agent/replayBuffer.js';
-import { SoftActorCritic } from '../../src/agent/sac.js';
 import { FineTuneSession, type FineTuneEpisode } from '../../src/finetune/session.js';
 import { transitionsForUpdate, versionDueAt } from '../../src/learner/learnerApi.js';
 import { MujocoPlant } from '../../src/plant/mujoco/mujocoPlant.js';
 import { pointReach } from '../../src/task/builtin/pointReach.js';
 import { resolveModelPath } from '../../src/task/registry.js';
-import { Rng } from '../../src/util/rng.js';
+import { agentAndReplay } from './fixtures.js';
 
 await initCompute('wasm');
 
@@ -36,16 +34,7 @@ test('versionDueAt: version v acts one transition before version v + 1 can exist
 });
 
 async function run(busyMs: number): Promise<FineTuneEpisode[]> {
-  const agent = new SoftActorCritic(4, 2, { hidden: [32, 32], batchSize: 32 }, 1);
-  const simReplay = new ReplayBuffer({ capacity: 1000, observationSize: 4, actionSize: 2 });
-  const rng = new Rng(2);
-  const o = new Float32Array(4), a = new Float32Array(2), n = new Float32Array(4);
-  for (let i = 0; i < 500; i++) {
-    o.forEach((_, j) => (o[j] = rng.range(-0.5, 0.5)));
-    a.forEach((_, j) => (a[j] = rng.range(-1, 1)));
-    n.forEach((_, j) => (n[j] = o[j] + 0.01 * rng.normal()));
-    simReplay.add(o, a, -10 * Math.hypot(o[0]!, o[1]!), n, false);
-  }
+  const { agent, simReplay } = agentAndReplay();
   // MuJoCo steps in advance(): a lockstep plant.
   const plant = await MujocoPlant.create(resolveModelPath('point_reach'), { frameSkip: pointReach.frameSkip });
   const episodes: FineTuneEpisode[] = [];
