@@ -15,7 +15,7 @@
  * Flags: --seeds N (default 3), --only NAME, --json, --episodes N (override), --critic-warmup N
  * (updates that train the critics only before the actor moves; default 0), --actor-lr X (the
  * actor's step size while fine-tuning; default the sim run's), --keep-temperature (no temperature
- * steps on the robot).
+ * steps on the robot), --temperature X (the temperature reset to X at the switch).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -138,6 +138,7 @@ async function runOne(sc: Scenario, seed: number, episodesOverride: number | und
       safety: { low: sc.low, high: sc.high, watchdog: { maxAge: 2, action: 'hold' } },
       rateHz: 100, robotFraction: 0.75, updatesPerStep: 1, learningStarts: 500, publishEvery: 10, robotReplayCapacity: 50_000,
       seed: seed + 5, compute: 'wasm', versionSchedule: 'scheduled', criticWarmupUpdates, keepTemperature,
+      ...(flag('temperature') === undefined ? {} : { temperature: Number(flag('temperature')) }),
       ...(actorLearningRate === undefined ? {} : { actorLearningRate }),
       onEpisode: (e) => { done.push(e); setTimeout(() => void robot.reset(), 1); },
     });

@@ -122,6 +122,7 @@ export const schema = {
     gateReturn: num('Mean evaluation return the policy must reach to pass the gate.', 0),
     gateEpisodes: int('Consecutive evaluation episodes the gate is averaged over.', 10, { min: 1 }),
     simReplayRatio: num('Fraction of each minibatch drawn from simulated transitions during real fine-tuning.', 0.5, { min: 0, max: 1 }),
+    temperature: num('The SAC temperature (alpha) set when fine-tuning on the robot starts; it is learned on from there. 0 = keep the sim run\'s.', 0, { min: 0 }),
     criticWarmupUpdates: int('Critic warm-up on the robot: the first N fine-tuning updates train the critics only, the actor and temperature stay at the sim policy\'s (0 = off).', 0, { min: 0 }),
   },
   safety: {

@@ -37,6 +37,8 @@ export interface SacLearnerOptions {
   actorLearningRate?: number;
   /** Keep the temperature at the sim run's value (no temperature steps on the robot). */
   keepTemperature?: boolean;
+  /** Reset the temperature to this value when fine-tuning starts (default: the sim run's). */
+  temperature?: number;
 }
 
 /** The state handed back: the agent (for checkpoints and for installing into the daemon's agent). */
@@ -58,7 +60,7 @@ export const createLearner: CreateLearner = async (init) => {
     ...(o.keepTemperature === true ? { autoAlpha: false } : {}),
   };
   const agent = new SoftActorCritic(init.observationSize, init.actionSize, hp);
-  agent.importState(o.agent);
+  agent.importState(o.temperature === undefined ? o.agent : { ...o.agent, logAlpha: Math.log(o.temperature) });
   if (o.normalizer !== null) {
     const n = new ObservationNormalizer(init.observationSize, o.normalizer.clip);
     n.importState(o.normalizer);

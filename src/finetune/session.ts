@@ -123,6 +123,8 @@ export interface FineTuneOptions {
   actorLearningRate?: number;
   /** Keep the temperature the sim run learned (no temperature steps while fine-tuning). */
   keepTemperature?: boolean;
+  /** Reset the temperature to this value when fine-tuning starts (default: the sim run's). */
+  temperature?: number;
   /** Fine-grained ControlLoop settings (wait mode, spin, watchdog pings...). */
   loop?: Partial<Omit<ControlLoopOptions, 'rateHz' | 'onTick' | 'onError'>>;
   /**
@@ -274,6 +276,7 @@ export class FineTuneSession {
       criticWarmupUpdates: o.criticWarmupUpdates ?? 0,
       ...(o.actorLearningRate === undefined ? {} : { actorLearningRate: o.actorLearningRate }),
       keepTemperature: o.keepTemperature ?? false,
+      ...(o.temperature === undefined ? {} : { temperature: o.temperature }),
       ...(o.compute === undefined ? {} : { compute: o.compute }),
     };
     const host = await LearnerHost.start({
@@ -610,6 +613,7 @@ function checkOptions(o: FineTuneOptions): void {
   if (!(Number.isInteger(o.learningStarts) && o.learningStarts >= 0)) fail('learningStarts', 'must be an integer >= 0');
   if (!(Number.isInteger(o.publishEvery) && o.publishEvery >= 1)) fail('publishEvery', 'must be an integer >= 1');
   if (o.actorLearningRate !== undefined && !(o.actorLearningRate > 0)) fail('actorLearningRate', 'must be > 0');
+  if (o.temperature !== undefined && !(o.temperature > 0 && Number.isFinite(o.temperature))) fail('temperature', 'must be a finite number > 0');
   if (o.criticWarmupUpdates !== undefined && !(Number.isInteger(o.criticWarmupUpdates) && o.criticWarmupUpdates >= 0)) fail('criticWarmupUpdates', 'must be an integer >= 0');
   if (!(Number.isInteger(o.robotReplayCapacity) && o.robotReplayCapacity > 0)) fail('robotReplayCapacity', 'must be a positive integer');
   if (o.episodeSteps !== undefined && !(Number.isInteger(o.episodeSteps) && o.episodeSteps > 0)) fail('episodeSteps', 'must be a positive integer');
