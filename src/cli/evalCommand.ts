@@ -53,7 +53,7 @@ export const evalCommand: Command = {
       const returns: number[] = [];
       for (let e = 0; e < episodes; e++) {
         const recorder = video !== undefined && e < videoEpisodes ? ReplayRecorder.for(env.plant, snap.task) : null;
-        const ret = await runEpisode(env, agent, true, recorder === null ? undefined : (r) => recorder.frame(r?.reward ?? 0));
+        const ret = await runEpisode(env, agent, true, recorder === null ? {} : { observe: (r) => recorder.frame(r?.reward ?? 0) });
         returns.push(ret);
         if (recorder !== null) recorded.push({ recorder, step: snap.counters.steps, ret });
       }
