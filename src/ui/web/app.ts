@@ -46,7 +46,8 @@ function series(name: string, pick: (r: Rec) => number | null, filter: (r: Rec) 
   return { name, x, y };
 }
 
-const isEpisode = (plant: string) => (r: Rec) => r.type === 'episode' && (r.plant ?? 'sim') === plant;
+/** Robot episodes are the daemon's fine-tuning records (phase 'robot'); the trainer's are sim. */
+const isEpisode = (plant: string) => (r: Rec) => r.type === 'episode' && (r.phase === 'robot' || r.plant === 'robot' ? 'robot' : 'sim') === plant;
 
 function drawCharts(): void {
   charts.returns.update([
@@ -70,7 +71,10 @@ function drawCharts(): void {
 const KNOWN = new Set(['episode', 'update', 'eval']);
 function addRecords(rs: Rec[]): void {
   records.push(...rs);
-  for (const r of rs) if (r.type !== undefined && !KNOWN.has(r.type)) event(`${r.type} at step ${r.step ?? '?'}${describe(r)}`);
+  for (const r of rs) {
+    if (r.type !== undefined && !KNOWN.has(r.type)) event(`${r.type} at step ${r.step ?? '?'}${describe(r)}`);
+    else if (r.type === 'episode') safetyEvents(r);
+  }
   // An evaluation records a replay (RUN_DIR/replays/): offer it.
   if (document.body.dataset.ready === 'true' && rs.some((r) => r.type === 'eval')) {
     void loadReplays().then((names) => (names.length > 0 ? $('play').removeAttribute('disabled') : undefined));
@@ -83,6 +87,16 @@ function describe(r: Rec): string {
   return extra.length === 0 ? '' : `: ${extra.map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(', ')}`;
 }
 
+/** Robot episodes carry the safety layer's counters: an increase is a safety event. */
+let lastSafety: Record<string, number> = {};
+function safetyEvents(r: Rec): void {
+  if (typeof r.safety !== 'object' || r.safety === null) return;
+  const now = r.safety as Record<string, unknown>;
+  const grew = Object.entries(now).filter(([k, v]) => typeof v === 'number' && v > (lastSafety[k] ?? 0)).map(([k, v]) => `${k} +${(v as number) - (lastSafety[k] ?? 0)}`);
+  if (grew.length > 0) event(`safety in episode ${r.episode ?? '?'} (step ${r.step ?? '?'}): ${grew.join(', ')}`);
+  lastSafety = Object.fromEntries(Object.entries(now).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
+}
+
 function event(text: string): void {
   const li = document.createElement('li');
   li.textContent = `${new Date().toLocaleTimeString()} ${text}`;
@@ -90,6 +104,7 @@ function event(text: string): void {
 }
 
 let lastPhase = '';
+let lastPaused: string | null = null;
 function showStatus(s: unknown): void {
   if (s === null || typeof s !== 'object') return;
   const st = s as { phase?: string; jobStatus?: { envSteps?: number; extra?: Record<string, unknown> }; safety?: unknown };
@@ -99,7 +114,10 @@ function showStatus(s: unknown): void {
     if (lastPhase !== '' && st.phase !== lastPhase) event(`phase ${lastPhase} -> ${st.phase}`);
     lastPhase = st.phase;
   }
-  if (extra.policyVersion !== undefined) $('policy').textContent = String(extra.policyVersion);
+  const acting = extra.actingPolicyVersion ?? extra.policyVersion;
+  if (acting !== undefined && acting !== null) $('policy').textContent = String(acting);
+  if (typeof extra.robotLearningPaused === 'string' && extra.robotLearningPaused !== lastPaused) event(`robot learning paused: ${extra.robotLearningPaused}`);
+  lastPaused = typeof extra.robotLearningPaused === 'string' ? extra.robotLearningPaused : null;
   if (typeof extra.task === 'string') $('task').textContent = extra.task;
   for (const [k, v] of Object.entries({ ...extra, ...(st.safety !== undefined ? { safety: st.safety } : {}) })) {
     if (/safety|estop|watchdog|clamp/i.test(k) && v !== null && v !== undefined) $('policy').title = `${k}: ${JSON.stringify(v)}`;
