@@ -22,6 +22,15 @@ export function liveRosSkip(what: string): string | false {
   return reason;
 }
 
+/** The sourced ROS 2's variables for a child process (a daemon, sim-robot), on `domain`, loopback only. */
+export function rosChildEnv(domain: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ROS_AUTOMATIC_DISCOVERY_RANGE: 'LOCALHOST', ROS_DOMAIN_ID: String(domain) };
+  for (const k of ['ROS_DISTRO', 'AMENT_PREFIX_PATH', 'LD_LIBRARY_PATH', 'PYTHONPATH', 'ROS_VERSION', 'ROS_PYTHON_VERSION', 'RMW_IMPLEMENTATION', 'CMAKE_PREFIX_PATH', 'COLCON_PREFIX_PATH']) {
+    if (process.env[k] !== undefined) env[k] = process.env[k];
+  }
+  return env;
+}
+
 /** A domain id in 1..101 from this process's pid, set before rclnodejs initialises. */
 export function useOwnRosDomain(): number {
   const id = 1 + (process.pid % 101);

@@ -9,7 +9,7 @@ import { cpuWakeupLatencyProblem, effectiveCpuWakeupLatencyUs } from '../../src/
 import type { DaemonStatus } from '../../src/daemon/control.js';
 import type { DaemonSnapshot } from '../../src/daemon/daemon.js';
 import { StateDir } from '../../src/daemon/stateDir.js';
-import { liveRosSkip } from '../rosLive.js';
+import { liveRosSkip, rosChildEnv } from '../rosLive.js';
 import { controlCall, DIST, ensureAddon, killAll, MAIN_JS, msgIs, notifyReceiver, sleep, spawnDaemon, tempDir, TINY_SAC, type LogRecord } from './helpers.js';
 
 /** The real daemon process (`node dist/src/cli/main.js run`) with the real sac job, small. */
@@ -327,7 +327,7 @@ const rosSkip = liveRosSkip('daemon with a robot phase on real ROS 2');
 
 test('gate passed with switch.mode operator: armed waits for the operator, who confirms over the control API; the robot reset says what it waits for, and SIGTERM stops the wait', { skip: rosSkip }, async () => {
   const dir = tempDir();
-  const env = { ...rosEnvironment(), ROS_DOMAIN_ID: String(1 + ((process.pid + 7) % 101)) };
+  const env = rosChildEnv(1 + ((process.pid + 7) % 101));
   const d = spawnDaemon(['--config', robotConfig(dir, 'operator'), ...COMMON, '--ros.nodeName', `sacbridge_${process.pid}`], env);
   await d.waitFor(msgIs('phase evaluating -> armed'), 60_000);
   await sleep(500);
@@ -348,13 +348,6 @@ test('gate passed with switch.mode operator: armed waits for the operator, who c
   assert.ok(d.logs.some(msgIs('stopped')));
 });
 
-/** The sourced ROS 2's variables, for a daemon child. */
-function rosEnvironment(): NodeJS.ProcessEnv {
-  const keep = ['ROS_DISTRO', 'AMENT_PREFIX_PATH', 'LD_LIBRARY_PATH', 'PYTHONPATH', 'ROS_VERSION', 'ROS_PYTHON_VERSION', 'RMW_IMPLEMENTATION', 'CMAKE_PREFIX_PATH', 'COLCON_PREFIX_PATH'];
-  const env: NodeJS.ProcessEnv = { ROS_AUTOMATIC_DISCOVERY_RANGE: 'LOCALHOST' };
-  for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k];
-  return env;
-}
 
 test('the phase lives in the checkpoint too: with the state file lost, a restart resumes the checkpoint\'s phase and counters', async () => {
   const dir = tempDir();

@@ -13,19 +13,13 @@ import { after, afterEach, test } from 'node:test';
 import { listGenerations, loadCheckpoint } from '../../src/agent/checkpoint.js';
 import { decodeTrainingSnapshot } from '../../src/train/trainingState.js';
 import { killAll, MAIN_JS, msgIs, spawnDaemon, tempDir, TINY_SAC, type LogRecord } from '../daemon/helpers.js';
-import { liveRosSkip } from '../rosLive.js';
+import { liveRosSkip, rosChildEnv } from '../rosLive.js';
 
 const skip = liveRosSkip('robot phase over real ROS 2');
 const ns = `/e2e_${process.pid}`;
-const domain = String(1 + ((process.pid + 13) % 101));
+const domain = 1 + ((process.pid + 13) % 101);
 
-function rosEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ROS_AUTOMATIC_DISCOVERY_RANGE: 'LOCALHOST', ROS_DOMAIN_ID: domain };
-  for (const k of ['ROS_DISTRO', 'AMENT_PREFIX_PATH', 'LD_LIBRARY_PATH', 'PYTHONPATH', 'ROS_VERSION', 'ROS_PYTHON_VERSION', 'RMW_IMPLEMENTATION', 'CMAKE_PREFIX_PATH']) {
-    if (process.env[k] !== undefined) env[k] = process.env[k];
-  }
-  return env;
-}
+const rosEnv = (): NodeJS.ProcessEnv => rosChildEnv(domain);
 
 const children: ChildProcess[] = [];
 afterEach(killAll);
