@@ -3,7 +3,7 @@
  * (Not a test file itself.)
  *
  * They run where a ROS 2 distribution is sourced and rclnodejs is built, and skip saying why
- * otherwise; with SACBRIDGE_REQUIRE_ROS=1 (CI) an unusable ROS 2 fails them instead.
+ * otherwise; with REQUIRE_LIVE_ROS=1 (CI) an unusable ROS 2 fails them instead.
  * Each test process takes a DDS domain derived from its pid (and loopback discovery), so test
  * files running side by side, or two checkouts on one machine, do not hear each other.
  */
@@ -14,8 +14,8 @@ export const rosProblem = rosEnvironmentProblem();
 /** `skip` for node:test: false when ROS 2 is usable, the reason otherwise; throws when it is required. */
 export function liveRosSkip(what: string): string | false {
   if (rosProblem === null) return false;
-  if (process.env.SACBRIDGE_REQUIRE_ROS === '1') {
-    throw new Error(`${what}: SACBRIDGE_REQUIRE_ROS=1 but ROS 2 is not usable: ${rosProblem}`);
+  if (process.env.REQUIRE_LIVE_ROS === '1') {
+    throw new Error(`${what}: REQUIRE_LIVE_ROS=1 but ROS 2 is not usable: ${rosProblem}`);
   }
   const reason = `no usable ROS 2 environment: ${rosProblem}`;
   console.log(`# ${what} skipped: ${reason}`);
