@@ -5,11 +5,11 @@ import type { Logger } from '../log/logger.js';
 import { loadRclnodejs, rosEnvironmentProblem, type RclModule, type RosEnvironmentCheck } from '../plant/ros/rclnodejs.js';
 import { RosPlant } from '../plant/ros/rosPlant.js';
 import type { CommandSink, ObservationSource, RosPlantConfig } from '../plant/ros/rosPlantConfig.js';
-import { getTaskDefinition } from '../task/registry.js';
 import { FineTuneSession, type FineTuneOptions, type FineTuneStatus } from '../finetune/session.js';
 import type { SacLearnerState } from '../finetune/sacLearner.js';
 import type { RosPlantCounters } from '../plant/ros/rosPlant.js';
 import { fineTuneSettings, safetyOptions } from '../wiring/configOptions.js';
+import { taskOnRobot } from '../wiring/taskOnRobot.js';
 import type { TickResult } from './job.js';
 import type { PhaseEvent } from './phases.js';
 
@@ -117,11 +117,14 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
         `robot reset: waiting for "ready" (${w.type}, data: true) on ${w.topic ?? 'the control API only'} or the control API, up to ${w.timeoutSeconds} s`,
       ),
     });
+    const onRobot = await taskOnRobot(deps.task, plant, plantConfig.observations, config.sim.modelPath || undefined).catch((err: Error) => {
+      throw new RobotPhaseError(err.message);
+    });
     session = await FineTuneSession.start({
       agent: deps.agent,
       simReplay: deps.simReplay,
-      plant,
-      task: getTaskDefinition(deps.task).create(),
+      plant: onRobot.plant,
+      task: onRobot.task,
       safety: safetyOptions(config.safety, plant.command, config.ros.staleAgeMs / 1000),
       ...fineTuneSettings(config),
       onError: (err) => logger.error({ err: err.message }, 'fine-tuning error'),
