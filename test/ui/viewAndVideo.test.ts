@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { launchChromium } from '../../src/ui/browser.js';
 import type { Replay } from '../../src/ui/replay.js';
 import { MAIN_JS, msgIs, spawnDaemon, tempDir, TINY_SAC } from '../daemon/helpers.js';
-import { differingPixels, scenePixels } from './pixels.js';
+import { differingPixels, openUi, scenePixels, startView } from './pixels.js';
 
 /**
  * A daemon run records its evaluation episodes (RUN_DIR/replays/); `sacbridge view RUN_DIR` shows
@@ -39,25 +39,10 @@ test('evaluation replays in the run directory, `sacbridge view` of the finished 
   assert.ok(Math.abs(replay.rewards.reduce((a, b) => a + b, 0) - replay.return) < 0.01, 'its rewards add up to its return');
 
   // sacbridge view RUN_DIR
-  const view = spawn(process.execPath, [MAIN_JS, 'view', run, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  view.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    view.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /^(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    view.on('exit', (code) => reject(new Error(`view exited ${code}: ${stderr}`)));
-  });
+  const { child: view, url } = await startView(MAIN_JS, run);
   const browser = await launchChromium({ width: 1100, height: 720 });
   try {
-    const page = await browser.context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(url);
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+    const { page, errors } = await openUi(browser.context, url);
     // 3 training episodes and 2 evaluations on the return chart.
     assert.equal(await page.$eval('[data-chart^="return"]', (el) => (el as HTMLElement).dataset.points), '5');
     assert.deepEqual(await page.$$eval('#replays option', (os) => os.map((o) => (o as HTMLOptionElement).value)), names);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { launchChromium } from '../../src/ui/browser.js';
 import { MAIN_JS, tempDir } from '../daemon/helpers.js';
+import { openUi, startView } from './pixels.js';
 
 /**
  * The page reads the daemon's robot records as they are written (phase 'robot', with the safety
@@ -20,23 +20,10 @@ test('`sacbridge view` of sim and robot records: robot returns, safety events, n
     { type: 'episode', phase: 'robot', step: 600, episode: 3, return: -200, length: 200, policy_version: 9, safety: { clamped: 4, rateLimited: 0 } },
   ];
   writeFileSync(join(run, 'metrics.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-  const view = spawn(process.execPath, [MAIN_JS, 'view', run, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    view.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /^(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    view.on('exit', (code) => reject(new Error(`view exited ${code}`)));
-  });
+  const { child: view, url } = await startView(MAIN_JS, run);
   const browser = await launchChromium({ width: 1100, height: 720 });
   try {
-    const page = await browser.context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(url);
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+    const { page, errors } = await openUi(browser.context, url);
     const legend = await page.$$eval('[data-chart^="return"] .u-legend .u-label', (els) => els.map((e) => e.textContent));
     assert.deepEqual(legend, ['episode (sim)', 'episode (robot)', 'evaluation']);
     assert.equal(await page.$eval('[data-chart^="return"]', (el) => (el as HTMLElement).dataset.points), '4');
