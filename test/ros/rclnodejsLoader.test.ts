@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { RosUnavailableError, loadRclnodejs, rosEnvironmentProblem } from '../../src/plant/ros/rclnodejs.js';
 
@@ -29,6 +30,13 @@ test('rclnodejs loader refuses without a sourced ROS 2, naming what is missing',
   await assert.rejects(loadRclnodejs({ env: {} }), (e: unknown) => e instanceof RosUnavailableError && /cannot load rclnodejs: ROS_DISTRO/.test(e.message));
 });
 
-test('on this machine (no ROS 2 sourced) the real environment is refused before any import', { skip: process.env.ROS_DISTRO ? 'a ROS 2 environment is sourced here' : false }, async () => {
-  await assert.rejects(loadRclnodejs(), RosUnavailableError);
+// Run in a child without the ROS 2 variables, so the check runs whether or not this shell sourced ROS.
+test('without a sourced ROS 2 the real environment is refused before any import', () => {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(ROS_|AMENT_|COLCON_)/.test(k)));
+  const loader = new URL('../../src/plant/ros/rclnodejs.js', import.meta.url).href;
+  const script = `const m = await import(${JSON.stringify(loader)});
+    try { await m.loadRclnodejs(); console.log('loaded'); }
+    catch (e) { console.log(e instanceof m.RosUnavailableError ? 'refused: ' + e.message : 'other: ' + e); }`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' });
+  assert.match(out, /^refused: /, out);
 });
