@@ -1,25 +1,25 @@
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { changedKeys, ConfigError, getKey, loadConfig, type LoadOptions } from '../config/load.js';
-import { LIVE_KEYS, type SacbridgeConfig } from '../config/schema.js';
+import type { LoadOptions } from '../config/load.js';
+import type { SacbridgeConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { Metrics } from '../metrics/metrics.js';
 import { serveMetrics, type MetricsServer } from '../metrics/server.js';
 import { liveSources } from '../ui/liveSources.js';
 import { startUiServer, type UiServer } from '../ui/server.js';
-import type { Json } from '../util/json.js';
 import type { CpuWakeupLatencyRequest } from '../control/cpuWakeupLatency.js';
 import { checkThreadSettings, holdCpuWakeupLatency } from './realtimePreflight.js';
-import { progressRecord, statusLine } from './statusText.js';
 import type { TickTelemetry, UpdateTelemetry } from '../zmq/telemetry.js';
-import { Schedule } from '../train/schedule.js';
-import { CheckpointRetry } from './checkpointRetry.js';
 import { DaemonControl, type CheckpointInfo, type ControlRequest, type DaemonStatus } from './control.js';
-import { TICKING_PHASES, type CreateJob, type Job, type PolicySink, type TelemetrySink } from './job.js';
+import { CheckpointStarved, DaemonCheckpoints, restoreNewestCheckpoint } from './daemonCheckpoints.js';
+import type { CreateJob, Job, PolicySink, TelemetrySink } from './job.js';
 import { createJob } from './jobs.js';
-import { isPhaseState, PhaseMachine, type Phase, type PhaseChange, type PhaseState } from './phases.js';
+import { PhaseLoop } from './phaseLoop.js';
+import { PhaseMachine, type Phase, type PhaseChange, type PhaseState } from './phases.js';
+import { reloadConfig, type ReloadResult } from './reload.js';
 import { DaemonZmq } from './zmqFace.js';
 import { SdNotify } from './sdNotify.js';
-import { resolveStateDir, StateDir, type DaemonState } from './stateDir.js';
+import { resolveStateDir, StateDir } from './stateDir.js';
+import { StateRecord } from './stateRecord.js';
+import { StatusReports } from './statusReports.js';
 
 /** sysexits.h EX_TEMPFAIL: another daemon holds the state directory. */
 export const EX_TEMPFAIL = 75;
@@ -27,11 +27,6 @@ export const EX_TEMPFAIL = 75;
 export const EX_SOFTWARE = 70;
 /** sysexits.h EX_IOERR: no checkpoint could be saved (daemon.checkpointFailureTimeoutSeconds, or the final one). */
 export const EX_IOERR = 74;
-
-/** Nothing could be saved for daemon.checkpointFailureTimeoutSeconds. */
-class CheckpointStarved extends Error {
-  override name = 'CheckpointStarved';
-}
 
 export interface DaemonOptions {
   config: SacbridgeConfig;
@@ -45,47 +40,23 @@ export interface DaemonOptions {
   handleSignals?: boolean;
 }
 
-/** The daemon's part of every checkpoint (the job stores it with its own state). */
-export interface DaemonSnapshot {
-  phase: PhaseState;
-  transitions: number;
-  starts: number;
-  checkpoints: number;
-}
-
-function isDaemonSnapshot(v: Json): v is Json & DaemonSnapshot {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, Json>;
-  return isPhaseState(o.phase) && ['transitions', 'starts', 'checkpoints'].every((k) => Number.isInteger(o[k]));
-}
-
-interface Pending {
-  request: ControlRequest;
-  resolve: (v: PhaseChange | CheckpointInfo) => void;
-  reject: (err: Error) => void;
-}
-
-const IDLE_WAIT_MS = 50;
-/** A progress line in the log this often while the job works (the terminal shows learning). */
-const PROGRESS_EVERY_MS = 10_000;
-
 /**
- * The daemon: owns the state directory, the phase machine, the job and the loop that ticks it.
- * `start` brings everything up (lock, state, checkpoint restore, metrics, READY); `run` turns the
- * loop until a stop is requested, then checkpoints, persists the phase and releases everything.
+ * The daemon's lifecycle: `start` brings everything up (lock, state, checkpoint restore, sockets,
+ * servers, READY); `run` turns the phase loop (phaseLoop.ts) until a stop is requested, then
+ * checkpoints, persists the phase and releases everything. Signals: SIGTERM/SIGINT stop, SIGHUP
+ * reloads (reload.ts). Checkpoint cadence: daemonCheckpoints.ts; status lines: statusReports.ts.
  */
 export class Daemon {
   readonly metrics = new Metrics();
   readonly notify: SdNotify;
   readonly stateDir: StateDir;
   private phases!: PhaseMachine;
+  private loop!: PhaseLoop;
+  private checkpoints!: DaemonCheckpoints;
+  private reports!: StatusReports;
+  private record!: StateRecord;
   private zmq: DaemonZmq | null = null;
-  /** Phases left since the last tick, for the job's phaseLeft hook (awaited between ticks). */
-  private readonly left: PhaseChange[] = [];
   private job!: Job;
-  private state!: DaemonState;
-  private schedule!: Schedule;
-  private retry!: CheckpointRetry;
   private metricsServer: MetricsServer | null = null;
   private uiServer: UiServer | null = null;
   private wakeupLatency: CpuWakeupLatencyRequest | null = null;
@@ -94,14 +65,6 @@ export class Daemon {
   private readonly startedAt = new Date();
   private stopReason: string | null = null;
   private stopTimer: NodeJS.Timeout | null = null;
-  private wake: (() => void) | null = null;
-  private readonly pending: Pending[] = [];
-  private lastWatchdog = 0;
-  private lastStatus = 0;
-  private lastProgress = { at: Date.now(), steps: 0 };
-  private lastCheckpointSteps = -1;
-  /** Job counters already added to the Prometheus counters. */
-  private counted = { envSteps: 0, updates: 0 };
   private readonly signalHandlers: [NodeJS.Signals, () => void][] = [];
 
   private constructor(private readonly options: DaemonOptions) {
@@ -132,12 +95,14 @@ export class Daemon {
       checkThreadSettings(this.config.realtime);
       const loaded = sd.loadState();
       for (const r of loaded.refused) log.warn({ file: r }, 'daemon state copy refused; using the other one');
-      this.state = sd.saveState({
+      this.record = new StateRecord(sd, loaded.state);
+      this.record.save({
         ...loaded.state,
         counters: { ...loaded.state.counters, starts: loaded.state.counters.starts + 1 },
         cleanStop: false,
       });
-      log.info({ stateDir: sd.dir, starts: this.state.counters.starts, previousStopClean: loaded.state.cleanStop, phase: this.state.phase.phase }, 'state directory ready');
+      const state = this.record.current;
+      log.info({ stateDir: sd.dir, starts: state.counters.starts, previousStopClean: loaded.state.cleanStop, phase: state.phase.phase }, 'state directory ready');
 
       // The job publishes through this before the sockets exist; it forwards once they do.
       const telemetry: TelemetrySink = {
@@ -154,26 +119,39 @@ export class Daemon {
         checkpointDir: sd.checkpointsDir,
         telemetry,
         policy,
-        phase: () => this.phases?.phase ?? this.state.phase.phase,
+        phase: () => this.phases?.phase ?? this.record.current.phase.phase,
       });
-      await this.restoreNewestCheckpoint();
+      await restoreNewestCheckpoint(this.job, this.record, log);
 
       const restored = this.job.status();
       const jobSteps = restored.envSteps;
-      this.lastCheckpointSteps = jobSteps;
-      this.lastProgress = { at: Date.now(), steps: jobSteps };
-      this.counted = { envSteps: restored.envSteps, updates: restored.updates };
-      this.schedule = new Schedule(this.config.daemon.checkpointEverySteps, this.config.daemon.checkpointEverySeconds, jobSteps, Date.now());
-      this.retry = new CheckpointRetry(this.config.daemon.checkpointFailureTimeoutSeconds * 1000);
-      this.phases = new PhaseMachine(this.state.phase, this.state.counters.transitions, {
+      this.checkpoints = new DaemonCheckpoints(
+        { job: this.job, record: this.record, metrics: this.metrics, logger: log, phases: () => this.phases },
+        this.config.daemon,
+        jobSteps,
+        Date.now(),
+      );
+      const resumed = this.record.current;
+      this.phases = new PhaseMachine(resumed.phase, resumed.counters.transitions, {
         persist: (to, seq) => this.persistPhase(to, seq),
         log: (c) => log.info({ event: c.event, from: c.from.phase, to: c.to.phase, source: c.source, reason: c.reason, seq: c.seq }, `phase ${c.from.phase} -> ${c.to.phase}`),
       }, (err) => log.error({ err }, 'a phase listener failed'));
       this.phases.onChange((c) => this.metrics.phaseChanged(c.to.phase));
-      this.phases.onChange((c) => {
-        this.zmq?.phase(c);
-        if (c.from.phase !== c.to.phase) this.left.push(c);
+      this.phases.onChange((c) => this.zmq?.phase(c));
+      this.loop = new PhaseLoop({
+        phases: this.phases,
+        job: this.job,
+        metrics: this.metrics,
+        logger: log,
+        config: () => this.config,
+        checkpoint: (reason) => this.checkpoint(reason),
+        betweenTicks: () => this.betweenTicks(),
+        stopping: () => this.stopReason !== null,
       });
+      this.reports = new StatusReports(
+        { notify: this.notify, stateDir: sd, logger: log, config: () => this.config, phase: () => this.phases?.phase, job: () => this.job.status(), status: () => this.status() },
+        jobSteps,
+      );
       this.metrics.setPhase(this.phases.phase);
       this.zmq = await DaemonZmq.open(this.config.zmq, { handler: new DaemonControl(this), policy: this.job.servedPolicy?.(), seed: this.config.sim.seed + 37, policyThreadPriority: this.config.realtime.policyThreadPriority, policyThreadCpus: this.config.realtime.policyThreadCpus, metrics: this.metrics, logger: log });
 
@@ -186,9 +164,7 @@ export class Daemon {
         this.uiServer = await startUiServer(liveSources(sd.runDir, () => job.viewedPlant?.() ?? null, () => this.status()), this.config.ui.host, this.config.ui.port);
         log.info({ url: this.uiServer.url }, 'web UI served');
       }
-      this.writeStatus();
-      this.lastStatus = Date.now();
-      await this.notify.ready(this.statusLine());
+      await this.reports.ready();
       // The job's state as restored, before the first tick (the crash test reads it here).
       log.info({ pid: process.pid, notify: this.notify.transport, watchdogMs: this.notify.watchdogIntervalMs, job: this.job.name, restored: restored, phase: this.phases.phase }, 'ready');
       if (this.phases.phase === 'idle' && jobSteps < this.config.sim.totalSteps) {
@@ -201,63 +177,17 @@ export class Daemon {
     }
   }
 
-  /**
-   * Resume the job from its newest good checkpoint (the checkpoint module verifies checksums and
-   * falls back to older generations). The daemon's state stored with it takes over when it is
-   * newer than the state file's (the file was lost or refused): phase and counters resume with
-   * the networks. Otherwise the state file wins, being written at every transition (an e-stop
-   * after the last checkpoint is not forgotten).
-   */
-  private async restoreNewestCheckpoint(): Promise<void> {
-    const log = this.logger;
-    const r = await this.job.resume();
-    if (r === null) {
-      log.info('no checkpoint: starting fresh');
-      return;
-    }
-    log.info({ checkpoint: r.id, steps: r.steps, replay: r.replaySize }, 'resumed from checkpoint');
-    if (r.steps < this.state.jobSteps) {
-      log.warn({ checkpoint: r.id, steps: r.steps, recorded: this.state.jobSteps }, 'resumed from an older checkpoint than the last one recorded (the newer ones did not verify)');
-    }
-    const d = r.daemon;
-    if (!isDaemonSnapshot(d)) return;
-    const c = this.state.counters;
-    if (d.transitions > c.transitions) {
-      log.warn({ phase: d.phase.phase, transitions: d.transitions, stateFile: { phase: this.state.phase.phase, transitions: c.transitions } }, 'the checkpoint knows a newer phase than the state file: resuming its phase');
-    }
-    const newer = d.transitions > c.transitions;
-    this.state = this.stateDir.saveState({
-      ...this.state,
-      phase: newer ? d.phase : this.state.phase,
-      lastCheckpoint: this.state.lastCheckpoint ?? r.id,
-      counters: {
-        starts: Math.max(c.starts, d.starts + 1),
-        transitions: Math.max(c.transitions, d.transitions),
-        checkpoints: Math.max(c.checkpoints, d.checkpoints),
-      },
-    });
-  }
-
-  private snapshot(checkpoints: number): DaemonSnapshot {
-    const c = this.state.counters;
-    return { phase: this.phases.state, transitions: this.phases.transitions, starts: c.starts, checkpoints };
-  }
-
   private persistPhase(to: PhaseState, seq: number): void {
     // 'stopping' is not a phase to resume in: keep the one being left, and mark the stop clean.
     const stopping = to.phase === 'stopping';
-    const next: DaemonState = {
-      ...this.state,
-      phase: stopping ? this.state.phase : to,
-      counters: { ...this.state.counters, transitions: seq },
-      cleanStop: stopping,
-    };
+    const state = this.record.current;
+    const next = { ...state, phase: stopping ? state.phase : to, counters: { ...state.counters, transitions: seq }, cleanStop: stopping };
     try {
-      this.state = this.stateDir.saveState(next);
+      this.record.save(next);
     } catch (err) {
       // A phase change (an e-stop above all) never waits for the disk: it holds in memory and
       // goes to disk with the next state write or checkpoint.
-      this.state = next;
+      this.record.hold(next);
       this.metrics.writeFailed('daemon_state');
       this.logger.error({ err: (err as Error).message, phase: to.phase }, 'could not write the daemon state file; the phase change holds');
     }
@@ -286,10 +216,7 @@ export class Daemon {
       this.requestStop(`${r.source}: ${r.reason}`);
       return Promise.reject(new Error('stopping; the stop is acknowledged by the process exit'));
     }
-    return new Promise((resolve, reject) => {
-      this.pending.push({ request: r, resolve, reject });
-      this.wake?.();
-    });
+    return this.loop.request(r);
   }
 
   /** Stop after the current tick (SIGTERM). */
@@ -311,40 +238,19 @@ export class Daemon {
         void (this.zmq?.close() ?? Promise.resolve()).then(exit, exit);
       }, limit);
     }
-    this.wake?.();
+    this.loop?.wake();
   }
 
   /** SIGHUP: load the configuration again; apply the live keys, report the others as ignored. */
-  reload(): { applied: string[]; ignored: string[] } | null {
-    let next: SacbridgeConfig;
-    try {
-      next = loadConfig({ ...this.options.source, env: process.env }).config;
-    } catch (err) {
-      const msg = err instanceof ConfigError ? err.message : String(err);
-      this.logger.error({ error: msg }, 'reload refused: the configuration is invalid; keeping the running one');
-      return null;
-    }
-    const changed = changedKeys(this.config, next);
-    const live = changed.filter((k) => LIVE_KEYS.includes(k));
-    const ignored = changed.filter((k) => !LIVE_KEYS.includes(k));
-    this.config = next;
-    this.logger.level = next.logging.level;
-    this.schedule.configure(next.daemon.checkpointEverySteps, next.daemon.checkpointEverySeconds);
-    this.retry.configure(next.daemon.checkpointFailureTimeoutSeconds * 1000);
-    const jobApplied = this.job.reconfigure?.(next, live) ?? [];
-    const daemonKeys = live.filter((k) => k.startsWith('logging.') || k.startsWith('daemon.'));
-    const applied = [...new Set([...daemonKeys, ...jobApplied])];
-    const notTaken = live.filter((k) => !applied.includes(k));
-    this.logger.info(
-      {
-        applied: applied.map((k) => `${k}=${JSON.stringify(getKey(next, k))}`),
-        ignored: ignored.map((k) => `${k} (needs a restart)`),
-        unused: notTaken,
-      },
-      `configuration reloaded: ${applied.length} applied, ${ignored.length} ignored`,
-    );
-    void this.notify.status(`reloaded: ${applied.length} applied, ${ignored.length} ignored`);
-    return { applied, ignored };
+  reload(): ReloadResult | null {
+    const r = reloadConfig(this.config, this.options.source, this.logger, (next, live) => {
+      this.config = next;
+      this.logger.level = next.logging.level;
+      this.checkpoints.configure(next.daemon);
+      return this.job.reconfigure?.(next, live) ?? [];
+    });
+    if (r !== null) void this.notify.status(`reloaded: ${r.applied.length} applied, ${r.ignored.length} ignored`);
+    return r;
   }
 
   private installSignals(): void {
@@ -361,31 +267,7 @@ export class Daemon {
   async run(): Promise<number> {
     const log = this.logger;
     try {
-      while (this.stopReason === null) {
-        await this.servePending();
-        await this.tellJobPhasesLeft();
-        if (this.stopReason !== null) break;
-        const phase = this.phases.phase;
-        if (TICKING_PHASES.includes(phase)) {
-          const t0 = performance.now();
-          const r = await this.job.tick(phase);
-          this.metrics.observeTick((performance.now() - t0) / 1000);
-          this.countJobProgress();
-          if (r.request) {
-            const c = this.phases.tryApply(r.request.event, 'job', r.request.reason);
-            if (c === null) log.warn({ event: r.request.event, phase: this.phases.phase }, 'the job asked for a phase change the state machine refuses');
-            else if (c.to.phase === 'armed' && this.config.switch.mode === 'automatic') {
-              this.phases.apply('go_real', 'daemon', 'switch.mode is automatic: no operator confirmation');
-            }
-          }
-          await yieldToLoop();
-        } else {
-          await this.sleep(IDLE_WAIT_MS);
-        }
-        this.kickWatchdog();
-        await this.checkpointIfDue();
-        this.statusIfDue();
-      }
+      await this.loop.run();
       return await this.shutdown();
     } catch (err) {
       if (err instanceof CheckpointStarved) {
@@ -402,151 +284,16 @@ export class Daemon {
     }
   }
 
-  private async tellJobPhasesLeft(): Promise<void> {
-    for (const c of this.left.splice(0)) {
-      try {
-        await this.job.phaseLeft?.(c.from.phase, c.to.phase);
-      } catch (err) {
-        this.logger.error({ err, from: c.from.phase, to: c.to.phase }, 'the job failed to leave its phase cleanly');
-      }
-    }
-  }
-
-  /** The daemon, not the job, feeds the step and update counters, from the job's status. */
-  private countJobProgress(): void {
-    const s = this.job.status();
-    if (s.envSteps > this.counted.envSteps) this.metrics.addEnvSteps(s.envSteps - this.counted.envSteps);
-    if (s.updates > this.counted.updates) this.metrics.addUpdates(s.updates - this.counted.updates);
-    this.counted = { envSteps: s.envSteps, updates: s.updates };
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wake = () => {
-        this.wake = null;
-        done();
-      };
-    });
-  }
-
-  private async servePending(): Promise<void> {
-    while (this.pending.length > 0) {
-      const p = this.pending.shift()!;
-      try {
-        if (p.request.kind === 'checkpoint') p.resolve(await this.checkpoint(`requested by ${p.request.source}`));
-        else {
-          const r = p.request;
-          // Refused transitions throw before the job hears of the round's size.
-          const change = this.phases.apply(r.event, r.source, r.reason);
-          if (r.evaluation !== undefined && change.to.phase === 'evaluating') this.job.evaluationRequested?.(r.evaluation);
-          p.resolve(change);
-        }
-      } catch (err) {
-        p.reject(err as Error);
-      }
-    }
-  }
-
-  private kickWatchdog(): void {
-    const every = this.notify.watchdogIntervalMs;
-    if (every === null || !this.config.daemon.watchdog) return;
-    const now = Date.now();
-    if (now - this.lastWatchdog >= every) {
-      this.lastWatchdog = now;
-      void this.notify.watchdog();
-    }
-  }
-
-  /**
-   * A scheduled checkpoint, or a retry of one that failed. A failure never stops the loop: the
-   * previous generation stays, the failure is logged and counted, and the next attempt waits
-   * for the backoff. Only when nothing could be saved for daemon.checkpointFailureTimeoutSeconds
-   * does this throw CheckpointStarved, which stops the daemon (exit 74).
-   */
-  private async checkpointIfDue(): Promise<void> {
-    const now = Date.now();
-    let reason: string;
-    if (this.retry.failing) {
-      if (!this.retry.mayRetry(now)) return;
-      reason = `retry ${this.retry.failedAttempts} after a failed checkpoint`;
-    } else {
-      const due = this.schedule.due(this.job.status().envSteps, now);
-      if (due === null) return;
-      reason = due === 'steps' ? 'schedule (steps)' : 'schedule (time)';
-    }
-    try {
-      await this.checkpoint(reason);
-    } catch (err) {
-      const f = this.retry.failed(Date.now());
-      this.logger.error({ err: (err as Error).message, reason, retryInSeconds: f.retryInMs / 1000, failingForSeconds: Math.round(f.failingForMs / 1000), previous: this.state.lastCheckpoint }, 'checkpoint failed; the previous one is intact, training goes on');
-      if (f.giveUp) {
-        throw new CheckpointStarved(`no checkpoint could be saved for ${Math.round(f.failingForMs / 1000)} s (daemon.checkpointFailureTimeoutSeconds = ${this.config.daemon.checkpointFailureTimeoutSeconds}); the last one is ${this.state.lastCheckpoint ?? 'none'}: ${(err as Error).message}`);
-      }
-    }
+  /** The daemon's promises between two ticks: the watchdog, checkpoints on schedule, status. */
+  private async betweenTicks(): Promise<void> {
+    this.reports.kickWatchdog();
+    await this.checkpoints.ifDue();
+    this.reports.statusIfDue();
   }
 
   /** Write a checkpoint now (between ticks): the job's state and the daemon's, in one generation. */
-  async checkpoint(reason: string): Promise<CheckpointInfo> {
-    const t0 = performance.now();
-    const count = this.state.counters.checkpoints + 1;
-    let info: CheckpointInfo;
-    try {
-      const r = await this.job.checkpoint(reason, this.snapshot(count) as unknown as Json);
-      info = { name: r.id, steps: r.steps, replaySize: r.replaySize };
-      this.state = this.stateDir.saveState({
-        ...this.state,
-        lastCheckpoint: info.name,
-        jobSteps: info.steps,
-        counters: { ...this.state.counters, checkpoints: count },
-      });
-    } catch (err) {
-      this.metrics.writeFailed('checkpoint');
-      throw err;
-    }
-    this.retry.succeeded();
-    const seconds = (performance.now() - t0) / 1000;
-    this.schedule.done(info.steps, Date.now());
-    this.lastCheckpointSteps = info.steps;
-    this.metrics.checkpointWritten(reason, seconds);
-    this.logger.info({ checkpoint: info.name, steps: info.steps, replay: info.replaySize, reason, seconds: Number(seconds.toFixed(3)) }, 'checkpoint written');
-    return info;
-  }
-
-  private progressIfDue(): void {
-    const now = Date.now();
-    if (now - this.lastProgress.at < PROGRESS_EVERY_MS) return;
-    const s = this.job.status();
-    const rate = ((s.envSteps - this.lastProgress.steps) * 1000) / (now - this.lastProgress.at);
-    this.lastProgress = { at: now, steps: s.envSteps };
-    if (!TICKING_PHASES.includes(this.phases.phase)) return;
-    const { fields, message } = progressRecord(this.phases.phase, s, rate);
-    this.logger.info(fields, message);
-  }
-
-  private statusIfDue(): void {
-    this.progressIfDue();
-    const now = Date.now();
-    if (now - this.lastStatus < this.config.daemon.statusEverySeconds * 1000) return;
-    this.lastStatus = now;
-    this.writeStatus();
-    void this.notify.status(this.statusLine());
-  }
-
-  private writeStatus(): void {
-    try {
-      this.stateDir.writeStatus(this.status());
-    } catch (err) {
-      this.logger.warn({ err: (err as Error).message }, 'could not write the status file');
-    }
-  }
-
-  private statusLine(): string {
-    return statusLine(this.phases?.phase ?? 'starting', this.job.status());
+  checkpoint(reason: string): Promise<CheckpointInfo> {
+    return this.checkpoints.write(reason);
   }
 
   private metricsUrl(): string | null {
@@ -557,6 +304,7 @@ export class Daemon {
 
   status(): DaemonStatus {
     const now = new Date();
+    const state = this.record.current;
     return {
       pid: process.pid,
       phase: this.phases.phase,
@@ -564,10 +312,10 @@ export class Daemon {
       stateDir: this.stateDir.dir,
       job: this.job.name,
       jobStatus: this.job.status(),
-      starts: this.state.counters.starts,
+      starts: state.counters.starts,
       transitions: this.phases.transitions,
-      checkpoints: this.state.counters.checkpoints,
-      lastCheckpoint: this.state.lastCheckpoint,
+      checkpoints: state.counters.checkpoints,
+      lastCheckpoint: state.lastCheckpoint,
       metricsUrl: this.metricsUrl(),
       uiUrl: this.uiServer?.url ?? null,
       zmq: this.zmq?.endpoints() ?? { telemetry: null, policy: null, control: null },
@@ -582,14 +330,14 @@ export class Daemon {
   private async shutdown(): Promise<number> {
     const log = this.logger;
     await this.notify.stopping(`stopping (${this.stopReason})`);
-    for (const p of this.pending.splice(0)) p.reject(new Error('the daemon is stopping'));
+    this.loop.refusePending('the daemon is stopping');
     let code = 0;
-    if (this.job.status().envSteps !== this.lastCheckpointSteps) {
+    if (this.checkpoints.unsaved) {
       try {
         await this.checkpoint(`stop (${this.stopReason})`);
       } catch (err) {
         // The previous generation is intact; the steps since it are what is lost.
-        log.error({ err: (err as Error).message, previous: this.state.lastCheckpoint }, 'the final checkpoint failed; the previous one is intact');
+        log.error({ err: (err as Error).message, previous: this.record.current.lastCheckpoint }, 'the final checkpoint failed; the previous one is intact');
         code = EX_IOERR;
       }
     }
@@ -597,7 +345,7 @@ export class Daemon {
     await this.zmq?.close();
     this.zmq = null;
     await this.job.close?.();
-    this.writeStatus();
+    this.reports.writeStatus();
     await this.release();
     log.info({ reason: this.stopReason, exitCode: code }, 'stopped');
     return code;

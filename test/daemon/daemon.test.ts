@@ -7,7 +7,7 @@ import { EX_CONFIG } from '../../src/config/load.js';
 import { loadCheckpoint } from '../../src/agent/checkpoint.js';
 import { cpuWakeupLatencyProblem, effectiveCpuWakeupLatencyUs } from '../../src/control/cpuWakeupLatency.js';
 import type { DaemonStatus } from '../../src/daemon/control.js';
-import type { DaemonSnapshot } from '../../src/daemon/daemon.js';
+import type { DaemonSnapshot } from '../../src/daemon/daemonCheckpoints.js';
 import { StateDir } from '../../src/daemon/stateDir.js';
 import { liveRosSkip, rosChildEnv } from '../rosLive.js';
 import { controlCall, DIST, ensureAddon, killAll, MAIN_JS, msgIs, notifyReceiver, sleep, spawnDaemon, tempDir, TINY_SAC, type LogRecord } from './helpers.js';
