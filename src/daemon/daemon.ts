@@ -332,6 +332,11 @@ export class Daemon {
     await this.notify.stopping(`stopping (${this.stopReason})`);
     this.loop.refusePending('the daemon is stopping');
     let code = 0;
+    try {
+      await this.job.quiesce?.();
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'the job did not stop cleanly before the final checkpoint');
+    }
     if (this.checkpoints.unsaved) {
       try {
         await this.checkpoint(`stop (${this.stopReason})`);

@@ -66,6 +66,12 @@ export interface Job {
   /** The phase left `from` (e.g. stop the robot session when leaving real_finetune). */
   phaseLeft?(from: Phase, to: Phase): Promise<void>;
 
+  /**
+   * The daemon is stopping: stop acting and learning before the final checkpoint, so that it
+   * holds everything done (the robot session: its safe command last, the learner's final state).
+   */
+  quiesce?(): Promise<void>;
+
   /** Release resources (workers, sockets, plants) at shutdown, after the last checkpoint. */
   close?(): Promise<void>;
 }

@@ -1,4 +1,7 @@
-import type { ReplayBuffer } from '../agent/replayBuffer.js';
+import { createHash } from 'node:crypto';
+import type { ActorWeights } from '../agent/policy.js';
+import type { ReplayBuffer, ReplaySnapshot } from '../agent/replayBuffer.js';
+import { actorToFloats } from '../learner/weightExchange.js';
 import type { SoftActorCritic } from '../agent/sac.js';
 import type { SacbridgeConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
@@ -34,13 +37,19 @@ export class RobotPhaseError extends Error {
 export interface RobotPhase {
   /** Called by the daemon's loop; the session runs on its own timer, so this only watches it. */
   tick(): Promise<TickResult>;
-  stop(): Promise<void>;
+  /** Stop the session (the safe command goes out last); the learner's final state, if it gave one. */
+  stop(): Promise<SacLearnerState | null>;
   /** The session's counters (steps, episodes, returns, learner, safety, loop). */
   status(): FineTuneStatus;
   /** The ROS messages counted by the plant. */
   rosCounters(): RosPlantCounters;
-  /** The learner's state now, for a checkpoint during fine-tuning (null before its first update). */
+  /**
+   * The learner's state now, with the robot replay as of that state, for a checkpoint during
+   * fine-tuning (null if the learner has none to give).
+   */
   learnedState(): Promise<SacLearnerState | null>;
+  /** The robot replay read from this thread (when the learner gave no state). */
+  robotReplay(): ReplaySnapshot;
 }
 
 export interface RobotPhaseDeps {
@@ -49,6 +58,9 @@ export interface RobotPhaseDeps {
   agent: SoftActorCritic;
   simReplay: ReplayBuffer;
   task: string;
+  /** Resuming on the robot: the weights that acted at the checkpoint, and the robot replay then. */
+  actingWeights?: ActorWeights;
+  robotReplay?: ReplaySnapshot;
   /** Every set of actor weights the robot acts with (FineTuneOptions.onPolicy). */
   onPolicy?: FineTuneOptions['onPolicy'];
   /** Every control tick and every finished episode on the robot (telemetry, metrics). */
@@ -120,13 +132,18 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
     const onRobot = await taskOnRobot(deps.task, plant, plantConfig.observations, config.sim.modelPath || undefined).catch((err: Error) => {
       throw new RobotPhaseError(err.message);
     });
+    const settings = fineTuneSettings(config);
     session = await FineTuneSession.start({
       agent: deps.agent,
       simReplay: deps.simReplay,
       plant: onRobot.plant,
       task: onRobot.task,
       safety: safetyOptions(config.safety, plant.command, config.ros.staleAgeMs / 1000),
-      ...fineTuneSettings(config),
+      ...settings,
+      // Robot transitions kept from before count towards the ones learning waits for.
+      learningStarts: Math.max(1, settings.learningStarts - (deps.robotReplay?.size ?? 0)),
+      ...(deps.actingWeights ? { actingWeights: deps.actingWeights } : {}),
+      ...(deps.robotReplay ? { robotReplay: deps.robotReplay } : {}),
       onError: (err) => logger.error({ err: err.message }, 'fine-tuning error'),
       ...(deps.onPolicy ? { onPolicy: deps.onPolicy } : {}),
       ...(deps.onTick ? { onTick: deps.onTick } : {}),
@@ -139,7 +156,12 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
   }
   sessionRef = session;
   const openPlant: RosPlant = plant;
-  logger.info({ rateHz: config.ros.controlRateHz, robotFraction: 1 - config.switch.simReplayRatio }, 'real fine-tuning started');
+  logger.info({
+    rateHz: config.ros.controlRateHz, robotFraction: 1 - config.switch.simReplayRatio,
+    // Which weights act first (the sim agent's, or those a checkpoint kept) and what the robot replay starts with.
+    actingPolicy: { resumed: deps.actingWeights !== undefined, sha256: actorDigest(deps.actingWeights ?? deps.agent.actorWeights()) },
+    robotReplay: session.robotReplay.size,
+  }, 'real fine-tuning started');
   const periodMs = 1000 / config.ros.controlRateHz;
   return {
     async tick() {
@@ -156,16 +178,23 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
     status: () => session.status(),
     rosCounters: () => openPlant.counters,
     learnedState: () => session.learnedState(),
+    robotReplay: () => session.robotReplay.snapshot(),
     async stop() {
       // Installs the learned weights into deps.agent, so the next checkpoint holds them.
       try {
-        await session.stop();
+        return (await session.stop()).state;
       } finally {
         await openPlant.close();
         if (ownsContext) rcl.shutdown();
       }
     },
   };
+}
+
+/** SHA-256 of an actor's weights in checkpoint order (robot-actor.f32's bytes): which weights act, in logs. */
+export function actorDigest(w: ActorWeights): string {
+  const f = actorToFloats(w);
+  return createHash('sha256').update(new Uint8Array(f.buffer, f.byteOffset, f.byteLength)).digest('hex');
 }
 
 /**

@@ -17,6 +17,10 @@ import type { FineTuneEpisode, FineTuneTick } from '../finetune/session.js';
 import { rosPreflight } from './rosPreflight.js';
 import { envInfo, policyActionBounds, sacHyperparameters, simEnvOptions, simTask } from '../wiring/configOptions.js';
 import type { Plant } from '../plant/plant.js';
+import type { ReplaySnapshot } from '../agent/replayBuffer.js';
+import type { ActorWeights } from '../agent/policy.js';
+import { actorFromFloats, actorLayoutOf, actorToFloats, type ActorLayout } from '../learner/weightExchange.js';
+import type { RobotSnapshot } from '../train/trainingState.js';
 import { ReplayRecorder } from '../ui/replay.js';
 
 /**
@@ -32,7 +36,10 @@ import { ReplayRecorder } from '../ui/replay.js';
  *                  e-stop, a safe phase an operator has to clear
  *
  * Checkpoints are the trainer's generations (networks, optimiser moments, temperature, replay
- * buffer, RNG states, counters) with the daemon's state in their `extra`.
+ * buffer, RNG states, counters) with the daemon's state in their `extra`. After time on the
+ * robot they also hold the robot's part (RobotSnapshot): the weights that act there and the
+ * robot replay, while `agent` holds the learner's state (which may be ahead of the acting
+ * weights), so a restart acts with exactly the weights that acted and learns on from there.
  */
 
 const EVAL_SEED_OFFSET = 7919;
@@ -86,6 +93,14 @@ export class SacJob implements Job {
   private robotLastReturn: number | null = null;
   /** Ticks and episodes of the running robot session, counted on its ticks (telemetry). */
   private liveTicks = { steps: 0, episodes: 0, episodeStep: 0 };
+  /**
+   * The weights that act on the robot (a copy, in checkpoint order) and their served version:
+   * set by every swap in the robot session, kept when it stops, so the next session (or a
+   * restart) acts with them again; dropped when sim training moves the agent on.
+   */
+  private robotActing: { layout: ActorLayout; floats: Float32Array; version: number } | null = null;
+  /** The robot replay when no session holds it (from the checkpoint resumed, or the last session's end). */
+  private robotReplaySnap: ReplaySnapshot | null = null;
   /** ROS message counts already added to the Prometheus counters. */
   private rosCounted = { received: 0, staleOnArrival: 0, rejected: 0, commands: 0, staleTicks: 0 };
 
@@ -102,6 +117,13 @@ export class SacJob implements Job {
     this.publishedUpdates = trainer.counters.updates;
     this.metricsPath = join(ctx.runDir, 'metrics.jsonl');
     this.robotDone = robotCountersOf(trainer.resumedExtra);
+    const r = trainer.resumedRobot;
+    if (r !== null) {
+      this.robotActing = { layout: actorLayoutOf(r.actor), floats: actorToFloats(r.actor), version: r.actorVersion };
+      this.robotReplaySnap = r.replay;
+      this.servedVersion = Math.max(this.servedVersion, r.actorVersion);
+    }
+    trainer.setRobotState(() => this.robotSnapshot());
   }
 
   /** `robot` passes test doubles to the robot phase (the in-memory ROS graph's rclnodejs). */
@@ -151,19 +173,31 @@ export class SacJob implements Job {
 
   /**
    * During the robot phase the checkpoint holds what the robot learned: the learner's state
-   * (networks, optimisers, temperature) is installed into the agent first, and the robot
-   * counters go with the daemon's state, so a restart resumes on the robot where it stopped.
+   * (networks, optimisers, temperature) is installed into the agent first, with the robot
+   * replay as of that state; the weights that act go in as the robot's actor, and the robot
+   * counters with the daemon's state, so a restart resumes on the robot where it stopped.
    */
   async checkpoint(_reason: string, daemon: Json): Promise<JobCheckpoint> {
     if (this.robot !== null) {
       const learned = await this.robot.learnedState();
       if (learned !== null) this.trainer.agent.importState(learned.agent);
+      this.robotReplaySnap = learned?.robotReplay ?? this.robot.robotReplay();
     }
     const robot = this.robotCounters();
     const extra = (typeof daemon === 'object' && daemon !== null && !Array.isArray(daemon) ? { ...daemon, robot: { ...robot } } : daemon) as Json;
     this.trainer.setExtra(() => extra);
     const path = await this.trainer.checkpoint();
     return { id: basename(path), steps: this.status().envSteps, replaySize: this.trainer.replay.size };
+  }
+
+  /** The robot's part of a checkpoint: null before any time on the robot. */
+  private robotSnapshot(): RobotSnapshot | null {
+    const replay = this.robotReplaySnap;
+    if (replay === null) return null;
+    const a = this.robotActing;
+    // No acting weights kept (sim training moved on): the next session starts from the agent's.
+    if (a === null) return { actor: this.trainer.agent.actorWeights(), actorVersion: this.servedVersion, replay };
+    return { actor: actorFromFloats(a.layout, a.floats), actorVersion: a.version, replay };
   }
 
   /** Robot counters so far: finished sessions plus the one running. */
@@ -191,6 +225,8 @@ export class SacJob implements Job {
 
   private async trainTick(): Promise<TickResult> {
     const t = this.trainer;
+    // Sim training moves the agent on: a later robot session starts from its actor.
+    this.robotActing = null;
     let stepped: TransitionRecord | null = null;
     const unsubscribe = t.onTransition((r) => {
       stepped = r;
@@ -341,12 +377,17 @@ export class SacJob implements Job {
         const base = this.trainer.counters.updates;
         const onPolicy = (weights: ServedPolicy['weights'], version: number): void => {
           this.servedVersion = Math.max(this.servedVersion, base + version);
+          this.keepActing(weights, this.servedVersion);
           this.ctx.policy.publish(weights, this.servedVersion);
         };
+        const a = this.robotActing;
+        const acting = a === null ? undefined : actorFromFloats(a.layout, a.floats);
         const before = this.robotCounters();
         this.liveTicks = { steps: 0, episodes: 0, episodeStep: 0 };
         this.robot = await startRobotPhase({
           config: this.config, logger: this.ctx.logger, agent: this.trainer.agent, simReplay: this.trainer.replay, task: simTask(this.config.sim), onPolicy,
+          ...(acting ? { actingWeights: acting } : {}),
+          ...(this.robotReplaySnap ? { robotReplay: this.robotReplaySnap } : {}),
           phase: () => this.ctx.phase(),
           onTick: (t) => this.robotTelemetry(t, before),
           onEpisode: (e) => this.robotEpisode(e, before),
@@ -361,6 +402,11 @@ export class SacJob implements Job {
     }
     this.countRosMessages();
     return this.robot.tick();
+  }
+
+  /** A copy of the weights the robot acts with now (on the control thread, at each swap: one array). */
+  private keepActing(weights: ActorWeights, version: number): void {
+    this.robotActing = { layout: actorLayoutOf(weights), floats: actorToFloats(weights), version };
   }
 
   /** Telemetry per robot tick, as in sim: step and episode count on over both phases. */
@@ -419,13 +465,26 @@ export class SacJob implements Job {
     this.rosCounted = now;
   }
 
+  /** Stopping: the robot session ends before the final checkpoint, which then holds all of it. */
+  async quiesce(): Promise<void> {
+    await this.phaseLeft('real_finetune');
+  }
+
   async phaseLeft(from: Phase): Promise<void> {
     if (from === 'real_finetune' && this.robot !== null) {
-      const s = this.robot.status();
-      await this.robot.stop();
-      this.robotDone = { steps: this.robotDone.steps + s.steps, episodes: this.robotDone.episodes + s.episodes, updates: this.robotDone.updates + s.learner.updates };
-      this.rosCounted = { received: 0, staleOnArrival: 0, rejected: 0, commands: 0, staleTicks: 0 };
-      this.robot = null;
+      const robot = this.robot;
+      let final: Awaited<ReturnType<RobotPhase['stop']>> = null;
+      try {
+        final = await robot.stop();
+      } finally {
+        // Counted after the stop: every tick the session took is in. The robot replay outlives
+        // the session: the next one (and every checkpoint) starts from it.
+        const s = robot.status();
+        this.robotReplaySnap = final?.robotReplay ?? robot.robotReplay();
+        this.robotDone = { steps: this.robotDone.steps + s.steps, episodes: this.robotDone.episodes + s.episodes, updates: this.robotDone.updates + s.learner.updates };
+        this.rosCounted = { received: 0, staleOnArrival: 0, rejected: 0, commands: 0, staleTicks: 0 };
+        this.robot = null;
+      }
     }
     if (from === 'evaluating') this.evaluation = null;
   }
@@ -457,6 +516,7 @@ export class SacJob implements Job {
         robotEpisodes: robot.episodes,
         robotUpdates: robot.updates,
         robotLastReturn: this.robotLastReturn,
+        robotReplaySize: s?.robotReplaySize ?? this.robotReplaySnap?.size ?? 0,
         robotSession: s?.state ?? null,
         robotLearningPaused: s?.learningPausedReason ?? null,
         actingPolicyVersion: s === undefined ? this.policy.version : t.counters.updates + s.policyVersion,
@@ -480,3 +540,4 @@ export class SacJob implements Job {
 export function createSacJob(ctx: JobContext): Promise<Job> {
   return SacJob.create(ctx);
 }
+

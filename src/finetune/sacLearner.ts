@@ -8,7 +8,7 @@
  */
 import { initCompute, type BackendChoice } from '../compute/backend.js';
 import { ObservationNormalizer, type NormalizerState } from '../agent/normalizer.js';
-import { ReplayBuffer, type SharedReplayHandle } from '../agent/replayBuffer.js';
+import { ReplayBuffer, type ReplaySnapshot, type SharedReplayHandle } from '../agent/replayBuffer.js';
 import { SoftActorCritic, type SacState } from '../agent/sac.js';
 import type { CreateLearner, Learner } from '../learner/learnerApi.js';
 import { MixedSampler } from '../learner/mixedSampler.js';
@@ -46,6 +46,8 @@ export interface SacLearnerState {
   agent: SacState;
   sampleRng: { words: RngState; spare: number | null };
   robotTransitions: number;
+  /** The robot replay as of this state (taken here, between updates, so it matches `agent`). */
+  robotReplay: ReplaySnapshot;
 }
 
 export const createLearner: CreateLearner = async (init) => {
@@ -88,7 +90,7 @@ export const createLearner: CreateLearner = async (init) => {
       return { ...m, robot_rows: sampler.lastRobotRows, robot_size: robot.size };
     },
     actorWeights: () => agent.actorWeights(),
-    exportState: (): SacLearnerState => ({ agent: agent.exportState(), sampleRng: rng.getState(), robotTransitions: robot.added }),
+    exportState: (): SacLearnerState => ({ agent: agent.exportState(), sampleRng: rng.getState(), robotTransitions: robot.added, robotReplay: robot.snapshot() }),
     close: () => agent.dispose(),
   };
   return learner;

@@ -24,7 +24,7 @@
 import { FastPolicy } from '../agent/fastPolicy.js';
 import type { ActorWeights } from '../agent/policy.js';
 import type { ObservationNormalizer } from '../agent/normalizer.js';
-import { ReplayBuffer } from '../agent/replayBuffer.js';
+import { ReplayBuffer, type ReplaySnapshot } from '../agent/replayBuffer.js';
 import type { SoftActorCritic } from '../agent/sac.js';
 import type { BackendChoice } from '../compute/backend.js';
 import { ControlLoop, type ControlLoopOptions, type LoopStats, type TickInfo } from '../control/controlLoop.js';
@@ -125,6 +125,14 @@ export interface FineTuneOptions {
   keepTemperature?: boolean;
   /** Reset the temperature to this value when fine-tuning starts (default: the sim run's). */
   temperature?: number;
+  /**
+   * The weights that act from the first tick (default: the agent's actor). A resumed robot
+   * phase passes the ones that acted when its checkpoint was taken; the learner still starts
+   * from `agent`, which may be ahead of them.
+   */
+  actingWeights?: ActorWeights;
+  /** Robot transitions to start with (a resumed robot phase's); its capacity wins over robotReplayCapacity. */
+  robotReplay?: ReplaySnapshot;
   /** Fine-grained ControlLoop settings (wait mode, spin, watchdog pings...). */
   loop?: Partial<Omit<ControlLoopOptions, 'rateHz' | 'onTick' | 'onError'>>;
   /**
@@ -225,7 +233,7 @@ export class FineTuneSession {
     const ageOf = o.safety.ageOf ?? o.plant.signalAge?.bind(o.plant);
     this.safety = new SafetyLayer({ ...o.safety, ...(ageOf === undefined ? {} : { ageOf }) });
     this.env = new Env(o.plant, o.task, { seed: (o.seed ?? 0) + 1, filter: this.safety, ...(o.episodeSteps === undefined ? {} : { maxEpisodeSteps: o.episodeSteps }) });
-    const weights = o.agent.actorWeights();
+    const weights = o.actingWeights ?? o.agent.actorWeights();
     this.simActor = flatActor(weights);
     // Exploration noise and the sim's episode initialisation draw from the env's generator.
     this.policy = new FastPolicy(weights, this.env.rng, 0);
@@ -262,8 +270,9 @@ export class FineTuneSession {
       throw new Error(`fine-tune: the agent takes obs ${agent.observationSize} / action ${agent.actionSize}, task '${o.task.name}' on the ${o.plant.kind} plant gives ${obsSize} / ${actSize}`);
     }
     const simReplay = o.simReplay.storage instanceof SharedArrayBuffer ? o.simReplay : sharedCopy(o.simReplay);
-    const robotReplay = new ReplayBuffer({ capacity: o.robotReplayCapacity, observationSize: obsSize, actionSize: actSize, shared: true });
-    const weights = agent.actorWeights();
+    const robotReplay = new ReplayBuffer({ capacity: o.robotReplay?.capacity ?? o.robotReplayCapacity, observationSize: obsSize, actionSize: actSize, shared: true });
+    if (o.robotReplay !== undefined) robotReplay.restore(o.robotReplay);
+    const weights = o.actingWeights ?? agent.actorWeights();
     let session: FineTuneSession | null = null;
     let learned: Record<string, number> | null = null;
     const learnerOptions: SacLearnerOptions = {

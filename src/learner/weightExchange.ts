@@ -162,3 +162,42 @@ export class WeightReader {
     return { weights: s.weights, version: s.version[0], floats: s.floats };
   }
 }
+
+/**
+ * One actor as one flat array in the exchange's order (each layer's kernel then bias, hidden
+ * layers first, then the mean and log-std heads, then the normaliser's mean, std and clip), for
+ * a checkpoint. Pure; `actorFromFloats` is its inverse, bit for bit.
+ */
+export function actorToFloats(w: ActorWeights): Float32Array {
+  const l = actorLayoutOf(w);
+  const out = new Float32Array(actorFloats(l));
+  let off = 0;
+  const put = (a: ArrayLike<number>): void => {
+    out.set(a, off);
+    off += a.length;
+  };
+  for (const d of [...w.hidden, w.mean, w.logStd]) {
+    put(d.kernel);
+    put(d.bias);
+  }
+  if (w.normalizer !== undefined) {
+    put(w.normalizer.mean);
+    put(w.normalizer.std);
+    put([w.normalizer.clip]);
+  }
+  return out;
+}
+
+/** The actor `actorToFloats` flattened (copies out of `floats`); throws when the sizes disagree. */
+export function actorFromFloats(l: ActorLayout, floats: Float32Array): ActorWeights {
+  const need = actorFloats(l);
+  if (floats.length !== need) throw new Error(`actor weights: ${floats.length} floats, the layout (obs ${l.observationSize}, hidden [${l.hiddenSizes.join(',')}], action ${l.actionSize}${l.normalizer ? ', normaliser' : ''}) needs ${need}`);
+  let off = 0;
+  const take = (n: number): Float32Array => floats.slice(off, (off += n));
+  const dense = denseShapes(l).map((s): DenseWeights => ({ inSize: s.inSize, outSize: s.outSize, kernel: take(s.inSize * s.outSize), bias: take(s.outSize) }));
+  const logStd = dense.pop()!;
+  const mean = dense.pop()!;
+  if (!l.normalizer) return { hidden: dense, mean, logStd };
+  const m = take(l.observationSize), s = take(l.observationSize), clip = take(1)[0]!;
+  return { hidden: dense, mean, logStd, normalizer: { mean: m, std: s, clip } };
+}

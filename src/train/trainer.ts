@@ -10,7 +10,7 @@ import type { Plant } from '../plant/plant.js';
 import { evaluatePolicy } from './evaluation.js';
 import { Schedule } from './schedule.js';
 import { Rng } from '../util/rng.js';
-import { decodeTrainingSnapshot, encodeTrainingSnapshot, type TrainingCounters, type TrainingSnapshot } from './trainingState.js';
+import { decodeTrainingSnapshot, encodeTrainingSnapshot, type RobotSnapshot, type TrainingCounters, type TrainingSnapshot } from './trainingState.js';
 
 /**
  * Lockstep SAC training on a simulated env: one env step, store the transition, then
@@ -367,10 +367,12 @@ export class Trainer {
       envInfo: this.envInfo,
       extra,
       metricsBytes: fileSize(this.metricsPath),
+      robot: this.robotFn?.() ?? null,
     };
   }
 
   private extraFn: (() => Json) | undefined;
+  private robotFn: (() => RobotSnapshot | null) | undefined;
   /** Metrics records that could not be written (a full disk). */
   recordsDropped = 0;
   private recordsFailing = false;
@@ -396,8 +398,15 @@ export class Trainer {
     this.extraFn = fn;
   }
 
+  /** What the robot phase adds to every checkpoint (the daemon's; null: nothing). */
+  setRobotState(fn: () => RobotSnapshot | null): void {
+    this.robotFn = fn;
+  }
+
   /** The `extra` data of the checkpoint this run resumed from (null if it did not). */
   resumedExtra: Json = null;
+  /** The robot part of the checkpoint this run resumed from (null: none). */
+  resumedRobot: RobotSnapshot | null = null;
   /** The generation this run resumed from (its directory name), null for a fresh run. */
   resumedFrom: string | null = null;
 
@@ -432,6 +441,7 @@ export class Trainer {
     }
     Object.assign(this.counters, s.counters);
     this.resumedExtra = s.extra;
+    this.resumedRobot = s.robot;
     const lost = cutMetricsBack(this.metricsPath, s.metricsBytes);
     this.evalSchedule.done(this.counters.steps);
     this.checkpointSchedule.done(this.counters.steps);

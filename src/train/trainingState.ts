@@ -4,11 +4,15 @@ import type { NormalizerState } from '../agent/normalizer.js';
 import type { ReplaySnapshot } from '../agent/replayBuffer.js';
 import type { SacHyperparameters, SacState } from '../agent/sac.js';
 import type { RngState } from '../util/rng.js';
+import type { ActorWeights } from '../agent/policy.js';
+import { actorFromFloats, actorLayoutOf, actorToFloats, type ActorLayout } from '../learner/weightExchange.js';
 
 /**
  * Everything a training run needs to continue exactly where it stopped, and its mapping onto
  * checkpoint files: agent.f32 (network variables and Adam moments), replay.bin (filled replay
  * rows), normalizer.f64 (running mean and M2); counters, RNG states and indexes in the manifest.
+ * After time on the robot also robot-actor.f32 (the weights that act there) and
+ * robot-replay.bin (the robot's transitions).
  */
 
 export type RngSnapshot = { words: RngState; spare: number | null };
@@ -18,6 +22,16 @@ export interface TrainingCounters {
   updates: number;
   episodes: number;
   evaluations: number;
+}
+
+/**
+ * What fine-tuning on the robot adds: the actor that acts there (which may lag the learner's
+ * newest weights, held in `agent`), its version, and the robot replay.
+ */
+export interface RobotSnapshot {
+  actor: ActorWeights;
+  actorVersion: number;
+  replay: ReplaySnapshot;
 }
 
 export interface TrainingSnapshot {
@@ -33,6 +47,8 @@ export interface TrainingSnapshot {
   extra: Json;
   /** Length of the run's metrics.jsonl when the snapshot was taken (null: not recorded). */
   metricsBytes: number | null;
+  /** Null before any time on the robot. */
+  robot: RobotSnapshot | null;
 }
 
 interface StateJson {
@@ -54,6 +70,7 @@ interface StateJson {
   rngs: Record<string, RngSnapshot>;
   envInfo: Json;
   metricsBytes?: number;
+  robot?: { actor: ActorLayout; actorVersion: number; replay: { capacity: number; size: number; next: number; added: number } };
 }
 
 export function encodeTrainingSnapshot(s: TrainingSnapshot): CheckpointContent {
@@ -67,6 +84,14 @@ export function encodeTrainingSnapshot(s: TrainingSnapshot): CheckpointContent {
     f.set(s.normalizer.m2, n);
     blobs['normalizer.f64'] = new Uint8Array(f.buffer);
     normalizer = { count: s.normalizer.count, size: n, clip: s.normalizer.clip };
+  }
+  let robot: StateJson['robot'];
+  if (s.robot !== null) {
+    const floats = actorToFloats(s.robot.actor);
+    blobs['robot-actor.f32'] = new Uint8Array(floats.buffer, floats.byteOffset, floats.byteLength);
+    blobs['robot-replay.bin'] = s.robot.replay.data;
+    const r = s.robot.replay;
+    robot = { actor: actorLayoutOf(s.robot.actor), actorVersion: s.robot.actorVersion, replay: { capacity: r.capacity, size: r.size, next: r.next, added: r.added } };
   }
   const state: StateJson = {
     task: s.task,
@@ -87,6 +112,7 @@ export function encodeTrainingSnapshot(s: TrainingSnapshot): CheckpointContent {
     rngs: s.rngs,
     envInfo: s.envInfo,
     ...(s.metricsBytes !== null ? { metricsBytes: s.metricsBytes } : {}),
+    ...(robot !== undefined ? { robot } : {}),
   };
   return {
     counters: { ...s.counters },
@@ -135,5 +161,24 @@ export function decodeTrainingSnapshot(c: LoadedCheckpoint): TrainingSnapshot {
     const f = new Float64Array(blob.slice().buffer);
     normalizer = { count: st.normalizer.count, clip: st.normalizer.clip, mean: f.slice(0, n), m2: f.slice(n) };
   }
-  return { task: st.task, seed: st.seed, counters, agent, replay, normalizer, rngs: need(st.rngs, 'RNG states', where), envInfo: st.envInfo ?? null, extra: c.extra, metricsBytes: Number.isSafeInteger(st.metricsBytes) && st.metricsBytes! >= 0 ? st.metricsBytes! : null };
+  return {
+    task: st.task, seed: st.seed, counters, agent, replay, normalizer, rngs: need(st.rngs, 'RNG states', where), envInfo: st.envInfo ?? null, extra: c.extra,
+    metricsBytes: Number.isSafeInteger(st.metricsBytes) && st.metricsBytes! >= 0 ? st.metricsBytes! : null,
+    robot: st.robot === undefined ? null : decodeRobot(st.robot, c, st, where),
+  };
+}
+
+function decodeRobot(r: NonNullable<StateJson['robot']>, c: LoadedCheckpoint, st: StateJson, where: string): RobotSnapshot {
+  const actorBlob = need(c.blobs['robot-actor.f32'], "file 'robot-actor.f32'", where);
+  const replayBlob = need(c.blobs['robot-replay.bin'], "file 'robot-replay.bin'", where);
+  if (actorBlob.byteLength % 4 !== 0) throw new Error(`checkpoint file ${where}/robot-actor.f32: ${actorBlob.byteLength} bytes, not whole floats`);
+  let actor: ActorWeights;
+  try {
+    actor = actorFromFloats(need(r.actor, 'robot actor layout', where), new Float32Array(actorBlob.slice().buffer));
+  } catch (err) {
+    throw new Error(`checkpoint file ${where}/robot-actor.f32: ${(err as Error).message}`);
+  }
+  if (!Number.isSafeInteger(r.actorVersion) || r.actorVersion < 0) throw new Error(`checkpoint ${where}: robot actorVersion is ${JSON.stringify(r.actorVersion)}, expected an integer >= 0`);
+  const rr = need(r.replay, 'robot replay state', where);
+  return { actor, actorVersion: r.actorVersion, replay: { ...rr, observationSize: st.observationSize, actionSize: st.actionSize, data: replayBlob } };
 }

@@ -2,16 +2,19 @@
  * The robot phase end to end over real ROS 2 (rclnodejs, Cyclone DDS on loopback): the daemon
  * trains the pendulum in MuJoCo, passes the gate and fine-tunes on `sacbridge sim-robot` (the
  * stand-in robot, its own process, 20% heavier). Killed with SIGKILL mid fine-tuning, it resumes
- * from the last robot checkpoint (the robot's weights and counters), on the robot, and a SIGINT
+ * from the last robot checkpoint (the weights that acted, bit for bit, the robot replay and the
+ * counters), on the robot, and a SIGINT
  * then stops it cleanly with a final checkpoint. Skipped without ROS 2 (see ../rosLive.ts).
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, test } from 'node:test';
 import { listGenerations, loadCheckpoint } from '../../src/agent/checkpoint.js';
 import { decodeTrainingSnapshot } from '../../src/train/trainingState.js';
+import { actorDigest } from '../../src/daemon/robotPhase.js';
 import { killAll, MAIN_JS, msgIs, spawnDaemon, tempDir, TINY_SAC, type LogRecord } from '../daemon/helpers.js';
 import { liveRosSkip, rosChildEnv } from '../rosLive.js';
 
@@ -93,7 +96,7 @@ test('live: sim training, the gate, fine-tuning on the stand-in robot; kill -9 r
     const last = [...a.logs].reverse().find(msgIs('checkpoint written'));
     if (last === undefined) continue;
     const snap = decodeTrainingSnapshot(await loadCheckpoint(join(ckDir, String(last.checkpoint))));
-    if (robotOf(snap.extra).updates > 0) robotCheckpoint = last;
+    if (robotOf(snap.extra).updates > 0 && snap.robot !== null) robotCheckpoint = last;
   }
   const progress = a.logs.filter((r) => typeof r.msg === 'string' && r.msg.startsWith('progress:'));
   a.child.kill('SIGKILL');
@@ -104,6 +107,7 @@ test('live: sim training, the gate, fine-tuning on the stand-in robot; kill -9 r
   const savedSnap = decodeTrainingSnapshot(saved);
   const savedRobot = robotOf(savedSnap.extra);
   assert.ok(savedRobot.steps > 0 && savedRobot.updates > 0, `the checkpoint holds robot counters: ${JSON.stringify(savedRobot)}`);
+  assert.ok(savedSnap.robot !== null && savedSnap.robot.replay.size > 0, 'the checkpoint holds the robot replay and the acting weights');
   assert.ok(progress.every((p) => p.phase !== 'real_finetune' || (p.stepsPerSecond as number) > 0), 'progress lines show the robot\'s rate');
 
   // Restart: resumes that generation, its weights and counters, in the robot phase.
@@ -113,7 +117,13 @@ test('live: sim training, the gate, fine-tuning on the stand-in robot; kill -9 r
   const ready = await b.waitFor(msgIs('ready'));
   assert.equal(ready.phase, 'real_finetune');
   assert.equal((ready.restored as { envSteps: number }).envSteps, savedSnap.counters.steps + savedRobot.steps);
-  await b.waitFor(msgIs('real fine-tuning started'), 60_000);
+  const started = await b.waitFor(msgIs('real fine-tuning started'), 60_000);
+  // The resumed robot acts with the weights that acted at the checkpoint (their SHA-256 over
+  // every float, as in robot-actor.f32), from its robot replay.
+  const savedActor = createHash('sha256').update(saved.blobs['robot-actor.f32']!).digest('hex');
+  assert.equal(actorDigest(savedSnap.robot!.actor), savedActor);
+  assert.deepEqual(started.actingPolicy, { resumed: true, sha256: savedActor });
+  assert.equal(started.robotReplay, savedSnap.robot!.replay.size);
   // The robot acts again (the robot steps in the status grow), then SIGINT: checkpoint, exit 0.
   const t1 = Date.now();
   for (;;) {
