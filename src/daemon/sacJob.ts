@@ -4,10 +4,8 @@ import type { Json } from '../util/json.js';
 import { FastPolicy } from '../agent/fastPolicy.js';
 import { initCompute } from '../compute/backend.js';
 import type { SacbridgeConfig } from '../config/schema.js';
-import type { Env } from '../env/env.js';
 import { checkTask } from '../task/registry.js';
 import { createEnv } from '../wiring/envFactory.js';
-import { gate, returnStats, runEpisode } from '../train/evaluation.js';
 import { Trainer, type TransitionRecord } from '../train/trainer.js';
 import { Rng } from '../util/rng.js';
 import type { EvaluationRequest, Job, JobCheckpoint, JobContext, JobStatus, ServedPolicy, TickResult } from './job.js';
@@ -21,17 +19,14 @@ import type { ReplaySnapshot } from '../agent/replayBuffer.js';
 import type { ActorWeights } from '../agent/policy.js';
 import { actorFromFloats, actorLayoutOf, actorToFloats, type ActorLayout } from '../learner/weightExchange.js';
 import type { RobotSnapshot } from '../train/trainingState.js';
-import { ReplayRecorder } from '../ui/replay.js';
+import { EvaluationRounds } from './evaluationRounds.js';
 
 /**
  * The daemon's SAC job: the lockstep Trainer (src/train/trainer.ts) driven one tick at a time.
  *
  *   sim_training   one env step and its gradient updates per tick; asks for an evaluation
  *                  every sim.evalEvery steps and when sim.totalSteps are spent
- *   evaluating     one deterministic episode per tick on a separate env, with the fast policy;
- *                  after the round, the gate: mean return >= switch.gateReturn (over
- *                  switch.gateEpisodes episodes when a switch is configured) arms the daemon,
- *                  else training continues (or finishes when the budget is spent)
+ *   evaluating     one episode per tick of a round, then the gate (evaluationRounds.ts)
  *   real_finetune  the robot session (robotPhase.ts); without ROS 2 it fails and asks for the
  *                  e-stop, a safe phase an operator has to clear
  *
@@ -41,8 +36,6 @@ import { ReplayRecorder } from '../ui/replay.js';
  * robot replay, while `agent` holds the learner's state (which may be ahead of the acting
  * weights), so a restart acts with exactly the weights that acted and learns on from there.
  */
-
-const EVAL_SEED_OFFSET = 7919;
 
 /** Robot-phase counters over every robot session of this run (kept in the checkpoint's daemon state as `robot`). */
 interface RobotCounters {
@@ -61,24 +54,11 @@ function robotCountersOf(extra: Json | null): RobotCounters {
 /** What a test may hand the robot phase instead of the real ROS 2 environment. */
 export type RobotOverrides = Pick<RobotPhaseDeps, 'loadRcl' | 'rosCheck'>;
 
-interface Evaluation {
-  target: number;
-  deterministic: boolean;
-  /** Whether the gate decides on this round (false: an operator's round shorter than the gate's, or sampled). */
-  gates: boolean;
-  returns: number[];
-}
-
 export class SacJob implements Job {
   readonly name = 'sac';
   readonly policy: FastPolicy;
   private config: SacbridgeConfig;
-  private evalEnv: Env | null = null;
-  private evaluation: Evaluation | null = null;
-  /** The control API's request for the next round. */
-  private requestedEvaluation: EvaluationRequest | null = null;
-  private lastEvalReturn: number | null = null;
-  private lastGate: string | null = null;
+  private readonly rounds: EvaluationRounds;
   private robot: RobotPhase | null = null;
   private robotError: string | null = null;
   private policyUpdates = 0;
@@ -124,6 +104,7 @@ export class SacJob implements Job {
       this.servedVersion = Math.max(this.servedVersion, r.actorVersion);
     }
     trainer.setRobotState(() => this.robotSnapshot());
+    this.rounds = new EvaluationRounds(ctx, () => this.config, this.policy);
   }
 
   /** `robot` passes test doubles to the robot phase (the in-memory ROS graph's rclnodejs). */
@@ -304,69 +285,14 @@ export class SacJob implements Job {
     this.ctx.policy.publish(weights, version);
   }
 
-  private gateEpisodes(): number {
-    const { switch: sw, sim } = this.config;
-    return sw.mode === 'never' ? sim.evalEpisodes : sw.gateEpisodes;
-  }
-
+  /** One episode of the evaluation round; the round starts with the newest weights. */
   private async evalTick(): Promise<TickResult> {
-    if (this.evaluation === null) {
-      this.refreshPolicy();
-      const asked = this.requestedEvaluation;
-      this.requestedEvaluation = null;
-      this.evaluation =
-        asked === null
-          ? { target: this.gateEpisodes(), deterministic: true, gates: true, returns: [] }
-          : { target: asked.episodes, deterministic: asked.deterministic, gates: asked.deterministic && asked.episodes >= this.gateEpisodes(), returns: [] };
-      if (this.evalEnv === null) this.evalEnv = await createEnv(simTask(this.config.sim), { seed: this.config.sim.seed + EVAL_SEED_OFFSET, ...simEnvOptions(this.config.sim, this.config.safety) });
-    }
-    const ev = this.evaluation;
-    // One episode per tick with the fast policy (the weights the policy server serves); the
-    // round's first is kept as a replay for the web UI and `eval --video` (RUN_DIR/replays/).
-    const recorder = ev.returns.length === 0 ? ReplayRecorder.for(this.evalEnv!.plant, this.config.sim.task) : null;
-    const ret = await runEpisode(this.evalEnv!, this.policy, ev.deterministic, recorder === null ? {} : { observe: (r) => recorder.frame(r?.reward ?? 0) });
-    ev.returns.push(ret);
-    if (recorder !== null) {
-      try {
-        await recorder.save(this.ctx.runDir, this.trainer.counters.steps, ret);
-      } catch (err) {
-        this.ctx.logger.warn({ error: (err as Error).message }, 'evaluation replay not saved');
-      }
-    }
-    if (ev.returns.length < ev.target) return {};
-    this.evaluation = null;
-    return this.gate(ev.returns, ev.gates);
+    if (!this.rounds.running) this.refreshPolicy();
+    return this.rounds.tick(this.trainer.counters.steps);
   }
 
   evaluationRequested(request: EvaluationRequest): void {
-    this.requestedEvaluation = request;
-  }
-
-  /** The sim-to-real gate on a finished evaluation round (`gates` false: recorded, not judged). */
-  private gate(returns: number[], gates: boolean): TickResult {
-    const sw = this.config.switch;
-    const { mean, std } = returnStats(returns);
-    const passed = gates && gate({ returns, mean, std }, sw.gateReturn).passed;
-    this.lastEvalReturn = mean;
-    this.ctx.metrics.evaluationFinished(mean);
-    const t = this.trainer;
-    try {
-      appendFileSync(this.metricsPath, `${JSON.stringify({ type: 'eval', step: t.counters.steps, mean_return: mean, std_return: std, returns, time: new Date().toISOString() })}\n`);
-    } catch (err) {
-      // A full disk costs the record, not the evaluation's outcome.
-      this.ctx.metrics.writeFailed('metrics_record');
-      this.ctx.logger.error({ err: (err as Error).message }, 'could not append the evaluation record to metrics.jsonl');
-    }
-    this.lastGate =
-      sw.mode === 'never' ? 'no switch configured'
-      : !gates ? `not judged (an operator's round of ${returns.length} episodes; the gate needs ${this.gateEpisodes()} deterministic ones)`
-      : passed ? `passed (${mean.toFixed(2)} >= ${sw.gateReturn})`
-      : `not passed (${mean.toFixed(2)} < ${sw.gateReturn})`;
-    this.ctx.logger.info({ step: t.counters.steps, meanReturn: mean, stdReturn: std, episodes: returns.length, gate: this.lastGate }, 'evaluation done');
-    const why = `evaluation mean ${mean.toFixed(3)} over ${returns.length} episodes`;
-    if (sw.mode !== 'never' && passed) return { request: { event: 'arm', reason: `${why} passed the gate ${sw.gateReturn}` } };
-    if (t.counters.steps >= this.config.sim.totalSteps) return { request: { event: 'finish', reason: `${why}; step budget spent` } };
-    return { request: { event: 'continue_training', reason: why } };
+    this.rounds.request(request);
   }
 
   private async robotTick(): Promise<TickResult> {
@@ -486,7 +412,7 @@ export class SacJob implements Job {
         this.robot = null;
       }
     }
-    if (from === 'evaluating') this.evaluation = null;
+    if (from === 'evaluating') this.rounds.cancel();
   }
 
   status(): JobStatus {
@@ -507,10 +433,10 @@ export class SacJob implements Job {
         task: t.task,
         stepsPerSecond: Number(t.rate.toFixed(1)),
         alpha: m === null ? null : m.alpha,
-        lastEvalReturn: this.lastEvalReturn,
-        gate: this.lastGate,
+        lastEvalReturn: this.rounds.lastReturn,
+        gate: this.rounds.lastGate,
         policyVersion: this.policy.version,
-        evaluating: this.evaluation === null ? null : `${this.evaluation.returns.length}/${this.evaluation.target}`,
+        evaluating: this.rounds.progress,
         robot: this.robotError ?? (this.robot === null ? null : 'running'),
         robotSteps: robot.steps,
         robotEpisodes: robot.episodes,
@@ -532,7 +458,7 @@ export class SacJob implements Job {
   async close(): Promise<void> {
     await this.robot?.stop();
     this.robot = null;
-    if (this.evalEnv !== null) await this.evalEnv.plant.close();
+    await this.rounds.close();
     await this.trainer.close();
   }
 }
