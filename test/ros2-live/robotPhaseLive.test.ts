@@ -7,16 +7,17 @@
  * then stops it cleanly with a final checkpoint. Skipped without ROS 2 (see ../rosLive.ts).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, test } from 'node:test';
 import { listGenerations, loadCheckpoint } from '../../src/agent/checkpoint.js';
 import { decodeTrainingSnapshot } from '../../src/train/trainingState.js';
 import { actorDigest } from '../../src/daemon/robotPhase.js';
-import { killAll, MAIN_JS, msgIs, spawnDaemon, tempDir, TINY_SAC, type LogRecord } from '../daemon/helpers.js';
+import { killAll, msgIs, spawnDaemon, tempDir, TINY_SAC, type LogRecord } from '../daemon/helpers.js';
 import { liveRosSkip, rosChildEnv } from '../rosLive.js';
+import { robotConfig, startStandIn } from './standIn.js';
 
 const skip = liveRosSkip('robot phase over real ROS 2');
 const ns = `/e2e_${process.pid}`;
@@ -27,44 +28,6 @@ const rosEnv = (): NodeJS.ProcessEnv => rosChildEnv(domain);
 const children: ChildProcess[] = [];
 afterEach(killAll);
 after(() => { for (const c of children) c.kill('SIGKILL'); });
-
-function robotConfig(dir: string): string {
-  const file = join(dir, 'robot.json');
-  writeFileSync(file, JSON.stringify({
-    daemon: { stateDir: join(dir, 'state'), checkpointEverySteps: 0, checkpointEverySeconds: 3, statusEverySeconds: 0.2 },
-    sim: { totalSteps: 300, evalEvery: 0 },
-    switch: { mode: 'automatic', gateReturn: -1e9, gateEpisodes: 2 },
-    ros: {
-      enabled: true, nodeName: `sacbridge_e2e_${process.pid}`, controlRateHz: 20, staleAgeMs: 300,
-      observations: [{ topic: `${ns}/joint_states`, type: 'sensor_msgs/msg/JointState', fields: { qpos: 'position[hinge]', qvel: 'velocity[hinge]' } }],
-      command: { type: 'std_msgs/msg/Float64MultiArray', topic: `${ns}/effort_controller/commands` },
-      estopTopic: `${ns}/estop`, phaseTopic: `${ns}/phase`, statusTopic: `${ns}/diagnostics`,
-      reset: { mode: 'operator', readyTopic: `${ns}/ready`, requestTopic: `${ns}/reset_request` },
-    },
-    safety: { commandMin: [-2], commandMax: [2] },
-  }));
-  return file;
-}
-
-/** The stand-in robot from the same configuration; resolves once it publishes. */
-async function startStandIn(config: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [MAIN_JS, 'sim-robot', '--config', config, '--rate', '100', '--mass-scale', '1.2', '--node-name', `robot_${process.pid}`], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...rosEnv() }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => { err += s; });
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`sim-robot did not start: ${out} ${err}`)), 30_000);
-    child.stdout!.setEncoding('utf8').on('data', (s: string) => {
-      out += s;
-      if (out.includes('"simRobot":"ready"')) { clearTimeout(t); resolve(); }
-    });
-    child.on('exit', (code) => { clearTimeout(t); reject(new Error(`sim-robot exited ${code}: ${out} ${err}`)); });
-  });
-  return child;
-}
 
 function readStatus(stateDir: string): { jobStatus: { extra: Record<string, unknown> } } | null {
   try {
@@ -79,8 +42,9 @@ const robotOf = (extra: unknown): { steps: number; episodes: number; updates: nu
 
 test('live: sim training, the gate, fine-tuning on the stand-in robot; kill -9 resumes the last robot checkpoint on the robot; SIGINT stops with a checkpoint', { skip, timeout: 300_000 }, async () => {
   const dir = tempDir();
-  const config = robotConfig(dir);
-  const standIn = await startStandIn(config);
+  const config = robotConfig(dir, ns);
+  const standIn = await startStandIn(config, domain);
+  children.push(standIn);
   const args = ['--config', config, ...TINY_SAC, '--metrics.port', '0'];
   const env = rosEnv();
   const a = spawnDaemon(args, env);
