@@ -6,10 +6,17 @@
  * so what is checked is that it keeps publishing). Every 1,000 messages the daemon must answer
  * a control `status` and a policy `info` (liveness). Reports the replies by error class, the
  * daemon's own counts (sacbridge_zmq_errors_total), and its rss before, right after, and once it
- * settles. Exits 1 when the daemon died, a message went unanswered or liveness failed.
+ * settles. Exits 1 when the daemon died, a message went unanswered, liveness failed or the
+ * settled rss is more than 10 MB above the rss before the fuzz.
  *
- * The daemon runs a small SAC job (pendulum, tiny networks) on ephemeral loopback ports, paused
- * (control `pause`) so that its rss moves with the sockets alone.
+ * The daemon runs a small SAC job (pendulum, tiny networks) on ephemeral loopback ports, started
+ * the way it is deployed (DAEMON_NODE_FLAGS, DAEMON_ENV). "Before" is a daemon in service: it has
+ * trained while a controller asked it for actions, a client polled its status and a subscriber
+ * took its telemetry (--warmup valid policy requests, 20,000 by default: 20 s of a 1 kHz
+ * controller). Only then is the job paused (control `pause`), so that what rss does during the
+ * fuzz is the sockets'. The rss of the fresh daemon, before any traffic, is reported too: the
+ * difference to "before" is what serving at all costs (mostly the policy thread's young
+ * generation, 2 x 16 MB semi-spaces, touched by its first ~10,000 answers: src/util/workerHeap.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -21,10 +28,12 @@ import * as zmq from 'zeromq';
 import { decodeMessage } from '../src/zmq/codec.js';
 import { Rng } from '../src/util/rng.js';
 import { FUZZ_KINDS, fuzzControlRequest, fuzzMessage } from '../test/zmq/fixtures/fuzz.js';
-import { DAEMON_NODE_FLAGS } from './nodeFlags.js';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from './nodeFlags.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const WINDOW = 64;
+/** The bar: settled rss at most this much above the rss before the fuzz (issue 19). */
+export const RSS_GROWTH_LIMIT_MB = 10;
 
 interface Daemon {
   pid: number;
@@ -43,7 +52,7 @@ async function startDaemon(stateDir: string): Promise<Daemon> {
     '--zmq.telemetry', 'tcp://127.0.0.1:*', '--zmq.policy', 'tcp://127.0.0.1:*', '--zmq.control', 'tcp://127.0.0.1:*',
     '--metrics.port', '0', '--ui.port', '0',
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...DAEMON_ENV } });
   let exit: { code: number | null; signal: string | null } | null = null;
   const exited = new Promise<number | null>((r) => child.on('exit', (code, signal) => ((exit = { code, signal }), r(code))));
   let stderr = '';
@@ -140,6 +149,55 @@ async function pipelined(dealer: zmq.Dealer, count: number, next: (i: number) =>
   return received;
 }
 
+export interface WarmUp {
+  policyRequests: number;
+  controlRequests: number;
+  telemetryReceived: number;
+  seconds: number;
+}
+
+/**
+ * Valid traffic on every socket while the job trains, as a daemon in service sees it: a
+ * controller's `act` requests, a status poll every 20 of them, a subscriber to all telemetry.
+ */
+async function warmUp(d: Daemon, requests: number, obsSize: number, rng: Rng): Promise<WarmUp> {
+  const t0 = Date.now();
+  const sub = new zmq.Subscriber({ linger: 0 });
+  sub.subscribe();
+  sub.connect(d.endpoints.telemetry);
+  let telemetryReceived = 0;
+  let listening = true;
+  const subscribed = (async () => {
+    for await (const _ of sub) {
+      telemetryReceived++;
+      if (!listening) break;
+    }
+  })().catch(() => undefined);
+  const controller = new zmq.Dealer({ linger: 0, receiveTimeout: 10_000 });
+  controller.connect(d.endpoints.policy);
+  const poller = new zmq.Request({ linger: 0, receiveTimeout: 10_000 });
+  poller.connect(d.endpoints.control);
+  const tally = new Map<string, number>();
+  let controlRequests = 0;
+  const polling = (async () => {
+    for (let i = 0; i < requests / 20; i++) {
+      await poller.send(JSON.stringify({ v: 1, id: i, cmd: 'status' }));
+      if (controlReplyCode(await poller.receive()) !== 'ok') throw new Error('warm-up: control status not ok');
+      controlRequests++;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  })();
+  const answered = await pipelined(controller, requests, (i) => fuzzMessage(rng, 'valid', 'act', 'observation', obsSize, i), policyReplyCode, tally);
+  await polling;
+  listening = false;
+  controller.close();
+  poller.close();
+  sub.close();
+  await subscribed;
+  if (answered !== requests || tally.get('ok') !== requests) throw new Error(`warm-up: ${answered} of ${requests} valid requests answered, replies ${JSON.stringify(Object.fromEntries(tally))}`);
+  return { policyRequests: requests, controlRequests, telemetryReceived, seconds: Math.round((Date.now() - t0) / 100) / 10 };
+}
+
 interface Liveness {
   checks: number;
   failures: string[];
@@ -186,26 +244,36 @@ export interface FuzzReport {
   liveness: Liveness;
   crashed: boolean;
   exitCode: number | null;
-  rssMb: { before: number; after: number; settled: number };
+  warmUp: WarmUp;
+  /** Fresh (ready, no traffic yet); before the fuzz (warmed up, paused); right after it; once it settled. */
+  rssMb: { fresh: number; before: number; after: number; settled: number };
   seconds: number;
   loadavg: number[];
 }
 
-export async function runFuzz(messages: number, seed: number): Promise<FuzzReport> {
+export async function runFuzz(messages: number, seed: number, warmupRequests = 20_000): Promise<FuzzReport> {
   const t0 = Date.now();
   const stateDir = mkdtempSync(join(tmpdir(), 'sacbridge-fuzz-'));
   const d = await startDaemon(stateDir);
   const live: Liveness = { checks: 0, failures: [] };
   try {
+    const fresh = rssMb(d.pid);
+    const rng = new Rng(seed);
+    // The daemon's observation size, for messages that are valid or nearly right.
+    const info = new zmq.Dealer({ linger: 0, receiveTimeout: 5000 });
+    info.connect(d.endpoints.policy);
+    await info.send([Buffer.from('info'), Buffer.from(JSON.stringify({ v: 1, seq: 1, t_ns: '1' }))]);
+    const obsSize = Number(decodeMessage(await info.receive()).header.observation_size);
+    info.close();
+    const warm = await warmUp(d, warmupRequests, obsSize, rng);
     // Paused, the job allocates nothing more (replay, tensors): what rss does is the sockets'.
     const pauser = new zmq.Request({ linger: 0, receiveTimeout: 10_000 });
     pauser.connect(d.endpoints.control);
     await pauser.send(JSON.stringify({ v: 1, cmd: 'pause', args: { reason: 'bench:fuzz measures the sockets alone' } }));
     await pauser.receive();
     pauser.close();
-    await new Promise((r) => setTimeout(r, 2000)); // past start-up allocations
+    await new Promise((r) => setTimeout(r, 2000)); // the update in flight when paused finishes
     const before = await settledRss(d.pid);
-    const rng = new Rng(seed);
     const policyTally = new Map<string, number>();
     const controlTally = new Map<string, number>();
     const policy = new zmq.Dealer({ linger: 0, receiveTimeout: 10_000 });
@@ -214,12 +282,6 @@ export async function runFuzz(messages: number, seed: number): Promise<FuzzRepor
     control.connect(d.endpoints.control);
     const rogue = new zmq.XSubscriber({ linger: 0 });
     rogue.connect(d.endpoints.telemetry);
-    // The daemon's observation size, for messages that are nearly right.
-    const info = new zmq.Dealer({ linger: 0, receiveTimeout: 5000 });
-    info.connect(d.endpoints.policy);
-    await info.send([Buffer.from('info'), Buffer.from(JSON.stringify({ v: 1, seq: 1, t_ns: '1' }))]);
-    const obsSize = Number(decodeMessage(await info.receive()).header.observation_size);
-    info.close();
 
     let sentPolicy = 0;
     let answeredPolicy = 0;
@@ -284,7 +346,8 @@ export async function runFuzz(messages: number, seed: number): Promise<FuzzRepor
       liveness: live,
       crashed,
       exitCode,
-      rssMb: { before: round(before), after: round(after), settled: round(settled) },
+      warmUp: warm,
+      rssMb: { fresh: round(fresh), before: round(before), after: round(after), settled: round(settled) },
       seconds: Math.round((Date.now() - t0) / 1000),
       loadavg: loadavg().map(round),
     };
@@ -307,16 +370,20 @@ export function fuzzFailures(r: FuzzReport): string[] {
   if (r.control.answered !== r.control.sent) out.push(`control: ${r.control.sent - r.control.answered} of ${r.control.sent} unanswered`);
   if (!r.telemetry.stillPublishing) out.push('telemetry stopped publishing');
   out.push(...r.liveness.failures);
+  const growth = r.rssMb.settled - r.rssMb.before;
+  if (!(growth <= RSS_GROWTH_LIMIT_MB)) out.push(`rss settled ${round(growth)} MB above its value before the fuzz (${r.rssMb.before} -> ${r.rssMb.settled} MB), limit ${RSS_GROWTH_LIMIT_MB} MB`);
   return out;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { messages: { type: 'string', default: '100000' }, seed: { type: 'string', default: '1' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { messages: { type: 'string', default: '100000' }, seed: { type: 'string', default: '1' }, warmup: { type: 'string', default: '20000' }, json: { type: 'boolean', default: false } } });
   const messages = Number(values.messages);
   const seed = Number(values.seed);
   if (!Number.isSafeInteger(messages) || messages < 1) throw new Error(`--messages must be a positive integer, got ${values.messages}`);
   if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, got ${values.seed}`);
-  const report = await runFuzz(messages, seed);
+  const warmup = Number(values.warmup);
+  if (!/^[0-9]+$/.test(values.warmup) || !Number.isSafeInteger(warmup)) throw new Error(`--warmup must be a non-negative integer, got ${values.warmup}`);
+  const report = await runFuzz(messages, seed, warmup);
   const failures = fuzzFailures(report);
   if (!values.json) {
     const rows: [string, string][] = [
@@ -329,7 +396,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       ['daemon: sacbridge_zmq_errors_total', JSON.stringify(report.daemonErrorCounts)],
       ['liveness checks / failures', `${report.liveness.checks} / ${report.liveness.failures.length}`],
       ['crashed, exit code', `${report.crashed}, ${report.exitCode}`],
-      ['rss MB before / after / settled', `${report.rssMb.before} / ${report.rssMb.after} / ${report.rssMb.settled}`],
+      ['warm-up: policy / control requests, telemetry received, s', `${report.warmUp.policyRequests} / ${report.warmUp.controlRequests}, ${report.warmUp.telemetryReceived}, ${report.warmUp.seconds}`],
+      ['rss MB fresh / before / after / settled', `${report.rssMb.fresh} / ${report.rssMb.before} / ${report.rssMb.after} / ${report.rssMb.settled}`],
       ['seconds, load average', `${report.seconds}, ${report.loadavg.join(' ')}`],
     ];
     const w = Math.max(...rows.map(([k]) => k.length));

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --single-threaded-gc --max-semi-space-size=2
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --single-threaded-gc --max-semi-space-size=2
 import { ConfigError, EX_CONFIG } from '../config/load.js';
 import { EX_USAGE, formatFlags, UsageError } from './args.js';
 import { COMMANDS } from './commands.js';

@@ -9,6 +9,7 @@
  * `code` names the class of problem (for counters) and whose message names the field.
  */
 import { endianness } from 'node:os';
+import { parseJsonBytes } from './jsonText.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -188,12 +189,9 @@ export function decodeHeader(frame: Uint8Array, limits: DecodeLimits = DEFAULT_L
   if (frame.byteLength > limits.maxHeaderBytes) {
     throw new ProtocolError('too_large', `header is ${frame.byteLength} bytes, limit ${limits.maxHeaderBytes}`);
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString('utf8'));
-  } catch (err) {
-    throw new ProtocolError('header_json', `header is not valid JSON: ${(err as Error).message}`);
-  }
+  const json = parseJsonBytes(frame);
+  if (!json.ok) throw new ProtocolError('header_json', `header is not valid JSON: ${json.error}`);
+  const parsed = json.value;
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ProtocolError('header_json', 'header must be a JSON object');
   }
@@ -346,14 +344,10 @@ export function encodeError(seq: number, code: string, message: string): Buffer[
 /** Best effort: the request's seq if its header is readable, else 0 (for error replies). */
 export function salvageSeq(frame: Uint8Array | undefined): number {
   if (frame === undefined || frame.byteLength > DEFAULT_LIMITS.maxHeaderBytes) return 0;
-  try {
-    const h = JSON.parse(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString('utf8')) as unknown;
-    if (typeof h === 'object' && h !== null) {
-      const seq = (h as { seq?: unknown }).seq;
-      if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0) return seq;
-    }
-  } catch {
-    // unreadable header: seq 0
+  const json = parseJsonBytes(frame);
+  if (json.ok && typeof json.value === 'object' && json.value !== null) {
+    const seq = (json.value as { seq?: unknown }).seq;
+    if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0) return seq;
   }
   return 0;
 }

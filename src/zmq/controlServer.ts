@@ -15,6 +15,7 @@ import * as zmq from 'zeromq';
 import { PROTOCOL_VERSION, RejectionCounter, type ZmqMetricsSink } from './codec.js';
 import { ArgumentError, validateArgs, type ArgsSchema } from './argsSchema.js';
 import { receiveLoop } from './receiveLoop.js';
+import { parseJsonBytes } from './jsonText.js';
 import { bindSecurely, type BindSecurity } from './security.js';
 import type { Json, JsonObject } from '../util/json.js';
 
@@ -203,12 +204,9 @@ export class ControlServer {
     if (frames.length !== 1) throw new RequestError('frame_count', `a control request is one JSON frame, got ${frames.length} frames`);
     const limit = this.options.maxRequestBytes ?? 65536;
     if (frames[0].byteLength > limit) throw new RequestError('too_large', `request is ${frames[0].byteLength} bytes, limit ${limit}`);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(Buffer.from(frames[0].buffer, frames[0].byteOffset, frames[0].byteLength).toString('utf8'));
-    } catch (err) {
-      throw new RequestError('request_json', `request is not valid JSON: ${(err as Error).message}`);
-    }
+    const json = parseJsonBytes(frames[0]);
+    if (!json.ok) throw new RequestError('request_json', `request is not valid JSON: ${json.error}`);
+    const parsed = json.value;
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw new RequestError('request_json', 'request must be a JSON object {v, cmd, args, id}');
     }

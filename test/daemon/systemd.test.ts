@@ -89,7 +89,7 @@ test('the wrapper sources ROS 2 when asked and execs node with the arguments', (
   const fakeCli = join(home, 'dist', 'src', 'cli');
   spawnSync('mkdir', ['-p', fakeCli]);
   // A real node program standing where the package's CLI lives: prints what it was given.
-  writeFileSync(join(fakeCli, 'main.js'), 'console.log(JSON.stringify({ argv: process.argv.slice(2), execArgv: process.execArgv, ros: process.env.FROM_ROS_SETUP ?? null, pid: process.pid }))\n');
+  writeFileSync(join(fakeCli, 'main.js'), 'console.log(JSON.stringify({ argv: process.argv.slice(2), execArgv: process.execArgv, ros: process.env.FROM_ROS_SETUP ?? null, arenas: process.env.MALLOC_ARENA_MAX ?? null, pid: process.pid }))\n');
   const wrapper = join(ROOT, 'systemd', 'sacbridge-start');
   const run = (env: NodeJS.ProcessEnv) => spawnSync(wrapper, ['run', '--config', '/etc/x.json'], { encoding: 'utf8', env: { PATH: process.env.PATH, SACBRIDGE_HOME: home, SACBRIDGE_NODE: process.execPath, ...env } });
   const plain = run({});
@@ -97,6 +97,8 @@ test('the wrapper sources ROS 2 when asked and execs node with the arguments', (
   assert.deepEqual(JSON.parse(plain.stdout).argv, ['run', '--config', '/etc/x.json']);
   assert.deepEqual(JSON.parse(plain.stdout).execArgv, ['--single-threaded-gc', '--max-semi-space-size=2'], 'the daemon runs with single-threaded GC and a small young generation');
   assert.equal(JSON.parse(plain.stdout).ros, null);
+  assert.equal(JSON.parse(plain.stdout).arenas, '2', 'glibc malloc arenas capped (bench/nodeFlags.ts DAEMON_ENV)');
+  assert.equal(JSON.parse(run({ MALLOC_ARENA_MAX: '4' }).stdout).arenas, '4', 'sacbridge.env may set another cap');
   const ros = run({ ROS_SETUP_SCRIPT: setup });
   assert.equal(JSON.parse(ros.stdout).ros, 'sourced');
   const missing = run({ ROS_SETUP_SCRIPT: join(dir, 'nope.sh') });
@@ -104,13 +106,16 @@ test('the wrapper sources ROS 2 when asked and execs node with the arguments', (
   assert.match(missing.stderr, /not readable/);
 });
 
-test('every way of starting the daemon passes the same V8 flags, and the benchmarks measure with them', async () => {
-  const { DAEMON_NODE_FLAGS } = await import('../../bench/nodeFlags.js');
+test('every way of starting the daemon passes the same V8 flags and environment, and the benchmarks measure with them', async () => {
+  const { DAEMON_ENV, DAEMON_NODE_FLAGS } = await import('../../bench/nodeFlags.js');
   const flags = DAEMON_NODE_FLAGS.join(' ');
+  const env = Object.entries(DAEMON_ENV).map(([k, v]) => `${k}=${v}`).join(' ');
+  assert.equal(env, 'MALLOC_ARENA_MAX=2');
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  assert.ok(pkg.scripts.start.startsWith(`node ${flags} dist/src/cli/main.js `), `npm start: ${pkg.scripts.start}`);
+  assert.ok(pkg.scripts.start.startsWith(`${env} node ${flags} dist/src/cli/main.js `), `npm start: ${pkg.scripts.start}`);
   const shebang = readFileSync(join(ROOT, 'src', 'cli', 'main.ts'), 'utf8').split('\n')[0];
-  assert.equal(shebang, `#!/usr/bin/env -S node ${flags}`);
+  assert.equal(shebang, `#!/usr/bin/env -S ${env} node ${flags}`);
   const wrapper = readFileSync(join(ROOT, 'systemd', 'sacbridge-start'), 'utf8');
   assert.match(wrapper, new RegExp(`^exec "\\$\\{SACBRIDGE_NODE:-node\\}" ${flags} "\\$home/dist/src/cli/main.js" "\\$@"$`, 'm'));
+  for (const [k, v] of Object.entries(DAEMON_ENV)) assert.match(wrapper, new RegExp(`^export ${k}="\\$\\{${k}:-${v}\\}"$`, 'm'));
 });
