@@ -3,6 +3,7 @@ import type { SacbridgeConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { Metrics } from '../metrics/metrics.js';
 import { serveMetrics, type MetricsServer } from '../metrics/server.js';
+import { UiEvents } from '../ui/events.js';
 import { liveSources } from '../ui/liveSources.js';
 import { startUiServer, type UiServer } from '../ui/server.js';
 import type { CpuWakeupLatencyRequest } from '../control/cpuWakeupLatency.js';
@@ -161,7 +162,11 @@ export class Daemon {
       }
       if (this.config.ui.enabled) {
         const job = this.job;
-        this.uiServer = await startUiServer(liveSources(sd.runDir, () => job.viewedPlant?.() ?? null, () => this.status()), this.config.ui.host, this.config.ui.port);
+        const events = new UiEvents();
+        this.phases.onChange((c) => {
+          if (c.from.phase !== c.to.phase) events.push('phase', `phase ${c.from.phase} -> ${c.to.phase}: ${c.reason}`, { from: c.from.phase, to: c.to.phase, event: c.event, source: c.source });
+        });
+        this.uiServer = await startUiServer(liveSources(sd.runDir, { view: () => job.view?.() ?? null, status: () => this.status(), events, safety: () => job.safety?.() ?? null }), this.config.ui.host, this.config.ui.port);
         log.info({ url: this.uiServer.url }, 'web UI served');
       }
       await this.reports.ready();

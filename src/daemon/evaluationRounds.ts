@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { FastPolicy } from '../agent/fastPolicy.js';
 import type { SacbridgeConfig } from '../config/schema.js';
 import type { Env } from '../env/env.js';
+import type { Plant } from '../plant/plant.js';
 import { gate, returnStats, runEpisode } from '../train/evaluation.js';
 import { ReplayRecorder } from '../ui/replay.js';
 import { createEnv } from '../wiring/envFactory.js';
@@ -47,6 +48,11 @@ export class EvaluationRounds {
   /** Whether a round is under way. */
   get running(): boolean {
     return this.round !== null;
+  }
+
+  /** The plant of the round under way (the web UI's 3D view shows it), or null. */
+  get plant(): Plant | null {
+    return this.round === null ? null : this.env?.plant ?? null;
   }
 
   /** "done/target" of the round under way, or null. */

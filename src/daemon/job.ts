@@ -3,7 +3,8 @@ import type { Json } from '../util/json.js';
 import type { SacbridgeConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { Plant } from '../plant/plant.js';
+import type { SafetyReport } from '../ui/events.js';
+import type { PoseView } from '../ui/poseView.js';
 import type { TickTelemetry, UpdateTelemetry } from '../zmq/telemetry.js';
 import type { ActionBounds } from '../zmq/policyServer.js';
 import type { Phase, PhaseEvent } from './phases.js';
@@ -48,8 +49,14 @@ export interface Job {
    */
   servedPolicy?(): ServedPolicy;
 
-  /** The plant the web UI's 3D view shows (the training env's); null while there is none. */
-  viewedPlant?(): Plant | null;
+  /**
+   * What the web UI's 3D view shows now (the training env's plant, the evaluation env's while it
+   * evaluates, the robot through its model while fine-tuning); null while there is none.
+   */
+  view?(): PoseView | null;
+
+  /** The robot's safety layer (counters, last reason) while fine-tuning, for the web UI's events; else null. */
+  safety?(): SafetyReport | null;
 
   /**
    * A SIGHUP reload changed some live keys (`changed`, dotted paths from LIVE_KEYS). Apply those

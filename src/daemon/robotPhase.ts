@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger.js';
 import { loadRclnodejs, rosEnvironmentProblem, type RclModule, type RosEnvironmentCheck } from '../plant/ros/rclnodejs.js';
 import { RosPlant } from '../plant/ros/rosPlant.js';
 import type { CommandSink, ObservationSource, RosPlantConfig } from '../plant/ros/rosPlantConfig.js';
+import type { Plant } from '../plant/plant.js';
 import { FineTuneSession, type FineTuneOptions, type FineTuneStatus } from '../finetune/session.js';
 import type { SacLearnerState } from '../finetune/sacLearner.js';
 import type { RosPlantCounters } from '../plant/ros/rosPlant.js';
@@ -50,6 +51,8 @@ export interface RobotPhase {
   learnedState(): Promise<SacLearnerState | null>;
   /** The robot replay read from this thread (when the learner gave no state). */
   robotReplay(): ReplaySnapshot;
+  /** The plant the session steps (the robot; through its model's kinematics for a task file): the web UI draws it. */
+  readonly plant: Plant;
 }
 
 export interface RobotPhaseDeps {
@@ -103,6 +106,7 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
   const pending: PhaseEvent[] = [];
   let plant: RosPlant | null = null;
   let session: FineTuneSession;
+  let sessionPlant: Plant;
   let sessionRef: FineTuneSession | undefined;
   try {
     plant = RosPlant.open(rcl, plantConfig, {
@@ -133,6 +137,7 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
       throw new RobotPhaseError(err.message);
     });
     const settings = fineTuneSettings(config);
+    sessionPlant = onRobot.plant;
     session = await FineTuneSession.start({
       agent: deps.agent,
       simReplay: deps.simReplay,
@@ -179,6 +184,7 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
     rosCounters: () => openPlant.counters,
     learnedState: () => session.learnedState(),
     robotReplay: () => session.robotReplay.snapshot(),
+    plant: sessionPlant,
     async stop() {
       // Installs the learned weights into deps.agent, so the next checkpoint holds them.
       try {

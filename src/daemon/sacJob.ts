@@ -10,16 +10,18 @@ import { Trainer, type TransitionRecord } from '../train/trainer.js';
 import { Rng } from '../util/rng.js';
 import type { EvaluationRequest, Job, JobCheckpoint, JobContext, JobStatus, ServedPolicy, TickResult } from './job.js';
 import type { Phase } from './phases.js';
-import { startRobotPhase, type RobotPhase, type RobotPhaseDeps } from './robotPhase.js';
+import { rosPlantConfigFrom, startRobotPhase, type RobotPhase, type RobotPhaseDeps } from './robotPhase.js';
 import type { FineTuneEpisode, FineTuneTick } from '../finetune/session.js';
 import { rosPreflight } from './rosPreflight.js';
 import { envInfo, policyActionBounds, sacHyperparameters, simEnvOptions, simTask } from '../wiring/configOptions.js';
-import type { Plant } from '../plant/plant.js';
 import type { ReplaySnapshot } from '../agent/replayBuffer.js';
 import type { ActorWeights } from '../agent/policy.js';
 import { actorFromFloats, actorLayoutOf, actorToFloats, type ActorLayout } from '../learner/weightExchange.js';
 import type { RobotSnapshot } from '../train/trainingState.js';
 import { EvaluationRounds } from './evaluationRounds.js';
+import { MujocoPlant } from '../plant/mujoco/mujocoPlant.js';
+import { plantView, robotView, type PoseView } from '../ui/poseView.js';
+import type { SafetyReport } from '../ui/events.js';
 
 /**
  * The daemon's SAC job: the lockstep Trainer (src/train/trainer.ts) driven one tick at a time.
@@ -60,6 +62,8 @@ export class SacJob implements Job {
   private config: SacbridgeConfig;
   private readonly rounds: EvaluationRounds;
   private robot: RobotPhase | null = null;
+  /** The robot as the web UI draws it, while fine-tuning. */
+  private robotView: PoseView | null = null;
   private robotError: string | null = null;
   private policyUpdates = 0;
   /** The newest version given to the policy server; versions served never go back. */
@@ -262,8 +266,36 @@ export class SacJob implements Job {
     this.ctx.metrics.setTemperature(m.alpha);
   }
 
-  viewedPlant(): Plant | null {
-    return this.trainer.plant;
+  safety(): SafetyReport | null {
+    const s = this.robot?.status();
+    return s === undefined ? null : { counters: { ...s.safety.counters }, lastReason: s.safety.lastReason };
+  }
+
+  view(): PoseView | null {
+    if (this.robot !== null) return this.robotView;
+    const evaluating = this.rounds.plant;
+    if (evaluating !== null) return plantView(evaluating);
+    return plantView(this.trainer.plant);
+  }
+
+  /** The robot for the 3D view: its JointState through the sim model's kinematics (or the session's own). */
+  private async openRobotView(robot: RobotPhase): Promise<void> {
+    const sim = this.trainer.plant;
+    try {
+      const modelPath = this.config.sim.modelPath || (sim instanceof MujocoPlant ? sim.modelPath : '');
+      if (modelPath === '' && plantView(robot.plant) === null) throw new Error('the sim task has no MJCF model');
+      const view = await robotView(robot.plant, rosPlantConfigFrom(this.config).observations, modelPath);
+      if (this.robot === robot) this.robotView = view;
+      else await view.close?.();
+    } catch (err) {
+      this.ctx.logger.warn({ error: (err as Error).message }, 'no 3D view of the robot');
+    }
+  }
+
+  private async closeRobotView(): Promise<void> {
+    const v = this.robotView;
+    this.robotView = null;
+    await v?.close?.();
   }
 
   servedPolicy(): ServedPolicy {
@@ -320,6 +352,7 @@ export class SacJob implements Job {
           ...this.robotDeps,
         });
         this.robotError = null;
+        await this.openRobotView(this.robot);
       } catch (err) {
         this.robotError = (err as Error).message;
         this.ctx.logger.error({ error: this.robotError }, 'cannot start real fine-tuning');
@@ -369,6 +402,8 @@ export class SacJob implements Job {
       step: this.trainer.counters.steps + before.steps + (s?.steps ?? 0),
       episode: before.episodes + e.episode, return: e.return, length: e.length, reason: e.reason,
       policy_version: this.trainer.counters.updates + e.policyVersion,
+      // The learner's figures at the episode's end (null before its first update): the robot phase's curves.
+      alpha: finiteOrNull(e.alpha), td_loss: finiteOrNull(e.tdLoss), entropy: finiteOrNull(e.entropy), q_mean: finiteOrNull(e.qMean),
       safety: s?.safety.counters ?? null, time: new Date().toISOString(),
     };
     try {
@@ -401,6 +436,7 @@ export class SacJob implements Job {
       const robot = this.robot;
       let final: Awaited<ReturnType<RobotPhase['stop']>> = null;
       try {
+        await this.closeRobotView();
         final = await robot.stop();
       } finally {
         // Counted after the stop: every tick the session took is in. The robot replay outlives
@@ -444,6 +480,7 @@ export class SacJob implements Job {
         robotLastReturn: this.robotLastReturn,
         robotReplaySize: s?.robotReplaySize ?? this.robotReplaySnap?.size ?? 0,
         robotSession: s?.state ?? null,
+        robotSafetyReason: s?.safety.lastReason ?? null,
         robotLearningPaused: s?.learningPausedReason ?? null,
         actingPolicyVersion: s === undefined ? this.policy.version : t.counters.updates + s.policyVersion,
       },
@@ -456,12 +493,15 @@ export class SacJob implements Job {
   }
 
   async close(): Promise<void> {
+    await this.closeRobotView();
     await this.robot?.stop();
     this.robot = null;
     await this.rounds.close();
     await this.trainer.close();
   }
 }
+
+const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
 export function createSacJob(ctx: JobContext): Promise<Job> {
   return SacJob.create(ctx);

@@ -1,31 +1,40 @@
-import type { Plant } from '../plant/plant.js';
-import { MujocoPlant } from '../plant/mujoco/mujocoPlant.js';
 import { bodyPoses, sceneFromModel, type Scene } from './scene.js';
+import type { SafetyReport, UiEvents } from './events.js';
+import type { PoseView } from './poseView.js';
 import type { UiSources } from './server.js';
 
 /**
- * The web UI's sources in the daemon: the scene and live body poses of whatever plant the job
- * shows (the sim training env's MuJoCo plant), read on the main thread between ticks. Plants
- * without a MuJoCo model (ROS 2, remote) have no scene; the curves and status still show.
+ * The web UI's sources in the daemon: the scene and live body poses of whatever the job shows
+ * (the training env's plant, the evaluation env's while it evaluates, the robot seen through its
+ * model while fine-tuning), read on the main thread between ticks. Without a view (a remote
+ * plant, a robot without a joint state) the curves, status and events still show.
  */
-export function liveSources(runDir: string, plant: () => Plant | null, status: () => unknown): UiSources {
-  let cached: { plant: MujocoPlant; scene: Scene; poses: Float32Array } | null = null;
+export function liveSources(runDir: string, o: { view: () => PoseView | null; status: () => unknown; events?: UiEvents; safety?: () => SafetyReport | null }): UiSources {
+  const { view, status, events, safety } = o;
+  let cached: { view: PoseView; scene: Scene; poses: Float32Array } | null = null;
+  let lastScene: Scene | null = null;
   const current = (): typeof cached => {
-    const p = plant();
-    if (!(p instanceof MujocoPlant)) return null;
-    if (cached?.plant !== p) {
-      const scene = sceneFromModel(p.mujoco, p.model);
-      cached = { plant: p, scene, poses: new Float32Array(7 * scene.bodies.length) };
+    const v = view();
+    if (v === null) return null;
+    if (cached?.view !== v) {
+      const scene = sceneFromModel(v.mujoco, v.model);
+      cached = { view: v, scene, poses: new Float32Array(7 * scene.bodies.length) };
+      lastScene = scene;
     }
     return cached;
   };
   return {
     runDir,
-    scene: () => current()?.scene ?? null,
+    // The last scene shown stays drawable between views (e.g. after the robot phase ends).
+    scene: () => current()?.scene ?? lastScene,
     poses: () => {
       const c = current();
-      return c === null ? null : bodyPoses(c.plant.model, c.plant.data, c.poses);
+      if (c === null) return null;
+      c.view.refresh?.();
+      return bodyPoses(c.view.model, c.view.data, c.poses);
     },
     status,
+    ...(events === undefined ? {} : { events }),
+    ...(safety === undefined ? {} : { safety }),
   };
 }

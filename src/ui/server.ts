@@ -6,6 +6,7 @@ import { dirname, extname, join, normalize, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { closeHttp, listenHttp } from '../util/httpListen.js';
 import { packageRoot } from '../util/packageRoot.js';
+import { SafetyWatch, type SafetyReport, type UiEvents } from './events.js';
 import { listReplays, REPLAY_DIR } from './replay.js';
 import type { Scene } from './scene.js';
 
@@ -18,9 +19,11 @@ import type { Scene } from './scene.js';
  *   GET /api/records        every record of RUN_DIR/metrics.jsonl so far
  *   GET /api/replays        the evaluation replays (names); GET /api/replays/NAME one of them
  *   GET /api/status         the daemon's status (or null for `sacbridge view`)
+ *   GET /api/events         the recent events (events.ts): phase changes, safety events
  *   WS  /ws                 pushes {type:'records', records} as metrics.jsonl grows,
- *                           {type:'status', status} every second and {type:'poses', poses}
- *                           (7 numbers per body) up to `poseHz` times a second while live
+ *                           {type:'status', status} every second, {type:'event', event} as
+ *                           events happen and {type:'poses', poses} (7 numbers per body) up to
+ *                           `poseHz` times a second while live
  */
 export interface UiSources {
   readonly runDir: string;
@@ -29,6 +32,10 @@ export interface UiSources {
   /** Current body poses of the live plant, or null when nothing is live. */
   poses?(): Float32Array | null;
   status?(): unknown;
+  /** Phase changes and safety events; the server adds the safety events it sees in `safety`. */
+  readonly events?: UiEvents;
+  /** The robot's safety report while fine-tuning (else null), looked at every second. */
+  safety?(): SafetyReport | null;
   readonly poseHz?: number;
 }
 
@@ -76,6 +83,7 @@ export async function startUiServer(sources: UiSources, host: string, port: numb
     }
     if (path === '/api/records') return json((await readRecords(metricsFile, 0)).records);
     if (path === '/api/status') return json(sources.status?.() ?? null);
+    if (path === '/api/events') return json(sources.events?.recent() ?? []);
     if (path === '/api/replays') return json(await listReplays(sources.runDir));
     if (path.startsWith('/api/replays/')) {
       const name = path.slice('/api/replays/'.length);
@@ -108,15 +116,20 @@ export async function startUiServer(sources: UiSources, host: string, port: numb
   const broadcast = (message: unknown): void => {
     for (const ws of wss.clients) send(ws, message);
   };
+  const unsubscribe = sources.events?.subscribe((event) => broadcast({ type: 'event', event }));
+  // Watched whether or not a page is open: a page opened later gets the events from /api/events.
+  const watch = sources.events === undefined || sources.safety === undefined ? null : new SafetyWatch(sources.events);
   let reading = false;
   const everySecond = setInterval(() => {
+    watch?.observe(sources.safety!());
+    const status = sources.status?.();
     if (wss.clients.size === 0 || reading) return;
     reading = true;
     readRecords(metricsFile, offset)
       .then((r) => {
         offset = r.end;
         if (r.records.length > 0) broadcast({ type: 'records', records: r.records });
-        if (sources.status) broadcast({ type: 'status', status: sources.status() });
+        if (status !== undefined) broadcast({ type: 'status', status });
       })
       .catch(() => undefined)
       .finally(() => (reading = false));
@@ -137,6 +150,7 @@ export async function startUiServer(sources: UiSources, host: string, port: numb
     port: bound,
     close: async () => {
       clearInterval(everySecond);
+      unsubscribe?.();
       if (poseTimer !== null) clearInterval(poseTimer);
       for (const ws of wss.clients) ws.terminate();
       wss.close();

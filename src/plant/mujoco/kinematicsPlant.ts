@@ -53,9 +53,10 @@ export class KinematicsPlant implements Plant {
 
   private constructor(
     private readonly inner: Plant,
-    private readonly mujoco: Awaited<ReturnType<typeof loadMujoco>>,
-    private readonly model: MjModel,
-    private readonly data: MjData,
+    // Public for the web UI's 3D view: after each read(), data holds the robot's body poses.
+    readonly mujoco: Awaited<ReturnType<typeof loadMujoco>>,
+    readonly model: MjModel,
+    readonly data: MjData,
     modelPath: string,
     options: KinematicsPlantOptions,
   ) {

@@ -1,5 +1,6 @@
 /// <reference lib="dom" />
 import type { Scene } from '../scene.js';
+import type { UiEvent } from '../events.js';
 import type { Replay } from '../replay.js';
 import { Chart, type Series } from './charts.js';
 import { RobotView } from './viewer.js';
@@ -19,6 +20,8 @@ const records: Rec[] = [];
 let view: RobotView | null = null;
 let replay: { data: Replay; frame: number; timer: number } | null = null;
 let framesShown = 0;
+/** A daemon serves this page (it has a status), rather than `sacbridge view` of a run directory. */
+let live = false;
 
 const chartsEl = $('charts');
 const charts = {
@@ -55,12 +58,25 @@ function drawCharts(): void {
     series('episode (robot)', (r) => num(r.return), isEpisode('robot')),
     series('evaluation', (r) => num(r.mean_return), (r) => r.type === 'eval'),
   ]);
-  const termNames = [...new Set(records.flatMap((r) => (r.type === 'episode' && typeof r.terms === 'object' && r.terms !== null ? Object.keys(r.terms) : [])))];
-  charts.terms.update(termNames.map((t) => series(t, (r) => num((r.terms as Record<string, unknown>)[t]), (r) => r.type === 'episode' && typeof r.terms === 'object' && r.terms !== null)));
+  // Reward terms per phase: the robot's episodes (with terms where the job records them) apart from sim's.
+  const terms: Series[] = [];
+  for (const plant of ['sim', 'robot']) {
+    const has = (r: Rec): boolean => isEpisode(plant)(r) && typeof r.terms === 'object' && r.terms !== null;
+    const names = [...new Set(records.flatMap((r) => (has(r) ? Object.keys(r.terms as object) : [])))];
+    for (const t of names) terms.push(series(plant === 'sim' ? t : `${t} (robot)`, (r) => num((r.terms as Record<string, unknown>)[t]), has));
+  }
+  charts.terms.update(terms);
+  // Sim: the trainer's update records. Robot: the learner's figures on each robot episode record.
   const lossNames = [...new Set(records.flatMap((r) => (r.type === 'update' ? Object.keys(r).filter((k) => k.endsWith('_loss')) : [])))];
-  charts.losses.update(lossNames.map((k) => series(k, (r) => num(r[k]), (r) => r.type === 'update')));
-  charts.alpha.update([series('alpha', (r) => num(r.alpha), (r) => r.type === 'update')]);
-  charts.rate.update([series('steps/s', (r) => num(r.steps_per_s), (r) => r.type === 'update' || r.type === 'episode')]);
+  charts.losses.update([
+    ...lossNames.map((k) => series(k, (r) => num(r[k]), (r) => r.type === 'update')),
+    series('td_loss (robot)', (r) => num(r.td_loss), isEpisode('robot')),
+  ]);
+  charts.alpha.update([series('alpha', (r) => num(r.alpha), (r) => r.type === 'update'), series('alpha (robot)', (r) => num(r.alpha), isEpisode('robot'))]);
+  charts.rate.update([
+    series('steps/s (sim)', (r) => num(r.steps_per_s), (r) => r.type === 'update' || isEpisode('sim')(r)),
+    series('steps/s (robot)', (r) => num(r.steps_per_s), isEpisode('robot')),
+  ]);
   const lastEval = [...records].reverse().find((r) => r.type === 'eval');
   if (lastEval !== undefined) $('eval').textContent = `${num(lastEval.mean_return)?.toFixed(1)} at ${lastEval.step}`;
   const last = records[records.length - 1];
@@ -71,9 +87,12 @@ function drawCharts(): void {
 const KNOWN = new Set(['episode', 'update', 'eval']);
 function addRecords(rs: Rec[]): void {
   records.push(...rs);
-  for (const r of rs) {
-    if (r.type !== undefined && !KNOWN.has(r.type)) event(`${r.type} at step ${r.step ?? '?'}${describe(r)}`);
-    else if (r.type === 'episode') safetyEvents(r);
+  // A live daemon sends its events (phase changes, safety) itself; a finished run's come from its records.
+  if (!live) {
+    for (const r of rs) {
+      if (r.type !== undefined && !KNOWN.has(r.type)) event('record', `${r.type} at step ${r.step ?? '?'}${describe(r)}`);
+      else if (r.type === 'episode') safetyEvents(r);
+    }
   }
   // An evaluation records a replay (RUN_DIR/replays/): offer it.
   if (document.body.dataset.ready === 'true' && rs.some((r) => r.type === 'eval')) {
@@ -92,36 +111,32 @@ let lastSafety: Record<string, number> = {};
 function safetyEvents(r: Rec): void {
   if (typeof r.safety !== 'object' || r.safety === null) return;
   const now = r.safety as Record<string, unknown>;
-  const grew = Object.entries(now).filter(([k, v]) => typeof v === 'number' && v > (lastSafety[k] ?? 0)).map(([k, v]) => `${k} +${(v as number) - (lastSafety[k] ?? 0)}`);
-  if (grew.length > 0) event(`safety in episode ${r.episode ?? '?'} (step ${r.step ?? '?'}): ${grew.join(', ')}`);
+  const grew = Object.entries(now).filter(([k, v]) => k !== 'ticks' && typeof v === 'number' && v > (lastSafety[k] ?? 0)).map(([k, v]) => `${k} +${(v as number) - (lastSafety[k] ?? 0)}`);
+  if (grew.length > 0) event('safety', `safety in episode ${r.episode ?? '?'} (step ${r.step ?? '?'}): ${grew.join(', ')}`);
   lastSafety = Object.fromEntries(Object.entries(now).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
 }
 
-function event(text: string): void {
+/** Newest first; `kind` (phase, safety, record) is the item's data-kind. */
+function event(kind: string, text: string, time = new Date()): void {
   const li = document.createElement('li');
-  li.textContent = `${new Date().toLocaleTimeString()} ${text}`;
+  li.dataset.kind = kind;
+  li.textContent = `${time.toLocaleTimeString()} ${text}`;
   $('events').prepend(li);
+  if (kind === 'safety') $('safety').textContent = text.replace(/^safety: /, '');
 }
 
-let lastPhase = '';
-let lastPaused: string | null = null;
+function serverEvent(e: UiEvent): void {
+  event(e.kind, e.text, new Date(e.time));
+}
+
 function showStatus(s: unknown): void {
   if (s === null || typeof s !== 'object') return;
-  const st = s as { phase?: string; jobStatus?: { envSteps?: number; extra?: Record<string, unknown> }; safety?: unknown };
+  const st = s as { phase?: string; jobStatus?: { envSteps?: number; extra?: Record<string, unknown> } };
   const extra = st.jobStatus?.extra ?? {};
-  if (typeof st.phase === 'string') {
-    $('phase').textContent = st.phase;
-    if (lastPhase !== '' && st.phase !== lastPhase) event(`phase ${lastPhase} -> ${st.phase}`);
-    lastPhase = st.phase;
-  }
+  if (typeof st.phase === 'string') $('phase').textContent = st.phase;
   const acting = extra.actingPolicyVersion ?? extra.policyVersion;
   if (acting !== undefined && acting !== null) $('policy').textContent = String(acting);
-  if (typeof extra.robotLearningPaused === 'string' && extra.robotLearningPaused !== lastPaused) event(`robot learning paused: ${extra.robotLearningPaused}`);
-  lastPaused = typeof extra.robotLearningPaused === 'string' ? extra.robotLearningPaused : null;
   if (typeof extra.task === 'string') $('task').textContent = extra.task;
-  for (const [k, v] of Object.entries({ ...extra, ...(st.safety !== undefined ? { safety: st.safety } : {}) })) {
-    if (/safety|estop|watchdog|clamp/i.test(k) && v !== null && v !== undefined) $('policy').title = `${k}: ${JSON.stringify(v)}`;
-  }
 }
 
 function showPoses(poses: ArrayLike<number>): void {
@@ -181,9 +196,10 @@ function connect(): void {
     window.setTimeout(connect, 2000);
   };
   ws.onmessage = (e: MessageEvent<string>) => {
-    const m = JSON.parse(e.data) as { type: string; records?: Rec[]; status?: unknown; poses?: number[] };
+    const m = JSON.parse(e.data) as { type: string; records?: Rec[]; status?: unknown; event?: UiEvent; poses?: number[] };
     if (m.type === 'records' && m.records) addRecords(m.records);
     else if (m.type === 'status') showStatus(m.status);
+    else if (m.type === 'event' && m.event) serverEvent(m.event);
     else if (m.type === 'poses' && m.poses && replay === null) showPoses(m.poses);
   };
 }
@@ -192,8 +208,11 @@ async function main(): Promise<void> {
   const sceneRes = await fetch('/api/scene');
   if (sceneRes.ok) view = new RobotView($('scene'), (await sceneRes.json()) as Scene);
   else $('scene').textContent = ((await sceneRes.json()) as { error: string }).error;
+  const status = (await (await fetch('/api/status')).json()) as unknown;
+  live = status !== null;
   addRecords((await (await fetch('/api/records')).json()) as Rec[]);
-  showStatus(await (await fetch('/api/status')).json());
+  showStatus(status);
+  for (const e of (await (await fetch('/api/events')).json()) as UiEvent[]) serverEvent(e);
   const names = await loadReplays();
   $('play').onclick = () => void playReplay($<HTMLSelectElement>('replays').value);
   $('live').onclick = () => stopReplay();
