@@ -89,7 +89,8 @@ export class EvaluationRounds {
     const env = this.env!;
     // The round's first episode is kept as a replay for the web UI and `eval --video` (RUN_DIR/replays/).
     const recorder = ev.returns.length === 0 ? ReplayRecorder.for(env.plant, config.sim.task) : null;
-    const ret = await runEpisode(env, this.policy, ev.deterministic, recorder === null ? {} : { observe: (r) => recorder.frame(r?.reward ?? 0) });
+    // The loop runs every 20 ms meanwhile: signals, the control API and the web UI's live view of this episode.
+    const ret = await runEpisode(env, this.policy, ev.deterministic, { yieldEveryMs: 20, ...(recorder === null ? {} : { observe: (r) => recorder.frame(r?.reward ?? 0) }) });
     ev.returns.push(ret);
     if (recorder !== null) {
       try {

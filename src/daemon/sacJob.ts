@@ -274,8 +274,8 @@ export class SacJob implements Job {
   view(): PoseView | null {
     if (this.robot !== null) return this.robotView;
     const evaluating = this.rounds.plant;
-    if (evaluating !== null) return plantView(evaluating);
-    return plantView(this.trainer.plant);
+    if (evaluating !== null) return plantView(evaluating, 'evaluation');
+    return plantView(this.trainer.plant, 'training');
   }
 
   /** The robot for the 3D view: its JointState through the sim model's kinematics (or the session's own). */

@@ -16,6 +16,11 @@ export interface EpisodeOptions {
    * "ready" that a robot plant's reset waits for.
    */
   alongReset?: () => Promise<void>;
+  /**
+   * Let the event loop run at least this often (milliseconds of wall clock) during the episode:
+   * a daemon evaluating stays responsive (signals, its control API, the web UI's live view).
+   */
+  yieldEveryMs?: number;
 }
 
 /**
@@ -30,10 +35,15 @@ export async function runEpisode(env: Env, policy: Acting, deterministic: boolea
   let obs = await reset;
   observe?.(null);
   let total = 0;
+  let yielded = performance.now();
   for (;;) {
     policy.act(obs, deterministic, action);
     const r = await env.step(action);
     observe?.(r);
+    if (options.yieldEveryMs !== undefined && performance.now() - yielded >= options.yieldEveryMs) {
+      await new Promise((resolve) => setImmediate(resolve));
+      yielded = performance.now();
+    }
     if (r.abort === null) total += r.reward;
     if (r.terminated || r.truncated || r.abort !== null) return total;
     obs = r.observation;

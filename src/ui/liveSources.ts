@@ -11,17 +11,18 @@ import type { UiSources } from './server.js';
  */
 export function liveSources(runDir: string, o: { view: () => PoseView | null; status: () => unknown; events?: UiEvents; safety?: () => SafetyReport | null }): UiSources {
   const { view, status, events, safety } = o;
-  let cached: { view: PoseView; scene: Scene; poses: Float32Array } | null = null;
+  let cached: { model: PoseView['model']; scene: Scene; poses: Float32Array } | null = null;
   let lastScene: Scene | null = null;
-  const current = (): typeof cached => {
+  // The scene is read once per model (views are made afresh; their models live as long as their plants).
+  const current = (): { view: PoseView; scene: Scene; poses: Float32Array } | null => {
     const v = view();
     if (v === null) return null;
-    if (cached?.view !== v) {
+    if (cached?.model !== v.model) {
       const scene = sceneFromModel(v.mujoco, v.model);
-      cached = { view: v, scene, poses: new Float32Array(7 * scene.bodies.length) };
+      cached = { model: v.model, scene, poses: new Float32Array(7 * scene.bodies.length) };
       lastScene = scene;
     }
-    return cached;
+    return { view: v, scene: cached.scene, poses: cached.poses };
   };
   return {
     runDir,
@@ -31,7 +32,7 @@ export function liveSources(runDir: string, o: { view: () => PoseView | null; st
       const c = current();
       if (c === null) return null;
       c.view.refresh?.();
-      return bodyPoses(c.view.model, c.view.data, c.poses);
+      return { poses: bodyPoses(c.view.model, c.view.data, c.poses), ...(c.view.label === undefined ? {} : { label: c.view.label }) };
     },
     status,
     ...(events === undefined ? {} : { events }),

@@ -14,6 +14,8 @@ export interface PoseView {
   readonly mujoco: MainModule;
   readonly model: MjModel;
   readonly data: MjData;
+  /** What is shown ('training', 'evaluation', 'robot'), sent with the poses. */
+  readonly label?: string;
   /** Bring `data`'s body poses up to date before they are read (a view-only kinematics). */
   refresh?(): void;
   /** Release what the view owns (never the plant it looks at). */
@@ -21,8 +23,9 @@ export interface PoseView {
 }
 
 /** The view of a sim plant (or a robot seen through its model already); null for other plants. */
-export function plantView(plant: Plant): PoseView | null {
-  return plant instanceof MujocoPlant || plant instanceof KinematicsPlant ? plant : null;
+export function plantView(plant: Plant, label?: string): PoseView | null {
+  if (!(plant instanceof MujocoPlant || plant instanceof KinematicsPlant)) return null;
+  return { mujoco: plant.mujoco, model: plant.model, data: plant.data, ...(label === undefined ? {} : { label }) };
 }
 
 /**
@@ -32,7 +35,7 @@ export function plantView(plant: Plant): PoseView | null {
  * missing when neither is possible.
  */
 export async function robotView(robot: Plant, observations: readonly ObservationSource[], modelPath: string): Promise<PoseView> {
-  const own = plantView(robot);
+  const own = plantView(robot, 'robot');
   if (own !== null) return own;
   const js = observations.find((o) => o.type === 'sensor_msgs/msg/JointState' && o.signals.position !== undefined);
   if (js === undefined || js.type !== 'sensor_msgs/msg/JointState') {
@@ -43,6 +46,7 @@ export async function robotView(robot: Plant, observations: readonly Observation
     mujoco: kinematics.mujoco,
     model: kinematics.model,
     data: kinematics.data,
+    label: 'robot',
     refresh: () => void kinematics.read(),
     close: () => kinematics.close(),
   };

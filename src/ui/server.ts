@@ -22,15 +22,16 @@ import type { Scene } from './scene.js';
  *   GET /api/events         the recent events (events.ts): phase changes, safety events
  *   WS  /ws                 pushes {type:'records', records} as metrics.jsonl grows,
  *                           {type:'status', status} every second, {type:'event', event} as
- *                           events happen and {type:'poses', poses} (7 numbers per body) up to
- *                           `poseHz` times a second while live
+ *                           events happen and {type:'poses', poses, source} (7 numbers per body;
+ *                           source: training, evaluation or robot) up to `poseHz` times a
+ *                           second while live
  */
 export interface UiSources {
   readonly runDir: string;
   /** The scene to draw; null when the run has no MuJoCo model. */
   scene(): Scene | null;
-  /** Current body poses of the live plant, or null when nothing is live. */
-  poses?(): Float32Array | null;
+  /** Current body poses of the live plant and what it is ('training', 'evaluation', 'robot'), or null when nothing is live. */
+  poses?(): { poses: Float32Array; label?: string } | null;
   status?(): unknown;
   /** Phase changes and safety events; the server adds the safety events it sees in `safety`. */
   readonly events?: UiEvents;
@@ -140,7 +141,7 @@ export async function startUiServer(sources: UiSources, host: string, port: numb
       : setInterval(() => {
           if (wss.clients.size === 0) return;
           const p = sources.poses!();
-          if (p !== null) broadcast({ type: 'poses', poses: Array.from(p, (x) => Math.round(x * 1e4) / 1e4) });
+          if (p !== null) broadcast({ type: 'poses', poses: Array.from(p.poses, (x) => Math.round(x * 1e4) / 1e4), ...(p.label === undefined ? {} : { source: p.label }) });
         }, 1000 / (sources.poseHz ?? 20));
 
   const bound = await listenHttp(server, host, port);

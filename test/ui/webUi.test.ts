@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { WebSocket } from 'ws';
 import { launchChromium } from '../../src/ui/browser.js';
 import { msgIs, spawnDaemon, tempDir, TINY_SAC } from '../daemon/helpers.js';
 import { differingPixels, scenePixels } from './pixels.js';
@@ -20,10 +21,17 @@ const points = (page: Page, chart: string): Promise<number> => page.$eval(`[data
 
 test('the daemon serves the web UI: curves update, the 3D view draws the robot and it moves', { timeout: 180_000 }, async () => {
   const dir = tempDir();
-  const d = spawnDaemon([...TINY_SAC, '--daemon.stateDir', dir, '--metrics.enabled', 'false', '--sim.totalSteps', '1000000000', '--sim.evalEvery', '400', '--sim.evalEpisodes', '1']);
+  const d = spawnDaemon([...TINY_SAC, '--daemon.stateDir', dir, '--metrics.enabled', 'false', '--sim.totalSteps', '1000000000', '--sim.evalEvery', '400', '--sim.evalEpisodes', '10']);
   const served = await d.waitFor(msgIs('web UI served'), 60_000);
   const url = String(served.url);
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  // The pose stream as the page gets it, by what it shows.
+  const streamed: Record<string, Set<string>> = {};
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}ws`);
+  ws.on('message', (d) => {
+    const m = JSON.parse(String(d)) as { type: string; poses?: number[]; source?: string };
+    if (m.type === 'poses') (streamed[m.source ?? '?'] ??= new Set()).add(m.poses!.join());
+  });
   const browser = await launchChromium({ width: 1100, height: 720 });
   try {
     const page = await browser.context.newPage();
@@ -61,8 +69,14 @@ test('the daemon serves the web UI: curves update, the 3D view draws the robot a
     assert.ok((await points(page, 'return (episodes and evaluations)')) > pointsBefore);
     assert.ok((await points(page, 'losses')) > 0, 'loss curves drawn');
 
+    // Live while training and while evaluating: the evaluation episodes stream as they run.
+    const t0 = Date.now();
+    while ((streamed.evaluation?.size ?? 0) < 3 && Date.now() - t0 < 60_000) await page.waitForTimeout(200);
+    assert.ok((streamed.evaluation?.size ?? 0) >= 3, `the evaluation's poses stream and change: ${streamed.evaluation?.size ?? 0} distinct frames`);
+    assert.ok((streamed.training?.size ?? 0) >= 3, `the training env's poses stream and change: ${streamed.training?.size ?? 0} distinct frames`);
+
     // Status from the daemon: phase and the acting policy's version.
-    assert.equal(await page.textContent('#phase'), 'sim_training');
+    await page.waitForFunction(() => document.getElementById('phase')?.textContent === 'sim_training', undefined, { timeout: 30_000 });
     assert.match((await page.textContent('#policy')) ?? '', /^\d+$/);
     assert.deepEqual(errors, [], 'no page errors or failed requests (everything is served locally)');
 
@@ -71,6 +85,7 @@ test('the daemon serves the web UI: curves update, the 3D view draws the robot a
     if (process.env.SACBRIDGE_SCREENSHOT) writeFileSync(process.env.SACBRIDGE_SCREENSHOT, shot);
     else writeFileSync(join(dir, 'ui.png'), shot);
   } finally {
+    ws.close();
     await browser.close();
     d.child.kill('SIGTERM');
     await d.exit;

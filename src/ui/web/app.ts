@@ -196,11 +196,15 @@ function connect(): void {
     window.setTimeout(connect, 2000);
   };
   ws.onmessage = (e: MessageEvent<string>) => {
-    const m = JSON.parse(e.data) as { type: string; records?: Rec[]; status?: unknown; event?: UiEvent; poses?: number[] };
+    const m = JSON.parse(e.data) as { type: string; records?: Rec[]; status?: unknown; event?: UiEvent; poses?: number[]; source?: string };
     if (m.type === 'records' && m.records) addRecords(m.records);
     else if (m.type === 'status') showStatus(m.status);
     else if (m.type === 'event' && m.event) serverEvent(m.event);
-    else if (m.type === 'poses' && m.poses && replay === null) showPoses(m.poses);
+    else if (m.type === 'poses' && m.poses && replay === null) {
+      showPoses(m.poses);
+      $('frame').textContent = `live: ${m.source ?? 'plant'}`;
+      document.body.dataset.liveSource = m.source ?? '';
+    }
   };
 }
 
