@@ -76,7 +76,7 @@ export const plotCommand: Command = {
       await writeFileAtomic(target, svg);
     }
     process.stdout.write(
-      `${target}: ${curves.returns.x.length} episode returns, ${curves.evalReturns.x.length} evaluations, ${curves.losses.length} loss series, ${curves.temperature.x.length} temperature points` +
+      `${target}: ${curves.returns.x.length} episode returns${curves.robotReturns.x.length ? `, ${curves.robotReturns.x.length} robot episode returns` : ''}, ${curves.evalReturns.x.length} evaluations, ${curves.losses.length} loss series, ${curves.temperature.x.length} temperature points` +
         (curves.skipped ? ` (${curves.skipped} unreadable lines skipped)` : '') +
         '\n',
     );

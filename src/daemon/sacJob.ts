@@ -18,6 +18,7 @@ import type { ReplaySnapshot } from '../agent/replayBuffer.js';
 import type { ActorWeights } from '../agent/policy.js';
 import { actorFromFloats, actorLayoutOf, actorToFloats, type ActorLayout } from '../learner/weightExchange.js';
 import type { RobotSnapshot } from '../train/trainingState.js';
+import type { SafetyCounters } from '../safety/safetyLayer.js';
 import { EvaluationRounds } from './evaluationRounds.js';
 import { MujocoPlant } from '../plant/mujoco/mujocoPlant.js';
 import { plantView, robotView, type PoseView } from '../ui/poseView.js';
@@ -85,6 +86,8 @@ export class SacJob implements Job {
   private robotActing: { layout: ActorLayout; floats: Float32Array; version: number } | null = null;
   /** The robot replay when no session holds it (from the checkpoint resumed, or the last session's end). */
   private robotReplaySnap: ReplaySnapshot | null = null;
+  /** The running session's safety counters when its last episode ended. */
+  private safetyMark: Partial<SafetyCounters> = {};
   /** ROS message counts already added to the Prometheus counters. */
   private rosCounted = { received: 0, staleOnArrival: 0, rejected: 0, commands: 0, staleTicks: 0 };
 
@@ -342,6 +345,7 @@ export class SacJob implements Job {
         const acting = a === null ? undefined : actorFromFloats(a.layout, a.floats);
         const before = this.robotCounters();
         this.liveTicks = { steps: 0, episodes: 0, episodeStep: 0 };
+        this.safetyMark = {};
         this.robot = await startRobotPhase({
           config: this.config, logger: this.ctx.logger, agent: this.trainer.agent, simReplay: this.trainer.replay, task: simTask(this.config.sim), onPolicy,
           ...(acting ? { actingWeights: acting } : {}),
@@ -384,6 +388,7 @@ export class SacJob implements Job {
       observation: t.observation,
       action: t.action,
       reward: Number.isNaN(t.reward) ? 0 : t.reward,
+      rewardTerms: t.rewardTerms,
       terminated: false,
       truncated: false,
       timing: { periodNs, jitterNs: t.latenessUs * 1000, computeNs: 0, late: t.latenessUs * 1000 > periodNs / 10 },
@@ -397,6 +402,10 @@ export class SacJob implements Job {
     this.liveTicks.episodeStep = 0;
     this.robotLastReturn = e.return;
     this.ctx.metrics.episodeFinished(e.return, 'robot');
+    // Safety events of this episode: the session's counters since the last episode ended.
+    const counters = s?.safety.counters;
+    const events = counters === undefined ? {} : safetyEvents(counters, this.safetyMark);
+    if (counters !== undefined) this.safetyMark = { ...counters };
     const record = {
       type: 'episode', phase: 'robot',
       step: this.trainer.counters.steps + before.steps + (s?.steps ?? 0),
@@ -404,7 +413,12 @@ export class SacJob implements Job {
       policy_version: this.trainer.counters.updates + e.policyVersion,
       // The learner's figures at the episode's end (null before its first update): the robot phase's curves.
       alpha: finiteOrNull(e.alpha), td_loss: finiteOrNull(e.tdLoss), entropy: finiteOrNull(e.entropy), q_mean: finiteOrNull(e.qMean),
-      safety: s?.safety.counters ?? null, time: new Date().toISOString(),
+      terms: e.terms,
+      // The session's safety counters so far (the web UI reads their growth), and this episode's events by kind.
+      safety: counters ?? null,
+      safety_events: events,
+      ...(Object.keys(events).length > 0 && s?.safety.lastReason ? { safety_last: s.safety.lastReason } : {}),
+      time: new Date().toISOString(),
     };
     try {
       appendFileSync(this.metricsPath, `${JSON.stringify(record)}\n`);
@@ -507,3 +521,14 @@ export function createSacJob(ctx: JobContext): Promise<Job> {
   return SacJob.create(ctx);
 }
 
+
+/** The safety events (every counter but ticks) that grew since `mark`, by kind; pure. */
+export function safetyEvents(now: SafetyCounters, mark: Partial<SafetyCounters>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(now) as [keyof SafetyCounters, number][]) {
+    if (k === 'ticks') continue;
+    const d = v - (mark[k] ?? 0);
+    if (d > 0) out[k] = d;
+  }
+  return out;
+}

@@ -50,6 +50,8 @@ export interface FineTuneTick {
   command: Float64Array;
   /** Reward of the transition finished on this tick (NaN on an episode's first tick). */
   reward: number;
+  /** Its reward terms (empty on an episode's first tick); valid during the call only. */
+  rewardTerms: Readonly<Record<string, number>>;
   policyVersion: number;
   learningPaused: boolean;
 }
@@ -61,6 +63,8 @@ export interface FineTuneEpisode {
   /** 'terminated' | 'time_limit' | 'safety: <the safety layer's reason>' | 'non-finite reward (...)' */
   reason: string;
   policyVersion: number;
+  /** Each reward term summed over the episode (its finite steps). */
+  terms: Record<string, number>;
   /**
    * What drives fine-tuning, as of the episode's end (NaN before the learner reported): the
    * temperature, the policy's entropy estimate, the critics' mean TD loss and mean Q on the
@@ -184,6 +188,8 @@ export interface FineTuneResult {
   status: FineTuneStatus;
 }
 
+const NO_TERMS: Readonly<Record<string, number>> = Object.freeze({});
+
 const LEARNER_MODULE = new URL('./sacLearner.js', import.meta.url);
 
 export class FineTuneSession {
@@ -207,6 +213,9 @@ export class FineTuneSession {
   private episodes = 0;
   private episodeSteps = 0;
   private episodeReturn = 0;
+  private episodeTerms: Record<string, number> = {};
+  /** The reward terms of the transition finished on this tick. */
+  private tickTerms: Readonly<Record<string, number>> = NO_TERMS;
   private lastReturn = Number.NaN;
   private transitions = 0;
   private skipped = 0;
@@ -436,7 +445,7 @@ export class FineTuneSession {
     this.lastReturn = this.episodeReturn;
     const m = this.learner;
     this.o.onEpisode?.({
-      episode: this.episodes, return: this.episodeReturn, length: this.episodeSteps, reason, policyVersion: this.policy.version,
+      episode: this.episodes, return: this.episodeReturn, length: this.episodeSteps, reason, policyVersion: this.policy.version, terms: this.episodeTerms,
       alpha: m?.alpha ?? Number.NaN, entropy: m?.entropy ?? Number.NaN, tdLoss: m === null ? Number.NaN : (m.qf1_loss! + m.qf2_loss!) / 2, qMean: m?.qf1_mean ?? Number.NaN,
       policyDrift: this.drift,
     });
@@ -466,6 +475,7 @@ export class FineTuneSession {
       if (!current()) return; // paused, e-stopped, stopped or reset again meanwhile
       this.episodeSteps = 0;
       this.episodeReturn = 0;
+      this.episodeTerms = {};
       this.mode = 'running';
     };
     const p = attempt();
@@ -496,13 +506,18 @@ export class FineTuneSession {
       this.episodeSteps++;
       // A non-finite observation is the safety layer's to refuse (below, with its reason).
       const finite = r.abort === null;
-      if (finite) this.episodeReturn += reward;
+      if (finite) {
+        this.episodeReturn += reward;
+        for (const [k, v] of Object.entries(r.terms)) this.episodeTerms[k] = (this.episodeTerms[k] ?? 0) + v;
+      }
+      this.tickTerms = r.terms;
       learnPrevious = this.pendingLearnable && finite;
       if (!Number.isFinite(reward)) ended = `non-finite reward (${reward})`;
       else if (terminated) ended = 'terminated';
       else if (this.env.episodeSteps >= this.env.maxEpisodeSteps) ended = 'time_limit';
     } else {
       obs = this.env.currentObservation();
+      this.tickTerms = NO_TERMS;
     }
 
     // 2. Act, unless the episode is over: policy, then scale and safety (prepare).
@@ -564,7 +579,7 @@ export class FineTuneSession {
 
     if (ended === null) {
       this.env.write();
-      this.o.onTick?.({ index: t.index, latenessUs: t.latenessUs, observation: obs, action: this.action, command: this.env.command, reward, policyVersion: this.policy.version, learningPaused: stale });
+      this.o.onTick?.({ index: t.index, latenessUs: t.latenessUs, observation: obs, action: this.action, command: this.env.command, reward, rewardTerms: this.tickTerms, policyVersion: this.policy.version, learningPaused: stale });
       if (stop !== null) {
         ended = `safety: ${stop}`;
       } else {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
  * carry any extra fields, and older runs may name things differently. One JSON object per line:
  *   - x axis: `step` | `envSteps` | `env_steps` | `global_step` (else the line's position)
  *   - evaluation: `kind`/`type` of "eval"/"evaluation", value `return` | `meanReturn` | `mean_return`
- *   - episode return: `return` | `episodeReturn` | `episode_return` (any other record)
+ *   - episode return: `return` | `episodeReturn` | `episode_return` (any other record); records
+ *     with `phase` "robot" (the daemon's fine-tuning on the robot) are the robot's returns
  *   - losses: every finite number whose key contains "loss" (any case)
  *   - temperature: `alpha` | `temperature` | `ent_coef`
  * Unparsable lines (e.g. the torn last line after a crash) are counted and skipped.
@@ -19,7 +20,10 @@ export interface Series {
 }
 
 export interface Curves {
+  /** Episode returns in simulation. */
   returns: Series;
+  /** Episode returns on the robot (`phase: "robot"`). */
+  robotReturns: Series;
   evalReturns: Series;
   losses: Series[];
   temperature: Series;
@@ -55,7 +59,7 @@ export function metricsFiles(path: string): string[] {
 }
 
 export function parseCurves(texts: { file: string; text: string }[]): Curves {
-  const c: Curves = { returns: series('episode return'), evalReturns: series('evaluation return'), losses: [], temperature: series('alpha'), files: texts.map((t) => t.file), records: 0, skipped: 0 };
+  const c: Curves = { returns: series('episode return'), robotReturns: series('robot episode return'), evalReturns: series('evaluation return'), losses: [], temperature: series('alpha'), files: texts.map((t) => t.file), records: 0, skipped: 0 };
   const losses = new Map<string, Series>();
   let position = 0;
   for (const { text } of texts) {
@@ -87,8 +91,9 @@ export function parseCurves(texts: { file: string; text: string }[]): Curves {
       }
       const ret = firstNumber(r, RETURN_KEYS);
       if (ret !== null) {
-        c.returns.x.push(x);
-        c.returns.y.push(ret);
+        const to = r.phase === 'robot' ? c.robotReturns : c.returns;
+        to.x.push(x);
+        to.y.push(ret);
       }
       for (const [k, v] of Object.entries(r)) {
         if (!/loss/i.test(k) || typeof v !== 'number' || !Number.isFinite(v)) continue;
@@ -111,4 +116,24 @@ export function parseCurves(texts: { file: string; text: string }[]): Curves {
 export function readCurves(path: string): Curves {
   const files = metricsFiles(path);
   return parseCurves(files.map((file) => ({ file, text: readFileSync(file, 'utf8') })));
+}
+
+/**
+ * The stretches of x the robot phase covers: its episodes' x values, split where a sim episode
+ * comes between (sim, robot, sim again...). Each span runs from a robot episode's x to the last
+ * one before the next sim episode. Pure.
+ */
+export function robotSpans(c: Pick<Curves, 'returns' | 'robotReturns'>): { from: number; to: number }[] {
+  const sim = [...c.returns.x].sort((a, b) => a - b);
+  const robot = [...c.robotReturns.x].sort((a, b) => a - b);
+  const spans: { from: number; to: number }[] = [];
+  let k = 0;
+  for (const x of robot) {
+    while (k < sim.length && sim[k]! < x) k++;
+    const last = spans.at(-1);
+    // A sim episode between the previous robot episode and this one starts a new span.
+    if (last !== undefined && !(k > 0 && sim[k - 1]! > last.to)) last.to = x;
+    else spans.push({ from: x, to: x });
+  }
+  return spans;
 }

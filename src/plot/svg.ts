@@ -1,6 +1,10 @@
-import type { Curves, Series } from './records.js';
+import { robotSpans, type Curves, type Series } from './records.js';
 
-/** Learning curves as a self-contained SVG: one panel each for return, losses and temperature. */
+/**
+ * Learning curves as a self-contained SVG: one panel each for return, losses and temperature.
+ * Robot episodes are drawn in their own colour on a shaded stretch labelled "robot", so the two
+ * phases of a sim-then-robot run can be told apart.
+ */
 
 const WIDTH = 960;
 const PANEL_H = 280;
@@ -90,7 +94,14 @@ interface Trace {
   band?: { lo: number[]; hi: number[] };
 }
 
-function panel(top: number, title: string, yLabel: string, traces: Trace[], logY: boolean): string {
+/** A stretch of x shaded behind the curves, with a label at its top. */
+interface Span {
+  from: number;
+  to: number;
+  label: string;
+}
+
+function panel(top: number, title: string, yLabel: string, traces: Trace[], logY: boolean, spans: Span[] = []): string {
   const w = WIDTH - M.left - M.right;
   const h = PANEL_H - M.top - M.bottom;
   const x0 = M.left;
@@ -103,7 +114,7 @@ function panel(top: number, title: string, yLabel: string, traces: Trace[], logY
     return parts.join('\n');
   }
   const fy = (v: number): number => (logY ? Math.log10(v) : v);
-  const xs = data.flatMap((t) => t.series.x);
+  const xs = [...data.flatMap((t) => t.series.x), ...spans.flatMap((s) => [s.from, s.to])];
   const ys = data.flatMap((t) => [...t.series.y, ...(t.band?.lo ?? []), ...(t.band?.hi ?? [])].map(fy));
   const xt = niceTicks(Math.min(...xs), Math.max(...xs));
   const yt = logY ? { lo: Math.floor(Math.min(...ys)), hi: Math.ceil(Math.max(...ys)), values: [] as number[] } : niceTicks(Math.min(...ys), Math.max(...ys));
@@ -127,6 +138,11 @@ function panel(top: number, title: string, yLabel: string, traces: Trace[], logY
   parts.push(`<text x="${x0 + w / 2}" y="${y0 + h + 36}" class="axis">environment steps</text>`);
   parts.push(`<text transform="translate(${x0 - 62} ${y0 + h / 2}) rotate(-90)" class="axis">${esc(yLabel)}</text>`);
   parts.push(`<clipPath id="clip${top}"><rect x="${x0}" y="${y0}" width="${w}" height="${h}"/></clipPath>`);
+  for (const s of spans) {
+    const a = px(s.from), b = Math.max(px(s.to), a + 2);
+    parts.push(`<rect x="${a.toFixed(1)}" y="${y0}" width="${(b - a).toFixed(1)}" height="${h}" class="span"/>`);
+    parts.push(`<text x="${(a + 4).toFixed(1)}" y="${y0 + 14}" class="spanlabel">${esc(s.label)}</text>`);
+  }
   data.forEach((t, i) => {
     const s = t.series;
     if (t.band !== undefined) {
@@ -158,6 +174,8 @@ const STYLE = `<style>
   .legend { font-size: 11px; fill: #222; dominant-baseline: middle }
   .empty { font-size: 13px; fill: #888; text-anchor: middle }
   .caption { font-size: 11px; fill: #666 }
+  .span { fill: #ff7f0e; fill-opacity: 0.08; stroke: none }
+  .spanlabel { font-size: 11px; fill: #b35806 }
 </style>`;
 
 export function renderLearningCurves(c: Curves, title: string): string {
@@ -166,7 +184,12 @@ export function renderLearningCurves(c: Curves, title: string): string {
     traces.push({ series: c.returns, colour: '#9bbbd9', style: 'dots' });
     traces.push({ series: movingAverage(c.returns, Math.max(1, Math.min(100, Math.ceil(c.returns.x.length / 20)))), colour: COLOURS[0]!, style: 'line', width: 2 });
   }
+  if (c.robotReturns.x.length > 0) {
+    traces.push({ series: c.robotReturns, colour: '#f5b97f', style: 'dots' });
+    traces.push({ series: movingAverage(c.robotReturns, Math.max(1, Math.min(20, Math.ceil(c.robotReturns.x.length / 10)))), colour: COLOURS[4]!, style: 'line', width: 2 });
+  }
   if (c.evalReturns.x.length > 0) traces.push({ series: c.evalReturns, colour: COLOURS[1]!, style: 'line', width: 2 });
+  const spans = robotSpans(c).map((s) => ({ ...s, label: 'robot' }));
   const losses = c.losses.map((s, i) => ({ series: s, colour: COLOURS[i % COLOURS.length]!, style: 'line' as const }));
   const alphaPositive = c.temperature.y.length > 0 && c.temperature.y.every((v) => v > 0);
   const spread = alphaPositive ? Math.max(...c.temperature.y) / Math.min(...c.temperature.y) : 1;
@@ -175,9 +198,9 @@ export function renderLearningCurves(c: Curves, title: string): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`,
     STYLE,
     `<rect width="${WIDTH}" height="${height}" fill="#fafafa"/>`,
-    panel(0, `${title}: return`, 'return', traces, false),
-    panel(PANEL_H, 'losses', 'loss', losses, false),
-    panel(2 * PANEL_H, `temperature${alphaPositive && spread > 10 ? ' (log scale)' : ''}`, 'alpha', c.temperature.x.length ? [{ series: c.temperature, colour: COLOURS[3]!, style: 'line' }] : [], alphaPositive && spread > 10),
+    panel(0, `${title}: return`, 'return', traces, false, spans),
+    panel(PANEL_H, 'losses', 'loss', losses, false, spans),
+    panel(2 * PANEL_H, `temperature${alphaPositive && spread > 10 ? ' (log scale)' : ''}`, 'alpha', c.temperature.x.length ? [{ series: c.temperature, colour: COLOURS[3]!, style: 'line' }] : [], alphaPositive && spread > 10, spans),
     `<text x="${M.left}" y="${height - 12}" class="caption">${esc(`${c.records} records from ${c.files.length} file(s)${c.skipped ? `, ${c.skipped} unreadable line(s) skipped` : ''}`)}</text>`,
     '</svg>',
     '',

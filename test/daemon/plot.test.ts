@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseCurves, readCurves } from '../../src/plot/records.js';
+import { parseCurves, readCurves, robotSpans } from '../../src/plot/records.js';
 import { downsample, movingAverage, niceTicks, renderLearningCurves } from '../../src/plot/svg.js';
 import { MAIN_JS, msgIs, spawnDaemon, tempDir, TINY_SAC } from './helpers.js';
 
@@ -35,6 +35,30 @@ test('records: the trainer\'s fields are understood, extra fields ignored, torn 
   const alt = parseCurves([{ file: 'x', text: '{"envSteps":5,"episodeReturn":3,"temperature":0.2,"criticLoss":1}\n[1,2]\n\n{"kind":"evaluation","global_step":9,"meanReturn":4}' }]);
   assert.deepEqual([alt.returns.x, alt.returns.y, alt.temperature.y, alt.losses[0]!.name, alt.evalReturns.x], [[5], [3], [0.2], 'criticLoss', [9]]);
   assert.equal(alt.skipped, 1);
+});
+
+test('robot episodes (phase "robot") are their own series on shaded "robot" stretches, apart from sim', () => {
+  const rec = (step: number, phase: string | null, ret: number): string => JSON.stringify({ type: 'episode', ...(phase ? { phase } : {}), step, return: ret, length: 10, terms: { alive: ret } });
+  const lines = [
+    ...[1, 2, 3, 4].map((i) => rec(i * 100, null, -i)),
+    ...[5, 6, 7].map((i) => rec(i * 100, 'robot', 10 * i)),
+    rec(800, null, -8),
+    ...[9, 10].map((i) => rec(i * 100, 'robot', 10 * i)),
+    JSON.stringify({ type: 'update', step: 300, qf1_loss: 1, alpha: 0.2 }),
+    JSON.stringify({ type: 'update', step: 850, qf1_loss: 0.5, alpha: 0.1 }),
+  ];
+  const c = parseCurves([{ file: 'm', text: lines.join('\n') }]);
+  assert.deepEqual(c.returns.x, [100, 200, 300, 400, 800]);
+  assert.deepEqual(c.robotReturns.x, [500, 600, 700, 900, 1000]);
+  assert.deepEqual(c.robotReturns.y, [50, 60, 70, 90, 100]);
+  assert.deepEqual(robotSpans(c), [{ from: 500, to: 700 }, { from: 900, to: 1000 }]);
+  assert.deepEqual(robotSpans(parseCurves([{ file: 'm', text: rec(1, null, 0) }])), [], 'a sim-only run has no robot stretch');
+  const svg = renderLearningCurves(c, 'run');
+  // Two stretches in each of the three panels, and the robot's own legend entries.
+  assert.equal(svg.match(/class="span"/g)?.length, 6);
+  assert.equal(svg.match(/class="spanlabel">robot</g)?.length, 6);
+  assert.match(svg, />robot episode return</);
+  assert.match(svg, />robot episode return \(mean of \d+\)</);
 });
 
 test('ticks, downsampling, moving average', () => {

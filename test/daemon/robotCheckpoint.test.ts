@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadCheckpoint } from '../../src/agent/checkpoint.js';
@@ -16,6 +17,7 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import type { JobContext } from '../../src/daemon/job.js';
 import { SacJob } from '../../src/daemon/sacJob.js';
 import { actorToFloats } from '../../src/learner/weightExchange.js';
+import { readCurves } from '../../src/plot/records.js';
 import { FakeRosGraph } from '../../src/plant/ros/testing/fakeRclnodejs.js';
 import { decodeTrainingSnapshot, type TrainingSnapshot } from '../../src/train/trainingState.js';
 import { ANY_PORTS, ROOT, tempDir } from './helpers.js';
@@ -106,6 +108,25 @@ test('robot checkpoints hold the acting weights, the robot replay and the learne
   const lastActed = robotPublished(a.published).at(-1)!;
   assert.ok(bytesOf(final.robot.actor).equals(lastActed.bytes), 'the final checkpoint holds the weights that acted last');
   assert.equal(final.robot.actorVersion, lastActed.version);
+
+  // The robot's episodes in metrics.jsonl: marked robot, with their reward terms and safety events.
+  // The episodes' events add up to the session's counters.
+  const robotEpisodes = readFileSync(join(dir, 'run', 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((r) => r.type === 'episode' && r.phase === 'robot');
+  assert.ok(robotEpisodes.length > 0, 'robot episodes recorded');
+  for (const e of robotEpisodes) {
+    const terms = e.terms as Record<string, number>;
+    assert.ok(Object.keys(terms).length > 0, `reward terms in ${JSON.stringify(e)}`);
+    const sum = Object.values(terms).reduce((x, y) => x + y, 0);
+    assert.ok(Math.abs(sum - (e.return as number)) <= 1e-6 * Math.max(1, Math.abs(sum)), `the terms sum to the return: ${JSON.stringify(e)}`);
+    assert.equal(typeof e.safety_events, 'object');
+    for (const v of Object.values(e.safety_events as Record<string, number>)) assert.ok(Number.isInteger(v) && v > 0);
+  }
+  const lastCounters = robotEpisodes.at(-1)!.safety as Record<string, number>;
+  const summed: Record<string, number> = {};
+  for (const e of robotEpisodes) for (const [k, v] of Object.entries(e.safety_events as Record<string, number>)) summed[k] = (summed[k] ?? 0) + v;
+  assert.deepEqual(summed, Object.fromEntries(Object.entries(lastCounters).filter(([k, v]) => k !== 'ticks' && v > 0)));
+  assert.equal(readCurves(join(dir, 'run')).robotReturns.x.length, robotEpisodes.length, 'sacbridge plot reads them as robot returns');
 
   // Restart: the robot phase resumes, acting first with the checkpoint's robot actor.
   const graphB = new FakeRosGraph();
