@@ -5,6 +5,7 @@
  * plant it opened).
  */
 import { Env } from '../env/env.js';
+import { parseContactPairSignal } from '../plant/mujoco/contactPairs.js';
 import { MujocoPlant } from '../plant/mujoco/mujocoPlant.js';
 import type { CommandFilter, CommandSpec, EpisodeRandomizer } from '../plant/plant.js';
 import { loadTask, type ModelLocation } from '../task/registry.js';
@@ -31,6 +32,7 @@ export async function createEnv(name: string, options: CreateEnvOptions): Promis
   const plant = await MujocoPlant.create(modelPath, {
     frameSkip: options.frameSkip ?? definition.frameSkip,
     contactForces: task.requiredSignals.some((s) => s.name === 'cfrc_ext'),
+    contactPairs: task.requiredSignals.filter((s) => parseContactPairSignal(s.name) !== null).map((s) => s.name),
   });
   try {
     if (plant.command.size === 0) throw new Error(`the MuJoCo model ${modelPath} has no actuators: there is nothing for a policy to control`);

@@ -13,7 +13,7 @@ import type { Task } from '../task/task.js';
 import { isTaskFile, loadTaskFile } from '../task/taskFile.js';
 
 const WHAT: Record<string, string> = {
-  cfrc_ext: 'contact forces (contact_wrench, contact_force, contact termination)',
+  cfrc_ext: "contact forces on bodies (contact_wrench, a contact_force reward without 'with')",
   actuator_force: 'actuator forces',
   joint_pos: 'joint positions',
 };
@@ -31,7 +31,7 @@ export async function taskOnRobot(name: string, robot: Plant, observations: read
   const missing = task.requiredSignals.filter((r) => have.get(r.name) !== r.size);
   if (missing.length > 0) {
     await plant.close();
-    const list = missing.map((r) => `'${r.name}' (${WHAT[r.name] ?? (r.name.startsWith('sensor:') ? `MJCF sensor ${r.name.slice(7)}` : r.name)}, ${r.size} values${have.has(r.name) ? `; the robot gives ${have.get(r.name)}` : ''})`);
+    const list = missing.map((r) => `'${r.name}' (${WHAT[r.name] ?? (r.name.startsWith('sensor:') ? `MJCF sensor ${r.name.slice(7)}` : r.name.startsWith('contact_force:') ? 'contact forces between named parts: contact_force, contact termination' : r.name)}, ${r.size} values${have.has(r.name) ? `; the robot gives ${have.get(r.name)}` : ''})`);
     throw new Error(`task ${task.name} (${loaded.file}) reads ${list.join(', ')}, which neither the robot's topics nor the model's kinematics give; map a topic to that signal name in ros.observations or leave those terms out of the task used on the robot`);
   }
   return { task, plant };

@@ -116,6 +116,8 @@ test('a task the robot cannot score is refused at start, naming what is missing'
   const r1 = await rig(contact, JOINT_STATE);
   try {
     await assert.rejects(taskOnRobot(contact, r1.ros, JOINT_STATE), /reads 'cfrc_ext' \(contact forces .*\), which neither the robot's topics nor the model's kinematics give/);
+    const touch = reachTask((s) => (s.termination = [{ name: 'hit', type: 'contact', bodies: ['link7'] }]));
+    await assert.rejects(taskOnRobot(touch, r1.ros, JOINT_STATE), /reads 'contact_force:[0-9,|]+' \(contact forces between named parts: contact_force, contact termination, 1 values\), which neither the robot's topics nor the model's kinematics give/);
     await assert.rejects(taskOnRobot(reachTask(), r1.ros, []), /reads the joint state from a sensor_msgs\/msg\/JointState mapped to joint_pos and joint_vel/);
     const wrongName: ObservationSource[] = [{ ...JOINT_STATE[0]!, joints: ['joint1', 'joint2', 'joint3', 'joint4', 'joint5', 'joint6', 'joint_7'] } as ObservationSource];
     await assert.rejects(taskOnRobot(reachTask(), r1.ros, wrongName), /the robot plant must give 'joint_pos' with one value per joint|robot joint 'joint_7' is not a joint of .*scene\.xml; nearest joints: 'joint7'/);

@@ -1,6 +1,7 @@
 import type { MainModule, MjData, MjModel } from 'mujoco';
 import type { ModelInfo } from '../modelInfo.js';
 import type { CommandSpec, Plant, SignalSpec, Signals, SimulatorAccess } from '../plant.js';
+import { ContactPairForces } from './contactPairs.js';
 import { DataViewCache, type MjDataViews } from './dataViews.js';
 import { loadModelFile } from './modelLoader.js';
 import { loadMujoco, mujocoErrorText } from './mujocoModule.js';
@@ -14,6 +15,11 @@ export interface MujocoPlantOptions {
    * (MuJoCo leaves it zero otherwise). Costs one extra pass per tick, so only when a task reads it.
    */
   contactForces?: boolean;
+  /**
+   * Contact-pair signals to offer (names from `contactPairSignal`): the normal contact force
+   * between two geom sets, recomputed after each tick.
+   */
+  contactPairs?: readonly string[];
 }
 
 export type MjcfElementKind = 'body' | 'joint' | 'geom' | 'site' | 'actuator' | 'sensor';
@@ -45,8 +51,8 @@ export interface NominalParameters {
  * A MuJoCo model running in process on DeepMind's WebAssembly build. Signals:
  * 'qpos' (nq), 'qvel' (nv), 'ctrl' (nu), 'xpos' (nbody*3), 'site_xpos' (nsite*3),
  * 'qfrc_constraint' (nv), 'xmat' (nbody*9), 'site_xmat' (nsite*9), 'cvel' (nbody*6),
- * 'subtree_com' (nbody*3), 'actuator_force' (nu), 'time' (1), 'cfrc_ext' (nbody*6, only with `contactForces`) and
- * 'sensor:<name>' per MJCF sensor. The signal arrays are live views into MuJoCo's memory:
+ * 'subtree_com' (nbody*3), 'actuator_force' (nu), 'time' (1), 'cfrc_ext' (nbody*6, only with `contactForces`),
+ * the requested contact-pair signals (1 each, N) and 'sensor:<name>' per MJCF sensor. The signal arrays are live views into MuJoCo's memory:
  * valid until the next `advance()`/`reset()`, copy what must outlive the tick.
  */
 export class MujocoPlant implements Plant {
@@ -67,6 +73,7 @@ export class MujocoPlant implements Plant {
   private readonly time = new Float64Array(1);
   private readonly sensorSlices: { name: string; adr: number; dim: number }[];
   private readonly contactForces: boolean;
+  private readonly contactPairs: ContactPairForces;
   /** Command delay line: commands written `delay` ticks ago reach the actuators. */
   private delayLine: Float64Array[] = [];
   private delayHead = 0;
@@ -116,6 +123,8 @@ export class MujocoPlant implements Plant {
       { name: 'time', size: 1, doc: 'simulation time in seconds' },
     ];
     if (this.contactForces) signals.push({ name: 'cfrc_ext', size: m.nbody * 6, doc: 'external (contact) wrench per body: torque, force' });
+    this.contactPairs = new ContactPairForces(mujoco, m.ngeom, options.contactPairs ?? [], modelPath);
+    for (const name of this.contactPairs.values.keys()) signals.push({ name, size: 1, doc: 'normal contact force between two geom sets (N)' });
     for (const s of this.sensorSlices) signals.push({ name: s.name, size: s.dim, doc: 'MJCF sensor' });
     this.signals = signals;
 
@@ -229,6 +238,7 @@ export class MujocoPlant implements Plant {
     const { mujoco, mjModel: m, mjData: d } = this;
     for (let i = 0; i < this.frameSkip; i++) mujoco.mj_step(m, d);
     if (this.contactForces) mujoco.mj_rnePostConstraint(m, d);
+    if (this.contactPairs.size > 0) this.contactPairs.update(m, d);
   }
 
   /**
@@ -249,6 +259,7 @@ export class MujocoPlant implements Plant {
     if (this.closed) return;
     this.closed = true;
     this.signalMap.clear();
+    this.contactPairs.close();
     this.mjData.delete();
     this.mjModel.delete();
   }
@@ -256,6 +267,7 @@ export class MujocoPlant implements Plant {
   private resetNow(): void {
     this.mujoco.mj_resetData(this.mjModel, this.mjData);
     this.mujoco.mj_forward(this.mjModel, this.mjData);
+    if (this.contactPairs.size > 0) this.contactPairs.update(this.mjModel, this.mjData);
     for (const slot of this.delayLine) slot.fill(0);
     this.delayHead = 0;
   }
@@ -269,6 +281,7 @@ export class MujocoPlant implements Plant {
     v.qpos.set(qpos);
     v.qvel.set(qvel);
     this.mujoco.mj_forward(this.mjModel, this.mjData);
+    if (this.contactPairs.size > 0) this.contactPairs.update(this.mjModel, this.mjData);
   }
 
   private fillSignalMap(v: MjDataViews): void {
@@ -286,6 +299,7 @@ export class MujocoPlant implements Plant {
     map.set('actuator_force', v.actuator_force);
     map.set('time', this.time);
     if (this.contactForces) map.set('cfrc_ext', v.cfrc_ext);
+    for (const [name, value] of this.contactPairs.values) map.set(name, value);
     for (const s of this.sensorSlices) map.set(s.name, v.sensordata.subarray(s.adr, s.adr + s.dim));
     this.viewsInMap = v;
   }

@@ -3,7 +3,7 @@ import { jointWidths } from '../../plant/modelInfo.js';
 import type { Signals, SimulatorAccess } from '../../plant/plant.js';
 import { Rng } from '../../util/rng.js';
 import type { StepScore, Task } from '../task.js';
-import { compileBodyVelocity, compilePoint, compileSlicedQuantity, ModelNames, QUANTITY_FIELDS, QUANTITY_KINDS, SignalSlots, targetVector, type CompiledQuantity, type QuantityContext, type SlotArrays } from './quantities.js';
+import { compileBodyVelocity, compilePoint, contactPair, compileSlicedQuantity, ModelNames, QUANTITY_FIELDS, QUANTITY_KINDS, SignalSlots, targetVector, type CompiledQuantity, type QuantityContext, type SlotArrays } from './quantities.js';
 import { SpecReader, type Json } from './specReader.js';
 
 /**
@@ -59,7 +59,7 @@ const REWARD_FIELDS: Record<RewardType, readonly string[]> = {
   joint_limits: ['joints', 'soft'],
   joint_velocity: ['joints'],
   actuator_force: ['actuators'],
-  contact_force: ['bodies', 'clip'],
+  contact_force: ['bodies', 'geoms', 'with', 'clip'],
   termination: [],
 };
 const TERMINATION_TYPES = ['bounds', 'non_finite', 'contact'] as const;
@@ -217,19 +217,12 @@ export function compileTaskSpec(raw: unknown, model: ModelInfo, where: string): 
         terminators.push((f) => !allFinite(f.arrays[qpos]) || !allFinite(f.arrays[qvel]));
         terminations.push({ name: term, kind: type, detail: 'ends when any qpos or qvel value is not finite' });
       } else {
-        r.onlyKeys(o, path, ['name', 'type', 'bodies', 'threshold']);
-        const bodies = Int32Array.from(names.ids('body', o.bodies, `${path}.bodies`));
+        r.onlyKeys(o, path, ['name', 'type', 'bodies', 'geoms', 'with', 'threshold']);
+        const pair = contactPair(c, o, path);
         const threshold = r.number(o, 'threshold', path, { min: 0, fallback: 1 });
-        const slot = slots.slot('cfrc_ext', model.bodies.length * 6);
-        terminators.push((f) => {
-          const w = f.arrays[slot];
-          for (let k = 0; k < bodies.length; k++) {
-            const a = 6 * bodies[k] + 3;
-            if (Math.hypot(w[a], w[a + 1], w[a + 2]) > threshold) return true;
-          }
-          return false;
-        });
-        terminations.push({ name: term, kind: type, detail: `ends when the contact force on any of ${names.labels('body', [...bodies])} exceeds ${threshold} N` });
+        const slot = slots.slot(pair.signal, 1);
+        terminators.push((f) => f.arrays[slot][0] > threshold);
+        terminations.push({ name: term, kind: type, detail: `ends when the normal contact force between ${pair.label} exceeds ${threshold} N` });
       }
     });
   }
@@ -578,6 +571,23 @@ function compileReward(c: QuantityContext, type: RewardType, o: Json, path: stri
       };
     }
     case 'contact_force': {
+      if (o.with !== undefined || o.geoms !== undefined) {
+        // Between named parts: the normal force of their contacts (N).
+        const pair = contactPair(c, o, path);
+        const slot = slots.slot(pair.signal, 1);
+        const [lo, hi] = o.clip === undefined ? [-Infinity, Infinity] : r.interval(o.clip, `${path}.clip`);
+        return {
+          formula: `F^2, F = normal contact force between ${pair.label}${o.clip === undefined ? '' : ` clipped to [${lo}, ${hi}]`} (N)`,
+          fn: {
+            value: (f) => {
+              const x = f.arrays[slot][0];
+              const y = x < lo ? lo : x > hi ? hi : x;
+              return y * y;
+            },
+          },
+        };
+      }
+      // Without 'with': Gymnasium's contact cost over the bodies' external wrenches.
       const q = compileSlicedQuantity(c, { quantity: 'contact_wrench', bodies: o.bodies }, path);
       const [lo, hi] = o.clip === undefined ? [-Infinity, Infinity] : r.interval(o.clip, `${path}.clip`);
       const buf = new Float64Array(q.size);

@@ -1,5 +1,6 @@
 import type { ModelInfo } from '../../plant/modelInfo.js';
 import { jointWidths } from '../../plant/modelInfo.js';
+import { contactPairSignal } from '../../plant/mujoco/contactPairs.js';
 import { nearestHint } from '../../util/nearestNames.js';
 import type { Json, SpecReader } from './specReader.js';
 
@@ -105,7 +106,7 @@ export interface QuantityContext {
   readonly vectors: TaskVectors;
 }
 
-export const QUANTITY_KINDS = ['joint_pos', 'joint_vel', 'position', 'vector', 'up', 'tilt', 'yaw', 'linear_velocity', 'angular_velocity', 'sensor', 'contact_wrench', 'action', 'actuator_force', 'target'] as const;
+export const QUANTITY_KINDS = ['joint_pos', 'joint_vel', 'position', 'vector', 'up', 'tilt', 'yaw', 'linear_velocity', 'angular_velocity', 'sensor', 'contact_wrench', 'contact_force', 'action', 'actuator_force', 'target'] as const;
 
 /** The fields each quantity takes besides `quantity`. */
 export const QUANTITY_FIELDS: Record<(typeof QUANTITY_KINDS)[number], readonly string[]> = {
@@ -120,6 +121,7 @@ export const QUANTITY_FIELDS: Record<(typeof QUANTITY_KINDS)[number], readonly s
   angular_velocity: ['body', 'frame'],
   sensor: ['sensor'],
   contact_wrench: ['bodies'],
+  contact_force: ['bodies', 'geoms', 'with'],
   action: [],
   actuator_force: ['actuators'],
   target: ['target'],
@@ -321,6 +323,11 @@ export function compileQuantity(c: QuantityContext, o: Json, path: string): Comp
       const index = Int32Array.from(bodies.flatMap((b) => [0, 1, 2, 3, 4, 5].map((k) => 6 * b + k)));
       return { size: index.length, units: 'N·m,N', source: `cfrc_ext[${c.names.labels('body', bodies)}] (torque, force per body)`, read: gather(slot, index) };
     }
+    case 'contact_force': {
+      const pair = contactPair(c, o, path);
+      const slot = c.slots.slot(pair.signal, 1);
+      return { size: 1, units: 'N', source: `normal contact force between ${pair.label}`, read: (s, out, at) => void (out[at] = s[slot][0]) };
+    }
     case 'action': {
       // The plant's 'ctrl' (what reached the actuators this tick), mapped back onto [-1, 1].
       const slot = c.slots.slot('ctrl', m.nu);
@@ -367,4 +374,48 @@ export function compileSlicedQuantity(c: QuantityContext, o: Json, path: string)
       for (let k = from; k < to; k++) out[at + k - from] = full[k];
     },
   };
+}
+
+/**
+ * The two geom sets of a contact-force term: `bodies` and/or `geoms` on one side, `with` (the
+ * same keys) on the other; without `with`, the ground: the geoms of the world body.
+ */
+export function contactPair(c: QuantityContext, o: Json, path: string): { signal: string; label: string } {
+  const m = c.names.model;
+  const side = (v: Json, p: string): { ids: number[]; label: string } => {
+    if (v.bodies === undefined && v.geoms === undefined) c.r.fail(p, `name 'bodies', 'geoms' or both`);
+    const ids = new Set<number>();
+    const parts: string[] = [];
+    if (v.bodies !== undefined) {
+      const bodies = c.names.ids('body', v.bodies, `${p}.bodies`);
+      for (const b of bodies) {
+        const own = m.geoms.flatMap((g, i) => (g.body === b ? [i] : []));
+        if (own.length === 0) c.r.fail(`${p}.bodies`, `body '${c.names.label('body', b)}' has no geoms, so nothing of it can touch`);
+        own.forEach((g) => ids.add(g));
+      }
+      parts.push(`bodies ${c.names.labels('body', bodies)}`);
+    }
+    if (v.geoms !== undefined) {
+      const list = c.r.array(v.geoms, `${p}.geoms`);
+      if (list.length === 0) c.r.fail(`${p}.geoms`, 'expected at least one geom name');
+      const geoms = list.map((g, k) => c.names.id('geom', g, `${p}.geoms[${k}]`));
+      geoms.forEach((g) => ids.add(g));
+      parts.push(`geoms ${c.names.labels('geom', geoms)}`);
+    }
+    return { ids: [...ids], label: parts.join(' + ') };
+  };
+  const a = side(o, path);
+  let b: { ids: number[]; label: string };
+  if (o.with === undefined) {
+    const ground = m.geoms.flatMap((g, i) => (g.body === 0 ? [i] : []));
+    if (ground.length === 0) c.r.fail(path, `the model ${m.file} has no ground (no geoms on the world body); name the other side with 'with': {"bodies": [...]} or {"geoms": [...]}`);
+    b = { ids: ground, label: 'the ground (world-body geoms)' };
+  } else {
+    const w = c.r.object(o.with, `${path}.with`);
+    c.r.onlyKeys(w, `${path}.with`, ['bodies', 'geoms']);
+    b = side(w, `${path}.with`);
+  }
+  const shared = a.ids.filter((g) => b.ids.includes(g));
+  if (shared.length > 0) c.r.fail(path, `geom ${c.names.label('geom', shared[0])} is on both sides of the contact pair`);
+  return { signal: contactPairSignal(a.ids, b.ids), label: `${a.label} and ${b.label}` };
 }

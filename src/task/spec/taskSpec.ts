@@ -13,6 +13,12 @@ export type FrameRef = { body: string } | { site: string };
 /** Names of joints/bodies/actuators, or '*' for every named one, in model order. */
 export type Names = readonly string[] | '*';
 
+/** One side of a contact pair: the geoms of these bodies and/or these geoms. */
+export interface ContactSide {
+  bodies?: Names;
+  geoms?: readonly string[];
+}
+
 export type Quantity =
   | { quantity: 'joint_pos'; joints: Names }
   | { quantity: 'joint_vel'; joints: Names }
@@ -22,6 +28,7 @@ export type Quantity =
   | { quantity: 'linear_velocity' | 'angular_velocity'; body: string; frame?: 'world' | 'body' }
   | { quantity: 'sensor'; sensor: string }
   | { quantity: 'contact_wrench'; bodies: Names }
+  | ({ quantity: 'contact_force' } & ContactSide & { with?: ContactSide })
   | { quantity: 'action' }
   | { quantity: 'actuator_force'; actuators?: Names }
   | { quantity: 'target'; target: string };
@@ -65,6 +72,7 @@ export type RewardTerm = RewardBase &
     | { type: 'joint_velocity'; joints: Names }
     | { type: 'actuator_force'; actuators?: Names }
     | { type: 'contact_force'; bodies: Names; clip?: readonly [number, number] }
+    | ({ type: 'contact_force'; clip?: readonly [number, number]; with: ContactSide } & ContactSide)
     | { type: 'termination' }
   );
 
@@ -73,7 +81,7 @@ export type RewardType = RewardTerm['type'];
 export type TerminationTerm = { name: string } & (
   | ({ type: 'bounds'; min?: number; max?: number } & Quantity & Sliced)
   | { type: 'non_finite' }
-  | { type: 'contact'; bodies: Names; threshold?: number }
+  | ({ type: 'contact'; threshold?: number; with?: ContactSide } & ContactSide)
 );
 
 export type TerminationType = TerminationTerm['type'];
