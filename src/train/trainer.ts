@@ -256,6 +256,7 @@ export class Trainer {
 
     if (r.abort !== null) {
       this.warn(`episode ${this.counters.episodes + 1} aborted at step ${this.episodeLength}: ${r.abort}; transition dropped`);
+      this.lastAbort = r.abort;
     } else {
       // Learn from what the plant got: the command filter (safety layer) may have clamped or
       // rate-limited the policy's action.
@@ -287,6 +288,8 @@ export class Trainer {
         terms: this.episodeTerms,
       });
     }
+    // Learning would start now, and there is nothing to learn from.
+    if (this.replay.size === 0 && this.counters.steps >= Math.max(1, this.hp.learningStarts)) this.failWithoutTransitions();
     if (this.evalSchedule.due(this.counters.steps) !== null) {
       this.evalSchedule.done(this.counters.steps);
       await this.evaluate(this.options.evalEpisodes);
@@ -331,12 +334,22 @@ export class Trainer {
     let sinceYield = 0;
     while (this.counters.steps < untilSteps && !(signal?.aborted ?? false)) {
       await this.step();
+      if (this.counters.steps >= untilSteps && this.replay.size === 0) this.failWithoutTransitions();
       // Let timers and signal handlers run now and then (env steps are synchronous underneath).
       if (++sinceYield >= 50) {
         sinceYield = 0;
         await new Promise((r) => setImmediate(r));
       }
     }
+  }
+
+  private lastAbort: string | null = null;
+
+  /** A run that never got one transition to learn from is a failure, not a result. */
+  private failWithoutTransitions(): never {
+    throw new NoTransitionsError(
+      `no valid transition in ${this.counters.steps} env steps (${this.counters.episodes} episodes): every step ended the episode with ${this.lastAbort ?? 'no stored transition'}, so there is nothing to learn from. The model diverges from its first step: check the MJCF (timestep, masses, gains, option values such as gravity) and the task's reset state`,
+    );
   }
 
   /** Deterministic-policy episodes on a separate env; emits an 'eval' record. */
@@ -503,4 +516,9 @@ export function existingRunProblem(runDir: string): string | null {
   if (gens.length === 0 && metrics === 0) return null;
   const what = [gens.length > 0 ? `${gens.length} checkpoint generation(s)` : '', metrics > 0 ? `metrics.jsonl (${metrics} bytes)` : ''].filter((x) => x !== '').join(' and ');
   return `run directory ${runDir} already holds a run (${what}): pass --resume to continue it, or choose another --out`;
+}
+
+/** Training got no valid transition at all (every step non-finite). */
+export class NoTransitionsError extends Error {
+  override readonly name = 'NoTransitionsError';
 }
