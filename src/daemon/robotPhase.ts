@@ -106,7 +106,9 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
   const pending: PhaseEvent[] = [];
   let plant: RosPlant | null = null;
   let session: FineTuneSession;
-  let sessionPlant: Plant;
+  // The plant the session runs on: the RosPlant, or a KinematicsPlant over it (a task file),
+  // which holds a MuJoCo model and data that its close() frees (and closes the RosPlant).
+  let sessionPlant: Plant | null = null;
   let sessionRef: FineTuneSession | undefined;
   try {
     plant = RosPlant.open(rcl, plantConfig, {
@@ -155,12 +157,14 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
       ...(deps.onEpisode ? { onEpisode: deps.onEpisode } : {}),
     });
   } catch (err) {
+    await sessionPlant?.close();
     await plant?.close();
     if (ownsContext) rcl.shutdown();
     throw err;
   }
   sessionRef = session;
   const openPlant: RosPlant = plant;
+  const openSessionPlant: Plant = sessionPlant ?? plant;
   logger.info({
     rateHz: config.ros.controlRateHz, robotFraction: 1 - config.switch.simReplayRatio,
     // Which weights act first (the sim agent's, or those a checkpoint kept) and what the robot replay starts with.
@@ -184,12 +188,13 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
     rosCounters: () => openPlant.counters,
     learnedState: () => session.learnedState(),
     robotReplay: () => session.robotReplay.snapshot(),
-    plant: sessionPlant,
+    plant: openSessionPlant,
     async stop() {
       // Installs the learned weights into deps.agent, so the next checkpoint holds them.
       try {
         return (await session.stop()).state;
       } finally {
+        await openSessionPlant.close();
         await openPlant.close();
         if (ownsContext) rcl.shutdown();
       }
