@@ -152,7 +152,7 @@ async function ddsRow(rateHz: number): Promise<Row> {
   const c = plantConfig(rateHz, tag);
   const child: ChildProcess = spawn(process.execPath, [
     join(packageRoot(), 'dist', 'src', 'cli', 'main.js'), 'sim-robot', '--rate', String(publishHz), '--node-name', `bench_robot_${tag}_${process.pid}`,
-    '--joint-states', c.observations[0]!.topic, '--command', c.command.topic, '--estop', `${ns}/${tag}/robot_estop`,
+    '--joint-states', c.observations[0]!.topic, '--command', (c.command as { topic: string }).topic, '--estop', `${ns}/${tag}/robot_estop`,
     '--ready', `${ns}/${tag}/ready`, '--reset-request', `${ns}/${tag}/reset_request`,
   ], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
@@ -180,12 +180,12 @@ async function doubleRow(rateHz: number): Promise<Row> {
   const mujoco = await MujocoPlant.create(join(packageRoot(), 'sim', 'pendulum.xml'), { frameSkip: 1 });
   mujoco.model.opt.timestep = 1 / publishHz;
   let robot = SimulatedRobot.open(rcl, mujoco, {
-    nodeName: `robot_${tag}`, commandTopic: c.command.topic, timing: { mode: 'periodic', periodMs: 1000 / publishHz },
+    nodeName: `robot_${tag}`, commandTopic: (c.command as { topic: string }).topic, timing: { mode: 'periodic', periodMs: 1000 / publishHz },
     jointStates: { topic: c.observations[0]!.topic, joints: ['hinge'], position: 'qpos', velocity: 'qvel' },
   });
   await robot.reset();
   const reopen = (): SimulatedRobot => SimulatedRobot.open(rcl, mujoco, {
-    nodeName: `robot_${tag}`, commandTopic: c.command.topic, timing: { mode: 'periodic', periodMs: 1000 / publishHz },
+    nodeName: `robot_${tag}`, commandTopic: (c.command as { topic: string }).topic, timing: { mode: 'periodic', periodMs: 1000 / publishHz },
     jointStates: { topic: c.observations[0]!.topic, joints: ['hinge'], position: 'qpos', velocity: 'qvel' },
   });
   try {

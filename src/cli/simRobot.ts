@@ -153,6 +153,7 @@ export function simRobotSetup(f: ParsedFlags, config: SacbridgeConfig | null): S
   const cmd = rosPlant?.command;
   const flagTopic = (name: string): string | undefined => f[name] as string | undefined;
   const jointStatesTopic = flagTopic('joint-states') ?? js?.topic ?? '/joint_states';
+  // With actuator groups from --config, the commands come on the groups' topics.
   const commandTopic = flagTopic('command') ?? (cmd?.type === 'std_msgs/msg/Float64MultiArray' ? cmd.topic : f.trajectory === undefined && cmd === undefined ? '/forward_command_controller/commands' : undefined);
   const trajectoryTopic = flagTopic('trajectory') ?? (cmd?.type === 'trajectory_msgs/msg/JointTrajectory' ? cmd.topic : undefined);
   if (cmd?.type === 'geometry_msgs/msg/Twist') throw new UsageError('--config: ros.command.type geometry_msgs/msg/Twist: the stand-in robot takes Float64MultiArray or JointTrajectory commands');
@@ -170,7 +171,7 @@ export function simRobotSetup(f: ParsedFlags, config: SacbridgeConfig | null): S
     friction: parseFactor('friction-scale', f['friction-scale'] as string | undefined),
     gain: parseFactor('gain-scale', f['gain-scale'] as string | undefined),
     latencyTicks: (f['latency-ticks'] as number | undefined) ?? 0,
-    topics: { jointStates: jointStatesTopic, command: commandTopic ?? null, trajectory: trajectoryTopic ?? null, estop: estopTopic, ready: readyTopic, resetRequest: resetRequestTopic, imu: imu?.topic ?? null, odometry: odom?.topic ?? null },
+    topics: { jointStates: jointStatesTopic, command: commandTopic ?? (cmd?.type === 'actuator_groups' ? cmd.groups.map((g) => g.topic).join(',') : null), trajectory: trajectoryTopic ?? null, estop: estopTopic, ready: readyTopic, resetRequest: resetRequestTopic, imu: imu?.topic ?? null, odometry: odom?.topic ?? null },
     robotConfig(plant, rng, redraw) {
       const m = plant.model;
       const joints = jointList ?? hingeAndSlideJoints(plant);
@@ -194,6 +195,7 @@ export function simRobotSetup(f: ParsedFlags, config: SacbridgeConfig | null): S
         ...(odom?.type === 'nav_msgs/msg/Odometry' ? { odometry: { topic: odom.topic, ...odom.signals } } : {}),
         ...(commandTopic !== undefined ? { commandTopic } : {}),
         ...(trajectoryTopic !== undefined ? { trajectory: { topic: trajectoryTopic, joints: cmd?.type === 'trajectory_msgs/msg/JointTrajectory' ? cmd.joints : [...plant.command.names ?? []] } } : {}),
+        ...(cmd?.type === 'actuator_groups' ? { groups: { actuators: cmd.actuators, groups: cmd.groups } } : {}),
         ...(noise > 0 ? { noise: { std: noise, rng } } : {}),
         timing: { mode: 'periodic', periodMs: 1000 / rateHz },
         readyTopic,

@@ -94,11 +94,23 @@ export const schema = {
     command: {
       type: oneOf(
         'Message type of the command sink.',
-        ['std_msgs/msg/Float64MultiArray', 'trajectory_msgs/msg/JointTrajectory', 'geometry_msgs/msg/Twist'] as const,
+        ['std_msgs/msg/Float64MultiArray', 'trajectory_msgs/msg/JointTrajectory', 'geometry_msgs/msg/Twist', 'actuator_groups'] as const,
         'std_msgs/msg/Float64MultiArray',
       ),
       topic: str('Command topic.', '/sacbridge/command', ROS_NAME),
-      jointNames: stringList('Joint names of the command vector, in order (JointTrajectory).', []),
+      jointNames: stringList('Joint names of the command vector, in order (JointTrajectory; with actuator_groups, the actuator names of a task file\'s MJCF, in its order).', []),
+      groups: objectList<{ name: string; type: 'std_msgs/msg/Float64MultiArray' | 'trajectory_msgs/msg/JointTrajectory'; topic: string; joints: string[]; timeFromStart?: number }>(
+        'With type actuator_groups: one ros2_control controller per group, e.g. {"name": "legs", "type": "std_msgs/msg/Float64MultiArray", "topic": "/leg_controller/commands", "joints": ["hip", "knee"]} (forward command controller, data in the joints\' order) or type trajectory_msgs/msg/JointTrajectory on /arm_controller/joint_trajectory (one point of positions, timeFromStart seconds ahead, default one control period). Joints are names from jointNames; every one in exactly one group.',
+        'array of {name, type, topic, joints, timeFromStart?}',
+        [],
+        {
+          name: { check: is.string },
+          type: { check: (v) => (v === 'std_msgs/msg/Float64MultiArray' || v === 'trajectory_msgs/msg/JointTrajectory' ? null : 'must be std_msgs/msg/Float64MultiArray or trajectory_msgs/msg/JointTrajectory') },
+          topic: { check: is.string },
+          joints: { check: is.strings },
+          timeFromStart: { optional: true, check: is.number },
+        },
+      ),
     },
     estopTopic: str('std_msgs/msg/Bool topic: true engages the e-stop.', '/sacbridge/estop', ROS_NAME),
     statusTopic: str('diagnostic_msgs/msg/DiagnosticArray topic the daemon publishes its status on.', '/diagnostics', ROS_NAME),

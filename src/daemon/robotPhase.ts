@@ -277,6 +277,12 @@ export function rosPlantConfigFrom(c: SacbridgeConfig): RosPlantConfig {
       command = { type: r.command.type, topic: r.command.topic, low, high, axes: r.command.jointNames.length ? (r.command.jointNames as (typeof axes)[number][]) : axes.slice(0, low.length) };
       break;
     }
+    case 'actuator_groups':
+      command = {
+        type: r.command.type, low, high, actuators: [...r.command.jointNames],
+        groups: r.command.groups.map((g) => (g.type === 'std_msgs/msg/Float64MultiArray' ? { name: g.name, type: g.type, topic: g.topic, joints: [...g.joints] } : { name: g.name, type: g.type, topic: g.topic, joints: [...g.joints], field: 'positions' as const, timeFromStart: g.timeFromStart ?? 1 / r.controlRateHz })),
+      };
+      break;
   }
   return {
     nodeName: r.nodeName,

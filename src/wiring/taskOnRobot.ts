@@ -6,6 +6,7 @@
  * forces, a sensor the robot does not publish) is refused here, before the robot moves.
  */
 import { KinematicsPlant } from '../plant/mujoco/kinematicsPlant.js';
+import type { ModelInfo } from '../plant/modelInfo.js';
 import type { Plant } from '../plant/plant.js';
 import type { ObservationSource } from '../plant/ros/rosPlantConfig.js';
 import { getTaskDefinition } from '../task/registry.js';
@@ -25,6 +26,7 @@ export async function taskOnRobot(name: string, robot: Plant, observations: read
   if (joints === undefined || joints.type !== 'sensor_msgs/msg/JointState') {
     throw new Error(`task file ${loaded.file} on the robot reads the joint state from a sensor_msgs/msg/JointState mapped to joint_pos and joint_vel, e.g. ros.observations [{"topic": "/joint_states", "type": "sensor_msgs/msg/JointState", "fields": {"joint_pos": "position[joint1,joint2]", "joint_vel": "velocity[joint1,joint2]"}}] with the MJCF joint names`);
   }
+  checkCommandOrder(loaded.file, loaded.model, robot);
   const plant = await KinematicsPlant.create(robot, loaded.modelPath, { joints: joints.joints });
   const task = loaded.definition.create();
   const have = new Map(plant.signals.map((s) => [s.name, s.size]));
@@ -35,4 +37,23 @@ export async function taskOnRobot(name: string, robot: Plant, observations: read
     throw new Error(`task ${task.name} (${loaded.file}) reads ${list.join(', ')}, which neither the robot's topics nor the model's kinematics give; map a topic to that signal name in ros.observations or leave those terms out of the task used on the robot`);
   }
   return { task, plant };
+}
+
+/**
+ * The policy's action i drives the model's actuator i: the robot's command components must be
+ * the model's actuators, in its order (named by actuator or by the joint it drives).
+ */
+function checkCommandOrder(file: string, model: ModelInfo | undefined, robot: Plant): void {
+  if (model === undefined) return;
+  const { size, names } = robot.command;
+  if (size !== model.nu) throw new Error(`task file ${file}: its model ${model.file} has ${model.nu} actuators (${model.actuators.map((a) => a.name).join(', ')}), the robot's command has ${size} components (safety.commandMin/commandMax, ros.command)`);
+  if (names === undefined || names.every((n, i) => n === `u${i}`)) return;
+  names.forEach((n, i) => {
+    const a = model.actuators[i];
+    const joint = a.joint >= 0 ? model.joints[a.joint].name : '';
+    if (n !== a.name && n !== joint) {
+      const at = model.actuators.findIndex((x) => x.name === n || (x.joint >= 0 && model.joints[x.joint].name === n));
+      throw new Error(`task file ${file}: the robot's command component ${i} is '${n}', but the model's actuator ${i} is '${a.name}'${joint !== '' ? ` (joint '${joint}')` : ''}${at >= 0 ? `; '${n}' is actuator ${at}` : ''}: list ros.command.jointNames in the model's actuator order (${model.actuators.map((x) => x.name).join(', ')})`);
+    }
+  });
 }

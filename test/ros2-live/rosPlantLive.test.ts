@@ -103,7 +103,7 @@ test('live: observations from real JointState, Imu, Odometry and Float64MultiArr
 });
 
 test('live: commands arrive as real Float64MultiArray, JointTrajectory and Twist messages', { skip }, async () => {
-  const sinks: RosPlantConfig['command'][] = [
+  const sinks: Exclude<RosPlantConfig['command'], { type: 'actuator_groups' }>[] = [
     { type: 'std_msgs/msg/Float64MultiArray', topic: `${ns}/fwd`, low: [-1, -1], high: [1, 1] },
     { type: 'trajectory_msgs/msg/JointTrajectory', topic: `${ns}/jtc`, joints: ['hip', 'knee'], field: 'positions', timeFromStart: 0.02, low: [-1, -1], high: [1, 1] },
     { type: 'geometry_msgs/msg/Twist', topic: `${ns}/cmd_vel`, axes: ['linear.x', 'angular.z'], low: [-1, -1], high: [1, 1] },

@@ -13,6 +13,7 @@
  * a stamp ahead of this clock counts as age 0 and is counted in `clockSkew`; an unset stamp,
  * 0.0, falls back to the receive time).
  */
+import { groupCommandPublisher, resolveActuatorGroups } from './actuatorGroups.js';
 import type { CommandSpec, Plant, SignalSpec, Signals } from '../plant.js';
 import type {
   BoolMsg, DiagnosticArray, Float64MultiArray, Float64Msg, Imu, JointState, JointTrajectory, KeyValue, Odometry,
@@ -540,6 +541,11 @@ export class RosPlant implements Plant {
   }
 
   private makeCommandPublisher(rcl: RclModule, cmd: CommandSink): (command: Float64Array) => void {
+    if (cmd.type === 'actuator_groups') {
+      const groups = resolveActuatorGroups(cmd.groups, { actuators: cmd.actuators, joints: cmd.actuatorJoints }, 'ros config: command.groups');
+      const publish = groupCommandPublisher(this.node, groups, (q) => qosArg(rcl, q, 'default'));
+      return (c) => { publish(c); this.counters.commandsPublished++; };
+    }
     const qos = { qos: qosArg(rcl, cmd.qos, 'default') };
     const n = cmd.low.length;
     const count = (): void => { this.counters.commandsPublished++; };
@@ -583,6 +589,7 @@ function commandNames(cmd: CommandSink): string[] {
     case 'std_msgs/msg/Float64MultiArray': return cmd.names ?? cmd.low.map((_, i) => `u${i}`);
     case 'trajectory_msgs/msg/JointTrajectory': return [...cmd.joints];
     case 'geometry_msgs/msg/Twist': return [...cmd.axes];
+    case 'actuator_groups': return [...cmd.actuators];
   }
 }
 

@@ -73,7 +73,42 @@ export interface TwistSink extends SinkBase {
   type: 'geometry_msgs/msg/Twist';
   axes: TwistAxis[];
 }
-export type CommandSink = Float64MultiArraySink | JointTrajectorySink | TwistSink;
+interface GroupBase {
+  /** The controller's name, for messages (e.g. 'leg_controller'). */
+  name: string;
+  topic: string;
+  qos?: QosSetting;
+  /** The controller's `joints`, in its order: actuator names or the joints they drive. */
+  joints: string[];
+}
+/** A forward command controller: Float64MultiArray `data` in the group's joint order. */
+export interface ForwardCommandGroup extends GroupBase {
+  type: 'std_msgs/msg/Float64MultiArray';
+}
+/** A joint_trajectory_controller: one point, reached `timeFromStart` seconds after receipt. */
+export interface TrajectoryGroup extends GroupBase {
+  type: 'trajectory_msgs/msg/JointTrajectory';
+  /** Which point field carries the command (default positions). */
+  field?: 'positions' | 'velocities' | 'effort';
+  timeFromStart: number;
+}
+export type ActuatorGroup = ForwardCommandGroup | TrajectoryGroup;
+
+/**
+ * Commands split over ros2_control controllers, one message per actuator group
+ * (src/plant/ros/actuatorGroups.ts): the command vector has one component per actuator, in
+ * `actuators` order (a task file: the MJCF's actuators); groups name them or their joints.
+ */
+export interface ActuatorGroupsSink {
+  type: 'actuator_groups';
+  actuators: string[];
+  /** The joint each actuator drives, so groups may list joint names. */
+  actuatorJoints?: string[];
+  groups: ActuatorGroup[];
+  low: number[];
+  high: number[];
+}
+export type CommandSink = Float64MultiArraySink | JointTrajectorySink | TwistSink | ActuatorGroupsSink;
 
 /** One step of a scripted reset: hold `command` (physical units) for `duration` seconds. */
 export interface ResetStep {
@@ -208,8 +243,18 @@ export function validateRosPlantConfig(c: RosPlantConfig): Map<string, number> {
     addSignal('reward.signal', c.reward.signal ?? 'reward', 1);
   }
   const cmd = c.command;
-  checkTopic('command.topic', cmd.topic);
-  checkQos('command.qos', cmd.qos);
+  if (cmd.type === 'actuator_groups') {
+    if (!Array.isArray(cmd.actuators) || cmd.actuators.length !== cmd.low?.length) fail('command.actuators', `need one name per command component (${String(cmd.low?.length)})`);
+    // Names are resolved where the publishers are made (actuatorGroups.ts), at open.
+    if (!Array.isArray(cmd.groups) || cmd.groups.length === 0) fail('command.groups', 'list at least one group ({name, type, topic, joints})');
+    cmd.groups.forEach((g, i) => {
+      checkTopic(`command.groups[${i}].topic`, g.topic);
+      checkQos(`command.groups[${i}].qos`, g.qos);
+    });
+  } else {
+    checkTopic('command.topic', cmd.topic);
+    checkQos('command.qos', cmd.qos);
+  }
   if (!Array.isArray(cmd.low) || !Array.isArray(cmd.high) || cmd.low.length === 0 || cmd.low.length !== cmd.high.length) {
     fail('command.low/high', 'must be non-empty arrays of equal length');
   }
@@ -233,8 +278,10 @@ export function validateRosPlantConfig(c: RosPlantConfig): Map<string, number> {
       if (new Set(cmd.axes).size !== n) fail('command.axes', 'axes repeat');
       break;
     }
+    case 'actuator_groups':
+      break;
     default:
-      fail('command.type', `unsupported command type '${(cmd as { type: string }).type}' (supported: std_msgs/msg/Float64MultiArray, trajectory_msgs/msg/JointTrajectory, geometry_msgs/msg/Twist)`);
+      fail('command.type', `unsupported command type '${(cmd as { type: string }).type}' (supported: std_msgs/msg/Float64MultiArray, trajectory_msgs/msg/JointTrajectory, geometry_msgs/msg/Twist, actuator_groups)`);
   }
   checkTopic('estop.topic', c.estop?.topic);
   checkQos('estop.qos', c.estop.qos);

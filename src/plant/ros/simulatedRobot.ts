@@ -21,6 +21,8 @@ import type { Rng } from '../../util/rng.js';
 import type { BoolMsg, Float64MultiArray, JointTrajectory } from './messages.js';
 import { headerAt } from './messages.js';
 import type { RclModule, RclNode, RclPublisher } from './rclnodejs.js';
+import { resolveActuatorGroups, subscribeActuatorGroups } from './actuatorGroups.js';
+import type { ActuatorGroup } from './rosPlantConfig.js';
 
 export interface SimulatedRobotConfig {
   nodeName: string;
@@ -46,6 +48,11 @@ export interface SimulatedRobotConfig {
    * joint name (`joints[i]` is command component i), written to the plant as its command.
    */
   trajectory?: { topic: string; joints: string[] };
+  /**
+   * Commands per actuator group, as ros2_control controllers take them (the same groups as
+   * RosPlant's 'actuator_groups' command): the robot steps once every group has delivered.
+   */
+  groups?: { actuators: string[]; actuatorJoints?: string[]; groups: ActuatorGroup[] };
   /** Commands take effect this many steps after they arrive (actuation latency). */
   latencySteps?: number;
   /** Gaussian noise added to every published value. */
@@ -179,7 +186,17 @@ export class SimulatedRobot {
     this.latest = new Float64Array(plant.command.size);
     for (let i = 0; i < this.latest.length; i++) this.latest[i] = Math.min(plant.command.high[i], Math.max(plant.command.low[i], 0));
     this.zero = Float64Array.from(this.latest);
-    if (config.commandTopic === undefined && config.trajectory === undefined) throw new Error('simulated robot: give commandTopic or trajectory (where commands come from)');
+    if (config.commandTopic === undefined && config.trajectory === undefined && config.groups === undefined) throw new Error('simulated robot: give commandTopic, trajectory or groups (where commands come from)');
+    if (config.groups !== undefined) {
+      const g = config.groups;
+      if (g.actuators.length !== this.latest.length) throw new Error(`simulated robot: groups.actuators names ${g.actuators.length} actuators, the plant takes ${this.latest.length} commands`);
+      const resolved = resolveActuatorGroups(g.groups, { actuators: g.actuators, joints: g.actuatorJoints }, 'simulated robot: groups.groups');
+      const assembled = Float64Array.from(this.latest);
+      subscribeActuatorGroups(this.node, resolved, rcl.QoS.profileDefault, assembled, () => this.onCommand(assembled), (message) => {
+        this.stats.rejected++;
+        this.error ??= new Error(`simulated robot: ${message}`);
+      });
+    }
     if (config.commandTopic !== undefined) {
       this.node.createSubscription('std_msgs/msg/Float64MultiArray', config.commandTopic, { qos: rcl.QoS.profileDefault }, (m: Float64MultiArray) => this.onCommand(m.data));
     }
