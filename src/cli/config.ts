@@ -33,7 +33,7 @@ export const configCommand: Command = {
       const { config, origins, warnings } = loadConfig(source);
       for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
       // The start-up checks `run` makes (ports, paths, task, models, ROS): valid means `run` starts.
-      await preflight(config, { origins });
+      await preflight(config, { origins, warn: (w) => process.stderr.write(`warning: ${w}\n`) });
       const set = leaves()
         .filter(({ key, leaf }) => JSON.stringify(getKey(config, key)) !== JSON.stringify(leaf.default))
         .map(({ key }) => [key, origins[key] ?? 'default'] as const);

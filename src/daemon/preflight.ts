@@ -1,7 +1,7 @@
 /**
  * Start-up checks of everything the configuration names outside itself: ports, paths, the
- * task and its models, the state directory, the job module, CURVE key files, real-time rights.
- * (The ROS 2 checks of the robot phase belong with it: they add their issues here.)
+ * task and its models, the state directory, the job module, CURVE key files, real-time rights,
+ * and for a robot phase ROS 2 and its topics (rosPreflight.ts).
  * `sacbridge run` runs them before it starts anything and `sacbridge config check`
  * runs the same ones, so "valid" means `run` starts. Each problem names the key, its value,
  * where the value came from and what would be valid; the CLI exits 78 (EX_CONFIG) on them, so
@@ -20,6 +20,7 @@ import { simEnvOptions, simTask } from '../wiring/configOptions.js';
 import { loadCurveServerKeys } from '../zmq/security.js';
 import { JOBS } from './jobs.js';
 import { checkThreadSettings } from './realtimePreflight.js';
+import { absentWarning, rosPreflightProblems, type RosPreflightDeps } from './rosPreflight.js';
 import { resolveStateDir } from './stateDir.js';
 
 /** Filesystems a state directory may never live on (statfs f_type): proc, sysfs, cgroup, debugfs... */
@@ -37,6 +38,10 @@ const PSEUDO_FILESYSTEMS: ReadonlyMap<number, string> = new Map([
 export interface PreflightOptions {
   origins?: Record<string, Origin>;
   env?: NodeJS.ProcessEnv;
+  /** How the ROS 2 checks reach ROS (tests: the in-memory graph); default the real environment. */
+  ros?: RosPreflightDeps;
+  /** Told of what could still come right by itself (a robot topic not on the graph yet). */
+  warn?: (message: string) => void;
 }
 
 /** Every start-up problem of `config` (empty when `run` can start). */
@@ -57,6 +62,9 @@ export async function preflightProblems(config: SacbridgeConfig, options: Prefli
     if (!(err instanceof ConfigError)) throw err;
     for (const i of err.issues) add(i.key, i.value, i.reason);
   }
+  const ros = await rosPreflightProblems(config, { ...options.ros, origins: options.origins ?? {} });
+  issues.push(...ros.issues);
+  if (ros.absent.length > 0) options.warn?.(`${absentWarning(config, ros.absent)}: ${ros.absent.join(', ')}`);
   return issues;
 }
 

@@ -1,11 +1,11 @@
 /**
  * Start-up checks of a configuration that leads to a robot phase: the ROS 2 environment,
  * rclnodejs, the ros.* keys and, where the graph already shows them, the topics and their types.
- * Found at start, not at the gate after all of sim training. What cannot come right by itself is
- * a configuration error (exit 78 naming the key); a topic nobody publishes yet is a loud warning
- * (the robot may start later).
+ * Found at start, not at the gate after all of sim training; `sacbridge config check` runs them
+ * too (through preflight.ts). What cannot come right by itself is a configuration error (exit 78
+ * naming the key); a topic nobody publishes yet is a loud warning (the robot may start later).
  */
-import { ConfigError, type ConfigIssue } from '../config/load.js';
+import { ConfigError, type ConfigIssue, type Origin } from '../config/load.js';
 import type { SacbridgeConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { loadRclnodejs, rosEnvironmentProblem, type RclModule, type RosEnvironmentCheck } from '../plant/ros/rclnodejs.js';
@@ -19,6 +19,17 @@ export interface RosPreflightDeps {
   loadRcl?: () => Promise<RclModule>;
   /** How long to let discovery find the graph's topics (ms, default 1500). */
   discoveryMs?: number;
+  /** Where each key's value came from (loadConfig's origins), for the issues. */
+  origins?: Record<string, Origin>;
+}
+
+/** What the checks found: problems (each a configuration error) and topics not on the graph yet. */
+export interface RosPreflightResult {
+  issues: ConfigIssue[];
+  /** `topic (type, key)` of each expected topic nobody has announced yet. */
+  absent: string[];
+  /** How many topics were checked (0 when there is no robot phase or the checks stopped early). */
+  checked: number;
 }
 
 /** A topic the robot phase uses, the type it expects there, and the key that names it. */
@@ -28,25 +39,45 @@ interface ExpectedTopic {
   type: string;
 }
 
-function issue(key: string, value: unknown, reason: string): ConfigIssue {
-  return { key, value, origin: 'unknown', reason };
-}
-
 /** Throws ConfigError naming the key when the robot phase cannot work; warns where it could come right later. */
 export async function rosPreflight(config: SacbridgeConfig, logger: Logger, deps: RosPreflightDeps = {}): Promise<void> {
-  if (config.switch.mode === 'never' || !config.ros.enabled) return;
-  const why = `the robot phase (switch.mode = ${config.switch.mode})`;
-  let loadRcl = deps.loadRcl;
-  if (loadRcl === undefined) {
-    const problem = rosEnvironmentProblem(deps.rosCheck);
-    if (problem !== null) throw new ConfigError([issue('ros.enabled', true, `${why} needs ROS 2 here: ${problem}`)]);
-    loadRcl = () => loadRclnodejs(deps.rosCheck);
-  }
+  const r = await rosPreflightProblems(config, deps);
+  if (r.issues.length > 0) throw new ConfigError(r.issues);
+  if (r.absent.length > 0) logger.warn({ topics: r.absent }, absentWarning(config, r.absent));
+  else if (r.checked > 0) logger.info({ topics: r.checked }, 'ROS 2 check: every topic of the robot phase is on the graph with the expected type');
+}
+
+/** The warning about topics not on the graph yet. */
+export function absentWarning(config: SacbridgeConfig, absent: readonly string[]): string {
+  return `ROS 2 check: ${absent.length} topic(s) of ${robotPhase(config)} are not on the graph yet; the robot phase waits for them`;
+}
+
+function robotPhase(config: SacbridgeConfig): string {
+  return `the robot phase (switch.mode = ${config.switch.mode})`;
+}
+
+/** Every problem of the robot phase's ROS 2 side, without throwing (none when there is no robot phase). */
+export async function rosPreflightProblems(config: SacbridgeConfig, deps: RosPreflightDeps = {}): Promise<RosPreflightResult> {
+  const none: RosPreflightResult = { issues: [], absent: [], checked: 0 };
+  if (config.switch.mode === 'never' || !config.ros.enabled) return none;
+  const issue = (key: string, value: unknown, reason: string): ConfigIssue => ({ key, value, reason, origin: originOf(key, deps.origins) });
+  const why = robotPhase(config);
+  // The keys and the environment are independent problems: both are reported.
+  const issues: ConfigIssue[] = [];
   try {
     validateRosPlantConfig(rosPlantConfigFrom(config));
   } catch (err) {
-    throw new ConfigError([issue('ros', '(the ros.* keys)', (err as Error).message)]);
+    const { key, reason } = configKeyOf((err as Error).message);
+    issues.push(issue(key, key === 'ros' ? '(the ros.* keys)' : valueOf(config, key), reason));
   }
+  let loadRcl = deps.loadRcl;
+  if (loadRcl === undefined) {
+    const problem = rosEnvironmentProblem(deps.rosCheck);
+    if (problem !== null) issues.push(issue('ros.enabled', true, `${why} needs ROS 2 here: ${problem}`));
+    loadRcl = () => loadRclnodejs(deps.rosCheck);
+  }
+  // The graph is only asked with valid keys and a usable ROS 2 (never load rclnodejs without it).
+  if (issues.length > 0) return { ...none, issues };
   const r = config.ros;
   const expected: ExpectedTopic[] = [
     ...r.observations.map((o, i) => ({ key: `ros.observations[${i}].topic`, topic: o.topic, type: o.type })),
@@ -74,19 +105,64 @@ export async function rosPreflight(config: SacbridgeConfig, logger: Logger, deps
     node.destroy();
     if (ownsContext) rcl.shutdown();
   }
-  const wrong: ConfigIssue[] = [];
-  const absent: ExpectedTopic[] = [];
+  const absent: string[] = [];
   for (const e of expected) {
     const types = graph.get(e.topic);
-    if (types === undefined) absent.push(e);
-    else if (!types.includes(e.type)) wrong.push(issue(e.key, e.topic, `the ROS graph carries ${types.join(', ')} on ${e.topic}, ${why} expects ${e.type}`));
+    if (types === undefined) absent.push(`${e.topic} (${e.type}, ${e.key})`);
+    else if (!types.includes(e.type)) issues.push(issue(e.key, e.topic, `the ROS graph carries ${types.join(', ')} on ${e.topic}, ${why} expects ${e.type}: publish ${e.type} there or point ${e.key} at the topic that carries it`));
   }
-  if (wrong.length > 0) throw new ConfigError(wrong);
-  if (absent.length > 0) {
-    logger.warn({ topics: absent.map((e) => `${e.topic} (${e.type}, ${e.key})`) }, `ROS 2 check: ${absent.length} topic(s) of ${why} are not on the graph yet; the robot phase waits for them`);
-  } else {
-    logger.info({ topics: expected.length }, 'ROS 2 check: every topic of the robot phase is on the graph with the expected type');
+  return { issues, absent, checked: expected.length };
+}
+
+/** The origin of `key`, or of the list it is an element of (ros.observations[0].topic -> ros.observations). */
+function originOf(key: string, origins: Record<string, Origin> | undefined): Origin | 'unknown' {
+  if (origins === undefined) return 'unknown';
+  return origins[key] ?? origins[key.replace(/\[.*$/, '')] ?? 'unknown';
+}
+
+/** The value at a configuration key such as ros.observations[0].topic (undefined when absent). */
+function valueOf(config: SacbridgeConfig, key: string): unknown {
+  let v: unknown = config;
+  for (const part of key.split(/\.|\[|\]\.?/).filter((p) => p !== '')) {
+    if (typeof v !== 'object' || v === null) return undefined;
+    v = (v as Record<string, unknown>)[part];
   }
+  return v;
+}
+
+/**
+ * The daemon's configuration key behind a robot-phase configuration error: the plant's own
+ * names (validateRosPlantConfig: "ros config: observations[0].topic: ...") map back to the
+ * ros.* / safety.* keys they are made from; the daemon's mapping names its keys itself.
+ */
+export function configKeyOf(message: string): { key: string; reason: string } {
+  const plant = /^ros config: ([^:]+): ([\s\S]*)$/.exec(message);
+  if (plant !== null) {
+    const [, k, reason] = plant as unknown as [string, string, string];
+    const obs = /^observations\[(\d+)\](?:\.(topic|qos|type))?/.exec(k);
+    const key = obs !== null
+      ? `ros.observations[${obs[1]}].${obs[2] ?? 'fields'}`
+      : k === 'nodeName' ? 'ros.nodeName'
+      : k === 'controlPeriod' || k === 'command.timeFromStart' ? 'ros.controlRateHz'
+      : k.startsWith('reward.') ? 'ros.rewardTopic'
+      : k === 'command.topic' || k === 'command.qos' ? 'ros.command.topic'
+      : k === 'command.type' || k === 'command.field' ? 'ros.command.type'
+      : /^command\.(names|joints|axes)/.test(k) ? 'ros.command.jointNames'
+      : k.startsWith('command.low') ? 'safety.commandMin'
+      : k.startsWith('estop') ? 'ros.estopTopic'
+      : k.startsWith('status.') ? 'ros.statusTopic'
+      : k === 'phaseTopic' ? 'ros.phaseTopic'
+      : k.startsWith('reset.steps') ? 'ros.reset.script'
+      : k === 'reset.topic' ? 'ros.reset.readyTopic'
+      : k === 'reset.requestTopic' ? 'ros.reset.requestTopic'
+      : 'ros';
+    // Where one key is made into several of the plant's, the plant's name says which part.
+    const detail = /^(reset\.steps|command\.(low|axes\[)|observations\[\d+\]\.(signals|joints))/.test(k) ? `${k}: ` : '';
+    return { key, reason: key === 'ros' ? message : `${detail}${reason}` };
+  }
+  const own = /^((?:ros|safety|switch)\.[\w.[\]]+?)(?: = (?:"(?:[^"\\]|\\.)*"|[^:"]*)| \/ [\w.]+)?: ([\s\S]*)$/.exec(message);
+  if (own !== null) return { key: own[1]!, reason: own[2]! };
+  return { key: 'ros', reason: message };
 }
 
 /** A relative topic name under the node's namespace, as ROS 2 resolves it. */
