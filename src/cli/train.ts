@@ -11,6 +11,7 @@ import { envInfo, sacHyperparameters, safetyFilterFor, simEnvOptions } from '../
 import { BACKEND_FLAG, parseFlags, UsageError, type FlagSpecs } from './args.js';
 import type { Command } from './command.js';
 import { ProgressReporter } from './progress.js';
+import { replayRecording } from '../ui/replay.js';
 
 const flags: FlagSpecs = {
   task: { kind: 'string', value: 'NAME|FILE', help: `task to train: a name (default ${DEFAULT_TASK}; see 'sacbridge tasks'), a task file (.json) or a task module (.mjs)` },
@@ -130,6 +131,8 @@ export const trainCommand: Command = {
     if (f.resume === true) {
       progress.line(trainer.counters.steps > 0 ? `resumed at step ${trainer.counters.steps} (${trainer.counters.updates} updates)` : `no checkpoint in ${trainer.checkpointDir}: starting a new run`);
     }
+    // The first episode of each evaluation round, for `sacbridge view RUN_DIR` and its 3D view.
+    trainer.onEvaluationEpisode(replayRecording(runDir, task, (m) => progress.line(m)));
     trainer.onMetrics((r) => {
       if (r.type === 'eval') progress.line(`eval at step ${r.step}: mean return ${r.mean_return.toFixed(2)} ± ${r.std_return.toFixed(2)} over ${r.returns.length} episodes`);
     });

@@ -7,7 +7,7 @@ import { ReplayBuffer } from '../agent/replayBuffer.js';
 import { SoftActorCritic, resolveHyperparameters, type SacHyperparameters, type SacMetrics } from '../agent/sac.js';
 import type { Env, StepResult } from '../env/env.js';
 import type { Plant } from '../plant/plant.js';
-import { evaluatePolicy } from './evaluation.js';
+import { returnStats, runEpisode } from './evaluation.js';
 import { Schedule } from './schedule.js';
 import { Rng } from '../util/rng.js';
 import { decodeTrainingSnapshot, encodeTrainingSnapshot, type RobotSnapshot, type TrainingCounters, type TrainingSnapshot } from './trainingState.js';
@@ -26,6 +26,21 @@ import { decodeTrainingSnapshot, encodeTrainingSnapshot, type RobotSnapshot, typ
  * the saved env RNG). `checkpoint()` may be called any time (e.g. on SIGTERM); the episode in
  * progress is then restarted on resume.
  */
+
+/** An evaluation episode about to run: its env, its index in the round, the training steps so far. */
+export interface EvaluationEpisode {
+  readonly env: Env;
+  readonly index: number;
+  readonly step: number;
+}
+
+/** Sees one evaluation episode: the plant after its reset (null) and after each step, then its return. */
+export interface EpisodeWatch {
+  observe?(step: StepResult | null): void;
+  done?(ret: number): void | Promise<void>;
+}
+
+export type EvaluationListener = (episode: EvaluationEpisode) => EpisodeWatch | null;
 
 /** Builds the training or evaluation env; the trainer closes it. */
 export type EnvFactory = (seed: number) => Promise<Env>;
@@ -115,6 +130,7 @@ export class Trainer {
   private readonly evalSchedule: Schedule;
   private readonly checkpointSchedule: Schedule;
   private readonly transitionListeners = new Set<TransitionListener>();
+  private readonly evaluationListeners = new Set<EvaluationListener>();
   private updateSums = new Map<string, number>();
   private updateCount = 0;
   private rateMark = { time: performance.now(), steps: 0 };
@@ -355,7 +371,19 @@ export class Trainer {
   /** Deterministic-policy episodes on a separate env; emits an 'eval' record. */
   async evaluate(episodes: number): Promise<number> {
     if (this.evalEnv === null) this.evalEnv = await this.makeEnv(this.seed + SEED_OFFSETS.evalEnv);
-    const { returns, mean, std } = await evaluatePolicy(this.evalEnv, this.agent, episodes);
+    if (!(Number.isInteger(episodes) && episodes >= 1)) throw new Error(`evaluation: episodes must be an integer >= 1, got ${episodes}`);
+    const env = this.evalEnv;
+    const returns: number[] = [];
+    for (let index = 0; index < episodes; index++) {
+      const watches = [...this.evaluationListeners].map((l) => l({ env, index, step: this.counters.steps })).filter((w): w is EpisodeWatch => w !== null);
+      const observe = (r: StepResult | null): void => {
+        for (const w of watches) w.observe?.(r);
+      };
+      const ret = await runEpisode(env, this.agent, true, watches.length === 0 ? {} : { observe });
+      for (const w of watches) await w.done?.(ret);
+      returns.push(ret);
+    }
+    const { mean, std } = returnStats(returns);
     this.counters.evaluations++;
     this.lastEvalReturn = mean;
     this.emit({ type: 'eval', step: this.counters.steps, mean_return: mean, std_return: std, returns, time: new Date().toISOString() });
@@ -430,6 +458,15 @@ export class Trainer {
   onTransition(listener: TransitionListener): () => void {
     this.transitionListeners.add(listener);
     return () => this.transitionListeners.delete(listener);
+  }
+
+  /**
+   * Watch the evaluation episodes (e.g. to record replays): `listener` is asked before each
+   * episode and may return what sees its steps and its return. Returns the unsubscribe function.
+   */
+  onEvaluationEpisode(listener: EvaluationListener): () => void {
+    this.evaluationListeners.add(listener);
+    return () => this.evaluationListeners.delete(listener);
   }
 
   /** Adopt a decoded checkpoint (from `path`, for messages). */

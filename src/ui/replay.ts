@@ -1,6 +1,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Plant } from '../plant/plant.js';
+import type { EvaluationListener } from '../train/trainer.js';
 import { MujocoPlant } from '../plant/mujoco/mujocoPlant.js';
 import { writeFileAtomic } from '../util/atomicFile.js';
 import { bodyPoses } from './scene.js';
@@ -81,6 +82,28 @@ export class ReplayRecorder {
     for (const old of all.slice(0, Math.max(0, all.length - REPLAYS_KEPT))) await rm(join(dir, old), { force: true });
     return file;
   }
+}
+
+/**
+ * A Trainer evaluation listener (Trainer.onEvaluationEpisode) keeping the first episode of each
+ * evaluation round as RUN_DIR/replays/eval-STEP.json, as the daemon does. A replay that cannot
+ * be written costs the replay, said through `warn`, never the run.
+ */
+export function replayRecording(runDir: string, task: string, warn: (message: string) => void): EvaluationListener {
+  return ({ env, index, step }) => {
+    const recorder = index === 0 ? ReplayRecorder.for(env.plant, task) : null;
+    if (recorder === null) return null;
+    return {
+      observe: (r) => recorder.frame(r?.reward ?? 0),
+      done: async (ret) => {
+        try {
+          await recorder.save(runDir, step, ret);
+        } catch (err) {
+          warn(`evaluation replay not saved: ${(err as Error).message}`);
+        }
+      },
+    };
+  };
 }
 
 /** Replay files of a run, oldest first. */

@@ -159,6 +159,7 @@ async function playReplay(name: string): Promise<void> {
   stopReplay();
   const data = (await (await fetch(`/api/replays/${encodeURIComponent(name)}`)).json()) as Replay;
   document.body.dataset.replayFrames = String(data.poses.length);
+  view?.frame(data.poses);
   await new Promise<void>((resolve) => {
     const r = { data, frame: 0, timer: 0 };
     replay = r;
@@ -209,6 +210,8 @@ function connect(): void {
 }
 
 async function main(): Promise<void> {
+  // A video frame is the 3D view alone.
+  if (params.has('still')) document.body.classList.add('still');
   const sceneRes = await fetch('/api/scene');
   if (sceneRes.ok) view = new RobotView($('scene'), (await sceneRes.json()) as Scene);
   else $('scene').textContent = ((await sceneRes.json()) as { error: string }).error;
@@ -232,6 +235,7 @@ const api = {
     const names = name === 'latest' ? await loadReplays() : [name];
     const data = (await (await fetch(`/api/replays/${encodeURIComponent(names[names.length - 1] ?? '')}`)).json()) as Replay;
     stepping = data;
+    view?.frame(data.poses);
     return { frames: data.poses.length, dt: data.dt };
   },
   showFrame(i: number): void {

@@ -50,38 +50,51 @@ export class RobotView {
     requestAnimationFrame(tick);
   }
 
-  /** Place every body; `poses` holds 7 numbers per body. The first poses frame the camera. */
+  /** Place every body; `poses` holds 7 numbers per body. The first poses frame the camera, unless framed already. */
   setPoses(poses: ArrayLike<number>): void {
+    this.place(poses);
+    if (!this.framed) this.frame([poses]);
+    this.dirty = true;
+  }
+
+  private place(poses: ArrayLike<number>): void {
     const n = Math.min(this.bodies.length, Math.floor(poses.length / 7));
     for (let b = 0; b < n; b++) {
       const g = this.bodies[b]!;
       g.position.set(poses[7 * b]!, poses[7 * b + 1]!, poses[7 * b + 2]!);
       g.quaternion.set(poses[7 * b + 4]!, poses[7 * b + 5]!, poses[7 * b + 6]!, poses[7 * b + 3]!);
     }
-    if (!this.framed) this.frame();
-    this.dirty = true;
   }
 
   private framed = false;
 
-  /** Aim at the robot's bounding box (planes left out: they are drawn large), seen from the front (-y). */
-  private frame(): void {
+  /**
+   * Aim at the box the robot fills over `frames` (a whole replay: everywhere it goes; live: its
+   * first pose, with room around it), planes left out (they are drawn large), seen from the
+   * front (-y). The bodies stay where the last frame put them until the next setPoses.
+   */
+  frame(frames: readonly ArrayLike<number>[]): void {
     this.framed = true;
     const box = new THREE.Box3();
-    for (const g of this.bodies) {
-      g.updateMatrixWorld(true);
-      for (const child of g.children) if (!(child instanceof THREE.Mesh && child.geometry instanceof THREE.PlaneGeometry)) box.expandByObject(child);
+    const step = Math.max(1, Math.floor(frames.length / 60));
+    for (let i = 0; i < frames.length; i += step) {
+      this.place(frames[i]!);
+      for (const g of this.bodies) {
+        g.updateMatrixWorld(true);
+        for (const child of g.children) if (!(child instanceof THREE.Mesh && child.geometry instanceof THREE.PlaneGeometry)) box.expandByObject(child);
+      }
     }
     if (box.isEmpty()) return;
     const centre = box.getCenter(new THREE.Vector3());
-    // The robot may swing or walk beyond its first pose: leave room around it.
+    // Live, the robot may swing or walk beyond its first pose: leave room around it.
     const radius = Math.max(box.getSize(new THREE.Vector3()).length(), 0.1);
-    const d = (1.4 * radius) / Math.tan((this.camera.fov * Math.PI) / 360);
-    this.camera.position.set(centre.x + 0.3 * d, centre.y - d, centre.z + 0.3 * d);
+    const d = ((frames.length > 1 ? 0.9 : 1.4) * radius) / Math.tan((this.camera.fov * Math.PI) / 360);
+    this.camera.position.set(centre.x + 0.3 * d, centre.y - d, centre.z + 0.5 * d);
     this.camera.lookAt(centre);
     this.camera.near = d / 100;
     this.camera.far = d * 100;
     this.camera.updateProjectionMatrix();
+    this.dirty = true;
   }
 
   /** Draw now rather than at the next animation frame (for frame-by-frame capture). */
