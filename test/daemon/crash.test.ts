@@ -22,6 +22,7 @@ test(`SIGKILL at ${KILLS} random moments of SAC training: every restart resumes 
     seed: 6,
     minAliveMs: 400,
     maxAliveMs: 2500,
+    checkpointEverySteps: 20,
     args: [
       ...TINY_SAC,
       '--metrics.enabled', 'false',
@@ -41,6 +42,9 @@ test(`SIGKILL at ${KILLS} random moments of SAC training: every restart resumes 
     restoredSteps: r.map((x) => x.restoredSteps),
     restoredReplay: r.map((x) => x.restoredReplay),
     killsMidCheckpoint: report.killsMidCheckpoint,
+    lostSteps: r.map((x) => x.lostSteps),
+    maxLostSteps: report.maxLostSteps,
+    tempFilesAtEnd: report.tempFilesAtEnd,
     checkpointsVerified: report.checkpointsVerified,
     meanStartMs: Math.round(r.reduce((s, x) => s + x.startMs, 0) / r.length),
     finalSteps: report.finalSteps,
@@ -49,6 +53,7 @@ test(`SIGKILL at ${KILLS} random moments of SAC training: every restart resumes 
   assert.equal(r.length, KILLS + 1);
   assert.equal(report.finalExitCode, 0);
   assert.equal(report.tempFilesAtEnd, 0, 'a clean stop leaves no temporary file');
+  assert.ok(r.slice(0, KILLS).filter((x) => x.stepsAtKill >= 0).length >= KILLS / 2, 'the lost steps were measured for most kills');
   assert.ok(report.finalSteps > r[r.length - 1]!.restoredSteps, 'the final SIGTERM wrote a newer checkpoint');
   assert.ok(r[r.length - 1]!.restoredSteps > 0, 'progress survived the kills');
   for (let i = 1; i < r.length; i++) {

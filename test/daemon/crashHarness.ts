@@ -5,7 +5,7 @@ import { listGenerations, readGeneration } from '../../src/agent/checkpoint.js';
 import type { JobStatus } from '../../src/daemon/job.js';
 import { StateDir } from '../../src/daemon/stateDir.js';
 import { Rng } from '../../src/util/rng.js';
-import { msgIs, sleep, spawnDaemon } from './helpers.js';
+import { controlCall, msgIs, sleep, spawnDaemon } from './helpers.js';
 
 /**
  * The crash test harness (issue 6, item 4): start the real daemon, SIGKILL it at random moments,
@@ -21,7 +21,11 @@ import { msgIs, sleep, spawnDaemon } from './helpers.js';
  *   - no temporary file of an earlier process survives the restart (in the state directory,
  *     the run directory and the checkpoint root: names carry the writer's pid);
  *   - job counters never go back; the replay buffer holds at least what it held at the
- *     previous restart (i.e. what the last checkpoint held).
+ *     previous restart (i.e. what the last checkpoint held);
+ *   - no checkpoint the killed process logged as written is lost (the restore is at least as
+ *     new), and the steps lost are measured: the killed process's steps by its last answer to a
+ *     control `status` (polled every 100 ms, so the kill moment stays random) minus the steps
+ *     restored; with `checkpointEverySteps` they may not exceed one interval.
  */
 
 export interface CrashTestOptions {
@@ -35,6 +39,8 @@ export interface CrashTestOptions {
   minAliveMs: number;
   maxAliveMs: number;
   readyTimeoutMs?: number;
+  /** The daemon's daemon.checkpointEverySteps: the most steps a kill may lose. */
+  checkpointEverySteps?: number;
 }
 
 export interface CheckpointInspection {
@@ -55,6 +61,12 @@ export interface CrashRound {
   tornCheckpoints: number;
   aliveMs: number;
   startMs: number;
+  /** Steps of the last checkpoint this round's process logged as written before the kill (0: none). */
+  lastWrittenSteps: number;
+  /** Steps this round's process reported (control status) last before the kill; -1 when it never answered. */
+  stepsAtKill: number;
+  /** stepsAtKill minus the steps the next start restored (a lower bound: steps between that answer and the kill are not seen). */
+  lostSteps: number;
 }
 
 export interface CrashReport {
@@ -67,6 +79,8 @@ export interface CrashReport {
   checkpointsVerified: number;
   corruptCheckpoints: number;
   killsMidCheckpoint: number;
+  /** The most steps one kill lost (see CrashRound.lostSteps). */
+  maxLostSteps: number;
   finalSteps: number;
   finalExitCode: number | null;
 }
@@ -174,18 +188,46 @@ export async function runCrashTest(o: CrashTestOptions): Promise<CrashReport> {
     prevReplay = restoredReplay;
     return { d, before, restoredSteps, restoredReplay, startMs };
   };
+  // What the previous round's process reached, checked against the next start's restore.
+  let killed: { lastWrittenSteps: number; stepsAtKill: number } | null = null;
+  const settle = (round: number, restoredSteps: number): { lastWrittenSteps: number; stepsAtKill: number; lostSteps: number } => {
+    if (killed === null) return { lastWrittenSteps: 0, stepsAtKill: -1, lostSteps: 0 };
+    assert.ok(restoredSteps >= killed.lastWrittenSteps, `round ${round}: the killed process logged a checkpoint at ${killed.lastWrittenSteps} steps, the restart restored ${restoredSteps}`);
+    const lostSteps = killed.stepsAtKill < 0 ? 0 : Math.max(0, killed.stepsAtKill - restoredSteps);
+    if (o.checkpointEverySteps !== undefined) {
+      assert.ok(lostSteps <= o.checkpointEverySteps, `round ${round}: ${lostSteps} steps lost (at ${killed.stepsAtKill} when killed, ${restoredSteps} restored), more than one checkpoint interval (${o.checkpointEverySteps})`);
+    }
+    return { ...killed, lostSteps };
+  };
   for (let round = 1; round <= o.kills; round++) {
     const { d, before, restoredSteps, restoredReplay, startMs } = await start(round);
+    if (round > 1) Object.assign(rounds[rounds.length - 1]!, settle(round, restoredSteps));
+    const control = d.logs.find(msgIs('ZeroMQ sockets bound'))?.control;
+    let stepsAtKill = -1;
+    let polling = typeof control === 'string';
+    const poller = (async () => {
+      while (polling) {
+        const r = await controlCall(control as string, 'status').catch(() => null);
+        const steps = (r?.result?.jobStatus as { envSteps?: unknown } | undefined)?.envSteps;
+        if (polling && typeof steps === 'number') stepsAtKill = steps;
+        await sleep(100);
+      }
+    })();
     const aliveMs = Math.round(rng.range(o.minAliveMs, o.maxAliveMs));
     await sleep(aliveMs);
     d.child.kill('SIGKILL');
+    polling = false;
     const exit = await d.exit;
+    await poller;
     assert.equal(exit.signal, 'SIGKILL', `round ${round}: the daemon died of something else: ${JSON.stringify(exit)} ${d.stderr.join('')}`);
-    rounds.push({ round, expectedSteps: before.newestSteps, restoredSteps, restoredReplay, tornCheckpoints: before.torn, aliveMs, startMs });
+    const written = d.logs.filter(msgIs('checkpoint written')).map((l) => Number(l.steps));
+    killed = { lastWrittenSteps: written.length > 0 ? Math.max(...written) : 0, stepsAtKill };
+    rounds.push({ round, expectedSteps: before.newestSteps, restoredSteps, restoredReplay, tornCheckpoints: before.torn, aliveMs, startMs, lastWrittenSteps: 0, stepsAtKill: -1, lostSteps: 0 });
   }
   // A last clean run: resume, then SIGTERM must exit 0 with a final checkpoint.
   const last = await start(o.kills + 1);
-  rounds.push({ round: o.kills + 1, expectedSteps: last.before.newestSteps, restoredSteps: last.restoredSteps, restoredReplay: last.restoredReplay, tornCheckpoints: last.before.torn, aliveMs: 0, startMs: last.startMs });
+  if (rounds.length > 0) Object.assign(rounds[rounds.length - 1]!, settle(o.kills + 1, last.restoredSteps));
+  rounds.push({ round: o.kills + 1, expectedSteps: last.before.newestSteps, restoredSteps: last.restoredSteps, restoredReplay: last.restoredReplay, tornCheckpoints: last.before.torn, aliveMs: 0, startMs: last.startMs, lastWrittenSteps: 0, stepsAtKill: -1, lostSteps: 0 });
   await sleep(o.minAliveMs);
   last.d.child.kill('SIGTERM');
   const exit = await last.d.exit;
@@ -200,6 +242,7 @@ export async function runCrashTest(o: CrashTestOptions): Promise<CrashReport> {
     checkpointsVerified: checkpointsVerified + after.verified,
     corruptCheckpoints: 0,
     killsMidCheckpoint: rounds.filter((r) => r.tornCheckpoints > 0).length,
+    maxLostSteps: Math.max(0, ...rounds.map((r) => r.lostSteps)),
     finalSteps: after.newestSteps,
     finalExitCode: exit.code,
   };
