@@ -10,7 +10,7 @@ import type { BrowserContext } from 'playwright-core';
  */
 export const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
 
-export const CHROMIUM_HOW_TO = 'install Chromium (Debian/Ubuntu: `sudo apt install chromium`; Fedora: `sudo dnf install chromium`) or name a Chromium or Chrome binary with SACBRIDGE_CHROMIUM=PATH';
+export const CHROMIUM_HOW_TO = 'install Chromium (Debian/Ubuntu: `sudo apt install chromium`; Fedora: `sudo dnf install chromium`) or name a Chromium or Chrome binary with SACBRIDGE_CHROMIUM=PATH (docs/ui.md)';
 
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-swiftshader'];
 
