@@ -87,12 +87,11 @@ function drawCharts(): void {
 const KNOWN = new Set(['episode', 'update', 'eval']);
 function addRecords(rs: Rec[]): void {
   records.push(...rs);
-  // A live daemon sends its events (phase changes, safety) itself; a finished run's come from its records.
-  if (!live) {
-    for (const r of rs) {
-      if (r.type !== undefined && !KNOWN.has(r.type)) event('record', `${r.type} at step ${r.step ?? '?'}${describe(r)}`);
-      else if (r.type === 'episode') safetyEvents(r);
-    }
+  // Checkpoints, resumes, warnings: events from the records. Safety events: a live daemon sends
+  // them itself (as they happen); a finished run's come from its robot episodes' counters.
+  for (const r of rs) {
+    if (r.type !== undefined && !KNOWN.has(r.type)) event('record', `${r.type} at step ${r.step ?? '?'}${describe(r)}`);
+    else if (r.type === 'episode' && !live) safetyEvents(r);
   }
   // An evaluation records a replay (RUN_DIR/replays/): offer it.
   if (document.body.dataset.ready === 'true' && rs.some((r) => r.type === 'eval')) {
