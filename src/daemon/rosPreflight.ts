@@ -10,7 +10,11 @@ import type { SacbridgeConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { loadRclnodejs, rosEnvironmentProblem, type RclModule, type RosEnvironmentCheck } from '../plant/ros/rclnodejs.js';
 import { READY_TYPE } from '../plant/ros/rosPlant.js';
-import { validateRosPlantConfig } from '../plant/ros/rosPlantConfig.js';
+import { validateRosPlantConfig, type RosPlantConfig } from '../plant/ros/rosPlantConfig.js';
+import type { Plant } from '../plant/plant.js';
+import type { Task } from '../task/task.js';
+import { simTask } from '../wiring/configOptions.js';
+import { taskOnRobot } from '../wiring/taskOnRobot.js';
 import { rosPlantConfigFrom } from './robotPhase.js';
 
 export interface RosPreflightDeps {
@@ -65,7 +69,11 @@ export async function rosPreflightProblems(config: SacbridgeConfig, deps: RosPre
   // The keys and the environment are independent problems: both are reported.
   const issues: ConfigIssue[] = [];
   try {
-    validateRosPlantConfig(rosPlantConfigFrom(config));
+    const plantConfig = rosPlantConfigFrom(config);
+    const sizes = validateRosPlantConfig(plantConfig);
+    // The task on the robot as configured: what it reads, the robot's topics must give.
+    const task = await robotTaskProblem(config, plantConfig, sizes);
+    if (task !== null) issues.push(issue(task.key, valueOf(config, task.key), task.reason));
   } catch (err) {
     const { key, reason } = configKeyOf((err as Error).message);
     issues.push(issue(key, key === 'ros' ? '(the ros.* keys)' : valueOf(config, key), reason));
@@ -112,6 +120,54 @@ export async function rosPreflightProblems(config: SacbridgeConfig, deps: RosPre
     else if (!types.includes(e.type)) issues.push(issue(e.key, e.topic, `the ROS graph carries ${types.join(', ')} on ${e.topic}, ${why} expects ${e.type}: publish ${e.type} there or point ${e.key} at the topic that carries it`));
   }
   return { issues, absent, checked: expected.length };
+}
+
+/**
+ * Why the robot phase's task cannot run on the robot as configured, or null. It is built the
+ * way the robot phase builds it (taskOnRobot: a task file sees the robot through its model's
+ * kinematics), on a robot described by its configured topics, and every signal it reads must
+ * be there at its size: otherwise the first robot tick, after all of sim training, would fail.
+ */
+async function robotTaskProblem(config: SacbridgeConfig, plantConfig: RosPlantConfig, sizes: ReadonlyMap<string, number>): Promise<{ key: string; reason: string } | null> {
+  const described = describedRobot(plantConfig, sizes);
+  const name = simTask(config.sim);
+  let onRobot: { task: Task; plant: Plant };
+  try {
+    onRobot = await taskOnRobot(name, described, plantConfig.observations, config.sim.modelPath || undefined);
+  } catch (err) {
+    const message = (err as Error).message;
+    return { key: /mapped to joint_pos/.test(message) ? 'ros.observations' : 'sim.task', reason: message };
+  }
+  try {
+    const have = new Map(onRobot.plant.signals.map((x) => [x.name, x.size]));
+    const wrong = onRobot.task.requiredSignals.filter((r) => have.get(r.name) !== r.size);
+    if (wrong.length === 0) return null;
+    const list = wrong.map((r) => `'${r.name}' (${r.size} value${r.size === 1 ? '' : 's'})`).join(', ');
+    return {
+      key: 'ros.observations',
+      reason: `task ${onRobot.task.name} (sim.task = ${name}) reads ${list} on the robot; the robot's topics give ${[...have].map(([n, k]) => `${n} (${k})`).join(', ') || 'nothing'}: map a topic's fields to those signal names and sizes`,
+    };
+  } finally {
+    if (onRobot.plant !== described) await onRobot.plant.close();
+  }
+}
+
+/** A robot as its configuration describes it: its signals and command, not connected to anything. */
+function describedRobot(c: RosPlantConfig, sizes: ReadonlyMap<string, number>): Plant {
+  const notConnected = (): never => {
+    throw new Error('the start-up check describes the robot; it is not connected');
+  };
+  return {
+    kind: 'ros (described)',
+    signals: [...sizes].map(([name, size]) => ({ name, size })),
+    command: { size: c.command.low.length, low: Float64Array.from(c.command.low), high: Float64Array.from(c.command.high) },
+    controlPeriod: c.controlPeriod,
+    reset: async () => notConnected(),
+    read: notConnected,
+    write: notConnected,
+    advance: async () => notConnected(),
+    close: async () => undefined,
+  };
 }
 
 /** The origin of `key`, or of the list it is an element of (ros.observations[0].topic -> ros.observations). */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { EX_CONFIG } from '../../src/config/load.js';
 import { loadRclnodejs } from '../../src/plant/ros/rclnodejs.js';
-import { MAIN_JS, tempDir } from '../daemon/helpers.js';
+import { MAIN_JS, ROOT, tempDir } from '../daemon/helpers.js';
 import { liveRosSkip, useOwnRosDomain } from '../rosLive.js';
 
 interface Case {
@@ -48,6 +48,8 @@ const robot = (ros: Record<string, unknown> = {}, safety: Record<string, unknown
   ros: { enabled: true, observations: [{ topic: '/joint_states', type: 'sensor_msgs/msg/JointState', fields: { qpos: 'position[hinge]', qvel: 'velocity[hinge]' } }], ...ros },
   safety,
 });
+// A task file (the arm7 example) for the robot phase.
+const REACH = join(ROOT, 'examples', 'arm7', 'reach.json');
 // A shell where ROS 2 was never sourced (undefined: left out of the child's environment).
 const NO_ROS: NodeJS.ProcessEnv = { ROS_DISTRO: undefined, AMENT_PREFIX_PATH: undefined, ROS_VERSION: undefined };
 
@@ -114,6 +116,9 @@ const CASES: Case[] = ([
   { name: 'a robot phase without command limits', key: 'safety.commandMin', file: robot({}, {}), says: /needs explicit command limits/ },
   { name: 'a scripted robot reset of the wrong size', key: 'ros.reset.script', file: robot({ reset: { mode: 'scripted', script: [{ command: [0, 0], durationMs: 100 }] } }), says: /reset\.steps\[0\]\.command: needs 1 components/ },
   { name: 'a Twist command on an axis that does not exist', key: 'ros.command.jointNames', file: robot({ command: { type: 'geometry_msgs/msg/Twist', topic: '/cmd_vel', jointNames: ['linear.q'] } }), says: /'linear\.q' is not one of linear\.x/ },
+  { name: 'a robot whose topics lack a signal the task reads', key: 'ros.observations', file: robot({ observations: [{ topic: '/joint_states', type: 'sensor_msgs/msg/JointState', fields: { qpos: 'position[hinge]' } }] }), says: /task pendulum \(sim\.task = pendulum\) reads 'qvel' \(1 value\) on the robot; the robot's topics give qpos \(1\)/ },
+  { name: 'a robot signal of another size than the task reads', key: 'ros.observations', file: robot({ observations: [{ topic: '/joint_states', type: 'sensor_msgs/msg/JointState', fields: { qpos: 'position[a,b]', qvel: 'velocity[a,b]' } }] }), says: /reads 'qpos' \(1 value\), 'qvel' \(1 value\) on the robot; the robot's topics give qpos \(2\), qvel \(2\)/ },
+  { name: 'a task file on a robot without its joint state', key: 'ros.observations', file: robot({}, { commandMin: Array(7).fill(-1), commandMax: Array(7).fill(1) }), args: ['--sim.task', REACH], says: /reads the joint state from a sensor_msgs\/msg\/JointState mapped to joint_pos and joint_vel/ },
   { name: 'a robot topic the graph carries with another type', key: 'ros.estopTopic', file: robot({ estopTopic: WRONG_ESTOP }), says: /the ROS graph carries std_msgs\/msg\/String on .*expects std_msgs\/msg\/Bool/, live: true },
 ] as Case[]).filter((c) => c.live !== true || rosSkip === false);
 

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
-import { rosPreflight } from '../../src/daemon/rosPreflight.js';
+import { rosPreflight, rosPreflightProblems } from '../../src/daemon/rosPreflight.js';
 import { FakeRosGraph } from '../../src/plant/ros/testing/fakeRclnodejs.js';
-import { ROOT } from './helpers.js';
+import { ROOT, tempDir } from './helpers.js';
 import { recordingLogger } from './rosRig.js';
 
 /** Start-up checks of a configuration with a robot phase (config/examples/sim-then-robot.json), on the in-memory ROS graph. */
@@ -60,4 +61,33 @@ test('start-up: topics on the graph with another type are errors naming their ke
   r2.createPublisher('std_msgs/msg/Bool', '/cartpole/ready');
   await rosPreflight(config, logger, { loadRcl: async () => rcl2, discoveryMs: 200 });
   assert.ok(records.some((r) => /every topic of the robot phase is on the graph/.test(String(r.msg))));
+});
+
+test('start-up: the task on the robot as configured: a task file sees the joint state through its model; a term the robot cannot give names sim.task, a missing mapping ros.observations', async () => {
+  const dir = tempDir('sacbridge-ros-task-');
+  const reach = JSON.parse(readFileSync(join(ROOT, 'examples', 'arm7', 'reach.json'), 'utf8'));
+  reach.model = join(ROOT, 'examples', 'arm7', 'scene.xml');
+  const file = join(dir, 'reach.json');
+  writeFileSync(file, JSON.stringify(reach));
+  reach.reward.push({ name: 'touch', type: 'contact_force', bodies: ['link7'], weight: -1 });
+  const touching = join(dir, 'touch.json');
+  writeFileSync(touching, JSON.stringify(reach));
+  const joints = 'joint1,joint2,joint3,joint4,joint5,joint6,joint7';
+  const load = (task: string, fields: Record<string, string>) => loadConfig({ env: {}, args: [
+    '--sim.task', task, '--switch.mode', 'automatic', '--ros.enabled', 'true',
+    '--ros.observations', JSON.stringify([{ topic: '/joint_states', type: 'sensor_msgs/msg/JointState', fields }]),
+    '--safety.commandMin', JSON.stringify(Array(7).fill(-1)), '--safety.commandMax', JSON.stringify(Array(7).fill(1)),
+  ] });
+  const deps = { loadRcl: async () => new FakeRosGraph().module(), discoveryMs: 100 };
+  const mapped = { joint_pos: `position[${joints}]`, joint_vel: `velocity[${joints}]` };
+  const ok = load(file, mapped);
+  assert.deepEqual((await rosPreflightProblems(ok.config, { ...deps, origins: ok.origins })).issues, []);
+  const touch = load(touching, mapped);
+  const t = (await rosPreflightProblems(touch.config, { ...deps, origins: touch.origins })).issues;
+  assert.deepEqual(t.map((i) => [i.key, i.origin]), [['sim.task', 'flag --sim.task']]);
+  assert.match(t[0]!.reason, /reads 'cfrc_ext' \(contact forces/);
+  const unmapped = load(file, { qpos: `position[${joints}]` });
+  const u = (await rosPreflightProblems(unmapped.config, { ...deps, origins: unmapped.origins })).issues;
+  assert.deepEqual(u.map((i) => [i.key, i.origin]), [['ros.observations', 'flag --ros.observations']]);
+  assert.match(u[0]!.reason, /mapped to joint_pos and joint_vel/);
 });
