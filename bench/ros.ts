@@ -1,24 +1,41 @@
 /**
- * The robot phase's data path over ROS 2 (`npm run bench:ros -- [--seconds S] [--rates 50,100,500] [--json]`),
+ * The robot phase's data path over ROS 2
+ * (`npm run bench:ros -- [--duration S] [--rates 50,100,500] [--priority N] [--no-kill9] [--json]`),
  * over real DDS (rclnodejs, Cyclone DDS on loopback, `sacbridge sim-robot` in its own process)
  * and over the in-memory double (the stand-in robot in this process) side by side:
  *
  *   age_ms p50/p99/max  age of the newest JointState at each tick (header stamp to tick), after
  *                       RosPlant.drain(); target p99 <= one control period + 2 ms
  *   received_per_s      JointStates that reached the plant, against the robot's publish rate
+ *   at_depth_ticks      ticks whose drain took a full QoS history (5, sensor_data): the only ticks
+ *                       at which the reader may have dropped a sample; 0 = no sample lost that the
+ *                       QoS keeps (target 0)
+ *   lost                double only: JointStates the robot published in the window that never
+ *                       reached the plant (its publish count is in this process)
  *   cmd_rate_err_pct    commands sent per second against the configured rate
  *   gap_p99_periods     p99 gap between commands, in control periods (target <= 1.5)
  *   stale_ticks         the robot stops publishing (SIGSTOP): ticks from the moment the data
  *                       crosses the stale age to the first tick that sees it stale (target <= 2)
  *   estop_ticks         an e-stop message: control periods until the zero command went out (target <= 1)
  *
+ * Then (DDS only, unless --no-kill9) the daemon end to end: sim training, the gate, fine-tuning
+ * on sim-robot, kill -9 after a checkpoint with robot updates, restart: the weights the resumed
+ * robot acts with (SHA-256 in 'real fine-tuning started') against the checkpoint's
+ * robot-actor.f32 (target: equal). `uptime` is printed before and after: the timing figures
+ * mean little on a loaded machine.
+ *
  * The robot publishes at max(200, 2 x rate) Hz. Needs a sourced ROS 2 for the DDS rows (they
  * are skipped, saying why, without one). The double runs the control loop with `wait: 'yield'`
  * because its robot shares this thread.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadCheckpoint } from '../src/agent/checkpoint.js';
 import { ControlLoop, MicrosecondHistogram } from '../src/control/controlLoop.js';
+import { nativeLibraryThreadIds, setMainThreadScheduling, setThreadsScheduling } from '../src/control/realtime.js';
 import { MujocoPlant } from '../src/plant/mujoco/mujocoPlant.js';
 import { loadRclnodejs, rosEnvironmentProblem, type RclModule } from '../src/plant/ros/rclnodejs.js';
 import { RosPlant } from '../src/plant/ros/rosPlant.js';
@@ -37,6 +54,8 @@ interface Row {
   age_ms_max: number;
   age_target_ms: number;
   received_per_s: number;
+  at_depth_ticks: number;
+  lost: number | null;
   cmd_rate_err_pct: number;
   gap_p99_periods: number;
   stale_ticks: number;
@@ -48,7 +67,17 @@ const flag = (name: string): string | undefined => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const seconds = Number(flag('seconds') ?? 10);
+const seconds = Number(flag('duration') ?? flag('seconds') ?? 10);
+const kill9 = !argv.includes('--no-kill9');
+/**
+ * SCHED_FIFO priority for the control thread (and the DDS robot process, through chrt) while
+ * measuring, as ros.controlThreadPriority gives the daemon's: 0 = normal scheduling. On a loaded
+ * machine the normal scheduler's latencies, not sacbridge, decide the ages and gaps.
+ */
+const priority = Number(flag('priority') ?? 0);
+/** sensor_data's KEEP_LAST depth: a drain that takes this many samples of a topic may have lost older ones. */
+const SENSOR_DATA_DEPTH = 5;
+const uptime = (): string => execFileSync('uptime', { encoding: 'utf8' }).trim();
 const rates = (flag('rates') ?? '50,100,500').split(',').map(Number);
 const json = argv.includes('--json');
 const ns = `/bench_${process.pid}`;
@@ -68,7 +97,7 @@ function plantConfig(rateHz: number, tag: string): RosPlantConfig {
 }
 
 /** One measured run: ticks for `seconds`, then the stale and e-stop probes. */
-async function measure(rcl: RclModule, transport: Row['transport'], rateHz: number, robot: { pause(): void; resume(): void; publishHz: number }, tag: string): Promise<Row> {
+async function measure(rcl: RclModule, transport: Row['transport'], rateHz: number, robot: { pause(): void; resume(): void; publishHz: number; published?: () => number }, tag: string): Promise<Row> {
   const period = 1 / rateHz;
   const staleAge = 5 * period;
   const config = plantConfig(rateHz, tag);
@@ -78,6 +107,8 @@ async function measure(rcl: RclModule, transport: Row['transport'], rateHz: numb
   const operator = new rcl.Node(`bench_operator_${tag}_${process.pid}`);
   const estop = operator.createPublisher('std_msgs/msg/Bool', config.estop.topic);
   operator.spin();
+  // As the robot phase does: the threads rclnodejs started (DDS) get the control thread's priority.
+  if (priority > 0 && transport === 'dds') setThreadsScheduling(nativeLibraryThreadIds(), 'fifo', priority, 'a ROS 2 thread');
   const ages = new MicrosecondHistogram();
   const gaps = new MicrosecondHistogram();
   const command = new Float64Array(1);
@@ -87,6 +118,8 @@ async function measure(rcl: RclModule, transport: Row['transport'], rateHz: numb
   let received0 = 0;
   let staleTicks = Number.NaN;
   let pausedAt = Number.NaN;
+  let atDepth = 0;
+  let messagesAtTick = 0;
   const loop = new ControlLoop({
     rateHz,
     wait: transport === 'double' ? 'yield' : 'sleep',
@@ -97,6 +130,9 @@ async function measure(rcl: RclModule, transport: Row['transport'], rateHz: numb
       const age = plant.signalAge('q');
       if (phase === 'measure') {
         ticks++;
+        const m = plant.counters.messages;
+        if (m - messagesAtTick >= SENSOR_DATA_DEPTH) atDepth++;
+        messagesAtTick = m;
         ages.add(age * 1000 * 1000);
         if (!Number.isNaN(lastTick)) gaps.add((now - lastTick) * 1000);
         lastTick = now;
@@ -110,8 +146,11 @@ async function measure(rcl: RclModule, transport: Row['transport'], rateHz: numb
       plant.write(command);
     },
   });
+  if (priority > 0) setMainThreadScheduling('fifo', priority);
   loop.start();
   await sleep(1000);
+  messagesAtTick = plant.counters.messages;
+  const sent0 = robot.published?.() ?? 0;
   phase = 'measure';
   received0 = plant.counters.messages;
   const t0 = perf.now();
@@ -120,9 +159,14 @@ async function measure(rcl: RclModule, transport: Row['transport'], rateHz: numb
   const elapsed = (perf.now() - t0) / 1000;
   const received = plant.counters.messages - received0;
   const commands = plant.counters.commandsPublished - published0;
+  // The robot stops (the stale probe starts): what it sent in the window and is still queued
+  // reaches the plant within 100 ms, or was lost.
   phase = 'stale';
   robot.pause();
   pausedAt = perf.now();
+  const sent = robot.published === undefined ? null : robot.published() - sent0;
+  await sleep(100);
+  const lost = sent === null ? null : Math.max(0, sent - (plant.counters.messages - received0));
   while (Number.isNaN(staleTicks) && perf.now() - pausedAt < 5000) await sleep(20);
   robot.resume();
   await sleep(500);
@@ -130,6 +174,7 @@ async function measure(rcl: RclModule, transport: Row['transport'], rateHz: numb
   while (Number.isNaN(zeroAt) && perf.now() - pausedAt < 10_000) await sleep(20);
   phase = 'done';
   await loop.stop();
+  if (priority > 0) setMainThreadScheduling('other');
   operator.destroy();
   await plant.close();
   return {
@@ -137,6 +182,8 @@ async function measure(rcl: RclModule, transport: Row['transport'], rateHz: numb
     age_ms_p50: ages.quantile(0.5) / 1000, age_ms_p99: ages.quantile(0.99) / 1000, age_ms_max: ages.max / 1000,
     age_target_ms: period * 1000 + 2,
     received_per_s: received / elapsed,
+    at_depth_ticks: atDepth,
+    lost,
     cmd_rate_err_pct: ((commands / elapsed - rateHz) / rateHz) * 100,
     gap_p99_periods: gaps.quantile(0.99) / (period * 1e6),
     stale_ticks: staleTicks,
@@ -150,7 +197,8 @@ async function ddsRow(rateHz: number): Promise<Row> {
   const publishHz = Math.max(200, 2 * rateHz);
   const tag = `dds${rateHz}`;
   const c = plantConfig(rateHz, tag);
-  const child: ChildProcess = spawn(process.execPath, [
+  const child: ChildProcess = spawn(priority > 0 ? 'chrt' : process.execPath, [
+    ...(priority > 0 ? ['-f', String(priority), process.execPath] : []),
     join(packageRoot(), 'dist', 'src', 'cli', 'main.js'), 'sim-robot', '--rate', String(publishHz), '--node-name', `bench_robot_${tag}_${process.pid}`,
     '--joint-states', c.observations[0]!.topic, '--command', (c.command as { topic: string }).topic, '--estop', `${ns}/${tag}/robot_estop`,
     '--ready', `${ns}/${tag}/ready`, '--reset-request', `${ns}/${tag}/reset_request`,
@@ -189,27 +237,138 @@ async function doubleRow(rateHz: number): Promise<Row> {
     jointStates: { topic: c.observations[0]!.topic, joints: ['hinge'], position: 'qpos', velocity: 'qvel' },
   });
   try {
-    return await measure(rcl, 'double', rateHz, { pause: () => void robot.close(), resume: () => { robot = reopen(); }, publishHz }, tag);
+    return await measure(rcl, 'double', rateHz, { pause: () => void robot.close(), resume: () => { robot = reopen(); }, publishHz, published: () => robot.stats.published }, tag);
   } finally {
     await robot.close();
     await mujoco.close();
   }
 }
 
+/** A child's JSON log lines, and a wait for one that matches. */
+function jsonLines(child: ChildProcess): { lines: Record<string, unknown>[]; waitFor(pred: (r: Record<string, unknown>) => boolean, ms: number, what: string): Promise<Record<string, unknown>> } {
+  const lines: Record<string, unknown>[] = [];
+  let buf = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buf += chunk;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        lines.push({ msg: line });
+      }
+    }
+  });
+  return {
+    lines,
+    async waitFor(pred, ms, what) {
+      const t0 = Date.now();
+      for (;;) {
+        const hit = lines.find(pred);
+        if (hit !== undefined) return hit;
+        if (Date.now() - t0 > ms || child.exitCode !== null) throw new Error(`kill -9 check: no ${what} (last: ${JSON.stringify(lines.slice(-3))})`);
+        await sleep(100);
+      }
+    },
+  };
+}
+
+interface Kill9 {
+  checkpoint: string;
+  robot_steps: number;
+  resumed_sha256: string;
+  checkpoint_sha256: string;
+  weights_equal: boolean;
+}
+
+/**
+ * The daemon on sim-robot over DDS: fine-tune until a checkpoint holds robot updates, kill -9,
+ * restart; the weights the resumed robot acts with against the checkpoint's robot-actor.f32.
+ */
+async function kill9Check(): Promise<Kill9> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-ros-kill9-'));
+  const ns = `/bench_kill9_${process.pid}`;
+  const config = join(dir, 'robot.json');
+  writeFileSync(config, JSON.stringify({
+    daemon: { stateDir: join(dir, 'state'), checkpointEverySteps: 0, checkpointEverySeconds: 3 },
+    sim: { task: 'pendulum', totalSteps: 300, evalEvery: 0 },
+    rl: { hiddenSizes: [16, 16], batchSize: 32, bufferSize: 20000, learningStarts: 100 },
+    switch: { mode: 'automatic', gateReturn: -1e9, gateEpisodes: 2 },
+    metrics: { port: 0 },
+    ui: { port: 0 },
+    zmq: { telemetry: 'tcp://127.0.0.1:*', policy: 'tcp://127.0.0.1:*', control: 'tcp://127.0.0.1:*' },
+    ros: {
+      enabled: true, nodeName: `bench_kill9_${process.pid}`, controlRateHz: 20, staleAgeMs: 300,
+      observations: [{ topic: `${ns}/joint_states`, type: 'sensor_msgs/msg/JointState', fields: { qpos: 'position[hinge]', qvel: 'velocity[hinge]' } }],
+      command: { type: 'std_msgs/msg/Float64MultiArray', topic: `${ns}/cmd` },
+      estopTopic: `${ns}/estop`, phaseTopic: `${ns}/phase`, statusTopic: `${ns}/diagnostics`,
+      reset: { mode: 'operator', readyTopic: `${ns}/ready`, requestTopic: `${ns}/reset_request` },
+    },
+    safety: { commandMin: [-2], commandMax: [2] },
+  }));
+  const main = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+  const robot = spawn(process.execPath, [main, 'sim-robot', '--config', config, '--rate', '100', '--mass-scale', '1.2', '--node-name', `bench_kill9_robot_${process.pid}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const daemon = (): ChildProcess => spawn(process.execPath, [main, 'run', '--config', config, '--logging.pretty', 'never'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let a: ChildProcess | null = null;
+  let b: ChildProcess | null = null;
+  try {
+    await jsonLines(robot).waitFor((r) => r.simRobot === 'ready', 30_000, 'sim-robot');
+    a = daemon();
+    const la = jsonLines(a);
+    const ckDir = join(dir, 'state', 'run', 'checkpoints');
+    let name = '';
+    const t0 = Date.now();
+    for (;;) {
+      const written = [...la.lines].reverse().find((r) => r.msg === 'checkpoint written');
+      if (written !== undefined && written.checkpoint !== name) {
+        name = String(written.checkpoint);
+        const st = (await loadCheckpoint(join(ckDir, name))).state as { robot?: unknown };
+        const extra = (await loadCheckpoint(join(ckDir, name))).extra as { robot?: { updates?: number } };
+        if (st.robot !== undefined && (extra.robot?.updates ?? 0) > 0) break;
+      }
+      if (Date.now() - t0 > 180_000 || a.exitCode !== null) throw new Error(`kill -9 check: no checkpoint with robot updates (last: ${JSON.stringify(la.lines.slice(-3))})`);
+      await sleep(200);
+    }
+    a.kill('SIGKILL');
+    await new Promise((r) => a!.once('exit', r));
+    const saved = await loadCheckpoint(ckDir); // the newest that verifies
+    const savedSha = createHash('sha256').update(saved.blobs['robot-actor.f32']!).digest('hex');
+    b = daemon();
+    const started = await jsonLines(b).waitFor((r) => r.msg === 'real fine-tuning started', 120_000, "'real fine-tuning started' after the restart");
+    const resumedSha = String((started.actingPolicy as { sha256?: string } | undefined)?.sha256);
+    b.kill('SIGTERM');
+    await new Promise((r) => b!.once('exit', r));
+    return {
+      checkpoint: saved.generation, robot_steps: (saved.extra as { robot: { steps: number } }).robot.steps,
+      resumed_sha256: resumedSha, checkpoint_sha256: savedSha, weights_equal: resumedSha === savedSha,
+    };
+  } finally {
+    for (const c of [a, b, robot]) if (c !== null && c.exitCode === null) c.kill('SIGKILL');
+  }
+}
+
+const uptimeBefore = uptime();
 const rows: Row[] = [];
 const problem = rosEnvironmentProblem();
 for (const rate of rates) {
   if (problem === null) rows.push(await ddsRow(rate));
   rows.push(await doubleRow(rate));
 }
+const k9 = problem === null && kill9 ? await kill9Check() : null;
+const uptimeAfter = uptime();
 if (problem !== null && !json) console.log(`# DDS rows skipped: ${problem}`);
 const fmt = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 if (!json) {
-  console.log('| transport | rate Hz | robot Hz | age ms p50 / p99 / max (target p99) | received/s | cmd rate err % | gap p99 (periods) | stale ticks | e-stop ticks |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log(`uptime before: ${uptimeBefore}${priority > 0 ? ` (control thread and robot at SCHED_FIFO ${priority})` : ''}`);
+  console.log(`| transport | rate Hz | robot Hz | age ms p50 / p99 / max (target p99) | received/s | at-depth ticks (target 0) | lost | cmd rate err % (target ±0.5) | gap p99 periods (target 1.5) | stale ticks (2) | e-stop ticks (1) |`);
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.transport} | ${r.rateHz} | ${r.publishHz} | ${fmt(r.age_ms_p50)} / ${fmt(r.age_ms_p99)} / ${fmt(r.age_ms_max)} (<= ${fmt(r.age_target_ms, 1)}) | ${fmt(r.received_per_s, 1)} | ${fmt(r.cmd_rate_err_pct, 3)} | ${fmt(r.gap_p99_periods)} | ${r.stale_ticks} | ${r.estop_ticks} |`);
+    console.log(`| ${r.transport} | ${r.rateHz} | ${r.publishHz} | ${fmt(r.age_ms_p50)} / ${fmt(r.age_ms_p99)} / ${fmt(r.age_ms_max)} (<= ${fmt(r.age_target_ms, 1)}) | ${fmt(r.received_per_s, 1)} | ${r.at_depth_ticks} | ${r.lost ?? '-'} | ${fmt(r.cmd_rate_err_pct, 3)} | ${fmt(r.gap_p99_periods)} | ${r.stale_ticks} | ${r.estop_ticks} |`);
   }
+  if (k9 !== null) console.log(`kill -9 during the robot phase: resumed from ${k9.checkpoint} (${k9.robot_steps} robot steps); acting weights ${k9.weights_equal ? 'equal' : 'DIFFER'} (sha256 ${k9.resumed_sha256.slice(0, 12)}… vs ${k9.checkpoint_sha256.slice(0, 12)}…)`);
+  console.log(`uptime after: ${uptimeAfter}`);
 }
-console.log(JSON.stringify({ seconds, ros: problem === null ? 'dds and double' : `double only (${problem})`, rows }));
+console.log(JSON.stringify({ seconds, priority, ros: problem === null ? 'dds and double' : `double only (${problem})`, uptime: { before: uptimeBefore, after: uptimeAfter }, rows, kill9: k9 }));
 process.exit(0);

@@ -9,7 +9,7 @@
  * ~50% to ~0.2-0.4% with SCHED_FIFO 20 on the control thread.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 export type SchedulingPolicy = 'fifo' | 'other';
 
@@ -25,6 +25,43 @@ export function setMainThreadScheduling(policy: SchedulingPolicy, priority = 20)
  */
 export function setCurrentThreadScheduling(policy: SchedulingPolicy, priority: number, what: string): void {
   setThreadScheduling(currentThreadId(), policy, priority, what);
+}
+
+/**
+ * The same for threads by kernel id (e.g. the DDS threads rclnodejs started: on a loaded machine
+ * a real-time control thread still waits for samples its normal-priority receive threads deliver).
+ */
+export function setThreadsScheduling(tids: readonly number[], policy: SchedulingPolicy, priority: number, what: string): void {
+  for (const tid of tids) {
+    try {
+      setThreadScheduling(tid, policy, priority, `${what} (thread ${tid})`);
+    } catch (e) {
+      // A thread that ended meanwhile needs nothing.
+      if (existsSync(`/proc/self/task/${tid}`)) throw e;
+    }
+  }
+}
+
+/**
+ * The kernel ids of this process's threads that a native library started (DDS receive, event and
+ * delivery threads: Cyclone's recv, recvUC, tev, dq.user...): every thread but Node's own
+ * (named like the process: main, V8, libuv, workers) and ZeroMQ's (ZMQbg/...). Linux: /proc/self/task.
+ */
+export function nativeLibraryThreadIds(): number[] {
+  const name = (tid: string): string => {
+    try {
+      return readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  const own = new Set(['node', name(String(process.pid))]);
+  return readdirSync('/proc/self/task')
+    .filter((t) => {
+      const n = name(t);
+      return n !== '' && !own.has(n) && !/^(ZMQ|libuv|V8|node)/i.test(n);
+    })
+    .map(Number);
 }
 
 /** The kernel's id of the calling thread (equal to the pid on the main thread). */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ActorWeights } from '../agent/policy.js';
 import type { ReplayBuffer, ReplaySnapshot } from '../agent/replayBuffer.js';
 import { actorToFloats } from '../learner/weightExchange.js';
+import { nativeLibraryThreadIds, setThreadsScheduling } from '../control/realtime.js';
 import type { SoftActorCritic } from '../agent/sac.js';
 import type { SacbridgeConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
@@ -135,6 +136,14 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
         `robot reset: waiting for "ready" (${w.type}, data: true) on ${w.topic ?? 'the control API only'} or the control API, up to ${w.timeoutSeconds} s`,
       ),
     });
+    // With a real-time control thread, the DDS threads that deliver its samples get the same
+    // priority: at normal priority they wait behind every busy process, and the data ages.
+    const priority = config.realtime.controlThreadPriority;
+    if (priority > 0 && deps.loadRcl === undefined) {
+      const dds = nativeLibraryThreadIds();
+      setThreadsScheduling(dds, 'fifo', priority, 'a ROS 2 thread');
+      logger.info({ threads: dds.length, priority }, 'ROS 2 threads at SCHED_FIFO, as the control thread');
+    }
     const onRobot = await taskOnRobot(deps.task, plant, plantConfig.observations, config.sim.modelPath || undefined).catch((err: Error) => {
       throw new RobotPhaseError(err.message);
     });

@@ -15,7 +15,9 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fifoSchedulingProblem } from '../../src/control/realtime.js';
 import { after, afterEach, before, test } from 'node:test';
 import { loadCheckpoint } from '../../src/agent/checkpoint.js';
 import type { Float64MultiArray, JointState } from '../../src/plant/ros/messages.js';
@@ -132,9 +134,21 @@ test('live: the ready wait says where it waits; stale data and an e-stop give th
   const final = decodeTrainingSnapshot(await loadCheckpoint(ckDir));
   assert.ok(final.robot !== null && final.robot.replay.size > 0, 'the SIGTERM checkpoint holds the robot replay and acting weights');
 
-  // 3. Resumed again on the robot: an e-stop message gives the zero command within 1 tick.
-  const c = spawnDaemon(args, env);
+  // 3. Resumed again on the robot: an e-stop message gives the zero command within 1 tick. Where
+  // this process may use SCHED_FIFO, with a real-time control thread: the DDS threads rclnodejs
+  // started get its priority too.
+  const rt = fifoSchedulingProblem(10) === null;
+  const c = spawnDaemon(rt ? [...args, '--realtime.controlThreadPriority', '10'] : args, env);
   await c.waitFor(msgIs('real fine-tuning started'), 60_000);
+  if (rt) {
+    const raised = c.logs.find(msgIs('ROS 2 threads at SCHED_FIFO, as the control thread'));
+    assert.ok(raised !== undefined && (raised.threads as number) > 0, 'the DDS threads are raised');
+    // Field 41 of /proc/PID/task/TID/stat is the policy (1 = SCHED_FIFO): the control thread and the DDS threads.
+    const fifo = readdirSync(`/proc/${c.child.pid}/task`).filter((t) => readFileSync(`/proc/${c.child.pid}/task/${t}/stat`, 'utf8').split(') ')[1]!.split(' ')[38] === '1');
+    assert.ok(fifo.length >= (raised.threads as number) + 1, `${fifo.length} threads at SCHED_FIFO, ${raised.threads as number} DDS threads raised`);
+  } else {
+    t.diagnostic('SCHED_FIFO not allowed here: the real-time ROS 2 threads are not checked');
+  }
   mark = wallMs();
   await until('the policy acting after the restart', acting(mark));
   const sentAt = wallMs();
