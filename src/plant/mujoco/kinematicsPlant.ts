@@ -108,8 +108,9 @@ export class KinematicsPlant implements Plant {
     if (inner.cancelReset) this.cancelReset = () => inner.cancelReset!();
     if (inner.triggerEstop) this.triggerEstop = (reason) => inner.triggerEstop!(reason);
     if (inner.clearEstop) this.clearEstop = () => inner.clearEstop!();
-    // Computed signals are as old as the joint state they come from.
-    if (inner.signalAge) this.signalAge = (signal) => inner.signalAge!(COMPUTED.includes(signal) && signal !== 'ctrl' && signal !== 'time' ? 'joint_pos' : signal);
+    // Computed signals are as old as the joint state they come from; 'ctrl' (the command last
+    // written) and 'time' (this machine's clock) are held here and always current.
+    if (inner.signalAge) this.signalAge = (signal) => (signal === 'ctrl' || signal === 'time' ? 0 : inner.signalAge!(COMPUTED.includes(signal) ? 'joint_pos' : signal));
     if ('estopped' in inner) Object.defineProperty(this, 'estopped', { get: () => inner.estopped, enumerable: true });
     if ('estopCause' in inner) Object.defineProperty(this, 'estopCause', { get: () => inner.estopCause, enumerable: true });
     this.signals = [
@@ -200,6 +201,11 @@ export class KinematicsPlant implements Plant {
 
   advance(): Promise<void> {
     return this.inner.advance();
+  }
+
+  /** Closed: its MuJoCo model and data are freed. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   async close(): Promise<void> {
