@@ -46,11 +46,18 @@ export async function cartpoleRig(rcl: RclModule) {
     if (Math.abs(q[1]!) > 0.2 || Math.abs(q[0]!) > 0.9) void robot.reset();
     else ready.publish({ data: true });
   }, 50);
+  let silenced = false;
   return {
     robot, mujoco, phase, estop, statuses,
+    /** The robot dies: no more joint states, and no operator resets it (its node is gone). */
+    async silence() {
+      clearInterval(answering);
+      silenced = true;
+      await robot.close();
+    },
     async close() {
       clearInterval(answering);
-      await robot.close();
+      if (!silenced) await robot.close();
       operator.destroy();
       await mujoco.close();
     },
