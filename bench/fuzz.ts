@@ -15,8 +15,9 @@
  * took its telemetry (--warmup valid policy requests, 20,000 by default: 20 s of a 1 kHz
  * controller). Only then is the job paused (control `pause`), so that what rss does during the
  * fuzz is the sockets'. The rss of the fresh daemon, before any traffic, is reported too: the
- * difference to "before" is what serving at all costs (mostly the policy thread's young
- * generation, 2 x 16 MB semi-spaces, touched by its first ~10,000 answers: src/util/workerHeap.ts).
+ * difference to "before" is what training and serving cost, ~26 MB of it the policy thread's
+ * young generation (2 x 16 MB semi-spaces, src/util/workerHeap.ts), which its first ~10,000
+ * answers touch whatever they answer (measured with valid requests only: the same).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
