@@ -131,6 +131,8 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
         }
         pending.push(command as PhaseEvent);
       },
+      // Logged when it arrives (the zero command has just gone out): the live test counts from here.
+      onEstop: (reason) => logger.warn({ reason, topic: config.ros.estopTopic }, 'e-stop received: zero command sent'),
       onReadyWait: (w) => logger.info(
         { topic: w.topic, type: w.type, timeoutSeconds: w.timeoutSeconds, requestTopic: plantConfig.reset.mode === 'operator' ? plantConfig.reset.requestTopic ?? null : null },
         `robot reset: waiting for "ready" (${w.type}, data: true) on ${w.topic ?? 'the control API only'} or the control API, up to ${w.timeoutSeconds} s`,
