@@ -644,6 +644,93 @@ export class SoftActorCritic implements ActionPolicy {
   }
 
   /**
+   * The critics' fit on `batch` without learning from it (a diagnostic): the mean squared soft
+   * Bellman error of the two Q networks against the update's target, and their mean Q. The
+   * target's action samples draw from `rng`, not from the update's noise, so measuring does not
+   * change what is learned. NaN with critic dropout (its masks would draw from the update's noise).
+   */
+  evaluateCritics(batch: TransitionBatch, rng: Rng): { tdError: number; q: number } {
+    if (this.hp.criticDropout > 0 || batch.size === 0) return { tdError: Number.NaN, q: Number.NaN };
+    this.syncTfjs();
+    const B = batch.size, O = this.observationSize, A = this.actionSize;
+    const noise = this.drawNoise(B, rng);
+    const obsIn = this.normalizedCopy(batch.observations, B);
+    const nextIn = this.normalizedCopy(batch.nextObservations, B);
+    return tf.tidy(() => {
+      const obs = tf.tensor2d(obsIn, [B, O]);
+      const nextObs = tf.tensor2d(nextIn, [B, O]);
+      const rewards = tf.tensor2d(batch.rewards.subarray(0, B), [B, 1]);
+      const notDone = tf.sub(1, tf.tensor2d(batch.terminated.subarray(0, B), [B, 1]));
+      const t = this.noiseTensors(noise, B);
+      let target: tf.Tensor2D;
+      if (this.hp.variant === 'v2') {
+        const next = this.actor.sample(nextObs, t.eps, t.gaussTerm);
+        const sa = stateAction(nextObs, next.action);
+        const softV = tf.sub(tf.minimum(this.qf1Target!.q(sa), this.qf2Target!.q(sa)), tf.mul(next.logProb, this.alpha));
+        target = tf.add(rewards, tf.mul(tf.mul(notDone, softV), this.hp.gamma));
+      } else {
+        target = tf.add(rewards, tf.mul(tf.mul(notDone, this.vfTarget!.v(nextObs)), this.hp.gamma));
+      }
+      const sa = stateAction(obs, tf.tensor2d(batch.actions.subarray(0, B * A), [B, A]));
+      const q1 = this.qf1.q(sa), q2 = this.qf2.q(sa);
+      const td = tf.div(tf.add(tf.mean(tf.square(tf.sub(q1, target))), tf.mean(tf.square(tf.sub(q2, target)))), 2);
+      const q = tf.div(tf.add(tf.mean(q1), tf.mean(q2)), 2);
+      return { tdError: td.dataSync()[0]!, q: q.dataSync()[0]! };
+    });
+  }
+
+  /**
+   * Put these actor weights (e.g. an earlier version's, from actorWeights()) back into the actor;
+   * the critics, the temperature and the optimisers' moments stay as they are.
+   */
+  setActorWeights(w: ActorWeights): void {
+    const state = this.exportState();
+    const byName = new Map(state.arrays.map((a) => [a.name, a]));
+    const put = (name: string, data: Float32Array): void => {
+      const a = byName.get(name);
+      if (a === undefined || a.data.length !== data.length) throw new Error(`actor weights: '${name}' has ${data.length} values, the actor ${a?.data.length ?? 'none'}`);
+      a.data = data.slice();
+    };
+    if (w.hidden.length !== this.actor.trunk.length) throw new Error(`actor weights: ${w.hidden.length} hidden layers, the actor has ${this.actor.trunk.length}`);
+    w.hidden.forEach((l, i) => {
+      put(`actor/l${i}/kernel`, l.kernel);
+      put(`actor/l${i}/bias`, l.bias);
+    });
+    const A = this.actionSize, rows = w.mean.kernel.length / A;
+    const kernel = new Float32Array(2 * w.mean.kernel.length);
+    for (let i = 0; i < rows; i++) {
+      kernel.set(w.mean.kernel.subarray(i * A, (i + 1) * A), i * 2 * A);
+      kernel.set(w.logStd.kernel.subarray(i * A, (i + 1) * A), i * 2 * A + A);
+    }
+    const bias = new Float32Array(2 * A);
+    bias.set(w.mean.bias);
+    bias.set(w.logStd.bias, A);
+    put('actor/heads/kernel', kernel);
+    put('actor/heads/bias', bias);
+    this.importState(state);
+  }
+
+  /** The first `rows` observations, normalised into a fresh array (raw ones without a normaliser). */
+  private normalizedCopy(obs: Float32Array, rows: number): Float32Array {
+    const x = obs.slice(0, rows * this.observationSize);
+    if (this.normalizer === null) return x;
+    const out = new Float32Array(x.length);
+    this.normalizer.normalize(x, out, rows);
+    return out;
+  }
+
+  /** The critics' mean Q of each (observation, action) row, (Q1 + Q2) / 2 (a diagnostic). */
+  criticValues(observations: Float32Array, actions: Float32Array, rows: number): Float32Array {
+    this.syncTfjs();
+    const O = this.observationSize, A = this.actionSize;
+    const obsIn = this.normalizedCopy(observations, rows);
+    return tf.tidy(() => {
+      const sa = stateAction(tf.tensor2d(obsIn, [rows, O]), tf.tensor2d(actions.subarray(0, rows * A), [rows, A]));
+      return tf.div(tf.add(this.qf1.q(sa), this.qf2.q(sa)), 2).dataSync() as Float32Array;
+    });
+  }
+
+  /**
    * Actor and temperature steps this update takes: every policyFrequency-th update, f of them at
    * once (policyCatchUp, CleanRL) or one (TD3, DroQ).
    */

@@ -9,6 +9,7 @@
 import { initCompute, type BackendChoice } from '../compute/backend.js';
 import { ObservationNormalizer, type NormalizerState } from '../agent/normalizer.js';
 import { ReplayBuffer, type ReplaySnapshot, type SharedReplayHandle } from '../agent/replayBuffer.js';
+import type { ActorWeights } from '../agent/policy.js';
 import { SoftActorCritic, type SacState } from '../agent/sac.js';
 import type { CreateLearner, Learner } from '../learner/learnerApi.js';
 import { MixedSampler } from '../learner/mixedSampler.js';
@@ -39,7 +40,17 @@ export interface SacLearnerOptions {
   keepTemperature?: boolean;
   /** Reset the temperature to this value when fine-tuning starts (default: the sim run's). */
   temperature?: number;
+  /**
+   * Measure the critics' TD error on a robot-only and a sim-only batch every this many updates
+   * (td_robot, td_sim, q_robot, q_sim in the metrics; default 100, 0: never).
+   */
+  diagnosticsEvery?: number;
 }
+
+/** `evaluate` requests: the critics' mean Q at (observation, action) rows; the actor set back to given weights. */
+export type SacLearnerRequest =
+  | { kind: 'criticValues'; observations: Float32Array; actions: Float32Array }
+  | { kind: 'rollback'; weights: ActorWeights };
 
 /** The state handed back: the agent (for checkpoints and for installing into the daemon's agent). */
 export interface SacLearnerState {
@@ -77,6 +88,15 @@ export const createLearner: CreateLearner = async (init) => {
   }
   const sampler = new MixedSampler(sim, robot, o.robotFraction, agent.hp.batchSize, init.observationSize, init.actionSize);
   const rng = new Rng(o.seed);
+  // Diagnostics sample from their own stream: measuring leaves the training batches as they were.
+  const diagRng = new Rng(o.seed + 7919);
+  const diagEvery = o.diagnosticsEvery ?? 100;
+  const diag = { td_robot: Number.NaN, td_sim: Number.NaN, q_robot: Number.NaN, q_sim: Number.NaN };
+  const measure = (): void => {
+    const n = agent.hp.batchSize;
+    if (robot.size > 0) ({ tdError: diag.td_robot, q: diag.q_robot } = agent.evaluateCritics(robot.sample(n, diagRng), diagRng));
+    if (sim.size > 0) ({ tdError: diag.td_sim, q: diag.q_sim } = agent.evaluateCritics(sim.sample(n, diagRng), diagRng));
+  };
   let updates = 0;
 
   const learner: Learner = {
@@ -87,7 +107,21 @@ export const createLearner: CreateLearner = async (init) => {
       agent.freezePolicy = updates < (o.criticWarmupUpdates ?? 0);
       updates++;
       const m = agent.update(sampler.sample(rng));
-      return { ...m, robot_rows: sampler.lastRobotRows, robot_size: robot.size };
+      if (diagEvery > 0 && updates % diagEvery === 0) measure();
+      return { ...m, ...diag, robot_rows: sampler.lastRobotRows, robot_size: robot.size };
+    },
+    evaluate(request: unknown): Float32Array | null {
+      const r = request as SacLearnerRequest;
+      if (r.kind === 'rollback') {
+        agent.setActorWeights(r.weights);
+        return null;
+      }
+      if (r.kind !== 'criticValues') throw new Error(`sac learner: unknown request '${(r as { kind: unknown }).kind}'`);
+      const rows = r.actions.length / init.actionSize;
+      if (!Number.isInteger(rows) || r.observations.length !== rows * init.observationSize) {
+        throw new Error(`critic values: ${r.observations.length} observation and ${r.actions.length} action values are not whole rows of ${init.observationSize} / ${init.actionSize}`);
+      }
+      return agent.criticValues(r.observations, r.actions, rows);
     },
     actorWeights: () => agent.actorWeights(),
     exportState: (): SacLearnerState => ({ agent: agent.exportState(), sampleRng: rng.getState(), robotTransitions: robot.added, robotReplay: robot.snapshot() }),

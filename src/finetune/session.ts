@@ -36,7 +36,7 @@ import { actorLayoutOf } from '../learner/weightExchange.js';
 import { hasEstop, type Plant } from '../plant/plant.js';
 import { SafetyLayer, type SafetyCounters, type SafetyOptions } from '../safety/safetyLayer.js';
 import type { Task } from '../task/task.js';
-import type { SacLearnerOptions, SacLearnerState } from './sacLearner.js';
+import type { SacLearnerOptions, SacLearnerRequest, SacLearnerState } from './sacLearner.js';
 
 export type FineTuneState = 'resetting' | 'running' | 'paused' | 'estop' | 'stopped' | 'failed';
 
@@ -76,6 +76,24 @@ export interface FineTuneEpisode {
   tdLoss: number;
   qMean: number;
   policyDrift: number;
+  /**
+   * The critics' fit measured apart on robot and on sim data (mean squared TD error and mean Q
+   * on a robot-only and a sim-only batch, the learner's latest measurement).
+   */
+  tdRobot: number;
+  tdSim: number;
+  qRobot: number;
+  qSim: number;
+  /**
+   * Q against the Monte Carlo return: the critics' Q of the episode's first state and action
+   * (asked of the learner as the episode ends) and the episode's discounted return from there.
+   * The return stops at the episode's end (a time limit cuts its tail off), so compare how
+   * `qStart - mcReturn` moves over episodes rather than its level.
+   */
+  qStart: number;
+  mcReturn: number;
+  /** The guard's rollback after this episode ('' when none): why, and which weights act now. */
+  rollback: string;
 }
 
 export interface FineTuneUpdate {
@@ -137,6 +155,15 @@ export interface FineTuneOptions {
   actingWeights?: ActorWeights;
   /** Robot transitions to start with (a resumed robot phase's); its capacity wins over robotReplayCapacity. */
   robotReplay?: ReplaySnapshot;
+  /**
+   * The rollback guard: the first `window` episodes (acted by the sim policy while the learner
+   * waits for `learningStarts` transitions) set the reference return; from then on, when the
+   * mean of the last `window` episodes falls below reference - tolerance * |reference|, the
+   * acting policy and the learner's actor go back to the weights that acted at the end of the
+   * best window so far (the sim policy's until a better one), and the guard watches a fresh
+   * window. Absent: no guard.
+   */
+  guard?: { window: number; tolerance: number };
   /** Fine-grained ControlLoop settings (wait mode, spin, watchdog pings...). */
   loop?: Partial<Omit<ControlLoopOptions, 'rateHz' | 'onTick' | 'onError'>>;
   /**
@@ -171,6 +198,9 @@ export interface FineTuneStatus {
   transitions: number;
   transitionsSkipped: number;
   policyVersion: number;
+  /** Rollbacks by the guard, and the last one's reason ('' before any). */
+  rollbacks: number;
+  lastRollback: string;
   learningPaused: boolean;
   /** Why learning is paused ('stale: ...', 'paused', 'e-stop: ...'), else null. */
   learningPausedReason: string | null;
@@ -233,22 +263,50 @@ export class FineTuneSession {
   private nextVersion = 1;
   private nextVersionAt: number;
   private readonly schedule: LearnerSchedule;
+  /** The episode's first state and action, and its rewards (for Q against the Monte Carlo return). */
+  private readonly startObs: Float32Array;
+  private readonly startAction: Float32Array;
+  private episodeRewards: number[] = [];
+  /** The guard: every episode's return, its reference, the best window's weights, its rollbacks. */
+  private readonly returns: number[] = [];
+  private guardReference = Number.NaN;
+  private bestWindow = -Infinity;
+  private bestWeights: ActorWeights;
+  /** With a guard: a copy of the weights that act now. */
+  private actingWeights: ActorWeights;
+  private bestVersion = 0;
+  private guardFrom = 0;
+  private rollbacks = 0;
+  private lastRollback = '';
+  /** Versions below this were made before the last rollback: they never act. */
+  private minVersion = 0;
+  /** Episode records waiting for the learner's Q of their first state, in order. */
+  private episodeReports: Promise<void> = Promise.resolve();
+  /** Seconds the current tick has waited for a scheduled version. */
+  private learnerWaitS = 0;
 
   private constructor(private readonly o: FineTuneOptions, private readonly host: LearnerHost, robotReplay: ReplayBuffer) {
     this.robotReplay = robotReplay;
     this.plant = o.plant;
     this.schedule = scheduleOf(o);
     this.nextVersionAt = versionDueAt(this.schedule, 1);
-    const ageOf = o.safety.ageOf ?? o.plant.signalAge?.bind(o.plant);
+    const plantAge = o.safety.ageOf ?? o.plant.signalAge?.bind(o.plant);
+    // Time this tick spent waiting for a scheduled version is ours, not the plant's: a lockstep
+    // plant waits for the command, so its data did not age meanwhile.
+    const ageOf = plantAge === undefined ? undefined : (signal: string): number => plantAge(signal) - this.learnerWaitS;
     this.safety = new SafetyLayer({ ...o.safety, ...(ageOf === undefined ? {} : { ageOf }) });
     this.env = new Env(o.plant, o.task, { seed: (o.seed ?? 0) + 1, filter: this.safety, ...(o.episodeSteps === undefined ? {} : { maxEpisodeSteps: o.episodeSteps }) });
     const weights = o.actingWeights ?? o.agent.actorWeights();
     this.simActor = flatActor(weights);
+    this.bestWeights = copyActor(weights);
+    this.actingWeights = this.bestWeights;
     // Exploration noise and the sim's episode initialisation draw from the env's generator.
     this.policy = new FastPolicy(weights, this.env.rng, 0);
     o.onPolicy?.(weights, 0);
     const n = o.plant.command.size;
     this.prevObs = new Float32Array(o.task.observationSize);
+    this.startObs = new Float32Array(o.task.observationSize);
+    this.startAction = new Float32Array(n);
     this.action = new Float32Array(n);
     this.prevAction = new Float32Array(n);
     this.safeCommand = new Float64Array(n);
@@ -339,6 +397,8 @@ export class FineTuneSession {
       transitions: this.transitions,
       transitionsSkipped: this.skipped,
       policyVersion: this.policy.version,
+      rollbacks: this.rollbacks,
+      lastRollback: this.lastRollback,
       learningPaused: l.paused,
       learningPausedReason: this.pauseReason(),
       estopReason: this.estopReason,
@@ -396,6 +456,8 @@ export class FineTuneSession {
       // A reset may be waiting for the operator's "ready" for minutes: the stop does not.
       this.plant.cancelReset?.();
       await this.resetting?.catch(() => undefined);
+      // The last episodes' records wait for the learner's answer: before it stops.
+      await this.episodeReports;
       const state = (await this.host.stop()) as SacLearnerState | null | undefined;
       if (state !== null && state !== undefined) this.o.agent.importState(state.agent);
       if (wasFailed && this.lastError !== null && (state === null || state === undefined)) {
@@ -432,22 +494,36 @@ export class FineTuneSession {
     this.writeSafe();
   }
 
-  private writeSafe(): void {
+  /** Write the safe command; false if the plant refused it. */
+  private writeSafe(): boolean {
     try {
       this.plant.write(this.safeCommand.slice());
+      return true;
     } catch (e) {
       this.lastError = `safe command: ${(e as Error).message}`;
+      return false;
     }
   }
 
   private endEpisode(reason: string): void {
     this.episodes++;
     this.lastReturn = this.episodeReturn;
+    const rollback = this.guardAfterEpisode();
     const m = this.learner;
-    this.o.onEpisode?.({
+    const nan = Number.NaN;
+    const record: FineTuneEpisode = {
       episode: this.episodes, return: this.episodeReturn, length: this.episodeSteps, reason, policyVersion: this.policy.version, terms: this.episodeTerms,
-      alpha: m?.alpha ?? Number.NaN, entropy: m?.entropy ?? Number.NaN, tdLoss: m === null ? Number.NaN : (m.qf1_loss! + m.qf2_loss!) / 2, qMean: m?.qf1_mean ?? Number.NaN,
+      alpha: m?.alpha ?? nan, entropy: m?.entropy ?? nan, tdLoss: m === null ? nan : (m.qf1_loss! + m.qf2_loss!) / 2, qMean: m?.qf1_mean ?? nan,
       policyDrift: this.drift,
+      tdRobot: m?.td_robot ?? nan, tdSim: m?.td_sim ?? nan, qRobot: m?.q_robot ?? nan, qSim: m?.q_sim ?? nan,
+      qStart: nan, mcReturn: discountedReturn(this.episodeRewards, this.o.agent.hp.gamma), rollback,
+    };
+    // The learner answers between two updates; the record follows once it has (in order).
+    const q = this.episodeRewards.length === 0 ? Promise.resolve(null)
+      : this.host.evaluate({ kind: 'criticValues', observations: this.startObs.slice(), actions: this.startAction.slice() } satisfies SacLearnerRequest).catch(() => null);
+    this.episodeReports = this.episodeReports.then(() => q).then((values) => {
+      if (values instanceof Float32Array && values.length > 0) record.qStart = values[0]!;
+      this.o.onEpisode?.(record);
     });
     this.beginReset();
   }
@@ -476,6 +552,7 @@ export class FineTuneSession {
       this.episodeSteps = 0;
       this.episodeReturn = 0;
       this.episodeTerms = {};
+      this.episodeRewards = [];
       this.mode = 'running';
     };
     const p = attempt();
@@ -490,6 +567,7 @@ export class FineTuneSession {
       return;
     }
     if (this.mode !== 'running') return;
+    this.learnerWaitS = 0;
 
     // 1. The previous tick's step ends here: the plant has moved for one period.
     let reward = Number.NaN;
@@ -509,6 +587,11 @@ export class FineTuneSession {
       if (finite) {
         this.episodeReturn += reward;
         for (const [k, v] of Object.entries(r.terms)) this.episodeTerms[k] = (this.episodeTerms[k] ?? 0) + v;
+        if (this.episodeRewards.length === 0) {
+          this.startObs.set(this.prevObs);
+          this.startAction.set(this.prevAction);
+        }
+        this.episodeRewards.push(reward);
       }
       this.tickTerms = r.terms;
       learnPrevious = this.pendingLearnable && finite;
@@ -530,6 +613,15 @@ export class FineTuneSession {
 
   /** Swap in every version due by now, waiting for the learner where it is late. */
   private async waitForScheduledVersion(): Promise<void> {
+    const t0 = performance.now();
+    try {
+      await this.swapScheduledVersions();
+    } finally {
+      this.learnerWaitS = (performance.now() - t0) / 1000;
+    }
+  }
+
+  private async swapScheduledVersions(): Promise<void> {
     while (this.transitions >= this.nextVersionAt) {
       const v = this.nextVersion;
       for (;;) {
@@ -537,9 +629,7 @@ export class FineTuneSession {
         const fresh = this.host.weights.poll();
         if (fresh !== null && fresh.version >= v) {
           if (fresh.version !== v) throw new Error(`fine-tune: version ${fresh.version} was published before version ${v} was due (schedule broken)`);
-          this.policy.swap(fresh.weights, fresh.version);
-          this.drift = relativeDistance(fresh.weights, this.simActor);
-          this.o.onPolicy?.(fresh.weights, fresh.version);
+          this.actWith(fresh.weights, fresh.version);
           break;
         }
         await new Promise((r) => setTimeout(r, 1));
@@ -549,17 +639,59 @@ export class FineTuneSession {
     }
   }
 
+  /** Swap in a version from the learner, unless it was made before the last rollback. */
+  private actWith(weights: ActorWeights, version: number): void {
+    if (version < this.minVersion) return;
+    this.policy.swap(weights, version);
+    if (this.o.guard !== undefined) this.actingWeights = copyActor(weights);
+    this.drift = relativeDistance(weights, this.simActor);
+    this.o.onPolicy?.(weights, version);
+  }
+
+  /**
+   * The guard, after each episode (on returns only: in lockstep it fires at the same episode
+   * whatever the timing). Returns the rollback's description, or ''.
+   */
+  private guardAfterEpisode(): string {
+    const g = this.o.guard;
+    if (g === undefined) return '';
+    this.returns.push(this.episodeReturn);
+    const n = this.returns.length;
+    if (n < g.window) return '';
+    let sum = 0;
+    for (let i = n - g.window; i < n; i++) sum += this.returns[i]!;
+    const mean = sum / g.window;
+    if (n === g.window) this.guardReference = mean;
+    if (mean > this.bestWindow) {
+      this.bestWindow = mean;
+      this.bestWeights = this.actingWeights;
+      this.bestVersion = this.policy.version;
+    }
+    if (n - this.guardFrom < g.window || !(mean < this.guardReference - g.tolerance * Math.abs(this.guardReference))) return '';
+    // Roll back: the learner's actor between the updates that learn from the data so far and the
+    // next; versions it made before that never act.
+    const T = this.transitions;
+    const done = T < this.schedule.learningStarts ? 0 : Math.floor(this.schedule.updatesPerTransition * (T - this.schedule.learningStarts + 1));
+    this.minVersion = Math.floor(done / this.schedule.publishEvery) + 1;
+    this.host.evaluate({ kind: 'rollback', weights: copyActor(this.bestWeights) } satisfies SacLearnerRequest, T)
+      .catch((e: unknown) => { this.lastError = `rollback: ${(e as Error).message}`; });
+    this.policy.swap(this.bestWeights, this.policy.version);
+    this.actingWeights = this.bestWeights;
+    this.drift = relativeDistance(this.bestWeights, this.simActor);
+    this.o.onPolicy?.(this.bestWeights, this.policy.version);
+    this.guardFrom = n;
+    this.rollbacks++;
+    this.lastRollback = `window mean ${mean.toFixed(2)} below ${this.guardReference.toFixed(2)} - ${g.tolerance} x |reference| after episode ${this.episodes}: back to the weights of version ${this.bestVersion} (best window ${this.bestWindow.toFixed(2)})`;
+    return this.lastRollback;
+  }
+
   private act(t: TickInfo, obs: Float32Array, reward: number, ended: string | null, learnPrevious: boolean, terminated: boolean): void | Promise<void> {
     if (this.mode !== 'running') return;
     let stop: string | null = null;
     if (ended === null) {
       if (this.o.versionSchedule !== 'scheduled') {
         const fresh = this.host.weights.poll();
-        if (fresh !== null) {
-          this.policy.swap(fresh.weights, fresh.version);
-          this.drift = relativeDistance(fresh.weights, this.simActor);
-          this.o.onPolicy?.(fresh.weights, fresh.version);
-        }
+        if (fresh !== null) this.actWith(fresh.weights, fresh.version);
       }
       this.policy.act(obs, false, this.action);
       stop = this.env.prepare(this.action);
@@ -591,11 +723,31 @@ export class FineTuneSession {
         return this.env.advance();
       }
     } else {
-      // The robot waits for its reset with the safe command, not the last action.
-      this.writeSafe();
+      // The robot waits for its reset with the safe command, not the last action. A lockstep
+      // plant answers that command with a step: it is awaited before the episode is reported
+      // over, so the operator's reset never races it (the run would depend on which came first).
+      if (this.writeSafe()) {
+        const reason = ended;
+        return this.plant.advance().then(
+          () => this.endEpisode(reason),
+          (e: unknown) => {
+            this.lastError = `safe command: ${(e as Error).message}`;
+            this.endEpisode(reason);
+          },
+        );
+      }
     }
     this.endEpisode(ended);
   }
+}
+
+/** A deep copy of actor weights (the learner's and the policy's arrays are reused). */
+function copyActor(w: ActorWeights): ActorWeights {
+  const layer = (l: ActorWeights['mean']): ActorWeights['mean'] => ({ ...l, kernel: l.kernel.slice(), bias: l.bias.slice() });
+  return {
+    hidden: w.hidden.map(layer), mean: layer(w.mean), logStd: layer(w.logStd),
+    ...(w.normalizer === undefined ? {} : { normalizer: { mean: w.normalizer.mean.slice(), std: w.normalizer.std.slice(), clip: w.normalizer.clip } }),
+  };
 }
 
 /** Every weight and bias of an actor in one array (the normaliser apart). */
@@ -610,6 +762,13 @@ function flatActor(w: ActorWeights): Float32Array {
     k += l.bias.length;
   }
   return out;
+}
+
+/** sum_t gamma^t r_t: the discounted return of `rewards` from their first. Pure. */
+export function discountedReturn(rewards: readonly number[], gamma: number): number {
+  let g = 0;
+  for (let t = rewards.length - 1; t >= 0; t--) g = rewards[t]! + gamma * g;
+  return g;
 }
 
 /** ||w - ref|| / ||ref|| over all weights: how far an actor has moved from `ref`. Pure. */
@@ -639,6 +798,10 @@ function checkOptions(o: FineTuneOptions): void {
   if (o.actorLearningRate !== undefined && !(o.actorLearningRate > 0)) fail('actorLearningRate', 'must be > 0');
   if (o.temperature !== undefined && !(o.temperature > 0 && Number.isFinite(o.temperature))) fail('temperature', 'must be a finite number > 0');
   if (o.criticWarmupUpdates !== undefined && !(Number.isInteger(o.criticWarmupUpdates) && o.criticWarmupUpdates >= 0)) fail('criticWarmupUpdates', 'must be an integer >= 0');
+  if (o.guard !== undefined) {
+    if (!(Number.isInteger(o.guard.window) && o.guard.window >= 1)) fail('guard', 'window must be an integer >= 1');
+    if (!(o.guard.tolerance >= 0 && Number.isFinite(o.guard.tolerance))) fail('guard', 'tolerance must be a finite number >= 0');
+  }
   if (!(Number.isInteger(o.robotReplayCapacity) && o.robotReplayCapacity > 0)) fail('robotReplayCapacity', 'must be a positive integer');
   if (o.episodeSteps !== undefined && !(Number.isInteger(o.episodeSteps) && o.episodeSteps > 0)) fail('episodeSteps', 'must be a positive integer');
   if (o.simReplay.size === 0 && o.learningStarts < 1) fail('learningStarts', 'must be >= 1 when the sim replay is empty (the first batch needs data)');

@@ -26,6 +26,11 @@ export interface Learner {
    * structured-cloneable. Asked for by `LearnerHost.requestState()` and once more at stop.
    */
   exportState?(): unknown;
+  /**
+   * A diagnostic asked for by `LearnerHost.evaluate()` (e.g. the critics' value of given states),
+   * answered between two updates; must not change what is learned.
+   */
+  evaluate?(request: unknown): unknown;
   close?(): void | Promise<void>;
 }
 

@@ -3,7 +3,7 @@
  * weight exchange and the control block; starts and stops the worker; pauses learning (the
  * safety watchdog, e-stop).
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { LearnerSchedule } from './learnerApi.js';
 import { CONTROL } from './learnerApi.js';
 import type { LearnerMessage, LearnerWorkerData } from './learnerWorker.js';
@@ -35,6 +35,10 @@ export class LearnerHost {
   private exportRequests = 0;
   private readonly stateWaiters = new Map<number, (state: unknown) => void>();
   private finalState: unknown = undefined;
+  private readonly requests: MessagePort;
+  private evaluations = 0;
+  private gone = false;
+  private readonly evaluationWaiters = new Map<number, { resolve(r: unknown): void; reject(e: Error): void }>();
 
   private constructor(o: LearnerHostOptions, ready: (e: Error | null) => void) {
     const ringLayout = { observationSize: o.observationSize, actionSize: o.actionSize, capacity: o.ringCapacity ?? 4096 };
@@ -47,8 +51,10 @@ export class LearnerHost {
     const schedule: LearnerSchedule = { updatesPerTransition: 1, learningStarts: 0, publishEvery: 1, metricsEvery: 100, ...o.schedule };
     if (!(schedule.updatesPerTransition > 0)) throw new Error(`learner: updatesPerTransition must be > 0, got ${schedule.updatesPerTransition}`);
     if (!(Number.isInteger(schedule.publishEvery) && schedule.publishEvery >= 1)) throw new Error(`learner: publishEvery must be an integer >= 1, got ${schedule.publishEvery}`);
-    const data: LearnerWorkerData = { module: o.module, options: o.options ?? {}, ring, ringLayout, weights, actor: o.actor, control, schedule };
-    this.worker = new Worker(new URL('./learnerWorker.js', import.meta.url), { workerData: data });
+    const channel = new MessageChannel();
+    this.requests = channel.port1;
+    const data: LearnerWorkerData = { module: o.module, options: o.options ?? {}, ring, ringLayout, weights, actor: o.actor, control, schedule, requests: channel.port2 };
+    this.worker = new Worker(new URL('./learnerWorker.js', import.meta.url), { workerData: data, transferList: [channel.port2] });
     let pending = true;
     this.worker.on('message', (m: LearnerMessage) => {
       if (m.type === 'ready' && pending) { pending = false; ready(null); }
@@ -58,6 +64,11 @@ export class LearnerHost {
         for (const [n, resolve] of this.stateWaiters) {
           if (n <= m.request) { this.stateWaiters.delete(n); resolve(m.state); }
         }
+      } else if (m.type === 'evaluation') {
+        const w = this.evaluationWaiters.get(m.id);
+        this.evaluationWaiters.delete(m.id);
+        if (m.error === undefined) w?.resolve(m.result);
+        else w?.reject(new Error(`learner evaluate: ${m.error}`));
       } else if (m.type === 'stopped') this.finalState = m.state;
       else if (m.type === 'error') {
         const err = new Error(`learner worker: ${m.message}`);
@@ -71,6 +82,10 @@ export class LearnerHost {
     });
     this.exited = new Promise((resolve) => this.worker.once('exit', (code) => {
       if (pending) { pending = false; ready(this.failure ?? new Error(`learner worker exited with code ${code} before it was ready`)); }
+      this.gone = true;
+      for (const w of this.evaluationWaiters.values()) w.reject(this.failure ?? new Error('learner worker exited before answering'));
+      this.evaluationWaiters.clear();
+      this.requests.close();
       resolve(code);
     }));
   }
@@ -120,6 +135,21 @@ export class LearnerHost {
       });
     });
     Atomics.store(this.control, CONTROL.EXPORT, n);
+    Atomics.notify(this.transitions.headerView, 0);
+    return answer;
+  }
+
+  /**
+   * A request to the learner (its `evaluate(request)`), answered between two updates: at once, or
+   * with `afterTransitions` N between the last update that learns from at most N robot
+   * transitions and the first that learns from more (so a change such as a rollback takes its
+   * place in the update sequence whatever the thread timing). Push the N-th transition first.
+   */
+  evaluate(request: unknown, afterTransitions?: number): Promise<unknown> {
+    if (this.gone) return Promise.reject(this.failure ?? new Error('learner worker has exited'));
+    const id = ++this.evaluations;
+    const answer = new Promise<unknown>((resolve, reject) => this.evaluationWaiters.set(id, { resolve, reject }));
+    this.requests.postMessage(afterTransitions === undefined ? { id, request } : { id, request, afterTransitions });
     Atomics.notify(this.transitions.headerView, 0);
     return answer;
   }

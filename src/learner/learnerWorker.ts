@@ -4,7 +4,7 @@
  * publishes actor weights through the triple buffer. The control loop on the main thread never
  * waits for any of this.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import type { CreateLearner, LearnerSchedule } from './learnerApi.js';
 import { CONTROL, transitionsForUpdate, updatesOwed } from './learnerApi.js';
@@ -23,13 +23,19 @@ export interface LearnerWorkerData {
   actor: ActorLayout;
   control: SharedArrayBuffer;
   schedule: LearnerSchedule;
+  /** Diagnostic requests ({ id, request }), polled between updates (the loop never yields to events). */
+  requests: MessagePort;
 }
+
+/** A request from LearnerHost.evaluate: answered at once, or in its place after `afterTransitions`. */
+interface Request { id: number; request: unknown; afterTransitions?: number }
 
 export type LearnerMessage =
   | { type: 'ready' }
   | { type: 'metrics'; updates: number; ingested: number; version: number; metrics: Record<string, number> }
   | { type: 'error'; message: string; stack?: string }
   | { type: 'state'; request: number; state: unknown }
+  | { type: 'evaluation'; id: number; result: unknown; error?: string }
   | { type: 'stopped'; updates: number; ingested: number; state: unknown };
 
 async function main(data: LearnerWorkerData): Promise<void> {
@@ -57,6 +63,8 @@ async function main(data: LearnerWorkerData): Promise<void> {
   // A learner that never catches up would make the queue grow without end: beyond the ring's
   // capacity the oldest are taken in anyway (and updates see more than they are due).
   const waiting = new TransitionQueue();
+  /** Requests that wait for their place in the update sequence (afterTransitions). */
+  let deferred: Request[] = [];
   const takeUpTo = (n: number): void => {
     while (ingested < n) {
       const t = waiting.shift();
@@ -81,6 +89,11 @@ async function main(data: LearnerWorkerData): Promise<void> {
       takeUpTo(Infinity);
       post({ type: 'state', request: exportAsked, state: learner.exportState?.() ?? null });
     }
+    for (let m = receiveMessageOnPort(data.requests); m !== undefined; m = receiveMessageOnPort(data.requests)) {
+      const r = m.message as Request;
+      if (r.afterTransitions === undefined) answer(r);
+      else deferred.push(r);
+    }
     reader.drain(enqueue);
     // While paused nothing is learned: everything that arrives is taken in.
     const paused = Atomics.load(control, CONTROL.PAUSED) !== 0;
@@ -89,6 +102,12 @@ async function main(data: LearnerWorkerData): Promise<void> {
     if (owed === 0) {
       reader.waitForData(20);
       continue;
+    }
+    // A request placed after N transitions comes between the last update that learns from at
+    // most N and the first that learns from more, whatever the thread timing.
+    if (deferred.length > 0) {
+      const needs = transitionsForUpdate(s, updates + 1);
+      deferred = deferred.filter((r) => (needs > r.afterTransitions! ? (answer(r), false) : true));
     }
     const metrics = await learner.update();
     updates++;
@@ -100,11 +119,20 @@ async function main(data: LearnerWorkerData): Promise<void> {
     }
     if (metrics && updates % s.metricsEvery === 0) post({ type: 'metrics', updates, ingested, version, metrics });
   }
+  for (const r of deferred) answer(r);
   // Transitions that arrived after the last update still belong in the handed-back state.
   reader.drain(enqueue);
   takeUpTo(Infinity);
   post({ type: 'stopped', updates, ingested, state: learner.exportState?.() ?? null });
   await learner.close?.();
+
+  function answer(r: Request): void {
+    try {
+      post({ type: 'evaluation', id: r.id, result: learner.evaluate?.(r.request) ?? null });
+    } catch (e) {
+      post({ type: 'evaluation', id: r.id, result: null, error: (e as Error).message });
+    }
+  }
 
   function post(m: LearnerMessage): void {
     port?.postMessage(m);

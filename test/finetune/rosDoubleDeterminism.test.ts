@@ -1,0 +1,78 @@
+/**
+ * A seeded fine-tuning run on the in-memory robot (SimulatedRobot behind the in-memory ROS graph,
+ * RosPlant in lockstep, the operator's "ready" after every episode) is reproducible: two runs
+ * with one seed give the same episodes, whatever the thread timing. The second run keeps the
+ * main thread busy now and then, and its operator answers later, so that messages, resets and
+ * the learner's versions interleave differently.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initCompute } from '../../src/compute/backend.js';
+import { FineTuneSession, type FineTuneEpisode } from '../../src/finetune/session.js';
+import { MujocoPlant } from '../../src/plant/mujoco/mujocoPlant.js';
+import { RosPlant } from '../../src/plant/ros/rosPlant.js';
+import { FakeRosGraph } from '../../src/plant/ros/testing/fakeRclnodejs.js';
+import { SimulatedRobot } from '../../src/plant/ros/simulatedRobot.js';
+import { pointReach } from '../../src/task/builtin/pointReach.js';
+import { resolveModelPath } from '../../src/task/registry.js';
+import { Rng } from '../../src/util/rng.js';
+import { agentAndReplay } from './fixtures.js';
+
+await initCompute('wasm');
+
+async function run(busyMs: number, operatorDelayMs: number): Promise<{ episodes: FineTuneEpisode[]; notes: string }> {
+  const { agent, simReplay } = agentAndReplay();
+  const graph = new FakeRosGraph();
+  const rcl = graph.module();
+  await rcl.init();
+  const body = await MujocoPlant.create(resolveModelPath('point_reach'), { frameSkip: pointReach.frameSkip });
+  await body.reset();
+  const robot = SimulatedRobot.open(rcl, body, {
+    nodeName: 'robot', commandTopic: '/cmd', latencySteps: 1, readyTopic: '/ready',
+    jointStates: { topic: '/joint_states', joints: ['x', 'y'], position: 'qpos', velocity: 'qvel' },
+    noise: { std: 0.002, rng: new Rng(1) },
+    timing: { mode: 'on-command' },
+  });
+  const plant = RosPlant.open(rcl, {
+    nodeName: 'sacbridge', controlPeriod: body.controlPeriod,
+    observations: [{ type: 'sensor_msgs/msg/JointState', topic: '/joint_states', joints: ['x', 'y'], signals: { position: 'qpos', velocity: 'qvel' } }],
+    command: { type: 'std_msgs/msg/Float64MultiArray', topic: '/cmd', low: [-1, -1], high: [1, 1] },
+    estop: { topic: '/estop' },
+    reset: { mode: 'operator', topic: '/ready', timeout: 5 },
+    advance: { mode: 'lockstep', timeout: 5 },
+  });
+  const episodes: FineTuneEpisode[] = [];
+  let busy: NodeJS.Timeout | null = null;
+  let notes = '';
+  const session = await FineTuneSession.start({
+    agent, simReplay, plant, task: pointReach.create(),
+    safety: { low: [-1, -1], high: [1, 1], watchdog: { maxAge: 0.5, action: 'hold' } },
+    rateHz: 1000, robotFraction: 0.5, updatesPerStep: 1, learningStarts: 20, publishEvery: 5, robotReplayCapacity: 5000, seed: 7,
+    episodeSteps: 40, compute: 'wasm', versionSchedule: 'scheduled',
+    onEpisode: (e) => { episodes.push(e); setTimeout(() => void robot.reset(), operatorDelayMs); },
+  });
+  try {
+    if (busyMs > 0) busy = setInterval(() => { const end = performance.now() + busyMs; while (performance.now() < end); }, 7);
+    await robot.reset();
+    const t0 = performance.now();
+    while (episodes.length < 6 && performance.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 20));
+  } finally {
+    if (busy !== null) clearInterval(busy);
+    const { status } = await session.stop();
+    notes = `skipped ${status.transitionsSkipped}, safety ${JSON.stringify(status.safety.counters)}, last error ${status.lastError}`;
+    await plant.close();
+    await robot.close();
+    await body.close();
+    agent.dispose();
+  }
+  return { episodes: episodes.slice(0, 6), notes };
+}
+
+test('a seeded lockstep run on the in-memory robot is reproducible, whatever the timing', { timeout: 300_000 }, async () => {
+  const [a, b, c] = [await run(0, 1), await run(3, 0), await run(0, 15)];
+  assert.equal(a.episodes.length, 6);
+  assert.ok(a.episodes.at(-1)!.policyVersion > 10, `learned weights acted (version ${a.episodes.at(-1)!.policyVersion})`);
+  const key = (es: FineTuneEpisode[]): (number | string)[][] => es.map((e) => [e.return, e.length, e.policyVersion, e.reason]);
+  assert.deepEqual(key(b.episodes), key(a.episodes), `runs: ${a.notes} / ${b.notes}`);
+  assert.deepEqual(key(c.episodes), key(a.episodes), `runs: ${a.notes} / ${c.notes}`);
+});
