@@ -15,7 +15,14 @@
  * Flags: --seeds N (default 3), --only NAME, --json, --episodes N (override), --critic-warmup N
  * (updates that train the critics only before the actor moves; default 0), --actor-lr X (the
  * actor's step size while fine-tuning; default the sim run's), --keep-temperature (no temperature
- * steps on the robot), --temperature X (the temperature reset to X at the switch).
+ * steps on the robot), --temperature X (the temperature reset to X at the switch; default 0.05 as
+ * switch.temperature, 0 keeps the sim run's), --robot-fraction X (the robot's share of a batch;
+ * default 0.75, 0.5 is RLPD's symmetric sampling), --warmup N (robot transitions with the sim
+ * policy before the first update, WSRL; default 500), --guard-window N and --guard-tolerance X
+ * (the rollback guard; default 10 and 0.1 as switch.guardWindow/guardTolerance, 0 = off),
+ * --layer-norm (LayerNorm critics, from sim training on), --exploration X (sampled actions use
+ * the policy's standard deviation times X; default 0.5 as switch.explorationScale),
+ * --rate HZ (the control rate; in lockstep the results do not depend on it; default 100).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,8 +85,12 @@ interface RunResult {
   worst_window: number;
   ended_better: boolean;
   returns: number[];
-  /** Per episode: [alpha, entropy, TD loss, mean Q, policy drift] (src/finetune/session.ts). */
+  /**
+   * Per episode (src/finetune/session.ts): [alpha, entropy, TD loss, mean Q, policy drift,
+   * TD error on robot data, TD error on sim data, Q of the first state, its Monte Carlo return].
+   */
   measures: number[][];
+  rollbacks: string[];
   robot_minutes: number;
   seconds: number;
 }
@@ -89,7 +100,8 @@ const mean = (v: number[]): number => v.reduce((s, x) => s + x, 0) / v.length;
 async function runOne(sc: Scenario, seed: number, episodesOverride: number | undefined, criticWarmupUpdates: number, actorLearningRate: number | undefined, keepTemperature: boolean): Promise<RunResult> {
   const t0 = performance.now();
   const runDir = mkdtempSync(join(tmpdir(), 'sacbridge-bench-ft-'));
-  const trainer = await Trainer.create({ task: sc.task, seed, runDir, makeEnv: (s) => createEnv(sc.task, { seed: s }), hyperparameters: sc.hp, metricsEvery: 1_000_000 });
+  const hp = process.argv.includes('--layer-norm') ? { ...sc.hp, criticLayerNorm: true } : sc.hp;
+  const trainer = await Trainer.create({ task: sc.task, seed, runDir, makeEnv: (s) => createEnv(sc.task, { seed: s }), hyperparameters: hp, metricsEvery: 1_000_000 });
   await trainer.run(sc.simSteps);
   const graph = new FakeRosGraph();
   const rcl = graph.module();
@@ -136,9 +148,12 @@ async function runOne(sc: Scenario, seed: number, episodesOverride: number | und
     const session = await FineTuneSession.start({
       agent: trainer.agent, simReplay: trainer.replay, plant, task: definition.create(),
       safety: { low: sc.low, high: sc.high, watchdog: { maxAge: 2, action: 'hold' } },
-      rateHz: 100, robotFraction: 0.75, updatesPerStep: 1, learningStarts: 500, publishEvery: 10, robotReplayCapacity: 50_000,
+      rateHz: Number(flag('rate') ?? 100), robotFraction: Number(flag('robot-fraction') ?? 0.75), updatesPerStep: 1,
+      learningStarts: Number(flag('warmup') ?? 500), publishEvery: 10, robotReplayCapacity: 50_000,
       seed: seed + 5, compute: 'wasm', versionSchedule: 'scheduled', criticWarmupUpdates, keepTemperature,
-      ...(flag('temperature') === undefined ? {} : { temperature: Number(flag('temperature')) }),
+      ...(Number(flag('temperature') ?? 0.05) > 0 ? { temperature: Number(flag('temperature') ?? 0.05) } : {}),
+      explorationScale: Number(flag('exploration') ?? 0.5),
+      ...(Number(flag('guard-window') ?? 10) > 0 ? { guard: { window: Number(flag('guard-window') ?? 10), tolerance: Number(flag('guard-tolerance') ?? 0.1) } } : {}),
       ...(actorLearningRate === undefined ? {} : { actorLearningRate }),
       onEpisode: (e) => { done.push(e); setTimeout(() => void robot.reset(), 1); },
     });
@@ -155,7 +170,8 @@ async function runOne(sc: Scenario, seed: number, episodesOverride: number | und
       worst_window: (worst - unadapted) / Math.abs(unadapted),
       ended_better: last10 > unadapted,
       returns: returns.map((r) => Math.round(r * 10) / 10),
-      measures: done.slice(0, episodes).map((e) => [e.alpha, e.entropy, e.tdLoss, e.qMean, e.policyDrift].map((x) => Number(x.toPrecision(3)))),
+      measures: done.slice(0, episodes).map((e) => [e.alpha, e.entropy, e.tdLoss, e.qMean, e.policyDrift, e.tdRobot, e.tdSim, e.qStart, e.mcReturn].map((x) => Number(x.toPrecision(3)))),
+      rollbacks: done.slice(0, episodes).filter((e) => e.rollback !== '').map((e) => e.rollback),
       robot_minutes: (result.status.steps * body.controlPeriod) / 60,
       seconds: (performance.now() - t0) / 1000,
     };
@@ -189,7 +205,7 @@ async function main(): Promise<void> {
       const r = await runOne(sc, seed, episodes, warmup, actorLr, process.argv.includes('--keep-temperature'));
       rs.push(r);
       runs.push(r);
-      if (!json) console.log(`${sc.name} seed ${seed}: unadapted ${r.unadapted.toFixed(1)}, adapted ${r.adapted.toFixed(1)}, last10 ${r.last10.toFixed(1)}, worst window ${(100 * r.worst_window).toFixed(0)}%, ${r.seconds.toFixed(0)} s`);
+      if (!json) console.log(`${sc.name} seed ${seed}: unadapted ${r.unadapted.toFixed(1)}, adapted ${r.adapted.toFixed(1)}, last10 ${r.last10.toFixed(1)}, worst window ${(100 * r.worst_window).toFixed(0)}%, ${r.rollbacks.length} rollbacks, ${r.seconds.toFixed(0)} s`);
     }
     const gains = rs.map((r) => r.adapted - r.unadapted).sort((a, b) => a - b);
     summary[sc.name] = {

@@ -37,6 +37,8 @@ const align4 = (floats: number): number => (floats + 3) & ~3;
 export class FastPolicy implements ActionPolicy {
   readonly observationSize: number;
   readonly actionSize: number;
+  /** Sampled actions: the policy's standard deviation times this (1: the policy's own exploration). */
+  noiseScale = 1;
   private currentVersion: number;
   private readonly gemm: GemmFn;
   private readonly f32: Float32Array;
@@ -125,7 +127,7 @@ export class FastPolicy implements ActionPolicy {
         out[j] = Math.tanh(mean);
       } else {
         const logStd = LOG_STD_MIN + 0.5 * (LOG_STD_MAX - LOG_STD_MIN) * (Math.tanh(f[h + a + j]!) + 1);
-        out[j] = Math.tanh(mean + Math.exp(logStd) * this.rng.normal());
+        out[j] = Math.tanh(mean + this.noiseScale * Math.exp(logStd) * this.rng.normal());
       }
     }
   }

@@ -136,8 +136,9 @@ export const schema = {
     simReplayRatio: num('Fraction of each minibatch drawn from simulated transitions during real fine-tuning.', 0.5, { min: 0, max: 1 }),
     temperature: num('The SAC temperature (alpha) set when fine-tuning on the robot starts; it is learned on from there. 0 = keep the sim run\'s. Default 0.05: measured in docs/finetuning.md (the sim run\'s temperature made the policy\'s entropy jump once the actor moved on the robot).', 0.05, { min: 0 }),
     warmupSteps: int('Warm-up rollouts (WSRL): robot transitions collected with the sim policy, unchanged, before the first fine-tuning update; 0 = rl.batchSize.', 500, { min: 0 }),
-    guardWindow: int('Rollback guard: episodes per window; the first window (the sim policy) sets the reference; when a later window\'s mean return falls below it by more than switch.guardTolerance x |reference|, the weights of the best window so far act again (0 = no guard).', 0, { min: 0 }),
-    guardTolerance: num('Rollback guard: the tolerated drop of a window\'s mean return below the reference, as a fraction of |reference|.', 0.2, { min: 0 }),
+    explorationScale: num('Exploration on the robot: sampled actions use the policy\'s standard deviation times this (1 = the policy\'s own; the learner still trains the policy\'s distribution). Default 0.5: measured in docs/finetuning.md.', 0.5, { min: 0, max: 1 }),
+    guardWindow: int('Rollback guard: episodes per window; when the mean return of the last window falls below the best window\'s so far (the first is the sim policy\'s) by more than switch.guardTolerance x its magnitude, the weights that acted at the end of the best window act again, on the robot and in the learner (0 = no guard). Default 10: measured in docs/finetuning.md.', 10, { min: 0 }),
+    guardTolerance: num('Rollback guard: the tolerated drop of a window\'s mean return below the best window\'s, as a fraction of its magnitude.', 0.1, { min: 0 }),
     criticWarmupUpdates: int('Critic warm-up on the robot: the first N fine-tuning updates train the critics only, the actor and temperature stay at the sim policy\'s (0 = off).', 0, { min: 0 }),
   },
   safety: {

@@ -120,6 +120,7 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
           values: s === undefined ? {} as Record<string, string | number> : {
             session: s.state, robot_steps: s.steps, robot_episodes: s.episodes, last_return: Number.isNaN(s.lastReturn) ? 'none' : s.lastReturn.toFixed(2),
             policy_version: s.policyVersion, updates: s.learner.updates, learning_paused: s.learningPausedReason ?? 'no',
+            rollbacks: s.rollbacks, last_rollback: s.lastRollback === '' ? 'none' : s.lastRollback,
           },
         };
       },
@@ -165,7 +166,10 @@ export async function startRobotPhase(deps: RobotPhaseDeps): Promise<RobotPhase>
       onError: (err) => logger.error({ err: err.message }, 'fine-tuning error'),
       ...(deps.onPolicy ? { onPolicy: deps.onPolicy } : {}),
       ...(deps.onTick ? { onTick: deps.onTick } : {}),
-      ...(deps.onEpisode ? { onEpisode: deps.onEpisode } : {}),
+      onEpisode: (e) => {
+        if (e.rollback !== '') logger.warn({ episode: e.episode, policyVersion: e.policyVersion }, `rollback guard: ${e.rollback}`);
+        deps.onEpisode?.(e);
+      },
     });
   } catch (err) {
     await sessionPlant?.close();

@@ -413,6 +413,11 @@ export class SacJob implements Job {
       policy_version: this.trainer.counters.updates + e.policyVersion,
       // The learner's figures at the episode's end (null before its first update): the robot phase's curves.
       alpha: finiteOrNull(e.alpha), td_loss: finiteOrNull(e.tdLoss), entropy: finiteOrNull(e.entropy), q_mean: finiteOrNull(e.qMean),
+      // What drives fine-tuning (docs/finetuning.md): the critics on robot and sim data apart, Q of the
+      // episode's first state against its Monte Carlo return, the policy's drift from the sim policy.
+      td_robot: finiteOrNull(e.tdRobot), td_sim: finiteOrNull(e.tdSim), q_robot: finiteOrNull(e.qRobot), q_sim: finiteOrNull(e.qSim),
+      q_start: finiteOrNull(e.qStart), mc_return: finiteOrNull(e.mcReturn), q_overestimation: finiteOrNull(e.qStart - e.mcReturn), policy_drift: finiteOrNull(e.policyDrift),
+      ...(e.rollback === '' ? {} : { rollback: e.rollback }),
       terms: e.terms,
       // The session's safety counters so far (the web UI reads their growth), and this episode's events by kind.
       safety: counters ?? null,

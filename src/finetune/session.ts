@@ -156,14 +156,19 @@ export interface FineTuneOptions {
   /** Robot transitions to start with (a resumed robot phase's); its capacity wins over robotReplayCapacity. */
   robotReplay?: ReplaySnapshot;
   /**
-   * The rollback guard: the first `window` episodes (acted by the sim policy while the learner
-   * waits for `learningStarts` transitions) set the reference return; from then on, when the
-   * mean of the last `window` episodes falls below reference - tolerance * |reference|, the
-   * acting policy and the learner's actor go back to the weights that acted at the end of the
-   * best window so far (the sim policy's until a better one), and the guard watches a fresh
-   * window. Absent: no guard.
+   * The rollback guard: after every episode, the mean return of the last `window` episodes is
+   * compared with the best such mean so far (the first window's is the sim policy's, acting while
+   * the learner waits for `learningStarts` transitions). When it falls below
+   * best - tolerance * |best|, the acting policy and the learner's actor go back to the weights
+   * that acted at the end of the best window, and the guard waits for a full window acted from
+   * there before it judges again. Absent: no guard.
    */
   guard?: { window: number; tolerance: number };
+  /**
+   * Exploration on the robot: sampled actions use the policy's standard deviation times this
+   * (default 1). The learner still trains the policy's own distribution (SAC learns off-policy).
+   */
+  explorationScale?: number;
   /** Fine-grained ControlLoop settings (wait mode, spin, watchdog pings...). */
   loop?: Partial<Omit<ControlLoopOptions, 'rateHz' | 'onTick' | 'onError'>>;
   /**
@@ -267,9 +272,8 @@ export class FineTuneSession {
   private readonly startObs: Float32Array;
   private readonly startAction: Float32Array;
   private episodeRewards: number[] = [];
-  /** The guard: every episode's return, its reference, the best window's weights, its rollbacks. */
+  /** The guard: every episode's return, the best window and its weights, the rollbacks. */
   private readonly returns: number[] = [];
-  private guardReference = Number.NaN;
   private bestWindow = -Infinity;
   private bestWeights: ActorWeights;
   /** With a guard: a copy of the weights that act now. */
@@ -302,6 +306,7 @@ export class FineTuneSession {
     this.actingWeights = this.bestWeights;
     // Exploration noise and the sim's episode initialisation draw from the env's generator.
     this.policy = new FastPolicy(weights, this.env.rng, 0);
+    this.policy.noiseScale = o.explorationScale ?? 1;
     o.onPolicy?.(weights, 0);
     const n = o.plant.command.size;
     this.prevObs = new Float32Array(o.task.observationSize);
@@ -661,13 +666,14 @@ export class FineTuneSession {
     let sum = 0;
     for (let i = n - g.window; i < n; i++) sum += this.returns[i]!;
     const mean = sum / g.window;
-    if (n === g.window) this.guardReference = mean;
+    // Windows that straddle a rollback mix two policies: they neither set a best nor judge.
+    if (n - this.guardFrom < g.window) return '';
     if (mean > this.bestWindow) {
       this.bestWindow = mean;
       this.bestWeights = this.actingWeights;
       this.bestVersion = this.policy.version;
     }
-    if (n - this.guardFrom < g.window || !(mean < this.guardReference - g.tolerance * Math.abs(this.guardReference))) return '';
+    if (!(mean < this.bestWindow - g.tolerance * Math.abs(this.bestWindow))) return '';
     // Roll back: the learner's actor between the updates that learn from the data so far and the
     // next; versions it made before that never act.
     const T = this.transitions;
@@ -681,7 +687,7 @@ export class FineTuneSession {
     this.o.onPolicy?.(this.bestWeights, this.policy.version);
     this.guardFrom = n;
     this.rollbacks++;
-    this.lastRollback = `window mean ${mean.toFixed(2)} below ${this.guardReference.toFixed(2)} - ${g.tolerance} x |reference| after episode ${this.episodes}: back to the weights of version ${this.bestVersion} (best window ${this.bestWindow.toFixed(2)})`;
+    this.lastRollback = `window mean ${mean.toFixed(2)} below the best window's ${this.bestWindow.toFixed(2)} by more than ${g.tolerance} x its magnitude after episode ${this.episodes}: back to the weights of version ${this.bestVersion}`;
     return this.lastRollback;
   }
 
@@ -798,6 +804,7 @@ function checkOptions(o: FineTuneOptions): void {
   if (o.actorLearningRate !== undefined && !(o.actorLearningRate > 0)) fail('actorLearningRate', 'must be > 0');
   if (o.temperature !== undefined && !(o.temperature > 0 && Number.isFinite(o.temperature))) fail('temperature', 'must be a finite number > 0');
   if (o.criticWarmupUpdates !== undefined && !(Number.isInteger(o.criticWarmupUpdates) && o.criticWarmupUpdates >= 0)) fail('criticWarmupUpdates', 'must be an integer >= 0');
+  if (o.explorationScale !== undefined && !(o.explorationScale >= 0 && Number.isFinite(o.explorationScale))) fail('explorationScale', 'must be a finite number >= 0');
   if (o.guard !== undefined) {
     if (!(Number.isInteger(o.guard.window) && o.guard.window >= 1)) fail('guard', 'window must be an integer >= 1');
     if (!(o.guard.tolerance >= 0 && Number.isFinite(o.guard.tolerance))) fail('guard', 'tolerance must be a finite number >= 0');

@@ -10,6 +10,8 @@ import { join } from 'node:path';
  *     with `phase` "robot" (the daemon's fine-tuning on the robot) are the robot's returns
  *   - losses: every finite number whose key contains "loss" (any case)
  *   - temperature: `alpha` | `temperature` | `ent_coef`
+ *   - fine-tuning on the robot (records with `phase` "robot"): `td_robot`, `td_sim`,
+ *     `q_overestimation`, `entropy`, `policy_drift` (src/daemon/sacJob.ts writes them)
  * Unparsable lines (e.g. the torn last line after a crash) are counted and skipped.
  */
 
@@ -27,6 +29,8 @@ export interface Curves {
   evalReturns: Series;
   losses: Series[];
   temperature: Series;
+  /** Fine-tuning measures by key (FINETUNE_KEYS), from the robot phase's episode records. */
+  fineTuning: Series[];
   files: string[];
   records: number;
   skipped: number;
@@ -36,6 +40,8 @@ const X_KEYS = ['step', 'envSteps', 'env_steps', 'global_step'];
 const RETURN_KEYS = ['return', 'episodeReturn', 'episode_return'];
 const EVAL_KEYS = ['return', 'meanReturn', 'mean_return', 'evalReturn', 'eval_return'];
 const ALPHA_KEYS = ['alpha', 'temperature', 'ent_coef'];
+/** The robot phase's per-episode fine-tuning measures (critic: the first three; policy: the others). */
+export const FINETUNE_KEYS = ['td_robot', 'td_sim', 'q_overestimation', 'entropy', 'policy_drift'] as const;
 
 function firstNumber(rec: Record<string, unknown>, keys: string[]): number | null {
   for (const k of keys) {
@@ -59,7 +65,7 @@ export function metricsFiles(path: string): string[] {
 }
 
 export function parseCurves(texts: { file: string; text: string }[]): Curves {
-  const c: Curves = { returns: series('episode return'), robotReturns: series('robot episode return'), evalReturns: series('evaluation return'), losses: [], temperature: series('alpha'), files: texts.map((t) => t.file), records: 0, skipped: 0 };
+  const c: Curves = { returns: series('episode return'), robotReturns: series('robot episode return'), evalReturns: series('evaluation return'), losses: [], temperature: series('alpha'), fineTuning: FINETUNE_KEYS.map((k) => series(k)), files: texts.map((t) => t.file), records: 0, skipped: 0 };
   const losses = new Map<string, Series>();
   let position = 0;
   for (const { text } of texts) {
@@ -101,6 +107,14 @@ export function parseCurves(texts: { file: string; text: string }[]): Curves {
         if (!s) losses.set(k, (s = series(k)));
         s.x.push(x);
         s.y.push(v);
+      }
+      if (r.phase === 'robot') {
+        FINETUNE_KEYS.forEach((k, i) => {
+          const v = r[k];
+          if (typeof v !== 'number' || !Number.isFinite(v)) return;
+          c.fineTuning[i]!.x.push(x);
+          c.fineTuning[i]!.y.push(v);
+        });
       }
       const a = firstNumber(r, ALPHA_KEYS);
       if (a !== null) {

@@ -193,7 +193,13 @@ export function renderLearningCurves(c: Curves, title: string): string {
   const losses = c.losses.map((s, i) => ({ series: s, colour: COLOURS[i % COLOURS.length]!, style: 'line' as const }));
   const alphaPositive = c.temperature.y.length > 0 && c.temperature.y.every((v) => v > 0);
   const spread = alphaPositive ? Math.max(...c.temperature.y) / Math.min(...c.temperature.y) : 1;
-  const height = 3 * PANEL_H + 40;
+  // Fine-tuning on the robot: the critic's fit (robot and sim data apart, Q against the Monte
+  // Carlo return) and the policy (entropy, drift from the sim policy), when the run has them.
+  const ft = c.fineTuning.filter((s) => s.x.length > 0).map((s, i) => ({ series: s, colour: COLOURS[i % COLOURS.length]!, style: 'line' as const }));
+  const ftCritic = ft.filter((t) => ['td_robot', 'td_sim', 'q_overestimation'].includes(t.series.name));
+  const ftPolicy = ft.filter((t) => ['entropy', 'policy_drift'].includes(t.series.name));
+  const ftPanels = ft.length > 0 ? 2 : 0;
+  const height = (3 + ftPanels) * PANEL_H + 40;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`,
     STYLE,
@@ -201,6 +207,10 @@ export function renderLearningCurves(c: Curves, title: string): string {
     panel(0, `${title}: return`, 'return', traces, false, spans),
     panel(PANEL_H, 'losses', 'loss', losses, false, spans),
     panel(2 * PANEL_H, `temperature${alphaPositive && spread > 10 ? ' (log scale)' : ''}`, 'alpha', c.temperature.x.length ? [{ series: c.temperature, colour: COLOURS[3]!, style: 'line' }] : [], alphaPositive && spread > 10, spans),
+    ...(ftPanels > 0 ? [
+      panel(3 * PANEL_H, 'fine-tuning on the robot: critic (TD error on robot / sim data, Q - Monte Carlo return)', 'critic', ftCritic, false, spans),
+      panel(4 * PANEL_H, 'fine-tuning on the robot: policy (entropy, drift from the sim policy)', 'policy', ftPolicy, false, spans),
+    ] : []),
     `<text x="${M.left}" y="${height - 12}" class="caption">${esc(`${c.records} records from ${c.files.length} file(s)${c.skipped ? `, ${c.skipped} unreadable line(s) skipped` : ''}`)}</text>`,
     '</svg>',
     '',

@@ -110,7 +110,7 @@ export function simEnvOptions(sim: SacbridgeConfig['sim'], safety: SafetyConfig)
 }
 
 /** The learning settings of robot fine-tuning (FineTuneOptions' share of the configuration). */
-export type FineTuneSettings = Required<Pick<FineTuneOptions, 'rateHz' | 'robotFraction' | 'updatesPerStep' | 'learningStarts' | 'publishEvery' | 'robotReplayCapacity' | 'seed' | 'compute' | 'controlThreadPriority' | 'criticWarmupUpdates'>> & Pick<FineTuneOptions, 'temperature' | 'guard'>;
+export type FineTuneSettings = Required<Pick<FineTuneOptions, 'rateHz' | 'robotFraction' | 'updatesPerStep' | 'learningStarts' | 'publishEvery' | 'robotReplayCapacity' | 'seed' | 'compute' | 'controlThreadPriority' | 'criticWarmupUpdates'>> & Pick<FineTuneOptions, 'temperature' | 'guard' | 'explorationScale'>;
 
 /**
  * Fine-tuning on the robot: ros.controlRateHz is the tick; the robot's share of a batch is
@@ -131,6 +131,7 @@ export function fineTuneSettings(c: SacbridgeConfig): FineTuneSettings {
     controlThreadPriority: c.realtime.controlThreadPriority,
     criticWarmupUpdates: c.switch.criticWarmupUpdates,
     ...(c.switch.temperature > 0 ? { temperature: c.switch.temperature } : {}),
+    explorationScale: c.switch.explorationScale,
     ...(c.switch.guardWindow > 0 ? { guard: { window: c.switch.guardWindow, tolerance: c.switch.guardTolerance } } : {}),
   };
 }

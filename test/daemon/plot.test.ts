@@ -61,6 +61,24 @@ test('robot episodes (phase "robot") are their own series on shaded "robot" stre
   assert.match(svg, />robot episode return \(mean of \d+\)</);
 });
 
+test('records: the robot phase\'s fine-tuning measures become the critic and policy panels', () => {
+  const lines = [
+    JSON.stringify({ type: 'episode', phase: 'sim', step: 100, return: -9, entropy: 5 }),
+    JSON.stringify({ type: 'episode', phase: 'robot', step: 200, return: -7, alpha: 0.05, entropy: 0.3, td_loss: 0.6, td_robot: 0.9, td_sim: 0.4, q_overestimation: 12, policy_drift: 0.02 }),
+    JSON.stringify({ type: 'episode', phase: 'robot', step: 250, return: -6, alpha: 0.04, entropy: -0.5, td_robot: 1.1, q_overestimation: 10, policy_drift: 0.05 }),
+  ];
+  const c = parseCurves([{ file: 'm', text: lines.join('\n') }]);
+  const byName = new Map(c.fineTuning.map((s) => [s.name, s]));
+  assert.deepEqual(byName.get('td_robot'), { name: 'td_robot', x: [200, 250], y: [0.9, 1.1] });
+  assert.deepEqual(byName.get('td_sim')!.y, [0.4]);
+  assert.deepEqual(byName.get('entropy')!.x, [200, 250], 'the sim record\'s entropy is not a fine-tuning measure');
+  assert.deepEqual(byName.get('policy_drift')!.y, [0.02, 0.05]);
+  const svg = renderLearningCurves(c, 'run');
+  assert.match(svg, /fine-tuning on the robot: critic/);
+  assert.match(svg, /fine-tuning on the robot: policy/);
+  assert.doesNotMatch(renderLearningCurves(parseCurves([{ file: 'm', text: lines[0]! }]), 'run'), /fine-tuning on the robot/);
+});
+
 test('ticks, downsampling, moving average', () => {
   const t = niceTicks(0.3, 9.2);
   assert.ok(t.lo <= 0.3 && t.hi >= 9.2);

@@ -12,6 +12,7 @@ import { transitionsForUpdate, versionDueAt } from '../../src/learner/learnerApi
 import { MujocoPlant } from '../../src/plant/mujoco/mujocoPlant.js';
 import { pointReach } from '../../src/task/builtin/pointReach.js';
 import { resolveModelPath } from '../../src/task/registry.js';
+import { SoftActorCritic } from '../../src/agent/sac.js';
 import { agentAndReplay } from './fixtures.js';
 
 await initCompute('wasm');
@@ -33,7 +34,7 @@ test('versionDueAt: version v acts one transition before version v + 1 can exist
   assert.throws(() => versionDueAt({ updatesPerTransition: 1, learningStarts: 0, publishEvery: 1, metricsEvery: 1 }, 0), /version must be an integer >= 1/);
 });
 
-async function run(busyMs: number): Promise<FineTuneEpisode[]> {
+async function run(busyMs: number, guard?: { window: number; tolerance: number }): Promise<FineTuneEpisode[]> {
   const { agent, simReplay } = agentAndReplay();
   // MuJoCo steps in advance(): a lockstep plant.
   const plant = await MujocoPlant.create(resolveModelPath('point_reach'), { frameSkip: pointReach.frameSkip });
@@ -43,21 +44,21 @@ async function run(busyMs: number): Promise<FineTuneEpisode[]> {
     agent, simReplay, plant, task: pointReach.create(),
     safety: { low: [-1, -1], high: [1, 1] },
     rateHz: 1000, robotFraction: 0.5, updatesPerStep: 1, learningStarts: 20, publishEvery: 5, robotReplayCapacity: 5000, seed: 7,
-    episodeSteps: 60, compute: 'wasm', versionSchedule: 'scheduled',
+    episodeSteps: 60, compute: 'wasm', versionSchedule: 'scheduled', ...(guard === undefined ? {} : { guard }),
     onEpisode: (e) => episodes.push(e),
   });
   try {
     // Timing noise: the main thread is kept busy now and then.
     if (busyMs > 0) busy = setInterval(() => { const end = performance.now() + busyMs; while (performance.now() < end); }, 7);
     const t0 = performance.now();
-    while (episodes.length < 6 && performance.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 20));
+    while (episodes.length < (guard === undefined ? 6 : 10) && performance.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 20));
   } finally {
     if (busy !== null) clearInterval(busy);
     await session.stop();
     await plant.close();
     agent.dispose();
   }
-  return episodes.slice(0, 6);
+  return episodes.slice(0, guard === undefined ? 6 : 10);
 }
 
 test("scheduled versions: two lockstep runs with one seed give the same episodes, whatever the timing", { timeout: 300_000 }, async () => {
@@ -66,4 +67,31 @@ test("scheduled versions: two lockstep runs with one seed give the same episodes
   assert.equal(a.length, 6);
   assert.ok(a.at(-1)!.policyVersion > 10, `learned weights acted (version ${a.at(-1)!.policyVersion})`);
   assert.deepEqual(b.map((e) => [e.return, e.length, e.policyVersion]), a.map((e) => [e.return, e.length, e.policyVersion]));
+});
+
+test('rollback guard: its rollbacks come at the same episodes and the runs stay the same, whatever the timing', { timeout: 300_000 }, async () => {
+  // Tolerance 0 over 2-episode windows: every window below the best so far rolls back.
+  const guard = { window: 2, tolerance: 0 };
+  const a = await run(0, guard);
+  const b = await run(3, guard);
+  assert.equal(a.length, 10);
+  const rollbacks = a.filter((e) => e.rollback !== '');
+  assert.ok(rollbacks.length >= 1, `the guard fired (${rollbacks.length} rollbacks)`);
+  assert.match(rollbacks[0]!.rollback, /below the best window's .* back to the weights of version \d+/);
+  const key = (es: FineTuneEpisode[]): (number | string)[][] => es.map((e) => [e.return, e.length, e.policyVersion, e.rollback]);
+  assert.deepEqual(key(b), key(a));
+});
+
+test('setActorWeights puts another actor\'s weights in place, critics untouched', () => {
+  const a = new SoftActorCritic(4, 2, { hidden: [8, 8], batchSize: 4 }, 1);
+  const b = new SoftActorCritic(4, 2, { hidden: [8, 8], batchSize: 4 }, 2);
+  const critic = (x: SoftActorCritic): number[] => [...x.namedVariables()].filter(([n]) => n.startsWith('qf1/')).flatMap(([, v]) => [...(v.dataSync() as Float32Array)]);
+  const before = critic(a);
+  assert.notDeepEqual(a.actorWeights(), b.actorWeights());
+  a.setActorWeights(b.actorWeights());
+  assert.deepEqual(a.actorWeights(), b.actorWeights());
+  assert.deepEqual(critic(a), before);
+  assert.throws(() => a.setActorWeights(new SoftActorCritic(4, 2, { hidden: [8] }, 1).actorWeights()), /1 hidden layers, the actor has 2/);
+  a.dispose();
+  b.dispose();
 });
