@@ -155,7 +155,8 @@ async function runOne(sc: Scenario, seed: number, episodesOverride: number | und
       explorationScale: Number(flag('exploration') ?? 0.5),
       ...(Number(flag('guard-window') ?? 10) > 0 ? { guard: { window: Number(flag('guard-window') ?? 10), tolerance: Number(flag('guard-tolerance') ?? 0.1) } } : {}),
       ...(actorLearningRate === undefined ? {} : { actorLearningRate }),
-      onEpisode: (e) => { done.push(e); setTimeout(() => void robot.reset(), 1); },
+      // No "ready" after the last episode: the run ends after exactly `episodes` (reproducibly).
+      onEpisode: (e) => { done.push(e); if (done.length < episodes) setTimeout(() => void robot.reset(), 1); },
     });
     await robot.reset();
     while (done.length < episodes) await new Promise((r) => setTimeout(r, 200));

@@ -30,7 +30,7 @@ import type { BackendChoice } from '../compute/backend.js';
 import { ControlLoop, type ControlLoopOptions, type LoopStats, type TickInfo } from '../control/controlLoop.js';
 import { Env } from '../env/env.js';
 import { LearnerHost } from '../learner/learnerHost.js';
-import { versionDueAt, type LearnerSchedule } from '../learner/learnerApi.js';
+import { updatesOwed, versionDueAt, type LearnerSchedule } from '../learner/learnerApi.js';
 import { setMainThreadScheduling } from '../control/realtime.js';
 import { actorLayoutOf } from '../learner/weightExchange.js';
 import { hasEstop, type Plant } from '../plant/plant.js';
@@ -463,6 +463,9 @@ export class FineTuneSession {
       await this.resetting?.catch(() => undefined);
       // The last episodes' records wait for the learner's answer: before it stops.
       await this.episodeReports;
+      // In lockstep the learned state is a function of the transitions: the learner first takes
+      // every update they are owed (where it stands when told to stop is a matter of timing).
+      if (this.o.versionSchedule === 'scheduled' && !wasFailed) await this.learnerCaughtUp();
       const state = (await this.host.stop()) as SacLearnerState | null | undefined;
       if (state !== null && state !== undefined) this.o.agent.importState(state.agent);
       if (wasFailed && this.lastError !== null && (state === null || state === undefined)) {
@@ -471,6 +474,17 @@ export class FineTuneSession {
       return { state: state ?? null, status: this.status() };
     })();
     return this.stopping;
+  }
+
+  /** Wait (up to a minute) until the learner has taken the updates owed for every pushed transition. */
+  private async learnerCaughtUp(): Promise<void> {
+    const owed = updatesOwed(this.schedule, this.transitions, 0);
+    const deadline = performance.now() + 60_000;
+    for (;;) {
+      const l = this.host.stats();
+      if (l.updates >= owed || l.paused || this.host.error !== null || performance.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
 
   private pauseReason(): string | null {
@@ -677,7 +691,7 @@ export class FineTuneSession {
     // Roll back: the learner's actor between the updates that learn from the data so far and the
     // next; versions it made before that never act.
     const T = this.transitions;
-    const done = T < this.schedule.learningStarts ? 0 : Math.floor(this.schedule.updatesPerTransition * (T - this.schedule.learningStarts + 1));
+    const done = updatesOwed(this.schedule, T, 0);
     this.minVersion = Math.floor(done / this.schedule.publishEvery) + 1;
     this.host.evaluate({ kind: 'rollback', weights: copyActor(this.bestWeights) } satisfies SacLearnerRequest, T)
       .catch((e: unknown) => { this.lastError = `rollback: ${(e as Error).message}`; });
