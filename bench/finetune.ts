@@ -20,6 +20,7 @@
  * default 0.75, 0.5 is RLPD's symmetric sampling), --warmup N (robot transitions with the sim
  * policy before the first update, WSRL; default 500), --guard-window N and --guard-tolerance X
  * (the rollback guard; default 10 and 0.1 as switch.guardWindow/guardTolerance, 0 = off),
+ * --guard-freeze (after a rollback the actor stays put for a window's worth of updates),
  * --layer-norm (LayerNorm critics, from sim training on), --exploration X (sampled actions use
  * the policy's standard deviation times X; default 0.5 as switch.explorationScale),
  * --rate HZ (the control rate; in lockstep the results do not depend on it; default 100).
@@ -153,7 +154,7 @@ async function runOne(sc: Scenario, seed: number, episodesOverride: number | und
       seed: seed + 5, compute: 'wasm', versionSchedule: 'scheduled', criticWarmupUpdates, keepTemperature,
       ...(Number(flag('temperature') ?? 0.05) > 0 ? { temperature: Number(flag('temperature') ?? 0.05) } : {}),
       explorationScale: Number(flag('exploration') ?? 0.5),
-      ...(Number(flag('guard-window') ?? 10) > 0 ? { guard: { window: Number(flag('guard-window') ?? 10), tolerance: Number(flag('guard-tolerance') ?? 0.1) } } : {}),
+      ...(Number(flag('guard-window') ?? 10) > 0 ? { guard: { window: Number(flag('guard-window') ?? 10), tolerance: Number(flag('guard-tolerance') ?? 0.1), freeze: process.argv.includes('--guard-freeze') } } : {}),
       ...(actorLearningRate === undefined ? {} : { actorLearningRate }),
       // No "ready" after the last episode: the run ends after exactly `episodes` (reproducibly).
       onEpisode: (e) => { done.push(e); if (done.length < episodes) setTimeout(() => void robot.reset(), 1); },

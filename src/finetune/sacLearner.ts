@@ -50,7 +50,7 @@ export interface SacLearnerOptions {
 /** `evaluate` requests: the critics' mean Q at (observation, action) rows; the actor set back to given weights. */
 export type SacLearnerRequest =
   | { kind: 'criticValues'; observations: Float32Array; actions: Float32Array }
-  | { kind: 'rollback'; weights: ActorWeights };
+  | { kind: 'rollback'; weights: ActorWeights; freezeUpdates: number };
 
 /** The state handed back: the agent (for checkpoints and for installing into the daemon's agent). */
 export interface SacLearnerState {
@@ -98,13 +98,15 @@ export const createLearner: CreateLearner = async (init) => {
     if (sim.size > 0) ({ tdError: diag.td_sim, q: diag.q_sim } = agent.evaluateCritics(sim.sample(n, diagRng), diagRng));
   };
   let updates = 0;
+  /** After a rollback the actor and temperature stay put until this update (the critics catch up). */
+  let frozenUntil = 0;
 
   const learner: Learner = {
     observe(t: TransitionView): void {
       robot.add(t.observation, t.action, t.reward, t.nextObservation, t.terminated);
     },
     update(): Record<string, number> {
-      agent.freezePolicy = updates < (o.criticWarmupUpdates ?? 0);
+      agent.freezePolicy = updates < (o.criticWarmupUpdates ?? 0) || updates < frozenUntil;
       updates++;
       const m = agent.update(sampler.sample(rng));
       if (diagEvery > 0 && updates % diagEvery === 0) measure();
@@ -114,6 +116,7 @@ export const createLearner: CreateLearner = async (init) => {
       const r = request as SacLearnerRequest;
       if (r.kind === 'rollback') {
         agent.setActorWeights(r.weights);
+        frozenUntil = updates + r.freezeUpdates;
         return null;
       }
       if (r.kind !== 'criticValues') throw new Error(`sac learner: unknown request '${(r as { kind: unknown }).kind}'`);

@@ -160,10 +160,12 @@ export interface FineTuneOptions {
    * compared with the best such mean so far (the first window's is the sim policy's, acting while
    * the learner waits for `learningStarts` transitions). When it falls below
    * best - tolerance * |best|, the acting policy and the learner's actor go back to the weights
-   * that acted at the end of the best window, and the guard waits for a full window acted from
-   * there before it judges again. Absent: no guard.
+   * that acted at the end of the best window (with `freeze`, the learner keeps its actor and
+   * temperature there for as many updates as the window had transitions while its critics learn
+   * on), and the guard waits for a full window acted from there before it judges again.
+   * Absent: no guard.
    */
-  guard?: { window: number; tolerance: number };
+  guard?: { window: number; tolerance: number; freeze?: boolean };
   /**
    * Exploration on the robot: sampled actions use the policy's standard deviation times this
    * (default 1). The learner still trains the policy's own distribution (SAC learns off-policy).
@@ -274,6 +276,8 @@ export class FineTuneSession {
   private episodeRewards: number[] = [];
   /** The guard: every episode's return, the best window and its weights, the rollbacks. */
   private readonly returns: number[] = [];
+  /** Robot transitions pushed by the end of each episode, and before the first (index 0). */
+  private readonly windowStartTransitions: number[] = [0];
   private bestWindow = -Infinity;
   private bestWeights: ActorWeights;
   /** With a guard: a copy of the weights that act now. */
@@ -675,6 +679,7 @@ export class FineTuneSession {
     const g = this.o.guard;
     if (g === undefined) return '';
     this.returns.push(this.episodeReturn);
+    this.windowStartTransitions.push(this.transitions);
     const n = this.returns.length;
     if (n < g.window) return '';
     let sum = 0;
@@ -693,7 +698,10 @@ export class FineTuneSession {
     const T = this.transitions;
     const done = updatesOwed(this.schedule, T, 0);
     this.minVersion = Math.floor(done / this.schedule.publishEvery) + 1;
-    this.host.evaluate({ kind: 'rollback', weights: copyActor(this.bestWeights) } satisfies SacLearnerRequest, T)
+    // With `freeze` the restored weights then act, unchanged, for as many updates as the last
+    // window gave transitions: the critics learn on data of the best weights before the actor moves.
+    const windowTransitions = T - this.windowStartTransitions[this.windowStartTransitions.length - 1 - g.window]!;
+    this.host.evaluate({ kind: 'rollback', weights: copyActor(this.bestWeights), freezeUpdates: g.freeze === true ? Math.round(windowTransitions * this.schedule.updatesPerTransition) : 0 } satisfies SacLearnerRequest, T)
       .catch((e: unknown) => { this.lastError = `rollback: ${(e as Error).message}`; });
     this.policy.swap(this.bestWeights, this.policy.version);
     this.actingWeights = this.bestWeights;
