@@ -46,7 +46,10 @@ async function run(busyMs: number, operatorDelayMs: number): Promise<{ episodes:
   let notes = '';
   const session = await FineTuneSession.start({
     agent, simReplay, plant, task: pointReach.create(),
-    safety: { low: [-1, -1], high: [1, 1], watchdog: { maxAge: 0.5, action: 'hold' } },
+    // The watchdog judges wall-clock age: on a machine loaded many times over, a sample can wait
+    // half a second to be delivered, and a stale tick is rightly not learned from (the run then
+    // differs for a reason outside the double). Its limit here is far above such waits.
+    safety: { low: [-1, -1], high: [1, 1], watchdog: { maxAge: 10, action: 'hold' } },
     rateHz: 1000, robotFraction: 0.5, updatesPerStep: 1, learningStarts: 20, publishEvery: 5, robotReplayCapacity: 5000, seed: 7,
     episodeSteps: 40, compute: 'wasm', versionSchedule: 'scheduled',
     onEpisode: (e) => { episodes.push(e); setTimeout(() => void robot.reset(), operatorDelayMs); },
