@@ -66,7 +66,7 @@ def main():
     obs = np.linspace(-1, 1, obs_size).astype(np.float32)
     # The daemon keeps training and swaps weights in between requests: the same policy version must
     # give the same deterministic action, so compare a pair answered by one version.
-    for _ in range(50):
+    for pairs in range(1, 51):
         a1, version = policy.act(obs, deterministic=True)
         a2, version2 = policy.act(obs, deterministic=True)
         if version == version2:
@@ -78,7 +78,8 @@ def main():
     s2, _ = policy.act(obs, deterministic=False)
     assert not np.array_equal(s1, s2), "sampled actions are equal"
     assert np.all(np.abs(s1) <= 1)
-    out["policy"] = {"info": info, "observation": obs.tolist(), "action": a1.tolist(), "version": version}
+    out["policy"] = {"info": info, "observation": obs.tolist(), "action": a1.tolist(), "version": version,
+                     "deterministic_pairs": pairs}
     out["policy_errors"] = {
         "shape": expect_error("shape", lambda: policy.act(np.zeros(obs_size + 1, np.float32))),
         "non_finite": expect_error("non_finite", lambda: policy.act(np.full(obs_size, np.nan, np.float32))),
