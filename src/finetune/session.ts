@@ -38,6 +38,7 @@ import { SafetyLayer, type SafetyCounters, type SafetyOptions } from '../safety/
 import type { Task } from '../task/task.js';
 import type { SacLearnerOptions, SacLearnerRequest, SacLearnerState } from './sacLearner.js';
 import { copyActor, discountedReturn, flatActor, relativeDistance } from './measures.js';
+import { ReturnWindows } from './returnWindows.js';
 
 export type FineTuneState = 'resetting' | 'running' | 'paused' | 'estop' | 'stopped' | 'failed';
 
@@ -275,16 +276,12 @@ export class FineTuneSession {
   private readonly startObs: Float32Array;
   private readonly startAction: Float32Array;
   private episodeRewards: number[] = [];
-  /** The guard: every episode's return, the best window and its weights, the rollbacks. */
-  private readonly returns: number[] = [];
-  /** Robot transitions pushed by the end of each episode, and before the first (index 0). */
-  private readonly windowStartTransitions: number[] = [0];
-  private bestWindow = -Infinity;
+  /** The guard's judgement over episode returns (null: no guard), the best weights, the rollbacks. */
+  private readonly guard: ReturnWindows | null;
   private bestWeights: ActorWeights;
   /** With a guard: a copy of the weights that act now. */
   private actingWeights: ActorWeights;
   private bestVersion = 0;
-  private guardFrom = 0;
   private rollbacks = 0;
   private lastRollback = '';
   /** Versions below this were made before the last rollback: they never act. */
@@ -309,6 +306,7 @@ export class FineTuneSession {
     this.simActor = flatActor(weights);
     this.bestWeights = copyActor(weights);
     this.actingWeights = this.bestWeights;
+    this.guard = o.guard === undefined ? null : new ReturnWindows(o.guard);
     // Exploration noise and the sim's episode initialisation draw from the env's generator.
     this.policy = new FastPolicy(weights, this.env.rng, 0);
     this.policy.noiseScale = o.explorationScale ?? 1;
@@ -678,22 +676,13 @@ export class FineTuneSession {
    */
   private guardAfterEpisode(): string {
     const g = this.o.guard;
-    if (g === undefined) return '';
-    this.returns.push(this.episodeReturn);
-    this.windowStartTransitions.push(this.transitions);
-    const n = this.returns.length;
-    if (n < g.window) return '';
-    let sum = 0;
-    for (let i = n - g.window; i < n; i++) sum += this.returns[i]!;
-    const mean = sum / g.window;
-    // Windows that straddle a rollback mix two policies: they neither set a best nor judge.
-    if (n - this.guardFrom < g.window) return '';
-    if (mean > this.bestWindow) {
-      this.bestWindow = mean;
+    if (g === undefined || this.guard === null) return '';
+    const verdict = this.guard.afterEpisode(this.episodeReturn, this.transitions);
+    if (verdict.kind === 'best') {
       this.bestWeights = this.actingWeights;
       this.bestVersion = this.policy.version;
     }
-    if (!(mean < this.bestWindow - g.tolerance * Math.abs(this.bestWindow))) return '';
+    if (verdict.kind !== 'rollback') return '';
     // Roll back: the learner's actor between the updates that learn from the data so far and the
     // next; versions it made before that never act.
     const T = this.transitions;
@@ -701,16 +690,15 @@ export class FineTuneSession {
     this.minVersion = Math.floor(done / this.schedule.publishEvery) + 1;
     // With `freeze` the restored weights then act, unchanged, for as many updates as the last
     // window gave transitions: the critics learn on data of the best weights before the actor moves.
-    const windowTransitions = T - this.windowStartTransitions[this.windowStartTransitions.length - 1 - g.window]!;
-    this.host.evaluate({ kind: 'rollback', weights: copyActor(this.bestWeights), freezeUpdates: g.freeze === true ? Math.round(windowTransitions * this.schedule.updatesPerTransition) : 0 } satisfies SacLearnerRequest, T)
+    const freezeUpdates = g.freeze === true ? Math.round(verdict.windowTransitions * this.schedule.updatesPerTransition) : 0;
+    this.host.evaluate({ kind: 'rollback', weights: copyActor(this.bestWeights), freezeUpdates } satisfies SacLearnerRequest, T)
       .catch((e: unknown) => { this.lastError = `rollback: ${(e as Error).message}`; });
     this.policy.swap(this.bestWeights, this.policy.version);
     this.actingWeights = this.bestWeights;
     this.drift = relativeDistance(this.bestWeights, this.simActor);
     this.o.onPolicy?.(this.bestWeights, this.policy.version);
-    this.guardFrom = n;
     this.rollbacks++;
-    this.lastRollback = `window mean ${mean.toFixed(2)} below the best window's ${this.bestWindow.toFixed(2)} by more than ${g.tolerance} x its magnitude after episode ${this.episodes}: back to the weights of version ${this.bestVersion}`;
+    this.lastRollback = `window mean ${verdict.mean.toFixed(2)} below the best window's ${verdict.best.toFixed(2)} by more than ${g.tolerance} x its magnitude after episode ${this.episodes}: back to the weights of version ${this.bestVersion}`;
     return this.lastRollback;
   }
 
