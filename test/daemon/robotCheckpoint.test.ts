@@ -12,16 +12,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadCheckpoint } from '../../src/agent/checkpoint.js';
 import type { ActorWeights } from '../../src/agent/policy.js';
-import { loadConfig } from '../../src/config/load.js';
-import { Daemon } from '../../src/daemon/daemon.js';
 import type { JobContext } from '../../src/daemon/job.js';
-import { SacJob } from '../../src/daemon/sacJob.js';
 import { actorToFloats } from '../../src/learner/weightExchange.js';
 import { readCurves } from '../../src/plot/records.js';
 import { FakeRosGraph } from '../../src/plant/ros/testing/fakeRclnodejs.js';
 import { decodeTrainingSnapshot, type TrainingSnapshot } from '../../src/train/trainingState.js';
-import { ANY_PORTS, ROOT, tempDir } from './helpers.js';
-import { cartpoleRig, gymDir, recordingLogger, until } from './rosRig.js';
+import { tempDir } from './helpers.js';
+import { cartpoleRig, smallSimThenRobotConfig, startOnGraph, until } from './rosRig.js';
 
 interface Published {
   version: number;
@@ -35,33 +32,20 @@ const bytesOf = (w: ActorWeights): Buffer => {
 };
 
 function configFor(dir: string) {
-  return loadConfig({
-    file: join(ROOT, 'config', 'examples', 'sim-then-robot.json'),
-    env: {},
-    args: [
-      '--daemon.stateDir', dir, '--metrics.enabled', 'false', ...ANY_PORTS,
-      '--daemon.checkpointEverySteps', '0', '--daemon.checkpointEverySeconds', '0',
-      '--sim.gymnasiumModelDir', gymDir, '--sim.totalSteps', '300', '--sim.evalEvery', '0', '--sim.evalEpisodes', '1',
-      '--switch.gateEpisodes', '1', '--switch.gateReturn', '-1000000',
-      '--rl.hiddenSizes', '[16,16]', '--rl.batchSize', '32', '--rl.bufferSize', '5000', '--rl.learningStarts', '100',
-      // A version every 7 updates: the learner is mostly ahead of the weights that act.
-      '--ros.controlRateHz', '100', '--zmq.policyRefreshUpdates', '7',
-    ],
-  }).config;
+  return smallSimThenRobotConfig(dir, [
+    '--sim.totalSteps', '300', '--sim.evalEvery', '0', '--switch.gateReturn', '-1000000',
+    // A version every 7 updates: the learner is mostly ahead of the weights that act.
+    '--zmq.policyRefreshUpdates', '7',
+  ]);
 }
 
 /** A daemon whose policy-server publications are recorded (copies, with the phase they came in). */
 async function startDaemon(dir: string, graph: FakeRosGraph) {
   const published: Published[] = [];
-  const { logger, records } = recordingLogger();
-  const rcl = graph.module();
   let phase = (): string => 'unknown';
-  const daemon = await Daemon.start({
-    config: configFor(dir), logger, env: {},
-    job: (ctx: JobContext) => {
-      phase = ctx.phase;
-      return SacJob.create({ ...ctx, policy: { publish: (w, v) => { published.push({ version: v, bytes: bytesOf(w), phase: phase() }); ctx.policy.publish(w, v); } } }, { loadRcl: async () => rcl });
-    },
+  const { daemon, records } = await startOnGraph(configFor(dir), graph, (ctx: JobContext) => {
+    phase = ctx.phase;
+    return { ...ctx, policy: { publish: (w, v) => { published.push({ version: v, bytes: bytesOf(w), phase: phase() }); ctx.policy.publish(w, v); } } };
   });
   return { daemon, published, records, running: daemon.run() };
 }

@@ -5,34 +5,16 @@
  * fine-tuning the cart-pole behind the graph, and a "pause" on the phase topic pauses it.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfig } from '../../src/config/load.js';
-import { Daemon } from '../../src/daemon/daemon.js';
-import { SacJob } from '../../src/daemon/sacJob.js';
 import { FakeRosGraph } from '../../src/plant/ros/testing/fakeRclnodejs.js';
-import { ANY_PORTS, ROOT, tempDir } from './helpers.js';
-import { cartpoleRig, gymDir, recordingLogger, until } from './rosRig.js';
+import { tempDir } from './helpers.js';
+import { cartpoleRig, smallSimThenRobotConfig, startOnGraph, until } from './rosRig.js';
 
 test('sim_training -> evaluating -> armed -> real_finetune on the ROS graph, then "pause" on the phase topic pauses the daemon', { timeout: 60_000 }, async () => {
   const dir = tempDir();
-  const { config } = loadConfig({
-    file: join(ROOT, 'config', 'examples', 'sim-then-robot.json'),
-    env: {},
-    args: [
-      '--daemon.stateDir', dir, '--metrics.enabled', 'false', ...ANY_PORTS,
-      '--daemon.checkpointEverySteps', '0', '--daemon.checkpointEverySeconds', '0',
-      '--sim.gymnasiumModelDir', gymDir, '--sim.totalSteps', '100000', '--sim.evalEvery', '200', '--sim.evalEpisodes', '1',
-      // Reward 1 per upright tick: any episode that does not fall at once passes.
-      '--switch.gateEpisodes', '1', '--switch.gateReturn', '1',
-      '--rl.hiddenSizes', '[16,16]', '--rl.batchSize', '32', '--rl.bufferSize', '5000', '--rl.learningStarts', '100',
-      '--ros.controlRateHz', '100', '--zmq.policyRefreshUpdates', '10',
-    ],
-  });
+  const config = smallSimThenRobotConfig(dir);
   const graph = new FakeRosGraph();
-  const rcl = graph.module();
-  const { logger, records } = recordingLogger();
-  const daemon = await Daemon.start({ config, logger, env: {}, job: (ctx) => SacJob.create(ctx, { loadRcl: async () => rcl }) });
+  const { daemon, rcl, records } = await startOnGraph(config, graph);
   const seen: string[] = [];
   daemon.onPhaseChange((c) => seen.push(`${c.from.phase}->${c.to.phase}`));
   const running = daemon.run();

@@ -8,17 +8,13 @@
  * watchdog's, when the robot goes silent; an e-stop's phase change) and the robot's curves.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { WebSocket } from 'ws';
-import { loadConfig } from '../../src/config/load.js';
-import { Daemon } from '../../src/daemon/daemon.js';
-import { SacJob } from '../../src/daemon/sacJob.js';
 import type { JointState } from '../../src/plant/ros/messages.js';
 import { FakeRosGraph } from '../../src/plant/ros/testing/fakeRclnodejs.js';
 import { launchChromium } from '../../src/ui/browser.js';
-import { ANY_PORTS, ROOT, tempDir } from '../daemon/helpers.js';
-import { cartpoleRig, gymDir, recordingLogger, until } from '../daemon/rosRig.js';
+import { tempDir } from '../daemon/helpers.js';
+import { cartpoleRig, smallSimThenRobotConfig, startOnGraph, until } from '../daemon/rosRig.js';
 import { differingPixels, openUi, scenePixels } from './pixels.js';
 
 const eventsOf = (page: import('playwright-core').Page, kind: string): Promise<string[]> =>
@@ -26,22 +22,9 @@ const eventsOf = (page: import('playwright-core').Page, kind: string): Promise<s
 
 test('robot phase in the web UI: 3D view from the joint states, phase, policy version, safety events, robot curves', { timeout: 120_000 }, async () => {
   const dir = tempDir();
-  const { config } = loadConfig({
-    file: join(ROOT, 'config', 'examples', 'sim-then-robot.json'),
-    env: {},
-    args: [
-      '--daemon.stateDir', dir, '--metrics.enabled', 'false', ...ANY_PORTS,
-      '--daemon.checkpointEverySteps', '0', '--daemon.checkpointEverySeconds', '0',
-      '--sim.gymnasiumModelDir', gymDir, '--sim.totalSteps', '100000', '--sim.evalEvery', '200', '--sim.evalEpisodes', '1',
-      '--switch.gateEpisodes', '1', '--switch.gateReturn', '1',
-      '--rl.hiddenSizes', '[16,16]', '--rl.batchSize', '32', '--rl.bufferSize', '5000', '--rl.learningStarts', '100',
-      '--ros.controlRateHz', '100', '--zmq.policyRefreshUpdates', '10',
-    ],
-  });
+  const config = smallSimThenRobotConfig(dir);
   const graph = new FakeRosGraph();
-  const rcl = graph.module();
-  const { logger } = recordingLogger();
-  const daemon = await Daemon.start({ config, logger, env: {}, job: (ctx) => SacJob.create(ctx, { loadRcl: async () => rcl }) });
+  const { daemon, rcl } = await startOnGraph(config, graph);
   const running = daemon.run();
   const url = daemon.status().uiUrl!;
   const browser = await launchChromium({ width: 1100, height: 720 });
