@@ -65,6 +65,8 @@ export class RobotStint {
   private robotLastReturn: number | null = null;
   /** Ticks and episodes of the running robot session, counted on its ticks (telemetry). */
   private liveTicks = { steps: 0, episodes: 0, episodeStep: 0 };
+  /** Session ticks and time at the last robot episode record (or the session's first tick): the robot's steps/s. */
+  private rateMark: { steps: number; at: number } | null = null;
   /**
    * The weights that act on the robot (a copy, in checkpoint order) and their served version:
    * set by every swap in the robot session, kept when it stops, so the next session (or a
@@ -155,6 +157,7 @@ export class RobotStint {
         const acting = a === null ? undefined : actorFromFloats(a.layout, a.floats);
         const before = this.counters();
         this.liveTicks = { steps: 0, episodes: 0, episodeStep: 0 };
+        this.rateMark = null;
         this.safetyMark = {};
         this.robot = await startRobotPhase({
           config, logger: ctx.logger, agent: trainer.agent, simReplay: trainer.replay, task: simTask(config.sim), onPolicy,
@@ -187,6 +190,7 @@ export class RobotStint {
     const { ctx, trainer } = this.host;
     // On the control thread: counted here, not read from the session's status (which computes loop percentiles).
     const live = this.liveTicks;
+    this.rateMark ??= { steps: live.steps, at: performance.now() };
     live.steps++;
     live.episodeStep++;
     const periodNs = 1e9 / this.host.config().ros.controlRateHz;
@@ -218,10 +222,16 @@ export class RobotStint {
     const counters = s?.safety.counters;
     const events = counters === undefined ? {} : safetyEvents(counters, this.safetyMark);
     if (counters !== undefined) this.safetyMark = { ...counters };
+    // Ticks per second of wall time since the last record, resets included: what the robot gave.
+    const now = performance.now();
+    const mark = this.rateMark;
+    const stepsPerS = mark === null || now <= mark.at ? Number.NaN : ((this.liveTicks.steps - mark.steps) * 1000) / (now - mark.at);
+    this.rateMark = { steps: this.liveTicks.steps, at: now };
     const record = {
       type: 'episode', phase: 'robot',
       step: trainer.counters.steps + before.steps + (s?.steps ?? 0),
       episode: before.episodes + e.episode, return: e.return, length: e.length, reason: e.reason,
+      steps_per_s: finiteOrNull(stepsPerS),
       policy_version: trainer.counters.updates + e.policyVersion,
       // The learner's figures at the episode's end (null before its first update): the robot phase's curves.
       alpha: finiteOrNull(e.alpha), td_loss: finiteOrNull(e.tdLoss), entropy: finiteOrNull(e.entropy), q_mean: finiteOrNull(e.qMean),

@@ -73,8 +73,11 @@ function drawCharts(): void {
     series('td_loss (robot)', (r) => num(r.td_loss), isEpisode('robot')),
   ]);
   charts.alpha.update([series('alpha', (r) => num(r.alpha), (r) => r.type === 'update'), series('alpha (robot)', (r) => num(r.alpha), isEpisode('robot'))]);
-  // Sim only: the robot steps at its control rate.
-  charts.rate.update([series('steps/s', (r) => num(r.steps_per_s), (r) => r.type === 'update' || isEpisode('sim')(r))]);
+  // The robot's rate is its ticks per second of wall time, resets included.
+  charts.rate.update([
+    series('steps/s', (r) => num(r.steps_per_s), (r) => r.type === 'update' || isEpisode('sim')(r)),
+    series('steps/s (robot)', (r) => num(r.steps_per_s), isEpisode('robot')),
+  ]);
   const lastEval = [...records].reverse().find((r) => r.type === 'eval');
   if (lastEval !== undefined) $('eval').textContent = `${num(lastEval.mean_return)?.toFixed(1)} at ${lastEval.step}`;
   const last = records[records.length - 1];
