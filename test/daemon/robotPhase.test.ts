@@ -140,6 +140,9 @@ test('on the ROS graph: phase-topic commands become phase requests, an unknown o
     assert.equal((await nextRequest(phase))?.event, 'pause', 'surrounding whitespace is ignored');
   } finally {
     await phase.stop();
+    // Commands sent before the stop may still be on their way (the graph delivers one message per
+    // subscription per event-loop turn, as rclnodejs does): let them land, then count.
+    await graph.settle();
     const commands = rig.robot.stats.commands;
     // Closed: the node's subscriptions are gone, rclnodejs is shut down, no command goes out.
     const subscribers = new Map(graph.topicList().map((t) => [t.topic, t.subscribers]));
