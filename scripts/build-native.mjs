@@ -54,10 +54,10 @@ try {
   execFileSync(
     compiler,
     [
-      '-O3', '-fPIC', '-shared', '-std=c11', '-Wall',
+      '-O3', '-pthread', '-fPIC', '-shared', '-std=c11', '-Wall',
       '-DNAPI_VERSION=8', '-DNODE_GYP_MODULE_NAME=sacbridge_sgemm',
       `-I${nodeInclude}`, `-I${cblasDir}`,
-      source, '-o', tmp, '-lopenblas',
+      source, '-o', tmp, '-lopenblas', '-pthread',
     ],
     { stdio: ['ignore', 'inherit', 'pipe'] },
   );

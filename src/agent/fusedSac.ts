@@ -419,6 +419,20 @@ export class FusedSac {
     }
   }
 
+  /** Cores the update's GEMMs use (FlatKernels.cores): 1, or 2 where the OpenBLAS addon splits calls. */
+  get cores(): number {
+    return this.k.cores;
+  }
+
+  set cores(n: number) {
+    this.k.cores = n;
+  }
+
+  /** Why the update cannot use two cores here, or null. */
+  get twoCoresUnavailable(): string | null {
+    return this.k.splitUnavailable;
+  }
+
   dispose(): void {
     this.k.dispose();
   }

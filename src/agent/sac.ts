@@ -429,6 +429,28 @@ export class SoftActorCritic implements ActionPolicy {
     return this.fused === null ? 'tfjs' : `fused (${this.fused.provider})`;
   }
 
+  /**
+   * Cores the update's GEMMs use: 1, or 2 where the fused update runs on the OpenBLAS addon
+   * (it splits each GEMM with its helper thread; the results are bit-identical). Setting 2 where
+   * that cannot run throws, naming why; twoCoresUnavailable says so beforehand.
+   */
+  get updateCores(): number {
+    return this.fused?.cores ?? 1;
+  }
+
+  set updateCores(n: number) {
+    if (this.fused === null) {
+      if (n !== 1) throw new Error(`SAC update: cannot use ${n} cores: ${this.twoCoresUnavailable ?? ''}`);
+      return;
+    }
+    this.fused.cores = n;
+  }
+
+  /** Why the update cannot use two cores here, or null when it can. */
+  get twoCoresUnavailable(): string | null {
+    return this.fused === null ? 'the tfjs update runs on one core only (two need the fused update on OpenBLAS)' : this.fused.twoCoresUnavailable;
+  }
+
   /** Copy the tfjs variables and Adam moments (the checkpoint format) into the fused update's buffer. */
   private loadFused(): void {
     if (this.fused === null) return;

@@ -8,7 +8,7 @@ import { Trainer } from '../train/trainer.js';
 import { ConfigError, EX_CONFIG, loadConfig } from '../config/load.js';
 import { PRESET_NAMES } from '../config/presets.js';
 import { configSource } from './configSource.js';
-import { envInfo, sacHyperparameters, safetyFilterFor, simEnvOptions } from '../wiring/configOptions.js';
+import { envInfo, sacHyperparameters, safetyFilterFor, simEnvOptions, updateCores } from '../wiring/configOptions.js';
 import { BACKEND_FLAG, parseFlags, UsageError, type FlagSpecs } from './args.js';
 import type { Command } from './command.js';
 import { ProgressReporter } from './progress.js';
@@ -128,6 +128,7 @@ export const trainCommand: Command = {
       checkpointEvery: (f['checkpoint-every'] as number | undefined) ?? 10_000,
       envInfo: envInfo(task, envOptions, config.safety),
       warn: (m) => progress.line(m),
+      updateCores: updateCores(config.compute),
     });
     if (f.resume === true) {
       progress.line(trainer.counters.steps > 0 ? `resumed at step ${trainer.counters.steps} (${trainer.counters.updates} updates)` : `no checkpoint in ${trainer.checkpointDir}: starting a new run`);

@@ -109,7 +109,7 @@ export async function initCompute(choice: BackendChoice = 'auto', options: Compu
     const core = gemm.provider === 'openblas' && kernel.coreType !== null ? ` with OPENBLAS_CORETYPE=${kernel.coreType}` : '';
     const chosen = kernel.note === '' ? '' : `; kernel ${kernel.note}`;
     // The fused update runs on the same GEMM kernels, outside tfjs (src/agent/fusedSac.ts).
-    const fusedRuns = (gemm.provider === 'openblas' && gemmAbi() === GEMM_ABI) || gemm.provider === 'wasm-simd';
+    const fusedRuns = (gemm.provider === 'openblas' && gemmAbi() >= GEMM_ABI) || gemm.provider === 'wasm-simd';
     const sacUpdate = options.sacUpdate === 'tfjs' || (options.sacUpdate !== 'fused' && !fusedRuns) ? 'tfjs' : 'fused';
     const update = sacUpdate === 'fused' ? '; SAC update fused over one flat buffer' : '; SAC update on tfjs';
     active = { backend: 'wasm', gemm: gemm.provider, coreType: kernel.coreType, sacUpdate, reason: `compute: tfjs wasm backend, ${gemm.reason}${core}${chosen}${update}${others}` };
@@ -141,9 +141,9 @@ async function measuredKernel(options: ComputeOptions): Promise<{ gemm: GemmChoi
  */
 export function sacUpdateSelection(choice: SacUpdateChoice): { kind: 'tfjs' } | { kind: 'fused'; provider: 'openblas' | 'wasm-simd'; coreType: string | null } {
   const provider = gemmProvider();
-  const onKernels = tf.getBackend() === 'wasm' && ((provider === 'openblas' && gemmAbi() === GEMM_ABI) || provider === 'wasm-simd');
+  const onKernels = tf.getBackend() === 'wasm' && ((provider === 'openblas' && gemmAbi() >= GEMM_ABI) || provider === 'wasm-simd');
   if (choice === 'tfjs' || (choice === 'auto' && (active?.sacUpdate !== 'fused' || !onKernels))) return { kind: 'tfjs' };
-  return { kind: 'fused', provider: provider === 'openblas' && gemmAbi() === GEMM_ABI ? 'openblas' : 'wasm-simd', coreType: active?.coreType ?? null };
+  return { kind: 'fused', provider: provider === 'openblas' && gemmAbi() >= GEMM_ABI ? 'openblas' : 'wasm-simd', coreType: active?.coreType ?? null };
 }
 
 /** Forget the selection so a test can initialise again (the tfjs backends stay registered). */

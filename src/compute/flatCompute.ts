@@ -10,7 +10,7 @@
  * module's `adam`, `polyak` and `relu_backward`, in place.
  */
 import {
-  DEFAULT_ADDON_PATH, GEMM_ABI, loadOpenBlas, loadWasmSimdShared, P, PARAM_COUNT, wasmAdamOn, wasmPolyakOn, wasmReluBackwardOn,
+  DEFAULT_ADDON_PATH, GEMM_ABI, loadOpenBlas, SPLIT_ABI, loadWasmSimdShared, P, PARAM_COUNT, wasmAdamOn, wasmPolyakOn, wasmReluBackwardOn,
   type HeapGemm, type WasmAdamFn, type WasmHeap, type WasmPolyakFn, type WasmReluBackwardFn,
 } from './gemmProviders.js';
 import { WebAssemblyApi, type WasmMemory } from './webAssembly.js';
@@ -86,18 +86,38 @@ export class FlatKernels {
   private readonly adamFn: WasmAdamFn;
   private readonly polyakFn: WasmPolyakFn;
   private readonly reluBackwardFn: WasmReluBackwardFn;
+  private coreCount = 1;
 
   constructor(readonly arena: FlatArena, provider: FlatGemmProvider, options: { addonPath?: string; coreType?: string | null } = {}) {
     this.heap = arena.heap();
     const loaded = provider === 'openblas' ? loadOpenBlas(options.addonPath ?? DEFAULT_ADDON_PATH(), 1, options.coreType ?? null) : loadWasmSimdShared(this.heap);
     if (!loaded.ok) throw new Error(`fused update: GEMM provider ${provider} is not available: ${loaded.why}`);
-    if (loaded.value.abi !== GEMM_ABI) throw new Error(`fused update: the OpenBLAS addon was built from older source (GEMM ABI ${loaded.value.abi}, needs ${GEMM_ABI}): run npm install (or node scripts/build-native.mjs)`);
+    if (loaded.value.abi < GEMM_ABI) throw new Error(`fused update: the OpenBLAS addon was built from older source (GEMM ABI ${loaded.value.abi}, needs ${GEMM_ABI}): run npm install (or node scripts/build-native.mjs)`);
     this.provider = provider;
     this.detail = loaded.detail;
     this.gemmImpl = loaded.value;
     this.adamFn = wasmAdamOn(arena.memory);
     this.polyakFn = wasmPolyakOn(arena.memory);
     this.reluBackwardFn = wasmReluBackwardOn(arena.memory);
+  }
+
+  /** Why GEMM calls cannot use two cores here, or null when they can (OpenBLAS addon of ABI 3). */
+  get splitUnavailable(): string | null {
+    if (this.provider !== 'openblas') return `the ${this.provider} GEMM runs on one core only`;
+    if (this.gemmImpl.abi < SPLIT_ABI) return `the OpenBLAS addon was built from older source (GEMM ABI ${this.gemmImpl.abi}, splitting needs ${SPLIT_ABI}): run npm install (or node scripts/build-native.mjs)`;
+    return null;
+  }
+
+  /** Cores each GEMM call may use: 1, or 2 (the addon splits it with its helper thread; same results). */
+  get cores(): number {
+    return this.coreCount;
+  }
+
+  set cores(n: number) {
+    if (n !== 1 && n !== 2) throw new Error(`fused update: cores must be 1 or 2, not ${n}`);
+    const why = n === 2 ? this.splitUnavailable : null;
+    if (why !== null) throw new Error(`fused update: cannot use 2 cores: ${why}`);
+    this.coreCount = n;
   }
 
   /** Gradient through a ReLU in place: d = y > 0 ? d : 0 for `n` floats at byte offsets d and y. */
@@ -122,6 +142,7 @@ export class FlatKernels {
     p[P.biasMode] = c.bias === undefined ? 0 : 1;
     p[P.act] = c.relu === true ? 1 : 0;
     p[P.biasStride] = c.biasStride ?? 0;
+    p[P.cores] = this.coreCount;
     this.gemmImpl.run(this.heap, p);
   }
 

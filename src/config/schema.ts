@@ -205,6 +205,11 @@ export const schema = {
       ['auto', 'fused', 'tfjs'] as const,
       'auto',
     ),
+    updateCores: oneOf(
+      'Cores each SAC update of sim training may use: "1"; "2" (the fused update on OpenBLAS splits each GEMM over both cores, with the same results); "auto" times real updates on both in alternation and keeps the faster, measuring again every 5000 updates (1 where 2 cannot run). The robot phase\'s learner always uses one.',
+      ['auto', '1', '2'] as const,
+      'auto',
+    ),
   },
   logging: {
     level: oneOf('Least severe log level written (pino levels).', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),

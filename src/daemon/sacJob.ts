@@ -10,7 +10,7 @@ import { Rng } from '../util/rng.js';
 import type { EvaluationRequest, Job, JobCheckpoint, JobContext, JobStatus, ServedPolicy, TickResult } from './job.js';
 import type { Phase } from './phases.js';
 import { rosPreflight } from './rosPreflight.js';
-import { envInfo, policyActionBounds, sacHyperparameters, simEnvOptions, simTask } from '../wiring/configOptions.js';
+import { envInfo, policyActionBounds, sacHyperparameters, simEnvOptions, simTask, updateCores } from '../wiring/configOptions.js';
 import { EvaluationRounds } from './evaluationRounds.js';
 import { RobotStint, type RobotOverrides } from './robotStint.js';
 import { plantView, type PoseView } from '../ui/poseView.js';
@@ -100,6 +100,7 @@ export class SacJob implements Job {
       warn: (m) => logger.warn(m),
       envInfo: envInfo(task, options, config.safety),
       extra: () => null,
+      updateCores: updateCores(config.compute),
     });
     if (trainer.checkpointDir !== ctx.checkpointDir) {
       await trainer.close();

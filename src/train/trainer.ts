@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { loadCheckpoint, NoCheckpointError, removeStaleTemps, saveCheckpoint } from '../agent/checkpoint.js';
 import type { Json } from '../util/json.js';
 import { ObservationNormalizer } from '../agent/normalizer.js';
-import { ReplayBuffer } from '../agent/replayBuffer.js';
+import { ReplayBuffer, type TransitionBatch } from '../agent/replayBuffer.js';
 import { SoftActorCritic, resolveHyperparameters, type SacHyperparameters, type SacMetrics } from '../agent/sac.js';
 import type { Env, StepResult } from '../env/env.js';
 import type { Plant } from '../plant/plant.js';
@@ -11,6 +11,7 @@ import { returnStats, runEpisode } from './evaluation.js';
 import { cutMetricsBack, fileSize } from './runDir.js';
 import { Schedule } from './schedule.js';
 import { Rng } from '../util/rng.js';
+import { CoreChoice, type CoreSetting } from '../compute/coreChoice.js';
 import { decodeTrainingSnapshot, encodeTrainingSnapshot, type RobotSnapshot, type TrainingCounters, type TrainingSnapshot } from './trainingState.js';
 
 /**
@@ -69,6 +70,12 @@ export interface TrainerOptions {
   extra?: () => Json;
   /** How to rebuild the env later (e.g. {modelPath, gymnasiumModelDir}); kept in checkpoints. */
   envInfo?: Json;
+  /**
+   * Cores each SAC update may use (compute.updateCores): 1; 2 (the fused update on OpenBLAS
+   * splits its GEMMs over both; same results); 'auto' (default) times real updates on both in
+   * alternation and keeps the faster (compute/coreChoice.ts), or 1 where 2 cannot run.
+   */
+  updateCores?: CoreSetting;
 }
 
 export type MetricsRecord =
@@ -113,6 +120,8 @@ export class Trainer {
   lastEvalReturn = NaN;
   /** The last update's metrics. */
   lastUpdate: SacMetrics | null = null;
+  /** How many cores the updates use, and the last measurement behind an 'auto' choice. */
+  readonly coreChoice: CoreChoice;
 
   private readonly options: Required<Pick<TrainerOptions, 'evalEvery' | 'evalEpisodes' | 'checkpointEvery' | 'keepCheckpoints' | 'metricsEvery'>>;
   private readonly exploreRng: Rng;
@@ -163,6 +172,10 @@ export class Trainer {
     this.replay = new ReplayBuffer({ capacity: this.hp.bufferSize, observationSize: env.observationSize, actionSize: env.actionSize });
     this.normalizer = this.hp.normalizeObservations ? new ObservationNormalizer(env.observationSize) : null;
     this.agent.setNormalizer(this.normalizer);
+    const cores = options.updateCores ?? 'auto';
+    const why = this.agent.twoCoresUnavailable;
+    if (cores === 2 && why !== null) throw new Error(`trainer option updateCores=2: ${why}`);
+    this.coreChoice = new CoreChoice(cores === 'auto' && why !== null ? 1 : cores);
     this.exploreRng = new Rng(this.seed + SEED_OFFSETS.explore);
     this.sampleRng = new Rng(this.seed + SEED_OFFSETS.sample);
     this.action = new Float32Array(env.actionSize);
@@ -284,7 +297,7 @@ export class Trainer {
     }
 
     if (this.counters.steps >= this.hp.learningStarts && this.replay.size > 0) {
-      for (let k = 0; k < this.hp.updatesPerStep; k++) this.recordUpdate(this.agent.update(this.replay.sample(this.hp.batchSize, this.sampleRng)));
+      for (let k = 0; k < this.hp.updatesPerStep; k++) this.recordUpdate(this.timedUpdate(this.replay.sample(this.hp.batchSize, this.sampleRng)));
     }
 
     const done = r.terminated || r.truncated || r.abort !== null;
@@ -344,6 +357,16 @@ export class Trainer {
       this.updateCount = 0;
       this.emit({ type: 'update', step: this.counters.steps, updates: this.counters.updates, steps_per_s: this.stepsPerSecond, time: new Date().toISOString(), ...means });
     }
+  }
+
+  /** One update on the cores coreChoice names, timed for its next choice. */
+  private timedUpdate(batch: TransitionBatch): SacMetrics {
+    const cores = this.coreChoice.next();
+    this.agent.updateCores = cores;
+    const t0 = performance.now();
+    const m = this.agent.update(batch);
+    this.coreChoice.record(cores, performance.now() - t0);
+    return m;
   }
 
   /** Train until `untilSteps` env steps in total, or until `signal` aborts (after a whole step). */

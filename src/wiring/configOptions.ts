@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import type { SacHyperparameters } from '../agent/sac.js';
+import type { CoreSetting } from '../compute/coreChoice.js';
 import type { SacbridgeConfig, SafetyConfig } from '../config/schema.js';
 import { DomainRandomizer } from '../plant/mujoco/domainRandomizer.js';
 import type { CommandSpec } from '../plant/plant.js';
@@ -52,6 +53,11 @@ export function sacHyperparameters(rl: SacbridgeConfig['rl']): Partial<SacHyperp
  * so the limits a policy trains under are the ones it meets on the robot. `staleAgeS` arms the
  * watchdog (robot only: in sim nothing is ever stale).
  */
+/** compute.updateCores as the Trainer's updateCores option. */
+export function updateCores(compute: SacbridgeConfig['compute']): CoreSetting {
+  return compute.updateCores === 'auto' ? 'auto' : compute.updateCores === '2' ? 2 : 1;
+}
+
 export function safetyOptions(c: SafetyConfig, command: CommandSpec, staleAgeS?: number): SafetyOptions {
   const limits = (key: 'commandMin' | 'commandMax', fallback: Float64Array): ArrayLike<number> => {
     const v = c[key];

@@ -153,3 +153,35 @@ test('fused: a batch of another size than batchSize is refused, naming both', ()
   assert.throws(() => sac.updateWithNoise(batch, sac.drawNoise(B, rng), sac.drawNoise(B, rng)), /fused SAC update: batch has 256 rows, batchSize is 128/);
   sac.dispose();
 });
+
+test('fused on 2 cores (the OpenBLAS addon splits each GEMM with its helper thread): bit-identical to 1 core over several updates, v2 and v1', () => {
+  if (!loadOpenBlas().ok) {
+    // Without the addon there is nothing to split: asking for 2 cores names why.
+    installGemm('wasm-simd');
+    const sac = new SoftActorCritic(OBS, ACT, { batchSize: B, hidden: [64, 64] }, 1, 'fused');
+    assert.match(sac.twoCoresUnavailable ?? '', /wasm-simd GEMM runs on one core/);
+    assert.throws(() => (sac.updateCores = 2), /cannot use 2 cores/);
+    sac.dispose();
+    return;
+  }
+  installGemm('openblas');
+  for (const variant of ['v2', 'v1'] as const) {
+    const states = [1, 2].map((cores) => {
+      const sac = new SoftActorCritic(OBS, ACT, { batchSize: B, hidden: [256, 256], variant }, 4, 'fused');
+      assert.equal(sac.twoCoresUnavailable, null);
+      sac.updateCores = cores;
+      assert.equal(sac.updateCores, cores);
+      const rng = new Rng(8);
+      const metrics: SacMetrics[] = [];
+      for (let i = 0; i < 5; i++) metrics.push(sac.update(batchOf(rng)));
+      const arrays = new Map(sac.exportState().arrays.map((a) => [a.name, a.data]));
+      sac.dispose();
+      return { metrics, arrays };
+    });
+    assert.deepEqual(states[1]!.metrics, states[0]!.metrics, `${variant}: metrics`);
+    for (const [name, data] of states[0]!.arrays) assert.deepEqual(states[1]!.arrays.get(name), data, `${variant}: ${name}`);
+  }
+  const sac = new SoftActorCritic(OBS, ACT, { batchSize: B, hidden: [32] }, 1, 'fused');
+  assert.throws(() => (sac.updateCores = 3), /cores must be 1 or 2, not 3/);
+  sac.dispose();
+});

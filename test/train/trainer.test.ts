@@ -177,3 +177,34 @@ test('resuming past a broken newest generation keeps the one it resumed from thr
   await b.close();
   rmSync(root, { recursive: true });
 });
+
+test('updateCores: training with each update split over 2 cores learns exactly what 1 core learns; auto times both; 2 where it cannot run is refused with why', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'sacbridge-cores-'));
+  // Critics wide enough that their GEMMs are split (the addon leaves tiny products on one core).
+  const hp = { hidden: [64, 64], batchSize: 64, learningStarts: 60, bufferSize: 1000 };
+  const probe = await Trainer.create(options(join(root, 'probe'), { hyperparameters: hp, evalEvery: 0, checkpointEvery: 0 }));
+  const why = probe.agent.twoCoresUnavailable;
+  await probe.close();
+  if (why !== null) {
+    await assert.rejects(Trainer.create(options(join(root, 'two'), { hyperparameters: hp, updateCores: 2 })), (err: Error) => err.message === `trainer option updateCores=2: ${why}`);
+    rmSync(root, { recursive: true });
+    return;
+  }
+  const runs = [];
+  for (const cores of [1, 2, 'auto'] as const) {
+    const t = await Trainer.create(options(join(root, String(cores)), { hyperparameters: hp, evalEvery: 0, checkpointEvery: 0, updateCores: cores }));
+    await t.run(160);
+    assert.equal(t.counters.updates, 101);
+    runs.push({ cores, update: t.lastUpdate, weights: weights(t), round: t.coreChoice.lastRound, setting: t.coreChoice.setting });
+    await t.close();
+  }
+  for (const r of runs.slice(1)) {
+    assert.deepEqual(r.update, runs[0]!.update, `updateCores ${r.cores}: last update's metrics`);
+    assert.deepEqual(r.weights, runs[0]!.weights, `updateCores ${r.cores}: weights`);
+  }
+  // 'auto' timed 15 updates on each before choosing (fixed settings never measure).
+  const auto = runs[2]!.round;
+  assert.ok(auto !== null && auto.oneMs > 0 && auto.twoMs > 0 && (auto.chosen === 1 || auto.chosen === 2), JSON.stringify(auto));
+  assert.equal(runs[0]!.round, null);
+  rmSync(root, { recursive: true });
+});
