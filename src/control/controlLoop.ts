@@ -15,7 +15,8 @@
  * `--max-semi-space-size=2` so that a scavenge (mostly freeing ZeroMQ frames' array buffers)
  * takes ~0.5 ms, not the 1-1.6 ms measured with V8's default young generation.
  * `wait: 'yield'` replaces stage 1 with setTimeout (while more than `coarseMarginUs` remain) and
- * setImmediate spinning: it never blocks the event loop, at the price of a busy core.
+ * setImmediate spinning: it never blocks the event loop, at the price of a busy core; `io`
+ * still runs once, `ioWindowUs + spinUs` before the deadline.
  *
  * A tick that starts more than a period late skips the missed slots instead of bursting.
  */
@@ -43,12 +44,11 @@ export interface ControlLoopOptions {
   spinUs?: number;
   /** How to spend the period before the I/O window (default 'sleep'). */
   wait?: 'sleep' | 'yield';
-  /** With 'sleep': the event loop runs for this long before each deadline (default 300 us). */
+  /** The event loop runs (and `io`) for this long before each deadline (default 300 us). */
   ioWindowUs?: number;
   /**
-   * With 'sleep': what runs in the I/O window, given the time (performance.now() ms) it must
-   * end by. Default: one turn of the event loop. A plant whose messages arrive one per turn
-   * (RosPlant.drain) turns it until its queues are empty.
+   * What runs in the I/O window, given the time (performance.now() ms) it must end by.
+   * Default: one turn of the event loop. RosPlant.drain takes what its topics hold.
    */
   io?(untilMs: number): Promise<void>;
   /** systemd watchdog: `ping` is called from the loop every `intervalMs`, so a stuck loop stops pinging. */
@@ -217,10 +217,18 @@ export class ControlLoop {
       spinUntil(deadline);
       return;
     }
+    let io = this.options.io;
     for (;;) {
       const remaining = deadline - performance.now();
-      if (remaining <= this.spinMs || !this.running) break;
-      const sleepMs = Math.floor(remaining - this.coarseMarginMs);
+      if (!this.running) break;
+      // Late rather than never: the tick acts on what io takes.
+      if (io !== undefined && remaining <= this.ioWindowMs + this.spinMs) {
+        await io(deadline - this.spinMs);
+        io = undefined;
+        continue;
+      }
+      if (remaining <= this.spinMs) break;
+      const sleepMs = Math.floor(remaining - this.coarseMarginMs - (io === undefined ? 0 : this.ioWindowMs));
       if (sleepMs >= 1) {
         await new Promise<void>((r) => setTimeout(r, sleepMs));
       } else {

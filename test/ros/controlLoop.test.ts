@@ -83,3 +83,25 @@ test('microsecond histogram quantiles', () => {
   h.add(-5);
   assert.equal(h.quantile(0), 0);
 });
+
+for (const wait of ['sleep', 'yield'] as const) {
+  test(`control loop (wait: '${wait}'): io runs once before every tick, with the time it must end by, and the tick follows it`, async () => {
+    const events: string[] = [];
+    const untils: number[] = [];
+    const scheduled: number[] = [];
+    const loop = new ControlLoop({
+      rateHz: 200,
+      wait,
+      ioWindowUs: 1000,
+      io: async (untilMs) => { events.push('io'); untils.push(untilMs); await new Promise<void>((r) => setImmediate(r)); },
+      onTick: (t) => { events.push('tick'); scheduled.push(t.scheduledMs); },
+    });
+    loop.start();
+    await until(() => scheduled.length >= 20, '20 ticks');
+    await loop.stop();
+    // io, tick, io, tick, ... (the loop may stop after an io).
+    events.forEach((e, i) => assert.equal(e, i % 2 === 0 ? 'io' : 'tick', `event ${i}: ${events.slice(0, i + 1).join(' ')}`));
+    // Each io is told to end before its tick's deadline.
+    scheduled.forEach((s, k) => assert.ok(untils[k]! < s, `io ${k} until ${untils[k]} not before its tick ${s}`));
+  });
+}

@@ -124,22 +124,54 @@ test('staleness: signal ages follow the receive time of their topic; never recei
   await plant.close();
 });
 
-test('like rclnodejs, one message per subscription per event-loop turn: one turn reads the oldest kept sample, drain() the newest and every kept one', async () => {
+test('drain() takes every kept sample on the calling thread and leaves the newest; a backlog the depth overflowed is counted', async () => {
   const { graph, plant, robot: r } = await setup();
   const js = (k: number) => ({ name: ['hip', 'knee'], position: [k, k], velocity: [0, 0], effort: [0, 0] });
-  // Seven samples while the loop is busy; sensor-data QoS keeps the last five (3..7).
-  for (let k = 1; k <= 7; k++) r.pub('sensor_msgs/msg/JointState', '/joint_states', js(k));
-  await new Promise<void>((res) => setImmediate(res));
-  assert.equal(plant.read().get('q')![0], 3, 'one turn delivers only the oldest kept sample');
+  // Four samples while the control thread is busy: sensor-data QoS (depth 5) keeps them all.
+  for (let k = 1; k <= 4; k++) r.pub('sensor_msgs/msg/JointState', '/joint_states', js(k));
+  const messages = plant.counters.messages;
   await plant.drain(performance.now() + 1000);
-  assert.equal(plant.read().get('q')![0], 7, 'drain() leaves the newest');
-  assert.equal(plant.counters.messages, 5, 'every sample the QoS kept reached the plant');
+  assert.equal(plant.read().get('q')![0], 4, 'drain() leaves the newest');
+  assert.equal(plant.counters.messages - messages, 4, 'every sample reached the plant');
+  assert.equal(plant.counters.historyFull, 0);
+  assert.equal(graph.stats.dropped, 0);
+  // Seven: the depth-5 history keeps 3..7; the take that finds it full is counted.
+  for (let k = 1; k <= 7; k++) r.pub('sensor_msgs/msg/JointState', '/joint_states', js(k));
+  await plant.drain(performance.now() + 1000);
+  assert.equal(plant.read().get('q')![0], 7);
+  assert.equal(plant.counters.messages - messages, 9);
   assert.equal(graph.stats.dropped, 2);
-  // An empty queue: drain() returns after its quiet time, well before the deadline.
-  const t0 = performance.now();
-  await plant.drain(t0 + 1000, 5);
-  assert.ok(performance.now() - t0 < 500);
+  assert.equal(plant.counters.historyFull, 1);
   await plant.close();
+});
+
+test('drain() latches an e-stop that arrived before it, whatever else is queued: the tick after it writes zero', async () => {
+  const { plant, robot: r } = await setup({ estopCommand: 'zero' });
+  r.listen('std_msgs/msg/Float64MultiArray', '/forward_effort_controller/commands');
+  const js = (k: number) => ({ name: ['hip', 'knee'], position: [k, k], velocity: [0, 0], effort: [0, 0] });
+  for (let k = 1; k <= 4; k++) r.pub('sensor_msgs/msg/JointState', '/joint_states', js(k));
+  r.pub('std_msgs/msg/Bool', '/estop', { data: true }, 'qos_profile_default');
+  for (let k = 5; k <= 8; k++) r.pub('sensor_msgs/msg/JointState', '/joint_states', js(k));
+  assert.equal(plant.estopped, false, 'nothing is taken before the drain');
+  await plant.drain(performance.now() + 1000);
+  assert.equal(plant.estopped, true);
+  assert.equal(plant.read().get('q')![0], 8);
+  plant.write(Float64Array.of(0.5, 0.5));
+  await new Promise<void>((res) => setTimeout(res, 10));
+  const sent = r.received.map((x) => [...(x.msg as Float64MultiArray).data]);
+  assert.ok(sent.length >= 2, `${sent.length} commands`);
+  for (const c of sent) assert.deepEqual(c, [0, 0], 'only zero commands after the e-stop');
+  await plant.close();
+});
+
+test('a spinning node cannot be drained on the calling thread (the double refuses spinOnce, as rclnodejs does)', async () => {
+  const graph = new FakeRosGraph();
+  const rcl = graph.module();
+  await rcl.init();
+  const node = new rcl.Node('spinner');
+  node.spin();
+  assert.throws(() => node.spinOnce(0), /already spinning/);
+  node.destroy();
 });
 
 test('header stamps: a sample counts as old as its stamp says; unset stamps and stamps from the future fall back to the receive time', async () => {

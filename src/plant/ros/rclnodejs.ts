@@ -64,8 +64,16 @@ export interface RclNode {
     options: RclEntityOptions,
     callback: (message: RosMessages[K]) => void,
   ): RclSubscription;
-  /** Non-blocking in rclnodejs 2.x: starts delivering callbacks on the event loop. */
+  /**
+   * Non-blocking in rclnodejs 2.x: a wait thread takes part, and the callbacks run on the event
+   * loop, one message per ready subscription per wake-up of the main thread.
+   */
   spin(timeout?: number): void;
+  /**
+   * On this thread, now: wait up to `timeout` ms (0: not at all) for the node's subscriptions,
+   * then take one message from each ready one and run its callback. Throws on a spinning node.
+   */
+  spinOnce(timeout?: number): void;
   /** Topics the graph shows (discovery), each with its message types ('std_msgs/msg/Bool'). */
   getTopicNamesAndTypes(): { name: string; types: string[] }[];
   destroy(): void;

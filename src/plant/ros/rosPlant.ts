@@ -5,10 +5,16 @@
  * subscription (latched until `clearEstop()`), the DiagnosticArray status publication, the
  * phase-command topic and the episode reset procedure.
  *
- * Fresh data: rclnodejs takes one message per subscription per turn of the event loop, so a
- * control loop that lets the loop turn once per tick acts on the oldest sample the QoS kept.
- * `drain()` turns the loop until the queues are empty; the control loop calls it right before
- * each tick. A sample's age is the time since it was received plus, where the message has a
+ * Fresh data: a spinning rclnodejs node takes one message per ready subscription each time its
+ * wait thread wakes the main thread, and the control thread lets the event loop run only in the
+ * I/O window before each tick; each further message needs another round trip between the two
+ * threads (measured 0.2-0.5 ms on a loaded machine), so a tick acted on an old sample of the
+ * KEEP_LAST history and the rest was overwritten. So this node never spins: `drain()` lets the
+ * event loop turn once, then takes on the calling thread (`spinOnce(0)`, one message per ready
+ * subscription per call) until a call finds nothing. What arrived before
+ * the drain's last call has reached the plant when it returns, e-stop included. Between control
+ * loops (resets, the ready wait) a timer takes every `pumpMs`; a lockstep `advance()` polls.
+ * A sample's age is the time since it was received plus, where the message has a
  * header stamp (JointState, Imu, Odometry), how old it already was on arrival (clock-skew guard:
  * a stamp ahead of this clock counts as age 0 and is counted in `clockSkew`; an unset stamp,
  * 0.0, falls back to the receive time).
@@ -17,10 +23,10 @@ import { groupCommandPublisher, resolveActuatorGroups } from './actuatorGroups.j
 import type { CommandSpec, Plant, SignalSpec, Signals } from '../plant.js';
 import type {
   BoolMsg, DiagnosticArray, Float64MultiArray, Float64Msg, Imu, JointState, JointTrajectory, KeyValue, Odometry,
-  StringMsg, Time, Twist,
+  RosMessages, StringMsg, Time, Twist,
 } from './messages.js';
 import { DiagnosticLevel, durationOf, headerAt } from './messages.js';
-import type { RclModule, RclNode, RclPublisher, RclQoSArg } from './rclnodejs.js';
+import type { RclEntityOptions, RclModule, RclNode, RclPublisher, RclQoSArg } from './rclnodejs.js';
 import { RmwDurability, RmwHistory, RmwReliability } from './rclnodejs.js';
 import type { CommandSink, ObservationSource, QosSetting, RosPlantConfig, TwistAxis } from './rosPlantConfig.js';
 import { validateRosPlantConfig } from './rosPlantConfig.js';
@@ -38,6 +44,8 @@ export interface RosPlantHooks {
   wallClock?(): number;
   /** A reset waits for the operator's "ready" (logged by the caller: topic, type, timeout). */
   onReadyWait?(wait: { topic: string | null; type: string; timeoutSeconds: number }): void;
+  /** An observation sample was accepted: its topic and header stamp (s since the epoch; null without one). */
+  onSample?(topic: string, stamp: number | null): void;
 }
 
 /** Counters exposed for status and metrics. */
@@ -50,6 +58,11 @@ export interface RosPlantCounters {
   stale: number;
   /** Messages whose header stamp was ahead of this clock by more than the skew tolerance. */
   clockSkew: number;
+  /**
+   * Times a topic gave as many samples as its KEEP_LAST depth (where known) before its queue was
+   * found empty: its history was (or may have been) full, and older samples overwritten.
+   */
+  historyFull: number;
   commandsPublished: number;
   estops: number;
   phaseCommands: number;
@@ -66,6 +79,19 @@ interface SourceState {
   /** Messages accepted, and the count when the last command went out (lockstep advance). */
   count: number;
   countAtCommand: number;
+  /** Samples taken since the queues were last found empty. */
+  run: number;
+  /** KEEP_LAST depth of its subscription, where known (see `historyFull`). */
+  depth: number | null;
+}
+
+/** Depth of a KEEP_LAST QoS setting, where the setting says it (rclcpp's profiles: sensor data 5, default 10). */
+function historyDepth(q: QosSetting | undefined, fallback: 'sensor_data' | 'default'): number | null {
+  const s = q ?? fallback;
+  if (s === 'sensor_data') return 5;
+  if (s === 'default') return 10;
+  if (s === 'system_default') return null;
+  return s.depth;
 }
 
 /** The message type of the operator's "ready" topic (`true` = ready). */
@@ -89,7 +115,9 @@ export class RosPlant implements Plant {
   readonly signals: readonly SignalSpec[];
   readonly command: CommandSpec;
   readonly controlPeriod: number;
-  readonly counters: RosPlantCounters = { messages: 0, malformed: 0, stale: 0, clockSkew: 0, commandsPublished: 0, estops: 0, phaseCommands: 0, phaseRejected: 0 };
+  readonly counters: RosPlantCounters = { messages: 0, malformed: 0, stale: 0, clockSkew: 0, historyFull: 0, commandsPublished: 0, estops: 0, phaseCommands: 0, phaseRejected: 0 };
+  /** Between drains, a timer takes what arrived this often (ms). */
+  readonly pumpMs: number;
   lastError: string | null = null;
 
   private readonly values = new Map<string, Float64Array>();
@@ -103,6 +131,9 @@ export class RosPlant implements Plant {
   private readonly statusPublisher: RclPublisher<DiagnosticArray>;
   private readonly resetRequest: RclPublisher<BoolMsg> | null = null;
   private readonly statusTimer: NodeJS.Timeout;
+  private readonly pumpTimer: NodeJS.Timeout;
+  /** performance.now() of the last take (drain, pump or poll). */
+  private lastTakeMs = 0;
   private readonly freshAge: number;
   private estopReason: string | null = null;
   private readyAt = -Infinity;
@@ -111,8 +142,8 @@ export class RosPlant implements Plant {
   private closed = false;
   /** A command went out since the last lockstep advance. */
   private lockstepPending = false;
-  /** Samples accepted on any observation topic (drain watches it). */
-  private delivered = 0;
+  /** Messages taken on any subscription (a take that adds none has emptied the queues). */
+  private taken = 0;
 
   /** Validate the config, create the node, subscriptions and publishers, and start spinning. */
   static open(rcl: RclModule, config: RosPlantConfig, hooks: RosPlantHooks = {}): RosPlant {
@@ -142,22 +173,22 @@ export class RosPlant implements Plant {
       for (const src of config.observations) this.subscribeObservation(rcl, src);
       if (config.reward !== undefined) {
         const out = this.values.get(config.reward.signal ?? 'reward') as Float64Array;
-        const state = this.addSource(config.reward.topic, 'std_msgs/msg/Float64', [config.reward.signal ?? 'reward']);
-        this.node.createSubscription('std_msgs/msg/Float64', config.reward.topic, { qos: qosArg(rcl, config.reward.qos, 'default') }, (m: Float64Msg) => {
+        const state = this.addSource(config.reward.topic, 'std_msgs/msg/Float64', [config.reward.signal ?? 'reward'], historyDepth(config.reward.qos, 'default'));
+        this.subscribe('std_msgs/msg/Float64', config.reward.topic, { qos: qosArg(rcl, config.reward.qos, 'default') }, (m: Float64Msg) => {
           if (!this.accept(typeof m.data === 'number', config.reward?.topic ?? '', 'data is not a number')) return;
           out[0] = m.data;
           this.received(state, null);
         });
       }
       this.publishCommand = this.makeCommandPublisher(rcl, cmd);
-      this.node.createSubscription('std_msgs/msg/Bool', config.estop.topic, { qos: qosArg(rcl, config.estop.qos, 'default') }, (m: BoolMsg) => {
+      this.subscribe('std_msgs/msg/Bool', config.estop.topic, { qos: qosArg(rcl, config.estop.qos, 'default') }, (m: BoolMsg) => {
         if (m.data === true) this.triggerEstop(`e-stop message on ${config.estop.topic}`);
       });
       if (config.phaseTopic !== undefined) {
-        this.node.createSubscription('std_msgs/msg/String', config.phaseTopic, { qos: rcl.QoS.profileDefault }, (m: StringMsg) => this.phaseCommand(m.data));
+        this.subscribe('std_msgs/msg/String', config.phaseTopic, { qos: rcl.QoS.profileDefault }, (m: StringMsg) => this.phaseCommand(m.data));
       }
       if (config.reset.mode === 'operator' && config.reset.topic !== undefined) {
-        this.node.createSubscription(READY_TYPE, config.reset.topic, { qos: rcl.QoS.profileDefault }, (m: BoolMsg) => {
+        this.subscribe(READY_TYPE, config.reset.topic, { qos: rcl.QoS.profileDefault }, (m: BoolMsg) => {
           if (m.data === true) this.confirmReady();
         });
       }
@@ -165,13 +196,20 @@ export class RosPlant implements Plant {
         this.resetRequest = this.node.createPublisher('std_msgs/msg/Bool', config.reset.requestTopic, { qos: rcl.QoS.profileDefault });
       }
       this.statusPublisher = this.node.createPublisher('diagnostic_msgs/msg/DiagnosticArray', config.status?.topic ?? '/diagnostics', { qos: rcl.QoS.profileDefault });
-      this.node.spin();
+      // Not spin(): see drain(). The first take marks the subscriptions as taken from.
+      this.take(Infinity);
     } catch (e) {
       this.node.destroy();
       throw e;
     }
     this.statusTimer = setInterval(() => this.publishStatus(), (config.status?.period ?? 1) * 1000);
     this.statusTimer.unref();
+    this.pumpMs = Math.max(1, Math.min(2, config.controlPeriod * 1000));
+    this.pumpTimer = setInterval(() => {
+      const t = globalThis.performance.now();
+      if (t - this.lastTakeMs >= this.pumpMs) this.take(t + this.pumpMs);
+    }, this.pumpMs);
+    this.pumpTimer.unref();
   }
 
   get estopped(): boolean {
@@ -230,26 +268,45 @@ export class RosPlant implements Plant {
   }
 
   /**
-   * Let rclnodejs deliver what has arrived: turn the event loop until no message came for
-   * `quietMs` (rclnodejs hands over one message per subscription per turn, from its wait
-   * thread) or until `deadlineMs` (performance.now() clock). Afterwards every signal holds the
-   * newest sample its queue had.
+   * The control loop's I/O window: let the event loop turn once (ZeroMQ, timers, other nodes),
+   * then take every message that has arrived (see `take`), last, so every signal holds the
+   * newest sample its topic had when this returns and an e-stop that arrived before is
+   * latched. Stops taking at `deadlineMs` (performance.now() clock) if messages keep coming.
    */
-  async drain(deadlineMs: number, quietMs = 0.15): Promise<void> {
+  async drain(deadlineMs: number): Promise<void> {
+    await new Promise<void>((r) => setImmediate(r));
+    this.take(deadlineMs);
+  }
+
+  /**
+   * Take on this thread until the queues are empty: `spinOnce(0)` takes one message per ready
+   * subscription, so call it until a call takes none (or `deadlineMs` passes; the next take goes
+   * on). Counts the topics that gave a whole KEEP_LAST history before running empty.
+   */
+  private take(deadlineMs: number): void {
+    if (this.closed) return;
     const perf = globalThis.performance;
-    let seen = this.delivered;
-    let quietSince = perf.now();
+    let empty = false;
     for (;;) {
-      await new Promise<void>((r) => setImmediate(r));
-      const t = perf.now();
-      if (this.delivered !== seen) {
-        seen = this.delivered;
-        quietSince = t;
-      } else if (t - quietSince >= quietMs) {
-        return;
-      }
-      if (t >= deadlineMs || this.closed) return;
+      const before = this.taken;
+      this.node.spinOnce(0);
+      if (this.taken === before) empty = true;
+      if (empty || this.closed || perf.now() >= deadlineMs) break;
     }
+    this.lastTakeMs = perf.now();
+    if (!empty) return;
+    for (const s of this.sources) {
+      if (s.depth !== null && s.run >= s.depth) this.counters.historyFull++;
+      s.run = 0;
+    }
+  }
+
+  /** A subscription whose callback counts the take (see `take`). */
+  private subscribe<K extends Parameters<RclNode['createSubscription']>[0]>(type: K, topic: string, options: RclEntityOptions, callback: (m: RosMessages[K]) => void): void {
+    this.node.createSubscription(type, topic, options, (m: RosMessages[K]) => {
+      this.taken++;
+      callback(m);
+    });
   }
 
   read(): Signals {
@@ -273,13 +330,19 @@ export class RosPlant implements Plant {
     const a = this.config.advance;
     if (a === undefined || a.mode === 'wallclock' || !this.lockstepPending) return;
     const deadline = this.now() + a.timeout;
+    const perf = globalThis.performance;
+    const polling = perf.now();
     try {
       for (;;) {
+        this.take(perf.now() + 5);
         const waiting = this.sources.filter((s) => s.count <= s.countAtCommand);
         if (waiting.length === 0) return;
         if (this.closed) throw new Error('advance: the ros plant is closed');
         if (this.now() >= deadline) throw new Error(`advance: no message on ${waiting.map((s) => s.topic).join(', ')} within ${a.timeout} s after the command`);
-        await this.sleepOrWake(deadline - this.now());
+        // Poll: every turn of the event loop for the first 2 ms (an answer is usually that
+        // quick), then every millisecond.
+        if (perf.now() - polling < 2) await new Promise<void>((r) => setImmediate(r));
+        else await this.sleepOrWake(Math.min(0.001, deadline - this.now()));
       }
     } finally {
       this.lockstepPending = false;
@@ -371,6 +434,7 @@ export class RosPlant implements Plant {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.statusTimer);
+    clearInterval(this.pumpTimer);
     this.waiter?.wake();
     this.node.destroy();
   }
@@ -438,8 +502,8 @@ export class RosPlant implements Plant {
       }
     }
     state.count++;
-    this.delivered++;
-    if (this.lockstepPending) this.waiter?.wake();
+    state.run++;
+    this.hooks.onSample?.(state.topic, stamp === null || (stamp.sec === 0 && stamp.nanosec === 0) ? null : stamp.sec + stamp.nanosec * 1e-9);
   }
 
   private accept(ok: boolean, topic: string, why: string): boolean {
@@ -451,8 +515,8 @@ export class RosPlant implements Plant {
     return ok;
   }
 
-  private addSource(topic: string, type: string, signalNames: (string | undefined)[]): SourceState {
-    const state: SourceState = { topic, type, receivedAt: -Infinity, ageOnArrival: 0, count: 0, countAtCommand: 0 };
+  private addSource(topic: string, type: string, signalNames: (string | undefined)[], depth: number | null): SourceState {
+    const state: SourceState = { topic, type, receivedAt: -Infinity, ageOnArrival: 0, count: 0, countAtCommand: 0, run: 0, depth };
     this.sources.push(state);
     for (const n of signalNames) if (n !== undefined) this.sourceOfSignal.set(n, state);
     return state;
@@ -464,15 +528,16 @@ export class RosPlant implements Plant {
 
   private subscribeObservation(rcl: RclModule, src: ObservationSource): void {
     const qos = { qos: qosArg(rcl, src.qos, 'sensor_data') };
+    const depth = historyDepth(src.qos, 'sensor_data');
     switch (src.type) {
       case 'sensor_msgs/msg/JointState': {
-        const state = this.addSource(src.topic, src.type, [src.signals.position, src.signals.velocity, src.signals.effort]);
+        const state = this.addSource(src.topic, src.type, [src.signals.position, src.signals.velocity, src.signals.effort], depth);
         const fields = (['position', 'velocity', 'effort'] as const)
           .map((f) => ({ f, out: this.signal(src.signals[f]) }))
           .filter((x): x is { f: 'position' | 'velocity' | 'effort'; out: Float64Array } => x.out !== null);
         const index = new Int32Array(src.joints.length);
         let cachedNames: string[] | null = null;
-        this.node.createSubscription(src.type, src.topic, qos, (m: JointState) => {
+        this.subscribe(src.type, src.topic, qos, (m: JointState) => {
           if (cachedNames === null || !sameNames(cachedNames, m.name)) {
             const missing = jointIndex(src.joints, m.name, index);
             if (!this.accept(missing === null, src.topic, `joint '${missing}' is not in the message (has: ${m.name.join(', ')})`)) {
@@ -500,9 +565,9 @@ export class RosPlant implements Plant {
       }
       case 'sensor_msgs/msg/Imu': {
         const s = src.signals;
-        const state = this.addSource(src.topic, src.type, [s.orientation, s.angularVelocity, s.linearAcceleration]);
+        const state = this.addSource(src.topic, src.type, [s.orientation, s.angularVelocity, s.linearAcceleration], depth);
         const o = this.signal(s.orientation), w = this.signal(s.angularVelocity), a = this.signal(s.linearAcceleration);
-        this.node.createSubscription(src.type, src.topic, qos, (m: Imu) => {
+        this.subscribe(src.type, src.topic, qos, (m: Imu) => {
           this.counters.messages++;
           if (o) quatInto(m.orientation, o);
           if (w) vecInto(m.angular_velocity, w);
@@ -513,9 +578,9 @@ export class RosPlant implements Plant {
       }
       case 'nav_msgs/msg/Odometry': {
         const s = src.signals;
-        const state = this.addSource(src.topic, src.type, [s.position, s.orientation, s.linearVelocity, s.angularVelocity]);
+        const state = this.addSource(src.topic, src.type, [s.position, s.orientation, s.linearVelocity, s.angularVelocity], depth);
         const p = this.signal(s.position), o = this.signal(s.orientation), v = this.signal(s.linearVelocity), w = this.signal(s.angularVelocity);
-        this.node.createSubscription(src.type, src.topic, qos, (m: Odometry) => {
+        this.subscribe(src.type, src.topic, qos, (m: Odometry) => {
           this.counters.messages++;
           if (p) vecInto(m.pose.pose.position, p);
           if (o) quatInto(m.pose.pose.orientation, o);
@@ -526,10 +591,10 @@ export class RosPlant implements Plant {
         return;
       }
       case 'std_msgs/msg/Float64MultiArray': {
-        const state = this.addSource(src.topic, src.type, src.signals.map((s) => s.name));
+        const state = this.addSource(src.topic, src.type, src.signals.map((s) => s.name), depth);
         const slices = src.signals.map((s) => ({ ...s, out: this.values.get(s.name) as Float64Array }));
         const need = Math.max(...src.signals.map((s) => s.offset + s.size));
-        this.node.createSubscription(src.type, src.topic, qos, (m: Float64MultiArray) => {
+        this.subscribe(src.type, src.topic, qos, (m: Float64MultiArray) => {
           const base = m.layout.data_offset;
           if (!this.accept(m.data.length - base >= need, src.topic, `data has ${m.data.length - base} values after data_offset ${base}, need ${need}`)) return;
           for (const s of slices) for (let i = 0; i < s.size; i++) s.out[i] = m.data[base + s.offset + i];

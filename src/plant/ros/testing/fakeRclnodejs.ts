@@ -10,6 +10,9 @@
  *   subscription, then its wait thread signals the loop again), each turn of the event loop
  *   delivers at most one message per subscription, so a backlog takes as many turns as it has
  *   samples;
+ * - `spinOnce(0)` on a node that does not spin takes one queued message per subscription of that
+ *   node and runs its callback at once, on the caller's stack, as rclnodejs's main-thread
+ *   executor does; a spinning node refuses it;
  * - each subscription keeps a KEEP_LAST history of its QoS depth: when the event loop stalls,
  *   older samples are dropped, as measured with reliable depth 10 over Cyclone DDS;
  * - a reliable subscription does not match a best-effort publisher (DDS QoS incompatibility);
@@ -228,8 +231,9 @@ export class FakeRosGraph {
     });
   }
 
+  /** Messages queued for a node that takes them: a spinning one, or one its owner polls with spinOnce. */
   private pending(): boolean {
-    for (const t of this.topics.values()) for (const s of t.subs) if (s.queue.length > 0 && s.node.spinning && !s.node.destroyed) return true;
+    for (const t of this.topics.values()) for (const s of t.subs) if (s.queue.length > 0 && (s.node.spinning || s.node.polled) && !s.node.destroyed) return true;
     return false;
   }
 
@@ -250,6 +254,8 @@ export class FakeRosGraph {
 
 class FakeNode implements RclNode {
   spinning = false;
+  /** spinOnce was called: `settle()` waits for this node's queues too (its owner takes them). */
+  polled = false;
   destroyed = false;
   private readonly subs: { topic: TopicState; sub: FakeSub }[] = [];
 
@@ -297,6 +303,20 @@ class FakeNode implements RclNode {
     if (this.spinning) throw new Error(`node '${this.name}' is already spinning`);
     this.spinning = true;
     this.graph.schedule();
+  }
+
+  spinOnce(timeout = 10): void {
+    this.alive();
+    if (this.spinning) throw new Error('The node is already spinning.');
+    if (!(timeout >= 0)) throw new Error(`spinOnce(${timeout}): would block forever: this double cannot wait on the thread it publishes from (give a timeout >= 0)`);
+    this.polled = true;
+    for (const { sub } of this.subs) {
+      if (sub.queue.length === 0) continue;
+      const m = sub.queue.shift();
+      this.graph.stats.delivered++;
+      sub.callback(m);
+      if (this.destroyed) return;
+    }
   }
 
   destroy(): void {
