@@ -146,3 +146,48 @@ test('periodic simulated robot: steps on its own clock with the latest command, 
     await robot.close();
   }
 });
+
+test('periodic simulated robot: one sample per slot, stamped with the slot time on a fixed grid, also for the slots a blocked thread made it miss (up to maxCatchUp)', async () => {
+  const graph = new FakeRosGraph();
+  const rcl = graph.module();
+  await rcl.init();
+  const robotPlant = new PointMasses(1, 0);
+  await robotPlant.reset();
+  let wall = 1_000_000;
+  const robot = SimulatedRobot.open(rcl, robotPlant, {
+    nodeName: 'robot', commandTopic: '/cmd', jointStates: { topic: '/joint_states', joints: ['a', 'b'], position: 'x' },
+    timing: { mode: 'periodic', periodMs: 5, maxCatchUp: 8 }, wallClock: () => wall,
+  });
+  const stamps: number[] = [];
+  const plant = RosPlant.open(rcl, {
+    nodeName: 'sacbridge', controlPeriod: 0.005,
+    observations: [{ type: 'sensor_msgs/msg/JointState', topic: '/joint_states', joints: ['a', 'b'], signals: { position: 'x' }, qos: { reliability: 'best_effort', depth: 1000 } }],
+    command: { type: 'std_msgs/msg/Float64MultiArray', topic: '/cmd', low: [-1, -1], high: [1, 1] },
+    estop: { topic: '/estop' },
+    reset: { mode: 'operator', timeout: 1 },
+  }, { onSample: (_t, stamp) => { if (stamp !== null) stamps.push(stamp); } });
+  const block = (ms: number): void => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms); };
+  try {
+    await new Promise((r) => setTimeout(r, 30));
+    block(30); // ~6 slots missed: caught up in one burst, each with its own stamp
+    await new Promise((r) => setTimeout(r, 30));
+    block(100); // ~20 slots missed: 8 caught up, the rest skipped
+    await new Promise((r) => setTimeout(r, 30));
+    await robot.idle();
+    await plant.drain(performance.now() + 1000);
+    assert.equal(stamps.length, robot.stats.published);
+    assert.equal(robot.stats.steps, robot.stats.published);
+    assert.ok(robot.stats.skippedSlots >= 5, `skipped ${robot.stats.skippedSlots}`);
+    // Stamps: wallStart + k * 5 ms; consecutive samples one slot apart except where slots were skipped.
+    const slots = stamps.map((s) => Math.round((s - wall) / 0.005));
+    stamps.forEach((s, i) => assert.ok(Math.abs(s - (wall + slots[i]! * 0.005)) < 1e-6, `stamp ${i} off the grid`));
+    assert.deepEqual(slots, [...slots].sort((a, b) => a - b), 'in slot order');
+    let gaps = 0;
+    for (let i = 1; i < slots.length; i++) gaps += slots[i]! - slots[i - 1]! - 1;
+    assert.equal(slots[0], 1, 'the first sample is slot 1');
+    assert.equal(gaps, robot.stats.skippedSlots, 'the only gaps are the skipped slots');
+  } finally {
+    await plant.close();
+    await robot.close();
+  }
+});

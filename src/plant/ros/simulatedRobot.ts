@@ -14,7 +14,10 @@
  *
  * Timing: 'on-command' steps the plant once per command received and then publishes (pair it
  * with RosPlant's `advance: lockstep` for fast tests); 'periodic' steps on a wall-clock timer
- * with the latest command, as a real robot does.
+ * with the latest command, as a real robot does: one step and one publication per slot of its
+ * period, stamped with the slot's time (start + k periods), so the stamps lie on a fixed grid
+ * and a reader can tell a lost sample from a gap in them. Slots a late timer missed are stepped
+ * and published in a burst (at most `maxCatchUp`; the rest are skipped, a gap in the stamps).
  */
 import type { Plant } from '../plant.js';
 import type { Rng } from '../../util/rng.js';
@@ -57,7 +60,7 @@ export interface SimulatedRobotConfig {
   latencySteps?: number;
   /** Gaussian noise added to every published value. */
   noise?: { std: number; rng: Rng };
-  timing: { mode: 'on-command' } | { mode: 'periodic'; periodMs: number };
+  timing: { mode: 'on-command' } | { mode: 'periodic'; periodMs: number; maxCatchUp?: number };
   /** Where `reset()` publishes an operator "ready" (std_msgs/msg/Bool true). */
   readyTopic?: string;
   /** std_msgs/msg/Bool: `true` latches the robot's own e-stop (zero command), `false` releases it. */
@@ -73,7 +76,7 @@ export interface SimulatedRobotConfig {
 }
 
 export class SimulatedRobot {
-  readonly stats = { commands: 0, trajectories: 0, steps: 0, published: 0, resets: 0, estops: 0, rejected: 0 };
+  readonly stats = { commands: 0, trajectories: 0, steps: 0, published: 0, resets: 0, estops: 0, rejected: 0, skippedSlots: 0 };
   /** The robot's own e-stop (from the e-stop topic): the plant gets zero while it holds. */
   estopped = false;
   private readonly node: RclNode;
@@ -232,17 +235,25 @@ export class SimulatedRobot {
     this.node.spin();
     if (config.timing.mode === 'periodic') {
       // Absolute deadlines (start + k periods): the simulated time keeps up with the wall
-      // clock; slots a late timer missed are stepped before the state goes out, as physics
-      // does not wait.
+      // clock, and every slot is stepped and published with its own stamp, late ones too.
       const period = config.timing.periodMs;
+      const maxCatchUp = config.timing.maxCatchUp ?? 10;
       const perf = globalThis.performance;
       const start = perf.now();
+      const wallStart = this.wallClock();
       let slot = 0;
       const tick = (): void => {
         if (this.closing) return;
-        const due = Math.min(10, Math.floor((perf.now() - start) / period) - slot);
-        slot = Math.max(slot + due, Math.floor((perf.now() - start) / period));
-        if (due > 0) this.chain = this.chain.then(() => this.step(due));
+        const now = Math.floor((perf.now() - start) / period);
+        if (now - slot > maxCatchUp) {
+          this.stats.skippedSlots += now - slot - maxCatchUp;
+          slot = now - maxCatchUp;
+        }
+        for (; slot < now; ) {
+          const stamp = wallStart + ((slot + 1) * period) / 1000;
+          slot++;
+          this.chain = this.chain.then(() => this.step(stamp));
+        }
         this.timer = setTimeout(tick, Math.max(0, start + (slot + 1) * period - perf.now()));
       };
       this.timer = setTimeout(tick, period);
@@ -306,18 +317,17 @@ export class SimulatedRobot {
     this.pending.push(Float64Array.from(data));
     const latency = this.config.latencySteps ?? 0;
     while (this.pending.length > latency) this.latest.set(this.pending.shift() as Float64Array);
-    if (this.config.timing.mode === 'on-command') this.chain = this.chain.then(() => this.step());
+    if (this.config.timing.mode === 'on-command') this.chain = this.chain.then(() => this.step(null));
   }
 
-  private async step(steps = 1): Promise<void> {
+  /** One step with the current command, then the state, stamped `stamp` (null: now). */
+  private async step(stamp: number | null): Promise<void> {
     if (this.error !== null || this.closing) return;
     try {
-      for (let i = 0; i < steps; i++) {
-        this.plant.write(this.command);
-        await this.plant.advance();
-      }
-      this.sampledAt = this.wallClock();
-      this.stats.steps += steps;
+      this.plant.write(this.command);
+      await this.plant.advance();
+      this.sampledAt = stamp ?? this.wallClock();
+      this.stats.steps++;
       this.publishState();
     } catch (e) {
       this.error = e;
