@@ -7,11 +7,15 @@
  *   age_ms p50/p99/max  age of the newest JointState at each tick (header stamp to tick), after
  *                       RosPlant.drain(); target p99 <= one control period + 2 ms
  *   received_per_s      JointStates that reached the plant, against the robot's publish rate
- *   at_depth_ticks      ticks whose drain took a full QoS history (5, sensor_data): the only ticks
- *                       at which the reader may have dropped a sample; 0 = no sample lost that the
- *                       QoS keeps (target 0)
- *   lost                double only: JointStates the robot published in the window that never
- *                       reached the plant (its publish count is in this process)
+ *   lost                JointStates the robot published in the window that never reached the plant:
+ *                       the robot stamps each sample with its slot on a fixed grid (start + k
+ *                       periods), so a missing k between the first and the last stamp the plant
+ *                       took is a lost sample (target 0). With sensor_data QoS (best effort, keep
+ *                       last 5) on loopback, a sample is lost when more than 5 arrive between two
+ *                       takes: lost = 0 means every sample the QoS keeps reached the plant before
+ *                       the tick that should see it (the first tick after its arrival).
+ *   history_full        RosPlant's counter: takes that found the whole depth-5 history full, where
+ *                       the reader may have overwritten older samples (target 0)
  *   cmd_rate_err_pct    commands sent per second against the configured rate
  *   gap_p99_periods     p99 gap between commands, in control periods (target <= 1.5)
  *   stale_ticks         the robot stops publishing (SIGSTOP): ticks from the moment the data
@@ -54,8 +58,8 @@ interface Row {
   age_ms_max: number;
   age_target_ms: number;
   received_per_s: number;
-  at_depth_ticks: number;
-  lost: number | null;
+  lost: number;
+  history_full: number;
   cmd_rate_err_pct: number;
   gap_p99_periods: number;
   stale_ticks: number;
@@ -75,8 +79,6 @@ const kill9 = !argv.includes('--no-kill9');
  * machine the normal scheduler's latencies, not sacbridge, decide the ages and gaps.
  */
 const priority = Number(flag('priority') ?? 0);
-/** sensor_data's KEEP_LAST depth: a drain that takes this many samples of a topic may have lost older ones. */
-const SENSOR_DATA_DEPTH = 5;
 const uptime = (): string => execFileSync('uptime', { encoding: 'utf8' }).trim();
 const rates = (flag('rates') ?? '50,100,500').split(',').map(Number);
 const json = argv.includes('--json');
@@ -97,13 +99,22 @@ function plantConfig(rateHz: number, tag: string): RosPlantConfig {
 }
 
 /** One measured run: ticks for `seconds`, then the stale and e-stop probes. */
-async function measure(rcl: RclModule, transport: Row['transport'], rateHz: number, robot: { pause(): void; resume(): void; publishHz: number; published?: () => number }, tag: string): Promise<Row> {
+async function measure(rcl: RclModule, transport: Row['transport'], rateHz: number, robot: { pause(): void; resume(): void; publishHz: number; skipped?: () => number }, tag: string): Promise<Row> {
   const period = 1 / rateHz;
   const staleAge = 5 * period;
   const config = plantConfig(rateHz, tag);
   let estopAt = Number.NaN;
   let zeroAt = Number.NaN;
-  const plant = RosPlant.open(rcl, config, { onEstop: () => { zeroAt = perf.now(); } });
+  // Stamps of the JointStates taken in the window: slots of the robot's grid.
+  const stamps: number[] = [];
+  let recording = false;
+  const plant = RosPlant.open(rcl, config, {
+    onEstop: () => { zeroAt = perf.now(); },
+    onSample: (_topic, stamp) => {
+      if (!recording || stamp === null) return;
+      stamps.push(stamp);
+    },
+  });
   const operator = new rcl.Node(`bench_operator_${tag}_${process.pid}`);
   const estop = operator.createPublisher('std_msgs/msg/Bool', config.estop.topic);
   operator.spin();
@@ -118,8 +129,6 @@ async function measure(rcl: RclModule, transport: Row['transport'], rateHz: numb
   let received0 = 0;
   let staleTicks = Number.NaN;
   let pausedAt = Number.NaN;
-  let atDepth = 0;
-  let messagesAtTick = 0;
   const loop = new ControlLoop({
     rateHz,
     wait: transport === 'double' ? 'yield' : 'sleep',
@@ -130,9 +139,6 @@ async function measure(rcl: RclModule, transport: Row['transport'], rateHz: numb
       const age = plant.signalAge('q');
       if (phase === 'measure') {
         ticks++;
-        const m = plant.counters.messages;
-        if (m - messagesAtTick >= SENSOR_DATA_DEPTH) atDepth++;
-        messagesAtTick = m;
         ages.add(age * 1000 * 1000);
         if (!Number.isNaN(lastTick)) gaps.add((now - lastTick) * 1000);
         lastTick = now;
@@ -149,9 +155,10 @@ async function measure(rcl: RclModule, transport: Row['transport'], rateHz: numb
   if (priority > 0) setMainThreadScheduling('fifo', priority);
   loop.start();
   await sleep(1000);
-  messagesAtTick = plant.counters.messages;
-  const sent0 = robot.published?.() ?? 0;
+  const skipped0 = robot.skipped?.() ?? 0;
+  const full0 = plant.counters.historyFull;
   phase = 'measure';
+  recording = true;
   received0 = plant.counters.messages;
   const t0 = perf.now();
   const published0 = plant.counters.commandsPublished;
@@ -159,14 +166,17 @@ async function measure(rcl: RclModule, transport: Row['transport'], rateHz: numb
   const elapsed = (perf.now() - t0) / 1000;
   const received = plant.counters.messages - received0;
   const commands = plant.counters.commandsPublished - published0;
-  // The robot stops (the stale probe starts): what it sent in the window and is still queued
-  // reaches the plant within 100 ms, or was lost.
+  recording = false;
+  const historyFull = plant.counters.historyFull - full0;
+  // Slots between the first and the last stamp taken that no sample filled (less the slots the
+  // robot itself skipped, where it tells).
+  const slot = 1 / robot.publishHz;
+  let missing = 0;
+  for (let i = 1; i < stamps.length; i++) missing += Math.max(0, Math.round((stamps[i]! - stamps[i - 1]!) / slot) - 1);
+  const lost = Math.max(0, missing - ((robot.skipped?.() ?? 0) - skipped0));
   phase = 'stale';
   robot.pause();
   pausedAt = perf.now();
-  const sent = robot.published === undefined ? null : robot.published() - sent0;
-  await sleep(100);
-  const lost = sent === null ? null : Math.max(0, sent - (plant.counters.messages - received0));
   while (Number.isNaN(staleTicks) && perf.now() - pausedAt < 5000) await sleep(20);
   robot.resume();
   await sleep(500);
@@ -182,8 +192,8 @@ async function measure(rcl: RclModule, transport: Row['transport'], rateHz: numb
     age_ms_p50: ages.quantile(0.5) / 1000, age_ms_p99: ages.quantile(0.99) / 1000, age_ms_max: ages.max / 1000,
     age_target_ms: period * 1000 + 2,
     received_per_s: received / elapsed,
-    at_depth_ticks: atDepth,
     lost,
+    history_full: historyFull,
     cmd_rate_err_pct: ((commands / elapsed - rateHz) / rateHz) * 100,
     gap_p99_periods: gaps.quantile(0.99) / (period * 1e6),
     stale_ticks: staleTicks,
@@ -237,7 +247,7 @@ async function doubleRow(rateHz: number): Promise<Row> {
     jointStates: { topic: c.observations[0]!.topic, joints: ['hinge'], position: 'qpos', velocity: 'qvel' },
   });
   try {
-    return await measure(rcl, 'double', rateHz, { pause: () => void robot.close(), resume: () => { robot = reopen(); }, publishHz, published: () => robot.stats.published }, tag);
+    return await measure(rcl, 'double', rateHz, { pause: () => void robot.close(), resume: () => { robot = reopen(); }, publishHz, skipped: () => robot.stats.skippedSlots }, tag);
   } finally {
     await robot.close();
     await mujoco.close();
@@ -362,10 +372,10 @@ if (problem !== null && !json) console.log(`# DDS rows skipped: ${problem}`);
 const fmt = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 if (!json) {
   console.log(`uptime before: ${uptimeBefore}${priority > 0 ? ` (control thread and robot at SCHED_FIFO ${priority})` : ''}`);
-  console.log(`| transport | rate Hz | robot Hz | age ms p50 / p99 / max (target p99) | received/s | at-depth ticks (target 0) | lost | cmd rate err % (target ±0.5) | gap p99 periods (target 1.5) | stale ticks (2) | e-stop ticks (1) |`);
+  console.log(`| transport | rate Hz | robot Hz | age ms p50 / p99 / max (target p99) | received/s | lost (target 0) | history full | cmd rate err % (target ±0.5) | gap p99 periods (target 1.5) | stale ticks (2) | e-stop ticks (1) |`);
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.transport} | ${r.rateHz} | ${r.publishHz} | ${fmt(r.age_ms_p50)} / ${fmt(r.age_ms_p99)} / ${fmt(r.age_ms_max)} (<= ${fmt(r.age_target_ms, 1)}) | ${fmt(r.received_per_s, 1)} | ${r.at_depth_ticks} | ${r.lost ?? '-'} | ${fmt(r.cmd_rate_err_pct, 3)} | ${fmt(r.gap_p99_periods)} | ${r.stale_ticks} | ${r.estop_ticks} |`);
+    console.log(`| ${r.transport} | ${r.rateHz} | ${r.publishHz} | ${fmt(r.age_ms_p50)} / ${fmt(r.age_ms_p99)} / ${fmt(r.age_ms_max)} (<= ${fmt(r.age_target_ms, 1)}) | ${fmt(r.received_per_s, 1)} | ${r.lost} | ${r.history_full} | ${fmt(r.cmd_rate_err_pct, 3)} | ${fmt(r.gap_p99_periods)} | ${r.stale_ticks} | ${r.estop_ticks} |`);
   }
   if (k9 !== null) console.log(`kill -9 during the robot phase: resumed from ${k9.checkpoint} (${k9.robot_steps} robot steps); acting weights ${k9.weights_equal ? 'equal' : 'DIFFER'} (sha256 ${k9.resumed_sha256.slice(0, 12)}… vs ${k9.checkpoint_sha256.slice(0, 12)}…)`);
   console.log(`uptime after: ${uptimeAfter}`);
