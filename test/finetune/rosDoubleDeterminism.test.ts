@@ -44,6 +44,16 @@ async function run(busyMs: number, operatorDelayMs: number): Promise<{ episodes:
   const episodes: FineTuneEpisode[] = [];
   let busy: NodeJS.Timeout | null = null;
   let notes = '';
+  // The operator's answers: a late one must not reset the robot after the run closed it.
+  const answers = new Set<NodeJS.Timeout>();
+  let stopping = false;
+  const answer = (): void => {
+    const t = setTimeout(() => {
+      answers.delete(t);
+      void robot.reset().catch((e: unknown) => { if (!stopping) throw e; });
+    }, operatorDelayMs);
+    answers.add(t);
+  };
   const session = await FineTuneSession.start({
     agent, simReplay, plant, task: pointReach.create(),
     // The watchdog judges wall-clock age: on a machine loaded many times over, a sample can wait
@@ -52,7 +62,7 @@ async function run(busyMs: number, operatorDelayMs: number): Promise<{ episodes:
     safety: { low: [-1, -1], high: [1, 1], watchdog: { maxAge: 10, action: 'hold' } },
     rateHz: 1000, robotFraction: 0.5, updatesPerStep: 1, learningStarts: 20, publishEvery: 5, robotReplayCapacity: 5000, seed: 7,
     episodeSteps: 40, compute: 'wasm', versionSchedule: 'scheduled',
-    onEpisode: (e) => { episodes.push(e); setTimeout(() => void robot.reset(), operatorDelayMs); },
+    onEpisode: (e) => { episodes.push(e); answer(); },
   });
   try {
     if (busyMs > 0) busy = setInterval(() => { const end = performance.now() + busyMs; while (performance.now() < end); }, 7);
@@ -61,6 +71,8 @@ async function run(busyMs: number, operatorDelayMs: number): Promise<{ episodes:
     while (episodes.length < 6 && performance.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 20));
   } finally {
     if (busy !== null) clearInterval(busy);
+    stopping = true;
+    for (const t of answers) clearTimeout(t);
     const { status } = await session.stop();
     notes = `skipped ${status.transitionsSkipped}, safety ${JSON.stringify(status.safety.counters)}, last error ${status.lastError}`;
     await plant.close();

@@ -72,8 +72,8 @@ test('JointState maps by joint name in any order, Imu/Odometry/Float64MultiArray
   r.pub('sensor_msgs/msg/JointState', '/joint_states', { name: ['knee', 'wheel', 'hip'], position: [2, 9, 1], velocity: [20, 90, 10], effort: [200, 900, 100] });
   r.pub('sensor_msgs/msg/Imu', '/imu', { orientation: { x: 0.1, y: 0.2, z: 0.3, w: 0.9 }, angular_velocity: { x: 1, y: 2, z: 3 }, linear_acceleration: { x: 4, y: 5, z: 9.8 } });
   r.pub('nav_msgs/msg/Odometry', '/odom', {
-    pose: { pose: { position: { x: 1, y: 2, z: 3 }, orientation: { x: 0, y: 0, z: 0.6, w: 0.8 } }, covariance: [] },
-    twist: { twist: { linear: { x: 0.5, y: 0, z: -0.5 }, angular: { x: 0, y: 0.25, z: 0 } }, covariance: [] },
+    pose: { pose: { position: { x: 1, y: 2, z: 3 }, orientation: { x: 0, y: 0, z: 0.6, w: 0.8 } }, covariance: new Array(36).fill(0) },
+    twist: { twist: { linear: { x: 0.5, y: 0, z: -0.5 }, angular: { x: 0, y: 0.25, z: 0 } }, covariance: new Array(36).fill(0) },
   });
   r.pub('std_msgs/msg/Float64MultiArray', '/contacts', { layout: { dim: [], data_offset: 1 }, data: [99, 1, 0, 7] });
   r.pub('std_msgs/msg/Float64', '/reward', { data: 1.5 }, 'qos_profile_default');

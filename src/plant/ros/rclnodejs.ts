@@ -58,6 +58,13 @@ export interface RclSubscription {
 
 export interface RclNode {
   createPublisher<K extends RosTypeName>(typeClass: K, topic: string, options?: RclEntityOptions): RclPublisher<RosMessages[K]>;
+  /** `isRaw`: the callback gets the serialized message (CDR, see cdr.ts), not rclnodejs's conversion of it. */
+  createSubscription<K extends RosTypeName>(
+    typeClass: K,
+    topic: string,
+    options: RclEntityOptions & { isRaw: true },
+    callback: (serialized: Uint8Array) => void,
+  ): RclSubscription;
   createSubscription<K extends RosTypeName>(
     typeClass: K,
     topic: string,

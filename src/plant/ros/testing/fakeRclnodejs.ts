@@ -5,11 +5,13 @@
  * Faithful where sacbridge depends on it:
  * - published plain objects are completed with the message type's defaults and copied, and
  *   numeric arrays arrive as Float64Array (every numeric array in the supported types is float64);
+ *   a fixed-size array (an Imu or Odometry covariance) of another length throws, as in rclnodejs;
  * - callbacks run on the event loop (a macrotask after publish), never inside `publish`, and
  *   only for spinning, live nodes; like rclnodejs 2.2.0's executor (one take per ready
  *   subscription, then its wait thread signals the loop again), each turn of the event loop
  *   delivers at most one message per subscription, so a backlog takes as many turns as it has
  *   samples;
+ * - a raw subscription (`isRaw: true`) gets the message serialized as CDR (cdr.ts);
  * - `spinOnce(0)` on a node that does not spin takes one queued message per subscription of that
  *   node and runs its callback at once, on the caller's stack, as rclnodejs's main-thread
  *   executor does; a spinning node refuses it;
@@ -24,6 +26,7 @@ import type {
   RclEntityOptions, RclModule, RclNode, RclPublisher, RclQoS, RclQoSArg, RclSubscription,
 } from '../rclnodejs.js';
 import { RmwDurability, RmwHistory, RmwReliability } from '../rclnodejs.js';
+import { CDR_TYPE_NAMES, encodeCdr, type CdrTypeName } from '../cdr.js';
 
 interface ResolvedQoS { reliable: boolean; depth: number }
 
@@ -97,6 +100,8 @@ function complete(template: Template, value: unknown, where: string): unknown {
     if (value === undefined) return Float64Array.from(template);
     if (!Array.isArray(value) && !ArrayBuffer.isView(value)) throw new TypeError(`${where}: expected a numeric array`);
     const arr = value as ArrayLike<unknown>;
+    // A non-empty template is a fixed-size array (float64[9]); rclnodejs refuses another length.
+    if (template.length > 0 && arr.length !== template.length) throw new TypeError(`${where}: the length of the array must be ${template.length}, got ${arr.length}`);
     const out = new Float64Array(arr.length);
     for (let i = 0; i < arr.length; i++) {
       if (typeof arr[i] !== 'number') throw new TypeError(`${where}[${i}]: expected a number`);
@@ -279,15 +284,24 @@ class FakeNode implements RclNode {
     };
   }
 
+  createSubscription<K extends RosTypeName>(typeClass: K, topic: string, options: RclEntityOptions & { isRaw: true }, callback: (serialized: Uint8Array) => void): RclSubscription;
+  createSubscription<K extends RosTypeName>(typeClass: K, topic: string, options: RclEntityOptions, callback: (message: RosMessages[K]) => void): RclSubscription;
   createSubscription<K extends RosTypeName>(
     typeClass: K,
     topic: string,
-    options: RclEntityOptions,
-    callback: (message: RosMessages[K]) => void,
+    options: RclEntityOptions & { isRaw?: boolean },
+    callback: ((message: RosMessages[K]) => void) | ((serialized: Uint8Array) => void),
   ): RclSubscription {
     this.alive();
     const t = this.graph.topic(typeClass, topic);
-    const sub: FakeSub = { node: this, qos: resolveQoS(options.qos), callback: callback as (m: unknown) => void, queue: [] };
+    let deliver = callback as (m: unknown) => void;
+    if (options.isRaw === true) {
+      // As rclnodejs hands a raw subscription its serialized message.
+      if (!(CDR_TYPE_NAMES as readonly string[]).includes(typeClass)) throw new Error(`this double serializes only ${CDR_TYPE_NAMES.join(', ')} for raw subscriptions, not ${typeClass}`);
+      const raw = callback as (b: Uint8Array) => void;
+      deliver = (m) => raw(encodeCdr(typeClass as CdrTypeName, m as RosMessages[CdrTypeName]));
+    }
+    const sub: FakeSub = { node: this, qos: resolveQoS(options.qos), callback: deliver, queue: [] };
     t.subs.add(sub);
     this.subs.push({ topic: t, sub });
     return { topic };
