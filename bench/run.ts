@@ -42,7 +42,7 @@ const SECTIONS: readonly Section[] = [
   },
   {
     name: 'train',
-    doc: 'halfcheetah_train: HalfCheetah-v5 env steps/s with one update per step (the real Trainer)',
+    doc: 'halfcheetah_train: HalfCheetah-v5 env steps/s with one update per step (the real Trainer), per compute.updateCores (auto, 1, 2; alternating chunks)',
     async run(quick) {
       const { halfCheetahTrainSpeed } = await import('./trainSpeed.js');
       return { halfcheetah_train: await halfCheetahTrainSpeed({ steps: quick ? 300 : 1000 }) };
@@ -128,11 +128,12 @@ export function targets(r: Record<string, unknown>): Record<string, Target> {
   const fused = sac?.['fused+openblas'] ?? sac?.['fused+wasm-simd'];
   // The CPU time beside it: under load the wall-clock median counts time the process waited.
   if (fused !== undefined) out.sac_update_ms = { target: '<= 5.5 (median, one core)', measured: fused.median_ms, measured_cpu: fused.cpu_median_ms, met: fused.median_ms <= 5.5 };
-  const train = r.halfcheetah_train as { steps_per_s?: number; skipped?: string } | undefined;
+  // The default compute.updateCores ('auto'); the CPU time per step beside it.
+  const train = r.halfcheetah_train as { default?: { steps_per_s: number; cpu_ms_per_step: number }; skipped?: string } | undefined;
   if (train !== undefined) {
-    out.halfcheetah_steps_per_s = train.steps_per_s === undefined
+    out.halfcheetah_steps_per_s = train.default === undefined
       ? { target: '>= 250 (one update per step)', measured: `skipped: ${train.skipped ?? '?'}`, met: null }
-      : { target: '>= 250 (one update per step)', measured: train.steps_per_s, met: train.steps_per_s >= 250 };
+      : { target: '>= 250 (one update per step)', measured: train.default.steps_per_s, measured_cpu: train.default.cpu_ms_per_step, met: train.default.steps_per_s >= 250 };
   }
   const busy = r.policy_action_us_busy_neighbour as { p99: number } | undefined;
   if (busy !== undefined) out.policy_action_p99_us_busy_neighbour = { target: '<= 25', measured: busy.p99, met: busy.p99 <= 25 };

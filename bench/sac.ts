@@ -79,6 +79,41 @@ export function randomBatch(seed = 1): TransitionBatch {
   };
 }
 
+/**
+ * The fused update on 1 and on 2 cores (compute.updateCores), one update of each in turn so that
+ * both see the same load: wall-clock and CPU time per update for each.
+ */
+async function timeFusedCores(iterations: number, warmup: number): Promise<{ one: SacUpdateFigures; two: SacUpdateFigures }> {
+  const sacs = [1, 2].map((cores) => {
+    const sac = new SoftActorCritic(OBS, ACT, { batchSize: BATCH, hidden: HIDDEN }, 1, 'fused');
+    sac.updateCores = cores;
+    return sac;
+  });
+  const batch = randomBatch();
+  const wall: [number[], number[]] = [[], []];
+  const cpu: [number[], number[]] = [[], []];
+  for (let i = 0; i < warmup + iterations; i++) {
+    sacs.forEach((sac, j) => {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      sac.update(batch);
+      const t1 = performance.now();
+      const c1 = process.cpuUsage(c0);
+      if (i >= warmup) {
+        wall[j]!.push(t1 - t0);
+        cpu[j]!.push((c1.user + c1.system) / 1000);
+      }
+    });
+  }
+  for (const sac of sacs) sac.dispose();
+  const figures = (j: 0 | 1): SacUpdateFigures => {
+    const w = [...wall[j]].sort((a, b) => a - b);
+    const c = [...cpu[j]].sort((a, b) => a - b);
+    return { median_ms: round(w[w.length >> 1]!), p90_ms: round(w[Math.floor(0.9 * w.length)]!), cpu_median_ms: round(c[c.length >> 1]!), kernels: 0 };
+  };
+  return { one: figures(0), two: figures(1) };
+}
+
 async function timeUpdates(iterations: number, warmup: number, update: 'tfjs' | 'fused' = 'tfjs'): Promise<SacUpdateFigures> {
   const sac = new SoftActorCritic(OBS, ACT, { batchSize: BATCH, hidden: HIDDEN }, 1, update);
   const batch = randomBatch();
@@ -98,7 +133,7 @@ function providers(): GemmProviderName[] {
  * sac_update_ms of the real SoftActorCritic (v2) per update path and provider: the fused update
  * (fusedSac.ts; no tfjs kernels) on each GEMM provider it runs on, the tfjs update on wasm with
  * each provider, and tfjs cpu (~1 s per update: a few iterations only). Each runs on one core
- * (OpenBLAS with one thread).
+ * (OpenBLAS with one thread), except the fused OpenBLAS pair on 1 and 2 cores (updateCores).
  */
 export async function sacUpdateMs(options: { iterations?: number } = {}): Promise<Record<string, SacUpdateFigures>> {
   const iterations = options.iterations ?? 100;
@@ -108,6 +143,12 @@ export async function sacUpdateMs(options: { iterations?: number } = {}): Promis
     installGemm(provider);
     // V8 runs new WebAssembly code on its baseline compiler until it tiers up: warm up well.
     if (provider !== 'transpose') result[`fused+${provider}`] = await timeUpdates(iterations, 20, 'fused');
+    if (provider === 'openblas') {
+      // Interleaved with a 1-core twin, so the pair is comparable under the same load.
+      const pair = await timeFusedCores(iterations, 20);
+      result['fused+openblas, 1 core (interleaved with 2)'] = pair.one;
+      result['fused+openblas, 2 cores (updateCores 2)'] = pair.two;
+    }
     result[`wasm+${provider}`] = await timeUpdates(provider === 'transpose' ? Math.min(iterations, 30) : iterations, 20);
   }
   await tf.setBackend('cpu');
