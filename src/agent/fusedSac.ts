@@ -464,20 +464,27 @@ export class FusedSac {
     this.netForward(net, params, input, this.B, this.criticActs.map((x) => x.at));
   }
 
-  /** Forward pass of `net` (each copy on the same input): layer i's output at outs[i], [copies][rows][out]. */
+  /**
+   * Forward pass of `net` (each copy on the same input): layer i's output at outs[i], [copies][rows][out].
+   * A single network's rows go as two batch items of half the rows each (its weights shared), so
+   * that with 2 cores the addon can run the halves side by side; on 1 core the same two calls run
+   * in a row, so the results do not depend on the cores.
+   */
   private netForward(net: Net, params: Region, input: number, rows: number, outs: number[]): void {
+    const halves = net.copies === 1 && rows >= 64 && rows % 2 === 0;
+    const m = halves ? rows / 2 : rows;
     let x = input;
-    let xStride = 0;
+    let xStride = halves ? m * net.layers[0]!.inSize * 4 : 0;
     net.layers.forEach((l, i) => {
       this.k.gemm({
-        m: rows, n: l.outSize, k: l.inSize, batch: net.copies,
+        m, n: l.outSize, k: l.inSize, batch: halves ? 2 : net.copies,
         a: x, aStride: xStride,
-        b: params.at + l.kernel * 4, bStride: l.inSize * l.outSize * 4,
-        bias: params.at + l.bias * 4, biasStride: l.outSize * 4,
+        b: params.at + l.kernel * 4, bStride: halves ? 0 : l.inSize * l.outSize * 4,
+        bias: params.at + l.bias * 4, biasStride: halves ? 0 : l.outSize * 4,
         c: outs[i]!, relu: l.relu,
       });
       x = outs[i]!;
-      xStride = rows * l.outSize * 4;
+      xStride = m * l.outSize * 4;
     });
   }
 
@@ -506,7 +513,12 @@ export class FusedSac {
       // dx = g W^T (rows of W from `from`), then through the previous layer's ReLU: y > 0 exactly where its input was.
       const dst = i === 0 ? dInput! : this.scratch[spare]!.at;
       const from = i === 0 ? inputFrom : 0;
-      this.k.gemm({ transB: true, m: rows, n: l.inSize - from, k: l.outSize, batch: copies, a: g, aStride: gStride, b: params.at + (l.kernel + from * l.outSize) * 4, bStride: l.inSize * l.outSize * 4, c: dst });
+      // A single network's rows as two halves, as in netForward.
+      if (copies === 1 && rows >= 64 && rows % 2 === 0 && from === 0) {
+        this.k.gemm({ transB: true, m: rows / 2, n: l.inSize, k: l.outSize, batch: 2, a: g, aStride: (rows / 2) * l.outSize * 4, b: params.at + l.kernel * 4, c: dst });
+      } else {
+        this.k.gemm({ transB: true, m: rows, n: l.inSize - from, k: l.outSize, batch: copies, a: g, aStride: gStride, b: params.at + (l.kernel + from * l.outSize) * 4, bStride: l.inSize * l.outSize * 4, c: dst });
+      }
       if (i === 0) break;
       this.k.reluBackward(dst, acts[i - 1]!, copies * rows * l.inSize);
       g = dst;
