@@ -57,7 +57,7 @@ try {
       '-O3', '-pthread', '-fPIC', '-shared', '-std=c11', '-Wall',
       '-DNAPI_VERSION=8', '-DNODE_GYP_MODULE_NAME=sacbridge_sgemm',
       `-I${nodeInclude}`, `-I${cblasDir}`,
-      source, '-o', tmp, '-lopenblas', '-pthread',
+      source, '-o', tmp, '-lopenblas', '-lm', '-pthread',
     ],
     { stdio: ['ignore', 'inherit', 'pipe'] },
   );

@@ -154,6 +154,10 @@ export class FusedSac {
   private readonly saveSigma: Float32Array;
   private readonly saveEps: Float32Array;
   private readonly one: { input: Region; acts: Region[]; heads: Region };
+  /** The arena regions behind logProb, sampleAction, the saves and the noise (for the native sample). */
+  private readonly sampleRegions: { logProb: Region; action: Region; tanh: Region; sigma: Region; eps: Region; noiseEps: Region; noiseGauss: Region };
+  private readonly noiseEps: Float32Array;
+  private readonly noiseGauss: Float32Array;
 
   constructor(
     private readonly hp: SacHyperparameters,
@@ -186,7 +190,8 @@ export class FusedSac {
     // Every region allocated below, in floats (the arena adds the alignment padding).
     const floats = 4 * (actor.size + criticSize) + target.size
       + rows * (O + sumH + 2 * A) + (v1 ? B * O : 0) + B * (O + A) + 2 * B * (sumH + 1) + (v1 ? B * (sumH + 1) : 0)
-      + 2 * (2 * B * maxH) + 2 * B + 2 * B * (O + A) + B * 2 * A + rows + O + sumH + 2 * A;
+      + 2 * (2 * B * maxH) + 2 * B + 2 * B * (O + A) + B * 2 * A + rows + O + sumH + 2 * A
+      + rows + rows * A + 4 * B * A + B;
     this.arena = new FlatArena(floats);
     const a = this.arena;
     const group = (size: number): Group => ({ params: a.alloc(size), grads: a.alloc(size), m: a.alloc(size), v: a.alloc(size), step: 0 });
@@ -212,11 +217,17 @@ export class FusedSac {
     this.one = { input: a.alloc(O), acts: h.map((n) => a.alloc(n)), heads: a.alloc(2 * A) };
     this.qTarget = new Float32Array(B);
     this.vTarget = new Float32Array(B);
-    this.logProb = new Float32Array(rows);
-    this.sampleAction = new Float32Array(rows * A);
-    this.saveTanhRaw = new Float32Array(B * A);
-    this.saveSigma = new Float32Array(B * A);
-    this.saveEps = new Float32Array(B * A);
+    const sr = (this.sampleRegions = {
+      logProb: a.alloc(rows), action: a.alloc(rows * A), tanh: a.alloc(B * A), sigma: a.alloc(B * A), eps: a.alloc(B * A),
+      noiseEps: a.alloc(B * A), noiseGauss: a.alloc(B),
+    });
+    this.logProb = a.view(sr.logProb);
+    this.sampleAction = a.view(sr.action);
+    this.saveTanhRaw = a.view(sr.tanh);
+    this.saveSigma = a.view(sr.sigma);
+    this.saveEps = a.view(sr.eps);
+    this.noiseEps = a.view(sr.noiseEps);
+    this.noiseGauss = a.view(sr.noiseGauss);
 
     this.k = new FlatKernels(a, options.provider, options);
     this.provider = options.provider;
@@ -533,6 +544,16 @@ export class FusedSac {
    */
   private sample(row0: number, rows: number, noise: SampleNoise, save: boolean): void {
     const A = this.A;
+    // OpenBLAS's addon does this in native code (the same formulas in float); this loop is the
+    // WebAssembly provider's path and the reference.
+    const r = this.sampleRegions;
+    this.noiseEps.set(noise.eps.subarray(0, rows * A));
+    this.noiseGauss.set(noise.gaussTerm.subarray(0, rows));
+    const native = this.k.sample({
+      heads: this.heads.at, row0, rows, actions: A, eps: r.noiseEps.at, gaussTerm: r.noiseGauss.at, action: r.action.at, logProb: r.logProb.at,
+      save, saveTanh: r.tanh.at, saveSigma: r.sigma.at, saveEps: r.eps.at,
+    }, LOG_STD_HALF_RANGE, LOG_STD_MID);
+    if (native) return;
     const z = this.arena.f32;
     const z0 = (this.heads.at >> 2) + row0 * 2 * A;
     const out = this.sampleAction;

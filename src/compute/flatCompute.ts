@@ -43,6 +43,23 @@ export interface GemmCall {
   biasStride?: number;
 }
 
+/** One squashed-Gaussian sample over rows [row0, row0 + rows) of the heads (byte offsets). */
+export interface SampleCall {
+  heads: number;
+  row0: number;
+  rows: number;
+  /** Action size A. */
+  actions: number;
+  eps: number;
+  gaussTerm: number;
+  action: number;
+  logProb: number;
+  save: boolean;
+  saveTanh: number;
+  saveSigma: number;
+  saveEps: number;
+}
+
 const ALIGN = 64;
 
 export class FlatArena {
@@ -87,6 +104,8 @@ export class FlatKernels {
   private readonly polyakFn: WasmPolyakFn;
   private readonly reluBackwardFn: WasmReluBackwardFn;
   private coreCount = 1;
+  private readonly sq = new Int32Array(12);
+  private readonly sc = new Float64Array(2);
 
   constructor(readonly arena: FlatArena, provider: FlatGemmProvider, options: { addonPath?: string; coreType?: string | null } = {}) {
     this.heap = arena.heap();
@@ -118,6 +137,22 @@ export class FlatKernels {
     const why = n === 2 ? this.splitUnavailable : null;
     if (why !== null) throw new Error(`fused update: cannot use 2 cores: ${why}`);
     this.coreCount = n;
+  }
+
+  /**
+   * The fused update's squashed-Gaussian sample in native code (regions as byte offsets; see the
+   * addon's `sample`), or false when the provider has none (the caller's loop runs instead).
+   */
+  sample(q: SampleCall, halfRange: number, mid: number): boolean {
+    const fn = this.gemmImpl.sample;
+    if (fn === undefined) return false;
+    const p = this.sq;
+    p[0] = q.heads; p[1] = q.row0; p[2] = q.rows; p[3] = q.actions; p[4] = q.eps; p[5] = q.gaussTerm;
+    p[6] = q.action; p[7] = q.logProb; p[8] = q.save ? 1 : 0; p[9] = q.saveTanh; p[10] = q.saveSigma; p[11] = q.saveEps;
+    this.sc[0] = halfRange;
+    this.sc[1] = mid;
+    fn(this.heap, p, this.sc);
+    return true;
   }
 
   /** Gradient through a ReLU in place: d = y > 0 ? d : 0 for `n` floats at byte offsets d and y. */

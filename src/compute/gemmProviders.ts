@@ -60,6 +60,8 @@ export interface HeapGemm {
   readonly abi: number;
   /** Run the call described by `p` on `heap`. */
   run(heap: WasmHeap, p: Int32Array): void;
+  /** The fused update's squashed-Gaussian sample in native code (the addon's `sample`, ABI 3), if this provider has it. */
+  sample?(heap: WasmHeap, q: Int32Array, c: Float64Array): void;
   /** Release what the provider allocated in the heap. */
   dispose(): void;
 }
@@ -74,6 +76,7 @@ interface SgemmAddon {
   abi?(): number;
   setThreads(n: number): void;
   config(): string;
+  sample?(heap: ArrayBuffer, q: Int32Array, c: Float64Array): void;
 }
 
 /** Result of trying to load a provider: the provider, or why it is not available. */
@@ -116,6 +119,7 @@ export function loadOpenBlas(addonPath: string = DEFAULT_ADDON_PATH(), threads =
       name: 'openblas',
       abi,
       run: (heap, p) => addon.gemm(heap.memory.buffer as ArrayBuffer, p),
+      ...(typeof addon.sample === 'function' ? { sample: (heap: WasmHeap, q: Int32Array, c: Float64Array) => addon.sample!(heap.memory.buffer as ArrayBuffer, q, c) } : {}),
       dispose: () => undefined,
     },
   };

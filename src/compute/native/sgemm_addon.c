@@ -3,7 +3,8 @@
  *
  * JS passes the WebAssembly memory's ArrayBuffer and an Int32Array of byte offsets and sizes;
  * everything is row-major float32. The batch loop, the bias fill and the ReLU run here so that
- * one N-API call serves one tfjs kernel.
+ * one N-API call serves one tfjs kernel (or one GEMM of the fused SAC update, whose
+ * squashed-Gaussian sample, `sample`, is here too).
  *
  * Parameter layout (Int32Array p), shared with src/compute/providers.ts:
  *   0 transA  1 transB  2 M  3 N  4 K  5 batch
@@ -23,6 +24,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -248,6 +250,84 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* sample(heap, q: Int32Array, c: Float64Array): the squashed-Gaussian sample of the fused SAC
+ * update (src/agent/fusedSac.ts's sample(), which stays the reference and the WebAssembly path),
+ * in float with double sums, on the arena: one call instead of a JavaScript loop of five
+ * transcendental functions per action entry.
+ *   q: 0 heads (byte offset; [rows][2A], mean then pre-tanh log std)  1 row0  2 rows  3 A
+ *      4 eps [rows][A]  5 gaussTerm [rows]  6 action out [row0 + rows][A]  7 logProb out
+ *      8 save (0/1)  9 saved tanh of the log-std head  10 saved sigma  11 saved eps ([rows][A] each)
+ *   c: 0 half range of log std  1 its midpoint */
+#define SAMPLE_Q 12
+
+/* tanh(x) from m = expm1(-2|x|) (one expm1f, where tanhf costs several; expm1 keeps small |x|
+ * exact, where 1 - exp(-2|x|) would cancel): tanh|x| = -m / (2 + m). exp(-2|x|) = 1 + m goes to
+ * the caller as 2 + m = 1 + exp(-2|x|). */
+static inline float tanh_of(float x, float *one_plus_t) {
+  const float m = expm1f(-2.0f * fabsf(x));
+  if (one_plus_t != NULL) *one_plus_t = 2.0f + m;
+  const float r = -m / (2.0f + m);
+  return x < 0.0f ? -r : r;
+}
+static napi_value sample(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3)
+    return throw_error(env, "sample(heap, q, c) needs three arguments");
+  void *heap = NULL;
+  size_t heap_len = 0;
+  if (napi_get_arraybuffer_info(env, argv[0], &heap, &heap_len) != napi_ok)
+    return throw_error(env, "sample: heap must be an ArrayBuffer");
+  napi_typedarray_type type;
+  size_t len = 0;
+  void *qd = NULL, *cd = NULL;
+  if (napi_get_typedarray_info(env, argv[1], &type, &len, &qd, NULL, NULL) != napi_ok || type != napi_int32_array || len < SAMPLE_Q)
+    return throw_error(env, "sample: q must be an Int32Array of 12 values");
+  if (napi_get_typedarray_info(env, argv[2], &type, &len, &cd, NULL, NULL) != napi_ok || type != napi_float64_array || len < 2)
+    return throw_error(env, "sample: c must be a Float64Array of 2 values");
+  const int32_t *q = (const int32_t *)qd;
+  const double *c = (const double *)cd;
+  const int64_t row0 = q[1], rows = q[2], A = q[3];
+  if (row0 < 0 || rows < 0 || A <= 0) return throw_error(env, "sample: negative size");
+  /* Bounds: every region's last byte inside the heap. */
+  const int64_t need[][2] = {{q[0], (row0 + rows) * 2 * A}, {q[4], rows * A}, {q[5], rows}, {q[6], (row0 + rows) * A}, {q[7], row0 + rows},
+                             {q[9], q[8] ? rows * A : 0}, {q[10], q[8] ? rows * A : 0}, {q[11], q[8] ? rows * A : 0}};
+  for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+    if (need[i][0] < 0 || need[i][0] + need[i][1] * 4 > (int64_t)heap_len) return throw_error(env, "sample: region outside the heap");
+  uint8_t *base = (uint8_t *)heap;
+  const float *z = (const float *)(base + q[0]) + row0 * 2 * A;
+  const float *eps = (const float *)(base + q[4]);
+  const float *gauss = (const float *)(base + q[5]);
+  float *act = (float *)(base + q[6]) + row0 * A;
+  float *logp = (float *)(base + q[7]) + row0;
+  float *st = (float *)(base + q[9]), *ss = (float *)(base + q[10]), *se = (float *)(base + q[11]);
+  const float half = (float)c[0], mid = (float)c[1];
+  const int save = q[8] != 0;
+  for (int64_t i = 0; i < rows; i++) {
+    double sum = 0.0;
+    for (int64_t j = 0; j < A; j++) {
+      const float mean = z[i * 2 * A + j];
+      const float s = tanh_of(z[i * 2 * A + A + j], NULL);
+      const float log_std = s * half + mid;
+      const float sigma = expf(log_std);
+      const float e = eps[i * A + j];
+      const float u = mean + sigma * e;
+      float one_plus_t;
+      const float a = tanh_of(u, &one_plus_t);
+      act[i * A + j] = a;
+      /* log(1 - tanh(u)^2) = 2 (log 2 - |u| - log(1 + exp(-2|u|))), stable for large |u|. */
+      sum += (double)log_std + 2.0 * (0.6931471805599453 - (double)fabsf(u) - (double)logf(one_plus_t));
+      if (save) {
+        st[i * A + j] = s;
+        ss[i * A + j] = sigma;
+        se[i * A + j] = e;
+      }
+    }
+    logp[i] = (float)((double)gauss[i] - sum);
+  }
+  return NULL;
+}
+
 /* setThreads(n): OpenBLAS's own thread count. */
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -284,6 +364,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
+      {"sample", NULL, sample, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, config, NULL, NULL, NULL, napi_default, NULL},
       {"abi", NULL, abi, NULL, NULL, NULL, napi_default, NULL},
   };
