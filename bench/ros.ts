@@ -84,6 +84,8 @@ const rates = (flag('rates') ?? '50,100,500').split(',').map(Number);
 const json = argv.includes('--json');
 const ns = `/bench_${process.pid}`;
 const perf = globalThis.performance;
+/** The node flags the `sacbridge` bin runs with (src/cli/main.ts's shebang): the children run as a user's would. */
+const NODE_FLAGS = ['--single-threaded-gc', '--max-semi-space-size=2'];
 
 function plantConfig(rateHz: number, tag: string): RosPlantConfig {
   return {
@@ -208,7 +210,7 @@ async function ddsRow(rateHz: number): Promise<Row> {
   const tag = `dds${rateHz}`;
   const c = plantConfig(rateHz, tag);
   const child: ChildProcess = spawn(priority > 0 ? 'chrt' : process.execPath, [
-    ...(priority > 0 ? ['-f', String(priority), process.execPath] : []),
+    ...(priority > 0 ? ['-f', String(priority), process.execPath] : []), ...NODE_FLAGS,
     join(packageRoot(), 'dist', 'src', 'cli', 'main.js'), 'sim-robot', '--rate', String(publishHz), '--node-name', `bench_robot_${tag}_${process.pid}`,
     '--joint-states', c.observations[0]!.topic, '--command', (c.command as { topic: string }).topic, '--estop', `${ns}/${tag}/robot_estop`,
     '--ready', `${ns}/${tag}/ready`, '--reset-request', `${ns}/${tag}/reset_request`,
@@ -319,8 +321,8 @@ async function kill9Check(): Promise<Kill9> {
     safety: { commandMin: [-2], commandMax: [2] },
   }));
   const main = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
-  const robot = spawn(process.execPath, [main, 'sim-robot', '--config', config, '--rate', '100', '--mass-scale', '1.2', '--node-name', `bench_kill9_robot_${process.pid}`], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const daemon = (): ChildProcess => spawn(process.execPath, [main, 'run', '--config', config, '--logging.pretty', 'never'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const robot = spawn(process.execPath, [...NODE_FLAGS, main, 'sim-robot', '--config', config, '--rate', '100', '--mass-scale', '1.2', '--node-name', `bench_kill9_robot_${process.pid}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const daemon = (): ChildProcess => spawn(process.execPath, [...NODE_FLAGS, main, 'run', '--config', config, '--logging.pretty', 'never'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let a: ChildProcess | null = null;
   let b: ChildProcess | null = null;
   try {

@@ -197,7 +197,8 @@ export function simRobotSetup(f: ParsedFlags, config: SacbridgeConfig | null): S
         ...(trajectoryTopic !== undefined ? { trajectory: { topic: trajectoryTopic, joints: cmd?.type === 'trajectory_msgs/msg/JointTrajectory' ? cmd.joints : [...plant.command.names ?? []] } } : {}),
         ...(cmd?.type === 'actuator_groups' ? { groups: { actuators: cmd.actuators, groups: cmd.groups } } : {}),
         ...(noise > 0 ? { noise: { std: noise, rng } } : {}),
-        timing: { mode: 'periodic', periodMs: 1000 / rateHz },
+        // A process of its own: slots to the microsecond, not to libuv's millisecond timers.
+        timing: { mode: 'periodic', periodMs: 1000 / rateHz, wait: 'block' },
         readyTopic,
         estopTopic,
         resetRequestTopic,

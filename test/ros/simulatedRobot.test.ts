@@ -147,7 +147,7 @@ test('periodic simulated robot: steps on its own clock with the latest command, 
   }
 });
 
-test('periodic simulated robot: one sample per slot, stamped with the slot time on a fixed grid, also for the slots a blocked thread made it miss (up to maxCatchUp)', async () => {
+for (const wait of ['timer', 'block'] as const) test(`periodic simulated robot (wait: '${wait}'): one sample per slot, stamped with the slot time on a fixed grid, also for the slots a blocked thread made it miss (up to maxCatchUp)`, async () => {
   const graph = new FakeRosGraph();
   const rcl = graph.module();
   await rcl.init();
@@ -156,7 +156,7 @@ test('periodic simulated robot: one sample per slot, stamped with the slot time 
   let wall = 1_000_000;
   const robot = SimulatedRobot.open(rcl, robotPlant, {
     nodeName: 'robot', commandTopic: '/cmd', jointStates: { topic: '/joint_states', joints: ['a', 'b'], position: 'x' },
-    timing: { mode: 'periodic', periodMs: 5, maxCatchUp: 8 }, wallClock: () => wall,
+    timing: { mode: 'periodic', periodMs: 5, maxCatchUp: 8, wait }, wallClock: () => wall,
   });
   const stamps: number[] = [];
   const plant = RosPlant.open(rcl, {

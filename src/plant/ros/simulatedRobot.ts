@@ -60,7 +60,13 @@ export interface SimulatedRobotConfig {
   latencySteps?: number;
   /** Gaussian noise added to every published value. */
   noise?: { std: number; rng: Rng };
-  timing: { mode: 'on-command' } | { mode: 'periodic'; periodMs: number; maxCatchUp?: number };
+  /**
+   * Periodic `wait`: 'timer' (default) waits on the event loop's timers, millisecond-grained, and
+   * shares the thread; 'block' sleeps the thread in Atomics.wait to each slot (microsecond-grained)
+   * and lets the event loop turn once per slot (commands, e-stop, resets), for a robot process
+   * of its own (`sacbridge sim-robot`).
+   */
+  timing: { mode: 'on-command' } | { mode: 'periodic'; periodMs: number; maxCatchUp?: number; wait?: 'timer' | 'block' };
   /** Where `reset()` publishes an operator "ready" (std_msgs/msg/Bool true). */
   readyTopic?: string;
   /** std_msgs/msg/Bool: `true` latches the robot's own e-stop (zero command), `false` releases it. */
@@ -89,6 +95,7 @@ export class SimulatedRobot {
   private sampledAt = 0;
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
+  private blocking: Promise<void> | null = null;
   private closing = false;
   /** The first error from stepping the plant (the chain stops). */
   error: unknown = null;
@@ -242,8 +249,8 @@ export class SimulatedRobot {
       const start = perf.now();
       const wallStart = this.wallClock();
       let slot = 0;
-      const tick = (): void => {
-        if (this.closing) return;
+      /** Step and publish every slot that has come, each with its own stamp. */
+      const catchUp = (): void => {
         const now = Math.floor((perf.now() - start) / period);
         if (now - slot > maxCatchUp) {
           this.stats.skippedSlots += now - slot - maxCatchUp;
@@ -254,9 +261,26 @@ export class SimulatedRobot {
           slot++;
           this.chain = this.chain.then(() => this.step(stamp));
         }
-        this.timer = setTimeout(tick, Math.max(0, start + (slot + 1) * period - perf.now()));
       };
-      this.timer = setTimeout(tick, period);
+      if (config.timing.wait === 'block') {
+        const sleeper = new Int32Array(new SharedArrayBuffer(4));
+        this.blocking = (async () => {
+          while (!this.closing) {
+            const ms = start + (slot + 1) * period - perf.now();
+            if (ms > 0.02) Atomics.wait(sleeper, 0, 0, ms);
+            catchUp();
+            await this.chain;
+            await new Promise<void>((r) => setImmediate(r));
+          }
+        })();
+      } else {
+        const tick = (): void => {
+          if (this.closing) return;
+          catchUp();
+          this.timer = setTimeout(tick, Math.max(0, start + (slot + 1) * period - perf.now()));
+        };
+        this.timer = setTimeout(tick, period);
+      }
     }
   }
 
@@ -298,6 +322,7 @@ export class SimulatedRobot {
     this.closing = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    await this.blocking;
     await this.chain;
     this.node.destroy();
   }
