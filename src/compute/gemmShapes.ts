@@ -1,7 +1,8 @@
 /**
  * The GEMMs of one fused SAC (v2) update, as shapes: what the kernel choice times
  * (kernelChoice.ts). The list follows src/agent/fusedSac.ts: the actor's forward pass over s' and
- * s together, the twin critics as batch-2 calls, then each backward pass (weight gradients as
+ * s together (as two batch items of B rows, its weights shared), the twin critics as batch-2
+ * calls, then each backward pass (weight gradients as
  * transposed-A products, bias gradients as ones-vector products, input gradients as
  * transposed-B products). Defaults: HalfCheetah (obs 17, act 6), hidden 2x256, batch 256.
  */
@@ -41,10 +42,10 @@ export function updateGemmShapes(s: UpdateSizes = HALF_CHEETAH_SIZES): GemmShape
     g(B, 1, H, { ...twin, bias: true }),
   ];
   return [
-    // Actor forward on [s'; s].
-    g(2 * B, H, O, { bias: true, relu: true }),
-    g(2 * B, H, H, { bias: true, relu: true }),
-    g(2 * B, 2 * A, H, { bias: true }),
+    // Actor forward on [s'; s], as two halves.
+    g(B, H, O, { ...twin, bias: true, relu: true }),
+    g(B, H, H, { ...twin, bias: true, relu: true }),
+    g(B, 2 * A, H, { ...twin, bias: true }),
     // Target critics, then critics on the batch.
     ...criticForward,
     ...criticForward,
@@ -65,10 +66,10 @@ export function updateGemmShapes(s: UpdateSizes = HALF_CHEETAH_SIZES): GemmShape
     // Actor backward.
     g(H, 2 * A, B, { transA: true }),
     g(1, 2 * A, B),
-    g(B, H, 2 * A, { transB: true }),
+    g(B / 2, H, 2 * A, { ...twin, transB: true }),
     g(H, H, B, { transA: true }),
     g(1, H, B),
-    g(B, H, H, { transB: true }),
+    g(B / 2, H, H, { ...twin, transB: true }),
     g(O, H, B, { transA: true }),
     g(1, H, B),
   ];
