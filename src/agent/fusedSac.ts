@@ -524,14 +524,14 @@ export class FusedSac {
       // dx = g W^T (rows of W from `from`), then through the previous layer's ReLU: y > 0 exactly where its input was.
       const dst = i === 0 ? dInput! : this.scratch[spare]!.at;
       const from = i === 0 ? inputFrom : 0;
+      const mask = i === 0 ? {} : { reluGradientBy: acts[i - 1]! };
       // A single network's rows as two halves, as in netForward.
       if (copies === 1 && rows >= 64 && rows % 2 === 0 && from === 0) {
-        this.k.gemm({ transB: true, m: rows / 2, n: l.inSize, k: l.outSize, batch: 2, a: g, aStride: (rows / 2) * l.outSize * 4, b: params.at + l.kernel * 4, c: dst });
+        this.k.gemm({ transB: true, m: rows / 2, n: l.inSize, k: l.outSize, batch: 2, a: g, aStride: (rows / 2) * l.outSize * 4, b: params.at + l.kernel * 4, c: dst, ...mask });
       } else {
-        this.k.gemm({ transB: true, m: rows, n: l.inSize - from, k: l.outSize, batch: copies, a: g, aStride: gStride, b: params.at + (l.kernel + from * l.outSize) * 4, bStride: l.inSize * l.outSize * 4, c: dst });
+        this.k.gemm({ transB: true, m: rows, n: l.inSize - from, k: l.outSize, batch: copies, a: g, aStride: gStride, b: params.at + (l.kernel + from * l.outSize) * 4, bStride: l.inSize * l.outSize * 4, c: dst, ...mask });
       }
       if (i === 0) break;
-      this.k.reluBackward(dst, acts[i - 1]!, copies * rows * l.inSize);
       g = dst;
       spare ^= 1;
     }

@@ -10,7 +10,7 @@
  * module's `adam`, `polyak` and `relu_backward`, in place.
  */
 import {
-  DEFAULT_ADDON_PATH, GEMM_ABI, loadOpenBlas, SPLIT_ABI, loadWasmSimdShared, P, PARAM_COUNT, wasmAdamOn, wasmPolyakOn, wasmReluBackwardOn,
+  DEFAULT_ADDON_PATH, GEMM_ABI, loadOpenBlas, MASK_ABI, SPLIT_ABI, loadWasmSimdShared, P, PARAM_COUNT, wasmAdamOn, wasmPolyakOn, wasmReluBackwardOn,
   type HeapGemm, type WasmAdamFn, type WasmHeap, type WasmPolyakFn, type WasmReluBackwardFn,
 } from './gemmProviders.js';
 import { WebAssemblyApi, type WasmMemory } from './webAssembly.js';
@@ -36,6 +36,8 @@ export interface GemmCall {
   c: number;
   bias?: number;
   relu?: boolean;
+  /** Byte offset of ReLU outputs laid out like C: C = y > 0 ? C : 0 after the product (the gradient through that ReLU). */
+  reluGradientBy?: number;
   batch?: number;
   /** Bytes between batch items; A's default 0 (shared), B's and bias's 0 unless given. */
   aStride?: number;
@@ -104,6 +106,7 @@ export class FlatKernels {
   private readonly polyakFn: WasmPolyakFn;
   private readonly reluBackwardFn: WasmReluBackwardFn;
   private coreCount = 1;
+  private readonly maskInGemm: boolean;
   private readonly sq = new Int32Array(12);
   private readonly sc = new Float64Array(2);
 
@@ -115,6 +118,7 @@ export class FlatKernels {
     this.provider = provider;
     this.detail = loaded.detail;
     this.gemmImpl = loaded.value;
+    this.maskInGemm = provider === 'openblas' && loaded.value.abi >= MASK_ABI;
     this.adamFn = wasmAdamOn(arena.memory);
     this.polyakFn = wasmPolyakOn(arena.memory);
     this.reluBackwardFn = wasmReluBackwardOn(arena.memory);
@@ -178,7 +182,12 @@ export class FlatKernels {
     p[P.act] = c.relu === true ? 1 : 0;
     p[P.biasStride] = c.biasStride ?? 0;
     p[P.cores] = this.coreCount;
+    const mask = c.reluGradientBy;
+    // The OpenBLAS addon masks C while it is in cache; elsewhere a pass of relu_backward follows.
+    p[P.maskOff] = mask !== undefined && this.maskInGemm ? mask : 0;
+    if (p[P.maskOff] !== 0) p[P.act] = 2;
     this.gemmImpl.run(this.heap, p);
+    if (mask !== undefined && !this.maskInGemm) this.reluBackwardFn(c.c, mask, (c.batch ?? 1) * c.m * c.n);
   }
 
   /**

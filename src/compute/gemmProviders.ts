@@ -36,13 +36,17 @@ export const P = {
   biasStride: 14,
   /** 2: the addon splits the call with its helper thread (ABI 3); others ignore it. */
   cores: 15,
+  /** act 2 (ReLU gradient): the ReLU outputs masking C (ABI 4). */
+  maskOff: 16,
 } as const;
-export const PARAM_COUNT = 16;
+export const PARAM_COUNT = 17;
 
 /** The parameter layout the fused update needs; an addon built from older source reports less (or nothing). */
 export const GEMM_ABI = 2;
 /** The first addon ABI that splits a call over two cores (P.cores). */
 export const SPLIT_ABI = 3;
+/** The first addon ABI that applies a ReLU's gradient after the product (act 2, P.maskOff). */
+export const MASK_ABI = 4;
 
 export const BiasMode = { none: 0, perColumn: 1, scalar: 2, full: 3 } as const;
 export const Act = { linear: 0, relu: 1 } as const;
@@ -106,7 +110,7 @@ export function loadOpenBlas(addonPath: string = DEFAULT_ADDON_PATH(), threads =
   // An addon built from older source ignores the parameters it does not know (biasStride): fine
   // for tfjs's kernels, which never set them, but not for the fused update (FlatKernels checks).
   const abi = typeof addon.abi === 'function' ? addon.abi() : 1;
-  const stale = abi >= SPLIT_ABI ? '' : `; built from older source (GEMM ABI ${abi}, not ${SPLIT_ABI}: npm install rebuilds it)`;
+  const stale = abi >= MASK_ABI ? '' : `; built from older source (GEMM ABI ${abi}, not ${MASK_ABI}: npm install rebuilds it)`;
   // One thread by default (the addon's own default too). Measured here on 256^3: two threads take
   // 0.15 ms instead of 0.28 ms when the second core is idle, but 0.7-0.95 ms (median) when other
   // work holds it, since OpenBLAS's threads then wait for a core. Training in lockstep with the

@@ -11,10 +11,12 @@
  *   6 aOff    7 aStride (bytes between batch items of A, 0 = broadcast)
  *   8 bOff    9 bStride
  *  10 cOff   11 biasOff  12 biasMode (0 none, 1 per column [N], 2 scalar, 3 full [M,N])
- *  13 act (0 linear, 1 relu)
+ *  13 act (0 linear, 1 relu, 2 ReLU's gradient: C = y > 0 ? C : 0 with y at maskOff, laid out
+ *     like C (ABI 4))
  *  14 biasStride (bytes between batch items' biases, 0 = one bias for every item; ABI 2)
  *  15 cores (optional, ABI 3): 2 splits the call's batch items between this thread and the
  *     addon's helper thread, 1 or absent runs it all here
+ *  16 maskOff (act 2: the ReLU outputs y, [batch][M][N]; ABI 4)
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -31,13 +33,13 @@
 #define NPARAMS 15
 /* Bumped when the parameter layout changes: JS checks it, since an addon built from older
  * source would ignore the parameters it does not know. */
-#define ABI 3
+#define ABI 4
 
 /* One GEMM call as parsed from the parameters; a part is a range of its batch items. */
 typedef struct {
   uint8_t *base;
   int ta, tb, m, n, k, batch, bias_mode, act;
-  int64_t a_off, a_stride, b_off, b_stride, c_off, c_bytes, bias_off, bias_stride;
+  int64_t a_off, a_stride, b_off, b_stride, c_off, c_bytes, bias_off, bias_stride, mask_off;
 } call_t;
 
 typedef struct {
@@ -64,6 +66,12 @@ static void relu(float *restrict c, size_t len) {
   }
 }
 
+/* The gradient through a ReLU, in place on C while it is still in cache: y > 0 exactly where
+ * the ReLU's input was (the WebAssembly module's relu_backward does the same). */
+static void relu_mask(float *restrict c, const float *restrict y, size_t len) {
+  for (size_t i = 0; i < len; i++) c[i] = y[i] > 0.0f ? c[i] : 0.0f;
+}
+
 static void run_part(const call_t *g, const part_t *q) {
   const int m = g->m, n = g->n, k = g->k;
   for (int b = q->b0; b < q->b1; b++) {
@@ -84,6 +92,7 @@ static void run_part(const call_t *g, const part_t *q) {
       }
     }
     if (g->act == 1) relu(C, (size_t)m * n);
+    else if (g->act == 2) relu_mask(C, (const float *)(g->base + g->mask_off + g->c_bytes * b), (size_t)m * n);
   }
 }
 
@@ -225,7 +234,7 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   void *pdata = NULL;
   if (napi_get_typedarray_info(env, argv[1], &type, &plen, &pdata, NULL, NULL) != napi_ok ||
       type != napi_int32_array || plen < NPARAMS)
-    return throw_error(env, "gemm: params must be an Int32Array of 15 (or 16) values");
+    return throw_error(env, "gemm: params must be an Int32Array of 15 to 17 values");
   const int32_t *p = (const int32_t *)pdata;
   const int ta = p[0], tb = p[1], m = p[2], n = p[3], k = p[4], batch = p[5];
   const int64_t a_off = p[6], a_stride = p[7], b_off = p[8], b_stride = p[9], c_off = p[10];
@@ -244,8 +253,12 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
     if (bias_off < 0 || bias_stride < 0 || bias_off + bias_stride * last + len * 4 > (int64_t)heap_len) return throw_error(env, "gemm: bias outside the heap");
   }
   const int cores = plen > NPARAMS ? p[NPARAMS] : 1;
+  const int64_t mask_off = plen > NPARAMS + 1 ? p[NPARAMS + 1] : -1;
+  if (act == 2 && (mask_off < 0 || mask_off + c_bytes * (last + 1) > (int64_t)heap_len))
+    return throw_error(env, "gemm: ReLU mask outside the heap (act 2 needs maskOff, parameter 16)");
+  if (act < 0 || act > 2) return throw_error(env, "gemm: act must be 0 (linear), 1 (relu) or 2 (relu gradient)");
   const call_t g = {(uint8_t *)heap, ta, tb, m, n, k, batch, bias_mode, act,
-                    a_off, a_stride, b_off, b_stride, c_off, c_bytes, bias_off, bias_stride};
+                    a_off, a_stride, b_off, b_stride, c_off, c_bytes, bias_off, bias_stride, mask_off};
   run_call(&g, cores);
   return NULL;
 }
