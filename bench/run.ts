@@ -34,10 +34,10 @@ const SECTIONS: readonly Section[] = [
   },
   {
     name: 'sac',
-    doc: 'sac_update_ms per update path (fused, tfjs) and GEMM provider on the real SoftActorCritic, one core; policy_action_us via FastPolicy, alone and beside a busy neighbour process',
+    doc: 'sac_update_ms per update path (fused, tfjs) and GEMM provider on the real SoftActorCritic, one core (and the fused one on 2); fused_update_parts_ms, CPU time per part; policy_action_us via FastPolicy, alone and beside a busy neighbour process',
     async run() {
-      const { sacUpdateMs, policyActionUs, policyActionUsBusyNeighbour } = await import('./sac.js');
-      return { sac_update_ms: await sacUpdateMs(), policy_action_us: await policyActionUs(), policy_action_us_busy_neighbour: await policyActionUsBusyNeighbour() };
+      const { sacUpdateMs, fusedUpdatePartsMs, policyActionUs, policyActionUsBusyNeighbour } = await import('./sac.js');
+      return { sac_update_ms: await sacUpdateMs(), fused_update_parts_ms: await fusedUpdatePartsMs(), policy_action_us: await policyActionUs(), policy_action_us_busy_neighbour: await policyActionUsBusyNeighbour() };
     },
   },
   {

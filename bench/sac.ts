@@ -14,7 +14,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { FastPolicy } from '../src/agent/fastPolicy.js';
 import type { TransitionBatch } from '../src/agent/replayBuffer.js';
+import { FusedSac } from '../src/agent/fusedSac.js';
 import { SoftActorCritic } from '../src/agent/sac.js';
+import { FlatKernels, type GemmCall } from '../src/compute/flatCompute.js';
 import { initCompute } from '../src/compute/backend.js';
 import { installGemm, type GemmProviderName } from '../src/compute/gemmKernels.js';
 import { loadOpenBlas } from '../src/compute/gemmProviders.js';
@@ -155,6 +157,72 @@ export async function sacUpdateMs(options: { iterations?: number } = {}): Promis
   result.cpu = await timeUpdates(3, 1);
   await tf.setBackend('wasm');
   return result;
+}
+
+/**
+ * fused_update_parts_ms: this process's CPU time per part of one fused update on OpenBLAS (one
+ * core), from wrapping the kernels' and the update's own methods for `iterations` updates: the
+ * GEMMs by kind, the native sample, Adam, Polyak, the JS loops left (targets, losses, the sample's
+ * gradient, critic inputs) with the call glue, and what sac.update does around the fused update
+ * (drawing the noise, normalising). Each wrapped call costs a getrusage, so the parts sum to a
+ * little more than `update_cpu_ms_unwrapped`, the same updates timed unwrapped first.
+ */
+export async function fusedUpdatePartsMs(iterations = 200): Promise<Record<string, number> | { skipped: string }> {
+  await initCompute('wasm');
+  if (!loadOpenBlas().ok) return { skipped: 'OpenBLAS addon not built' };
+  installGemm('openblas');
+  const sac = new SoftActorCritic(OBS, ACT, { batchSize: BATCH, hidden: HIDDEN }, 1, 'fused');
+  const batch = randomBatch();
+  for (let i = 0; i < 30; i++) sac.update(batch);
+  const cpuMs = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const c0 = cpuMs();
+  for (let i = 0; i < iterations; i++) sac.update(batch);
+  const unwrapped = (cpuMs() - c0) / iterations;
+  const acc = new Map<string, number>();
+  const add = (label: string, ms: number): void => void acc.set(label, (acc.get(label) ?? 0) + ms);
+  type Proto = Record<string, (...args: unknown[]) => unknown>;
+  const restore: (() => void)[] = [];
+  const wrap = (proto: object, name: string, label: (args: unknown[]) => string): void => {
+    const p = proto as Proto;
+    const original = p[name]!;
+    p[name] = function (this: unknown, ...args: unknown[]) {
+      const t0 = cpuMs();
+      const r = original.apply(this, args);
+      add(label(args), cpuMs() - t0);
+      return r;
+    };
+    restore.push(() => void (p[name] = original));
+  };
+  wrap(FlatKernels.prototype, 'gemm', ([c]) => {
+    const g = c as GemmCall;
+    return g.m === 1 ? 'gemm_bias_gradients' : g.transA === true ? 'gemm_weight_gradients' : g.transB === true ? 'gemm_input_gradients_with_relu_mask' : 'gemm_forward_with_bias_relu';
+  });
+  wrap(FlatKernels.prototype, 'sample', () => 'sample_native');
+  wrap(FlatKernels.prototype, 'adam', () => 'adam');
+  wrap(FlatKernels.prototype, 'polyak', () => 'polyak');
+  wrap(FusedSac.prototype, 'update', () => 'fused_update_total');
+  wrap(SoftActorCritic.prototype, 'update', () => 'sac_update_total');
+  try {
+    for (let i = 0; i < 10; i++) sac.update(batch);
+    acc.clear();
+    for (let i = 0; i < iterations; i++) sac.update(batch);
+  } finally {
+    for (const r of restore) r();
+    sac.dispose();
+  }
+  const per = (label: string): number => (acc.get(label) ?? 0) / iterations;
+  const parts = ['gemm_forward_with_bias_relu', 'gemm_input_gradients_with_relu_mask', 'gemm_weight_gradients', 'gemm_bias_gradients', 'sample_native', 'adam', 'polyak'];
+  const out: Record<string, number> = {};
+  for (const k of parts) out[k] = round(per(k), 3);
+  out.gemm_all = round(parts.filter((k) => k.startsWith('gemm')).reduce((s, k) => s + per(k), 0), 3);
+  out.js_loops_and_glue = round(per('fused_update_total') - parts.reduce((s, k) => s + per(k), 0), 3);
+  out.outside_fused_update = round(per('sac_update_total') - per('fused_update_total'), 3);
+  out.update_cpu_ms_wrapped = round(per('sac_update_total'), 3);
+  out.update_cpu_ms_unwrapped = round(unwrapped, 3);
+  return out;
 }
 
 /**

@@ -43,9 +43,9 @@ export class CoreChoice {
 
   /** `setting`: 1 or 2 fixes the cores; 'auto' measures. */
   constructor(readonly setting: CoreSetting, options: CoreChoiceOptions = {}) {
-    this.trial = options.trial ?? 15;
+    this.trial = options.trial ?? 25;
     this.keep = options.keep ?? 5000;
-    this.margin = options.margin ?? 0.05;
+    this.margin = options.margin ?? 0.1;
     for (const [name, v] of [['trial', this.trial], ['keep', this.keep]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`CoreChoice: ${name} must be a positive integer, not ${v}`);
     }

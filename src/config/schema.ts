@@ -206,7 +206,7 @@ export const schema = {
       'auto',
     ),
     updateCores: oneOf(
-      'Cores each SAC update of sim training may use: "1"; "2" (the fused update on OpenBLAS splits each GEMM over both cores, with the same results); "auto" times real updates on both in alternation and keeps the faster, measuring again every 5000 updates (1 where 2 cannot run). The robot phase\'s learner always uses one.',
+      'Cores each SAC update of sim training may use: "1"; "2" (the fused update on OpenBLAS splits each GEMM over both cores, with the same results); "auto" times 25 real updates on each in alternation and keeps 2 if its median is 10% faster, measuring again every 5000 updates (1 where 2 cannot run). The robot phase\'s learner always uses one.',
       ['auto', '1', '2'] as const,
       'auto',
     ),

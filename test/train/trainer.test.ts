@@ -202,7 +202,7 @@ test('updateCores: training with each update split over 2 cores learns exactly w
     assert.deepEqual(r.update, runs[0]!.update, `updateCores ${r.cores}: last update's metrics`);
     assert.deepEqual(r.weights, runs[0]!.weights, `updateCores ${r.cores}: weights`);
   }
-  // 'auto' timed 15 updates on each before choosing (fixed settings never measure).
+  // 'auto' timed 25 updates on each before choosing (fixed settings never measure).
   const auto = runs[2]!.round;
   assert.ok(auto !== null && auto.oneMs > 0 && auto.twoMs > 0 && (auto.chosen === 1 || auto.chosen === 2), JSON.stringify(auto));
   assert.equal(runs[0]!.round, null);
