@@ -1,6 +1,6 @@
 /**
  * The robot phase's data path over ROS 2
- * (`npm run bench:ros -- [--duration S] [--rates 50,100,500] [--priority N] [--no-kill9] [--json]`),
+ * (`npm run bench:ros -- [--duration S] [--rates 50,100,500] [--priority N] [--transports dds,double] [--no-kill9] [--json]`),
  * over real DDS (rclnodejs, Cyclone DDS on loopback, `sacbridge sim-robot` in its own process)
  * and over the in-memory double (the stand-in robot in this process) side by side:
  *
@@ -20,7 +20,13 @@
  *   gap_p99_periods     p99 gap between commands, in control periods (target <= 1.5)
  *   stale_ticks         the robot stops publishing (SIGSTOP): ticks from the moment the data
  *                       crosses the stale age to the first tick that sees it stale (target <= 2)
- *   estop_ticks         an e-stop message: control periods until the zero command went out (target <= 1)
+ *   estop_ticks         ESTOP_PROBES e-stop messages, each published in a tick: the worst, over the
+ *                       probes, of the ticks from the first tick that started after the message
+ *                       reached the plant's reader (its MessageInfo receive time) to the first tick
+ *                       that the zero command went out before (both included): 1 = the tick that
+ *                       follows its arrival is the first with the zero command (target 1)
+ *   estop_ticks_pub     the same counted from the tick after the one that published it (DDS
+ *                       delivery included)
  *
  * Then (DDS only, unless --no-kill9) the daemon end to end: sim training, the gate, fine-tuning
  * on sim-robot, kill -9 after a checkpoint with robot updates, restart: the weights the resumed
@@ -64,6 +70,7 @@ interface Row {
   gap_p99_periods: number;
   stale_ticks: number;
   estop_ticks: number;
+  estop_ticks_pub: number;
 }
 
 const argv = process.argv.slice(2);
@@ -82,6 +89,8 @@ const priority = Number(flag('priority') ?? 0);
 const uptime = (): string => execFileSync('uptime', { encoding: 'utf8' }).trim();
 const rates = (flag('rates') ?? '50,100,500').split(',').map(Number);
 const json = argv.includes('--json');
+/** Which rows: `--transports dds` skips the double (a 5-minute rate check takes half the time). */
+const transports = (flag('transports') ?? 'dds,double').split(',');
 const ns = `/bench_${process.pid}`;
 const perf = globalThis.performance;
 /** The node flags the `sacbridge` bin runs with (src/cli/main.ts's shebang): the children run as a user's would. */
@@ -105,13 +114,23 @@ async function measure(rcl: RclModule, transport: Row['transport'], rateHz: numb
   const period = 1 / rateHz;
   const staleAge = 5 * period;
   const config = plantConfig(rateHz, tag);
+  // E-stop probes: publication and arrival (perf ms), the zero command (its onEstop), the tick grid.
   let estopAt = Number.NaN;
+  let arrivedAt = Number.NaN;
   let zeroAt = Number.NaN;
+  let probeTick = -1;
+  let starts: { index: number; started: number }[] = [];
+  const estopTicks: number[] = [];
+  const estopTicksPub: number[] = [];
+  let nextProbeTick = 0;
   // Stamps of the JointStates taken in the window: slots of the robot's grid.
   const stamps: number[] = [];
   let recording = false;
   const plant = RosPlant.open(rcl, config, {
-    onEstop: () => { zeroAt = perf.now(); },
+    onEstop: (_reason, receivedAt) => {
+      zeroAt = perf.now();
+      arrivedAt = receivedAt === undefined ? Number.NaN : receivedAt * 1000 - perf.timeOrigin;
+    },
     onSample: (_topic, stamp) => {
       if (!recording || stamp === null) return;
       stamps.push(stamp);
@@ -136,7 +155,8 @@ async function measure(rcl: RclModule, transport: Row['transport'], rateHz: numb
     wait: transport === 'double' ? 'yield' : 'sleep',
     ioWindowUs: Math.min(2000, 250_000 / rateHz),
     io: (until) => plant.drain(until),
-    onTick: () => {
+    onTick: (t) => {
+      plant.takeNow(); // as the robot phase's tick does first
       const now = perf.now();
       const age = plant.signalAge('q');
       if (phase === 'measure') {
@@ -147,9 +167,22 @@ async function measure(rcl: RclModule, transport: Row['transport'], rateHz: numb
       } else if (phase === 'stale' && Number.isNaN(staleTicks) && age > staleAge) {
         // The data crossed the stale age (age - staleAge) ago; this tick is the first to see it.
         staleTicks = Math.floor((age - staleAge) / period) + 1;
-      } else if (phase === 'estop' && Number.isNaN(estopAt)) {
-        estopAt = perf.now();
-        estop.publish({ data: true });
+      } else if (phase === 'estop') {
+        starts.push({ index: t.index, started: t.startedMs });
+        if (!Number.isNaN(zeroAt)) {
+          // This tick is the first the zero command went out before (in the I/O window or its takeNow).
+          const following = starts.find((s) => s.started > arrivedAt)?.index ?? t.index;
+          estopTicks.push(t.index - following + 1);
+          estopTicksPub.push(t.index - (probeTick + 1) + 1);
+          estopAt = zeroAt = arrivedAt = Number.NaN;
+          plant.clearEstop();
+          nextProbeTick = t.index + 7 + (estopTicks.length % 5);
+        } else if (Number.isNaN(estopAt) && t.index >= nextProbeTick && estopTicks.length < ESTOP_PROBES) {
+          estopAt = perf.now();
+          probeTick = t.index;
+          starts = [];
+          estop.publish({ data: true });
+        }
       }
       plant.write(command);
     },
@@ -183,7 +216,8 @@ async function measure(rcl: RclModule, transport: Row['transport'], rateHz: numb
   robot.resume();
   await sleep(500);
   phase = 'estop';
-  while (Number.isNaN(zeroAt) && perf.now() - pausedAt < 10_000) await sleep(20);
+  const probing = perf.now();
+  while (estopTicks.length < ESTOP_PROBES && perf.now() - probing < 20_000) await sleep(20);
   phase = 'done';
   await loop.stop();
   if (priority > 0) setMainThreadScheduling('other');
@@ -199,9 +233,13 @@ async function measure(rcl: RclModule, transport: Row['transport'], rateHz: numb
     cmd_rate_err_pct: ((commands / elapsed - rateHz) / rateHz) * 100,
     gap_p99_periods: gaps.quantile(0.99) / (period * 1e6),
     stale_ticks: staleTicks,
-    estop_ticks: Math.ceil((zeroAt - estopAt) / (period * 1000)),
+    estop_ticks: Math.max(...estopTicks),
+    estop_ticks_pub: Math.max(...estopTicksPub),
   };
 }
+
+/** E-stop messages per row. */
+const ESTOP_PROBES = 20;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -365,8 +403,8 @@ const uptimeBefore = uptime();
 const rows: Row[] = [];
 const problem = rosEnvironmentProblem();
 for (const rate of rates) {
-  if (problem === null) rows.push(await ddsRow(rate));
-  rows.push(await doubleRow(rate));
+  if (problem === null && transports.includes('dds')) rows.push(await ddsRow(rate));
+  if (transports.includes('double')) rows.push(await doubleRow(rate));
 }
 const k9 = problem === null && kill9 ? await kill9Check() : null;
 const uptimeAfter = uptime();
@@ -374,10 +412,10 @@ if (problem !== null && !json) console.log(`# DDS rows skipped: ${problem}`);
 const fmt = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 if (!json) {
   console.log(`uptime before: ${uptimeBefore}${priority > 0 ? ` (control thread and robot at SCHED_FIFO ${priority})` : ''}`);
-  console.log(`| transport | rate Hz | robot Hz | age ms p50 / p99 / max (target p99) | received/s | lost (target 0) | history full | cmd rate err % (target ±0.5) | gap p99 periods (target 1.5) | stale ticks (2) | e-stop ticks (1) |`);
+  console.log(`| transport | rate Hz | robot Hz | age ms p50 / p99 / max (target p99) | received/s | lost (target 0) | history full | cmd rate err % (target ±0.5) | gap p99 periods (target 1.5) | stale ticks (2) | e-stop ticks from arrival (1) / from publish |`);
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.transport} | ${r.rateHz} | ${r.publishHz} | ${fmt(r.age_ms_p50)} / ${fmt(r.age_ms_p99)} / ${fmt(r.age_ms_max)} (<= ${fmt(r.age_target_ms, 1)}) | ${fmt(r.received_per_s, 1)} | ${r.lost} | ${r.history_full} | ${fmt(r.cmd_rate_err_pct, 3)} | ${fmt(r.gap_p99_periods)} | ${r.stale_ticks} | ${r.estop_ticks} |`);
+    console.log(`| ${r.transport} | ${r.rateHz} | ${r.publishHz} | ${fmt(r.age_ms_p50)} / ${fmt(r.age_ms_p99)} / ${fmt(r.age_ms_max)} (<= ${fmt(r.age_target_ms, 1)}) | ${fmt(r.received_per_s, 1)} | ${r.lost} | ${r.history_full} | ${fmt(r.cmd_rate_err_pct, 3)} | ${fmt(r.gap_p99_periods)} | ${r.stale_ticks} | ${r.estop_ticks} / ${r.estop_ticks_pub} |`);
   }
   if (k9 !== null) console.log(`kill -9 during the robot phase: resumed from ${k9.checkpoint} (${k9.robot_steps} robot steps); acting weights ${k9.weights_equal ? 'equal' : 'DIFFER'} (sha256 ${k9.resumed_sha256.slice(0, 12)}… vs ${k9.checkpoint_sha256.slice(0, 12)}…)`);
   console.log(`uptime after: ${uptimeAfter}`);

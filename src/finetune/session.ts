@@ -583,6 +583,8 @@ export class FineTuneSession {
   }
 
   private tick(t: TickInfo): void | Promise<void> {
+    // What arrived since the I/O window (an e-stop, a newer sample) counts for this tick.
+    this.plant.takeNow?.();
     if (this.mode !== 'estop' && hasEstop(this.plant) && this.plant.estopped) this.estop(this.plant.estopCause ?? 'plant e-stop');
     if (this.mode === 'estop' || this.mode === 'paused' || this.mode === 'failed') {
       this.writeSafe();

@@ -53,6 +53,12 @@ export interface Plant {
    * before each tick, so the tick acts on the newest samples.
    */
   drain?(untilMs: number): Promise<void>;
+  /**
+   * Take, on this thread and at once, what has arrived since the last take: the control tick
+   * calls it first, so it acts on what arrived up to its own start (an e-stop included), not
+   * only up to its I/O window.
+   */
+  takeNow?(): void;
   /** Abandon a `reset()` under way (a robot waiting for its operator): it rejects at once. */
   cancelReset?(): void;
   close(): Promise<void>;

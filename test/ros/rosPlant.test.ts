@@ -164,6 +164,23 @@ test('drain() latches an e-stop that arrived before it, whatever else is queued:
   await plant.close();
 });
 
+test('takeNow() (the tick\'s first call) takes what arrived after the I/O window: the newest sample and an e-stop, with its receive time', async () => {
+  let received: number | undefined;
+  const { plant, robot: r } = await setup({ estopCommand: 'zero' }, { onEstop: (_reason, at) => { received = at; } });
+  const js = (k: number) => ({ name: ['hip', 'knee'], position: [k, k], velocity: [0, 0], effort: [0, 0] });
+  r.pub('sensor_msgs/msg/JointState', '/joint_states', js(1));
+  await plant.drain(performance.now() + 1000);
+  const before = (performance.timeOrigin + performance.now()) / 1000;
+  r.pub('sensor_msgs/msg/JointState', '/joint_states', js(2));
+  r.pub('std_msgs/msg/Bool', '/estop', { data: true }, 'qos_profile_default');
+  assert.equal(plant.read().get('q')![0], 1);
+  plant.takeNow();
+  assert.equal(plant.read().get('q')![0], 2);
+  assert.equal(plant.estopped, true);
+  assert.ok(received !== undefined && received >= before - 0.001 && received <= (performance.timeOrigin + performance.now()) / 1000 + 0.001, `receive time ${received}`);
+  await plant.close();
+});
+
 test('a spinning node cannot be drained on the calling thread (the double refuses spinOnce, as rclnodejs does)', async () => {
   const graph = new FakeRosGraph();
   const rcl = graph.module();

@@ -44,6 +44,7 @@ export class KinematicsPlant implements Plant {
 
   // The robot plant's optional capabilities, forwarded when it has them (see Plant).
   drain?: Plant['drain'];
+  takeNow?: Plant['takeNow'];
   cancelReset?: Plant['cancelReset'];
   triggerEstop?: Plant['triggerEstop'];
   clearEstop?: Plant['clearEstop'];
@@ -105,6 +106,7 @@ export class KinematicsPlant implements Plant {
       subtree_com: new Float64Array(m.nbody * 3),
     };
     if (inner.drain) this.drain = (untilMs) => inner.drain!(untilMs);
+    if (inner.takeNow) this.takeNow = () => inner.takeNow!();
     if (inner.cancelReset) this.cancelReset = () => inner.cancelReset!();
     if (inner.triggerEstop) this.triggerEstop = (reason) => inner.triggerEstop!(reason);
     if (inner.clearEstop) this.clearEstop = () => inner.clearEstop!();

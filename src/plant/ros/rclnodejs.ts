@@ -52,6 +52,12 @@ export interface RclPublisher<M> {
   publish(message: M): void;
 }
 
+/** rclnodejs's MessageInfo: when the sample was written and when this reader received it (ns since the epoch). */
+export interface RclMessageInfo {
+  readonly sourceTimestamp: bigint;
+  readonly receivedTimestamp: bigint;
+}
+
 export interface RclSubscription {
   readonly topic: string;
 }
@@ -65,11 +71,12 @@ export interface RclNode {
     options: RclEntityOptions & { isRaw: true },
     callback: (serialized: Uint8Array) => void,
   ): RclSubscription;
+  /** A callback with two parameters gets the message's MessageInfo too (rclnodejs checks its length). */
   createSubscription<K extends RosTypeName>(
     typeClass: K,
     topic: string,
     options: RclEntityOptions,
-    callback: (message: RosMessages[K]) => void,
+    callback: (message: RosMessages[K], info: RclMessageInfo) => void,
   ): RclSubscription;
   /**
    * Non-blocking in rclnodejs 2.x: a wait thread takes part, and the callbacks run on the event

@@ -11,8 +11,8 @@
  * threads (measured 0.2-0.5 ms on a loaded machine), so a tick acted on an old sample of the
  * KEEP_LAST history and the rest was overwritten. So this node never spins: `drain()` lets the
  * event loop turn once, then takes on the calling thread (`spinOnce(0)`, one message per ready
- * subscription per call) until a call finds nothing. What arrived before
- * the drain's last call has reached the plant when it returns, e-stop included. Between control
+ * subscription per call) until a call finds nothing; the tick itself takes once more first
+ * (`takeNow`), so what arrived before the tick started has reached the plant, e-stop included. Between control
  * loops (resets, the ready wait) a timer takes every `pumpMs`; a lockstep `advance()` polls.
  * A sample's age is the time since it was received plus, where the message has a
  * header stamp (JointState, Imu, Odometry), how old it already was on arrival (clock-skew guard:
@@ -26,15 +26,18 @@ import type {
   RosMessages, StringMsg, Time, Twist,
 } from './messages.js';
 import { DiagnosticLevel, durationOf, headerAt } from './messages.js';
-import type { RclEntityOptions, RclModule, RclNode, RclPublisher, RclQoSArg } from './rclnodejs.js';
+import type { RclEntityOptions, RclMessageInfo, RclModule, RclNode, RclPublisher, RclQoSArg } from './rclnodejs.js';
 import { RmwDurability, RmwHistory, RmwReliability } from './rclnodejs.js';
 import type { CommandSink, ObservationSource, QosSetting, RosPlantConfig, TwistAxis } from './rosPlantConfig.js';
 import { validateRosPlantConfig } from './rosPlantConfig.js';
 import { decodeCdr, type CdrTypeName } from './cdr.js';
 
 export interface RosPlantHooks {
-  /** The e-stop latched (from the topic or `triggerEstop`). */
-  onEstop?(reason: string): void;
+  /**
+   * The e-stop latched (from the topic or `triggerEstop`), after its zero command went out;
+   * `receivedAt`: when the e-stop message reached this node's reader (wall clock, s; from the topic only).
+   */
+  onEstop?(reason: string, receivedAt?: number): void;
   /** A phase command arrived on the phase topic; throwing marks it rejected in the status. */
   onPhaseCommand?(command: string): void;
   /** Extra status for the DiagnosticArray (phase, tick stats, safety counters...). */
@@ -182,8 +185,8 @@ export class RosPlant implements Plant {
         });
       }
       this.publishCommand = this.makeCommandPublisher(rcl, cmd);
-      this.subscribe('std_msgs/msg/Bool', config.estop.topic, { qos: qosArg(rcl, config.estop.qos, 'default') }, (m: BoolMsg) => {
-        if (m.data === true) this.triggerEstop(`e-stop message on ${config.estop.topic}`);
+      this.subscribe('std_msgs/msg/Bool', config.estop.topic, { qos: qosArg(rcl, config.estop.qos, 'default') }, (m: BoolMsg, info?: RclMessageInfo) => {
+        if (m.data === true) this.triggerEstop(`e-stop message on ${config.estop.topic}`, info === undefined ? undefined : Number(info.receivedTimestamp) / 1e9);
       });
       if (config.phaseTopic !== undefined) {
         this.subscribe('std_msgs/msg/String', config.phaseTopic, { qos: rcl.QoS.profileDefault }, (m: StringMsg) => this.phaseCommand(m.data));
@@ -221,7 +224,7 @@ export class RosPlant implements Plant {
   }
 
   /** Latch the e-stop (topic or control API). Commands stop or go to zero until `clearEstop()`. */
-  triggerEstop(reason: string): void {
+  triggerEstop(reason: string, receivedAt?: number): void {
     if (this.estopReason !== null) return;
     this.estopReason = reason;
     this.counters.estops++;
@@ -234,7 +237,7 @@ export class RosPlant implements Plant {
       }
     }
     this.waiter?.wake();
-    this.hooks.onEstop?.(reason);
+    this.hooks.onEstop?.(reason, receivedAt);
   }
 
   /** Release the e-stop latch; only the control API calls this. */
@@ -279,6 +282,11 @@ export class RosPlant implements Plant {
     this.take(deadlineMs);
   }
 
+  /** See Plant.takeNow: a take bounded by a quarter of the control period. */
+  takeNow(): void {
+    this.take(globalThis.performance.now() + this.controlPeriod * 250);
+  }
+
   /**
    * Take on this thread until the queues are empty: `spinOnce(0)` takes one message per ready
    * subscription, so call it until a call takes none (or `deadlineMs` passes; the next take goes
@@ -320,11 +328,11 @@ export class RosPlant implements Plant {
     });
   }
 
-  /** A subscription whose callback counts the take (see `take`). */
-  private subscribe<K extends Parameters<RclNode['createSubscription']>[0]>(type: K, topic: string, options: RclEntityOptions, callback: (m: RosMessages[K]) => void): void {
-    this.node.createSubscription(type, topic, options, (m: RosMessages[K]) => {
+  /** A subscription whose callback counts the take (see `take`) and gets the MessageInfo. */
+  private subscribe<K extends Parameters<RclNode['createSubscription']>[0]>(type: K, topic: string, options: RclEntityOptions, callback: (m: RosMessages[K], info?: RclMessageInfo) => void): void {
+    this.node.createSubscription(type, topic, options, (m: RosMessages[K], info: RclMessageInfo) => {
       this.taken++;
-      callback(m);
+      callback(m, info);
     });
   }
 

@@ -23,7 +23,7 @@
 import type { RosMessages, RosTypeName } from '../messages.js';
 import { ROS_TYPE_NAMES } from '../messages.js';
 import type {
-  RclEntityOptions, RclModule, RclNode, RclPublisher, RclQoS, RclQoSArg, RclSubscription,
+  RclEntityOptions, RclMessageInfo, RclModule, RclNode, RclPublisher, RclQoS, RclQoSArg, RclSubscription,
 } from '../rclnodejs.js';
 import { RmwDurability, RmwHistory, RmwReliability } from '../rclnodejs.js';
 import { CDR_TYPE_NAMES, encodeCdr, type CdrTypeName } from '../cdr.js';
@@ -134,8 +134,10 @@ function complete(template: Template, value: unknown, where: string): unknown {
 interface FakeSub {
   readonly node: FakeNode;
   readonly qos: ResolvedQoS;
-  readonly callback: (message: unknown) => void;
-  queue: unknown[];
+  readonly callback: (message: unknown, info?: RclMessageInfo) => void;
+  /** A two-parameter callback gets a MessageInfo, as in rclnodejs. */
+  readonly wantsInfo: boolean;
+  queue: { message: unknown; info: RclMessageInfo }[];
 }
 
 interface TopicState {
@@ -216,7 +218,9 @@ export class FakeRosGraph {
         continue;
       }
       // Each subscriber gets its own copy, as each DDS reader deserialises its own.
-      sub.queue.push(first ? sample : complete(DEFAULTS[type](), sample, type));
+      // In memory, written and received at once (wall clock, ns).
+      const at = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
+      sub.queue.push({ message: first ? sample : complete(DEFAULTS[type](), sample, type), info: { sourceTimestamp: at, receivedTimestamp: at } });
       first = false;
       if (sub.queue.length > sub.qos.depth) {
         sub.queue.shift();
@@ -247,9 +251,10 @@ export class FakeRosGraph {
     for (const t of this.topics.values()) {
       for (const s of t.subs) {
         if (!s.node.spinning || s.node.destroyed || s.queue.length === 0) continue;
-        const m = s.queue.shift();
+        const m = s.queue.shift()!;
         this.stats.delivered++;
-        s.callback(m);
+        if (s.wantsInfo) s.callback(m.message, m.info);
+        else s.callback(m.message);
         if (s.queue.length > 0) more = true;
       }
     }
@@ -285,12 +290,12 @@ class FakeNode implements RclNode {
   }
 
   createSubscription<K extends RosTypeName>(typeClass: K, topic: string, options: RclEntityOptions & { isRaw: true }, callback: (serialized: Uint8Array) => void): RclSubscription;
-  createSubscription<K extends RosTypeName>(typeClass: K, topic: string, options: RclEntityOptions, callback: (message: RosMessages[K]) => void): RclSubscription;
+  createSubscription<K extends RosTypeName>(typeClass: K, topic: string, options: RclEntityOptions, callback: (message: RosMessages[K], info: RclMessageInfo) => void): RclSubscription;
   createSubscription<K extends RosTypeName>(
     typeClass: K,
     topic: string,
     options: RclEntityOptions & { isRaw?: boolean },
-    callback: ((message: RosMessages[K]) => void) | ((serialized: Uint8Array) => void),
+    callback: ((message: RosMessages[K], info: RclMessageInfo) => void) | ((serialized: Uint8Array) => void),
   ): RclSubscription {
     this.alive();
     const t = this.graph.topic(typeClass, topic);
@@ -301,7 +306,8 @@ class FakeNode implements RclNode {
       const raw = callback as (b: Uint8Array) => void;
       deliver = (m) => raw(encodeCdr(typeClass as CdrTypeName, m as RosMessages[CdrTypeName]));
     }
-    const sub: FakeSub = { node: this, qos: resolveQoS(options.qos), callback: deliver, queue: [] };
+    const wantsInfo = options.isRaw !== true && callback.length >= 2;
+    const sub: FakeSub = { node: this, qos: resolveQoS(options.qos), callback: deliver, queue: [], wantsInfo };
     t.subs.add(sub);
     this.subs.push({ topic: t, sub });
     return { topic };
@@ -326,9 +332,10 @@ class FakeNode implements RclNode {
     this.polled = true;
     for (const { sub } of this.subs) {
       if (sub.queue.length === 0) continue;
-      const m = sub.queue.shift();
+      const m = sub.queue.shift()!;
       this.graph.stats.delivered++;
-      sub.callback(m);
+      if (sub.wantsInfo) sub.callback(m.message, m.info);
+      else sub.callback(m.message);
       if (this.destroyed) return;
     }
   }
