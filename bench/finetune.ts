@@ -11,19 +11,25 @@
  *   robot_minutes  robot time used (steps x control period)
  *
  * Scenarios: point_reach on a tilted table (the simToReal test's shift) and the pendulum with a
- * 30% heavier link and 2 ticks of actuation latency, hanging down at each robot reset.
- * Flags: --seeds N (default 3), --only NAME, --json, --episodes N (override), --critic-warmup N
- * (updates that train the critics only before the actor moves; default 0), --actor-lr X (the
- * actor's step size while fine-tuning; default the sim run's), --keep-temperature (no temperature
- * steps on the robot), --temperature X (the temperature reset to X at the switch; default 0.05 as
- * switch.temperature, 0 keeps the sim run's), --robot-fraction X (the robot's share of a batch;
- * default 0.75, 0.5 is RLPD's symmetric sampling), --warmup N (robot transitions with the sim
- * policy before the first update, WSRL; default 500), --guard-window N and --guard-tolerance X
- * (the rollback guard; default 10 and 0.1 as switch.guardWindow/guardTolerance, 0 = off),
- * --guard-freeze (after a rollback the actor stays put for a window's worth of updates),
+ * 30% heavier link and 2 ticks of actuation latency, hanging down at each robot reset. The
+ * pendulum's sim phase randomises the link's mass (x0.8 to x1.5) and the actuation latency (0 to
+ * 3 ticks) per episode, as a user sets sim.randomize.* when the robot's mass and latency are known
+ * only roughly, and trains 25k steps; --no-randomize trains on the nominal model instead.
+ * The fine-tuning options default to the daemon's (switch.* in src/config/schema.ts: temperature,
+ * explorationScale, guardWindow, guardTolerance, criticWarmupUpdates, simReplayRatio), except the
+ * warm-up (500 robot transitions; the daemon's default is rl.batchSize).
+ * Flags: --seeds N (default 3), --first-seed N (default 0), --only NAME, --json, --episodes N
+ * (override), --sim-steps N (override), --critic-warmup N (updates that train the critics only
+ * before the actor moves), --actor-lr X (the actor's step size while fine-tuning; default the sim
+ * run's), --keep-temperature (no temperature steps on the robot), --temperature X (the temperature
+ * reset to X at the switch, 0 keeps the sim run's), --robot-fraction X (the robot's share of a
+ * batch; 0.5 is RLPD's symmetric sampling), --warmup N (robot transitions with the sim policy
+ * before the first update, WSRL; default 500), --guard-window N and --guard-tolerance X (the
+ * rollback guard, 0 = off), --guard-freeze (after a rollback the actor stays put for a window's
+ * worth of updates), --guard-restore start|end (which weights of the best window come back),
  * --layer-norm (LayerNorm critics, from sim training on), --exploration X (sampled actions use
- * the policy's standard deviation times X; default 0.5 as switch.explorationScale),
- * --rate HZ (the control rate; in lockstep the results do not depend on it; default 100).
+ * the policy's standard deviation times X), --rate HZ (the control rate; in lockstep the results
+ * do not depend on it; default 100).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +40,7 @@ import { initCompute } from '../src/compute/backend.js';
 import { Env } from '../src/env/env.js';
 import { FineTuneSession, type FineTuneEpisode } from '../src/finetune/session.js';
 import { MujocoPlant } from '../src/plant/mujoco/mujocoPlant.js';
+import { DomainRandomizer, type DomainRandomizationOptions } from '../src/plant/mujoco/domainRandomizer.js';
 import { hasSimulatorAccess } from '../src/plant/plant.js';
 import { FakeRosGraph } from '../src/plant/ros/testing/fakeRclnodejs.js';
 import { SimulatedRobot } from '../src/plant/ros/simulatedRobot.js';
@@ -41,6 +48,7 @@ import { getTaskDefinition, resolveModelPath } from '../src/task/registry.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
 import { createEnv } from '../src/wiring/envFactory.js';
+import { defaultConfig } from '../src/config/load.js';
 import { runEpisodes } from '../src/train/evaluation.js';
 
 interface Scenario {
@@ -55,6 +63,11 @@ interface Scenario {
   low: number[];
   high: number[];
   episodes: number;
+  /**
+   * Domain randomisation of the sim phase (as a user sets sim.randomize.* in the daemon's
+   * config when the robot's mass and latency are known only roughly); absent: nominal sim.
+   */
+  randomize?: DomainRandomizationOptions;
   /** The robot's state after each reset (sim access of the MuJoCo body). */
   initialize?(qpos: Float64Array, rng: Rng): void;
 }
@@ -69,10 +82,11 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'pendulum_heavy_latency2',
-    task: 'pendulum', simSteps: 12_000,
+    task: 'pendulum', simSteps: 25_000,
     hp: { hidden: [64, 64], batchSize: 128, learningStarts: 1000, bufferSize: 20_000 },
     shift: (xml) => xml.replace('size="0.02" mass="1"', 'size="0.02" mass="1.3"'),
     latencySteps: 2, joints: ['hinge'], low: [-2], high: [2], episodes: 60,
+    randomize: { mass: [0.8, 1.5], maxActionLatency: 3 },
     initialize: (qpos, rng) => { qpos[0] = Math.PI + rng.range(-0.2, 0.2); },
   },
 ];
@@ -96,14 +110,19 @@ interface RunResult {
   seconds: number;
 }
 
+/** The daemon's defaults for the robot phase: what the bench measures unless a flag says otherwise. */
+const SW = defaultConfig().switch;
+
 const mean = (v: number[]): number => v.reduce((s, x) => s + x, 0) / v.length;
 
 async function runOne(sc: Scenario, seed: number, episodesOverride: number | undefined, criticWarmupUpdates: number, actorLearningRate: number | undefined, keepTemperature: boolean): Promise<RunResult> {
   const t0 = performance.now();
   const runDir = mkdtempSync(join(tmpdir(), 'sacbridge-bench-ft-'));
+  const randomize = process.argv.includes('--no-randomize') ? undefined : sc.randomize;
+  const simSteps = Number(flag('sim-steps') ?? sc.simSteps);
   const hp = process.argv.includes('--layer-norm') ? { ...sc.hp, criticLayerNorm: true } : sc.hp;
-  const trainer = await Trainer.create({ task: sc.task, seed, runDir, makeEnv: (s) => createEnv(sc.task, { seed: s }), hyperparameters: hp, metricsEvery: 1_000_000 });
-  await trainer.run(sc.simSteps);
+  const trainer = await Trainer.create({ task: sc.task, seed, runDir, makeEnv: (s) => createEnv(sc.task, { seed: s, ...(randomize === undefined ? {} : { randomizer: new DomainRandomizer(randomize) }) }), hyperparameters: hp, metricsEvery: 1_000_000 });
+  await trainer.run(simSteps);
   const graph = new FakeRosGraph();
   const rcl = graph.module();
   await rcl.init();
@@ -149,12 +168,12 @@ async function runOne(sc: Scenario, seed: number, episodesOverride: number | und
     const session = await FineTuneSession.start({
       agent: trainer.agent, simReplay: trainer.replay, plant, task: definition.create(),
       safety: { low: sc.low, high: sc.high, watchdog: { maxAge: 2, action: 'hold' } },
-      rateHz: Number(flag('rate') ?? 100), robotFraction: Number(flag('robot-fraction') ?? 0.75), updatesPerStep: 1,
+      rateHz: Number(flag('rate') ?? 100), robotFraction: Number(flag('robot-fraction') ?? 1 - SW.simReplayRatio), updatesPerStep: 1,
       learningStarts: Number(flag('warmup') ?? 500), publishEvery: 10, robotReplayCapacity: 50_000,
       seed: seed + 5, compute: 'wasm', versionSchedule: 'scheduled', criticWarmupUpdates, keepTemperature,
-      ...(Number(flag('temperature') ?? 0.05) > 0 ? { temperature: Number(flag('temperature') ?? 0.05) } : {}),
-      explorationScale: Number(flag('exploration') ?? 0.5),
-      ...(Number(flag('guard-window') ?? 10) > 0 ? { guard: { window: Number(flag('guard-window') ?? 10), tolerance: Number(flag('guard-tolerance') ?? 0.1), freeze: process.argv.includes('--guard-freeze') } } : {}),
+      ...(Number(flag('temperature') ?? SW.temperature) > 0 ? { temperature: Number(flag('temperature') ?? SW.temperature) } : {}),
+      explorationScale: Number(flag('exploration') ?? SW.explorationScale),
+      ...(Number(flag('guard-window') ?? SW.guardWindow) > 0 ? { guard: { window: Number(flag('guard-window') ?? SW.guardWindow), tolerance: Number(flag('guard-tolerance') ?? SW.guardTolerance), freeze: process.argv.includes('--guard-freeze'), restore: guardRestore(flag('guard-restore') ?? SW.guardRestore) } } : {}),
       ...(actorLearningRate === undefined ? {} : { actorLearningRate }),
       // No "ready" after the last episode: the run ends after exactly `episodes` (reproducibly).
       onEpisode: (e) => { done.push(e); if (done.length < episodes) setTimeout(() => void robot.reset(), 1); },
@@ -186,6 +205,11 @@ async function runOne(sc: Scenario, seed: number, episodesOverride: number | und
   }
 }
 
+function guardRestore(v: string): 'start' | 'end' {
+  if (v !== 'start' && v !== 'end') throw new Error(`--guard-restore: expected start or end, got '${v}'`);
+  return v;
+}
+
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i < 0 ? undefined : process.argv[i + 1];
@@ -193,17 +217,18 @@ function flag(name: string): string | undefined {
 
 async function main(): Promise<void> {
   const seeds = Number(flag('seeds') ?? 3);
+  const firstSeed = Number(flag('first-seed') ?? 0);
   const only = flag('only');
   const episodes = flag('episodes') === undefined ? undefined : Number(flag('episodes'));
   const json = process.argv.includes('--json');
-  const warmup = Number(flag('critic-warmup') ?? 0);
+  const warmup = Number(flag('critic-warmup') ?? SW.criticWarmupUpdates);
   const actorLr = flag('actor-lr') === undefined ? undefined : Number(flag('actor-lr'));
   await initCompute('wasm');
   const summary: Record<string, unknown> = {};
   const runs: RunResult[] = [];
   for (const sc of SCENARIOS.filter((s) => only === undefined || s.name === only)) {
     const rs: RunResult[] = [];
-    for (let seed = 0; seed < seeds; seed++) {
+    for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
       const r = await runOne(sc, seed, episodes, warmup, actorLr, process.argv.includes('--keep-temperature'));
       rs.push(r);
       runs.push(r);

@@ -165,9 +165,13 @@ export interface FineTuneOptions {
    * that acted at the end of the best window (with `freeze`, the learner keeps its actor and
    * temperature there for as many updates as the window had transitions while its critics learn
    * on), and the guard waits for a full window acted from there before it judges again.
+   * `restore` picks which weights of the best window come back: 'end' (default), those acting
+   * when it ended (the newest, but not yet measured by any return), or 'start', those acting
+   * when its first episode began (measured by the whole window; for the first window, the sim
+   * policy itself).
    * Absent: no guard.
    */
-  guard?: { window: number; tolerance: number; freeze?: boolean };
+  guard?: { window: number; tolerance: number; freeze?: boolean; restore?: 'end' | 'start' };
   /**
    * Exploration on the robot: sampled actions use the policy's standard deviation times this
    * (default 1). The learner still trains the policy's own distribution (SAC learns off-policy).
@@ -282,6 +286,8 @@ export class FineTuneSession {
   /** With a guard: a copy of the weights that act now. */
   private actingWeights: ActorWeights;
   private bestVersion = 0;
+  /** With a guard: the weights (and version) that acted at the start of each of the last `window` episodes, oldest first. */
+  private readonly episodeStarts: { weights: ActorWeights; version: number }[] = [];
   private rollbacks = 0;
   private lastRollback = '';
   /** Versions below this were made before the last rollback: they never act. */
@@ -307,6 +313,7 @@ export class FineTuneSession {
     this.bestWeights = copyActor(weights);
     this.actingWeights = this.bestWeights;
     this.guard = o.guard === undefined ? null : new ReturnWindows(o.guard);
+    if (this.guard !== null) this.episodeStarts.push({ weights: this.bestWeights, version: 0 });
     // Exploration noise and the sim's episode initialisation draw from the env's generator.
     this.policy = new FastPolicy(weights, this.env.rng, 0);
     this.policy.noiseScale = o.explorationScale ?? 1;
@@ -681,10 +688,15 @@ export class FineTuneSession {
     if (g === undefined || this.guard === null) return '';
     const verdict = this.guard.afterEpisode(this.episodeReturn, this.transitions);
     if (verdict.kind === 'best') {
-      this.bestWeights = this.actingWeights;
-      this.bestVersion = this.policy.version;
+      const first = this.episodeStarts[0]!;
+      const fromStart = g.restore === 'start' && this.episodeStarts.length === g.window;
+      this.bestWeights = fromStart ? first.weights : this.actingWeights;
+      this.bestVersion = fromStart ? first.version : this.policy.version;
     }
-    if (verdict.kind !== 'rollback') return '';
+    if (verdict.kind !== 'rollback') {
+      this.noteEpisodeStart(g.window);
+      return '';
+    }
     // Roll back: the learner's actor between the updates that learn from the data so far and the
     // next; versions it made before that never act.
     const T = this.transitions;
@@ -701,7 +713,14 @@ export class FineTuneSession {
     this.o.onPolicy?.(this.bestWeights, this.policy.version);
     this.rollbacks++;
     this.lastRollback = `window mean ${verdict.mean.toFixed(2)} below the best window's ${verdict.best.toFixed(2)} by more than ${g.tolerance} x its magnitude after episode ${this.episodes}: back to the weights of version ${this.bestVersion}`;
+    this.noteEpisodeStart(g.window);
     return this.lastRollback;
+  }
+
+  /** The weights the next episode starts with (a scheduled swap on its first tick aside). */
+  private noteEpisodeStart(window: number): void {
+    this.episodeStarts.push({ weights: this.actingWeights, version: this.policy.version });
+    while (this.episodeStarts.length > window) this.episodeStarts.shift();
   }
 
   private act(t: TickInfo, obs: Float32Array, reward: number, ended: string | null, learnPrevious: boolean, terminated: boolean): void | Promise<void> {
@@ -780,6 +799,7 @@ function checkOptions(o: FineTuneOptions): void {
   if (o.guard !== undefined) {
     if (!(Number.isInteger(o.guard.window) && o.guard.window >= 1)) fail('guard', 'window must be an integer >= 1');
     if (!(o.guard.tolerance >= 0 && Number.isFinite(o.guard.tolerance))) fail('guard', 'tolerance must be a finite number >= 0');
+    if (o.guard.restore !== undefined && o.guard.restore !== 'end' && o.guard.restore !== 'start') fail('guard', `restore must be 'end' or 'start'`);
   }
   if (!(Number.isInteger(o.robotReplayCapacity) && o.robotReplayCapacity > 0)) fail('robotReplayCapacity', 'must be a positive integer');
   if (o.episodeSteps !== undefined && !(Number.isInteger(o.episodeSteps) && o.episodeSteps > 0)) fail('episodeSteps', 'must be a positive integer');

@@ -138,7 +138,7 @@ export function fineTuneSettings(c: SacbridgeConfig): FineTuneSettings {
     criticWarmupUpdates: c.switch.criticWarmupUpdates,
     ...(c.switch.temperature > 0 ? { temperature: c.switch.temperature } : {}),
     explorationScale: c.switch.explorationScale,
-    ...(c.switch.guardWindow > 0 ? { guard: { window: c.switch.guardWindow, tolerance: c.switch.guardTolerance } } : {}),
+    ...(c.switch.guardWindow > 0 ? { guard: { window: c.switch.guardWindow, tolerance: c.switch.guardTolerance, restore: c.switch.guardRestore } } : {}),
   };
 }
 

@@ -66,10 +66,12 @@ test('the convict ros.* keys map onto a RosPlantConfig the plant accepts', () =>
 // SAC run; the session's learner is the real SAC worker.
 
 /** The example config, small: tiny networks and batches, 100 Hz on the robot. */
+// No critic warm-up (switch.criticWarmupUpdates, default 1000): these runs last a few hundred
+// updates, and the stop must be seen handing back an actor that moved.
 const small = (): SacbridgeConfig => loadConfig({
   file: join(ROOT, 'config', 'examples', 'sim-then-robot.json'),
   env: {},
-  args: ['--sim.gymnasiumModelDir', gymDir, '--rl.hiddenSizes', '[16,16]', '--rl.batchSize', '32', '--rl.bufferSize', '5000', '--ros.controlRateHz', '100', '--zmq.policyRefreshUpdates', '10'],
+  args: ['--sim.gymnasiumModelDir', gymDir, '--rl.hiddenSizes', '[16,16]', '--rl.batchSize', '32', '--rl.bufferSize', '5000', '--ros.controlRateHz', '100', '--zmq.policyRefreshUpdates', '10', '--switch.criticWarmupUpdates', '0'],
 }).config;
 
 const simRun = tempDir('sacbridge-robotphase-');
