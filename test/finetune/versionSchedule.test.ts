@@ -13,6 +13,7 @@ import { MujocoPlant } from '../../src/plant/mujoco/mujocoPlant.js';
 import { pointReach } from '../../src/task/builtin/pointReach.js';
 import { resolveModelPath } from '../../src/task/registry.js';
 import { SoftActorCritic } from '../../src/agent/sac.js';
+import { ReturnWindows } from '../../src/finetune/returnWindows.js';
 import { agentAndReplay } from './fixtures.js';
 
 await initCompute('wasm');
@@ -34,7 +35,7 @@ test('versionDueAt: version v acts one transition before version v + 1 can exist
   assert.throws(() => versionDueAt({ updatesPerTransition: 1, learningStarts: 0, publishEvery: 1, metricsEvery: 1 }, 0), /version must be an integer >= 1/);
 });
 
-async function run(busyMs: number, guard?: { window: number; tolerance: number }): Promise<FineTuneEpisode[]> {
+async function run(busyMs: number, guard?: { window: number; tolerance: number; restore?: 'start' | 'end' }): Promise<FineTuneEpisode[]> {
   const { agent, simReplay } = agentAndReplay();
   // MuJoCo steps in advance(): a lockstep plant.
   const plant = await MujocoPlant.create(resolveModelPath('point_reach'), { frameSkip: pointReach.frameSkip });
@@ -80,6 +81,37 @@ test('rollback guard: its rollbacks come at the same episodes and the runs stay 
   assert.match(rollbacks[0]!.rollback, /below the best window's .* back to the weights of version \d+/);
   const key = (es: FineTuneEpisode[]): (number | string)[][] => es.map((e) => [e.return, e.length, e.policyVersion, e.rollback]);
   assert.deepEqual(key(b), key(a));
+});
+
+test("rollback guard, restore 'start': a rollback brings back the weights that began the best window", { timeout: 300_000 }, async () => {
+  const guard = { window: 2, tolerance: 0, restore: 'start' as const };
+  const a = await run(0, guard);
+  assert.equal(a.length, 10);
+  // The guard's verdicts over the same returns (pure); the weights that begin episode k are those
+  // that ended episode k - 1 (version 0, the sim policy's, for the first).
+  const windows = new ReturnWindows(guard);
+  const startVersion = (episode: number): number => (episode === 1 ? 0 : a[episode - 2]!.policyVersion);
+  let best = -1;
+  let bestEnd = -1;
+  let checked = 0;
+  let differ = 0;
+  for (const e of a) {
+    const verdict = windows.afterEpisode(e.return, 0);
+    if (verdict.kind === 'best') {
+      best = startVersion(e.episode - guard.window + 1);
+      bestEnd = e.policyVersion;
+    }
+    if (verdict.kind === 'rollback') {
+      assert.match(e.rollback, new RegExp(`back to the weights of version ${best}$`), `episode ${e.episode}`);
+      checked++;
+      if (best !== bestEnd) differ++;
+    } else {
+      assert.equal(e.rollback, '', `episode ${e.episode}`);
+    }
+  }
+  assert.ok(checked >= 1, `the guard fired (${checked} rollbacks)`);
+  // Versions change within a window here, so 'start' is not 'end' in disguise.
+  assert.ok(differ >= 1, `a best window whose first and last weights differ (${differ} of ${checked})`);
 });
 
 test('setActorWeights puts another actor\'s weights in place, critics untouched', () => {
