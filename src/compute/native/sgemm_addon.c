@@ -16,7 +16,7 @@
  *  14 biasStride (bytes between batch items' biases, 0 = one bias for every item; ABI 2)
  *  15 cores (optional, ABI 3): 2 splits the call's batch items between this thread and the
  *     addon's helper thread, 1 or absent runs it all here
- *  16 maskOff (act 2: the ReLU outputs y, [batch][M][N]; ABI 4)
+ *  16 maskOff (act 2: the ReLU outputs y, [batch][M][N], a byte offset above 0; ABI 4)
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -254,7 +254,7 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   }
   const int cores = plen > NPARAMS ? p[NPARAMS] : 1;
   const int64_t mask_off = plen > NPARAMS + 1 ? p[NPARAMS + 1] : -1;
-  if (act == 2 && (mask_off < 0 || mask_off + c_bytes * (last + 1) > (int64_t)heap_len))
+  if (act == 2 && (mask_off <= 0 || mask_off + c_bytes * (last + 1) > (int64_t)heap_len))
     return throw_error(env, "gemm: ReLU mask outside the heap (act 2 needs maskOff, parameter 16)");
   if (act < 0 || act > 2) return throw_error(env, "gemm: act must be 0 (linear), 1 (relu) or 2 (relu gradient)");
   const call_t g = {(uint8_t *)heap, ta, tb, m, n, k, batch, bias_mode, act,
