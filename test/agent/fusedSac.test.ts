@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { SoftActorCritic, type SacHyperparameters, type SacMetrics } from '../../src/agent/sac.js';
 import { initCompute } from '../../src/compute/backend.js';
 import { installGemm } from '../../src/compute/gemmKernels.js';
-import { loadOpenBlas } from '../../src/compute/gemmProviders.js';
+import { loadOpenBlas, SPLIT_ABI } from '../../src/compute/gemmProviders.js';
 import { Rng } from '../../src/util/rng.js';
 import { ACT, B, batchOf, OBS } from './batches.js';
 
@@ -154,8 +154,11 @@ test('fused: a batch of another size than batchSize is refused, naming both', ()
   sac.dispose();
 });
 
-test('fused on 2 cores (the OpenBLAS addon splits each GEMM with its helper thread): bit-identical to 1 core over several updates, v2 and v1', () => {
-  if (!loadOpenBlas().ok) {
+const blas = loadOpenBlas();
+const staleAddon = blas.ok && blas.value.abi < SPLIT_ABI ? `the OpenBLAS addon was built from older source (ABI ${blas.value.abi}, 2 cores need ${SPLIT_ABI}): run node scripts/build-native.mjs` : false;
+
+test('fused on 2 cores (the OpenBLAS addon splits each GEMM with its helper thread): bit-identical to 1 core over several updates, v2 and v1', { skip: staleAddon }, () => {
+  if (!blas.ok) {
     // Without the addon there is nothing to split: asking for 2 cores names why.
     installGemm('wasm-simd');
     const sac = new SoftActorCritic(OBS, ACT, { batchSize: B, hidden: [64, 64] }, 1, 'fused');

@@ -11,7 +11,10 @@ import { DEFAULT_ADDON_PATH, loadOpenBlas, MASK_ABI, P, PARAM_COUNT, wasmReluBac
 import { Rng } from '../../src/util/rng.js';
 
 const loaded = loadOpenBlas();
-const skip = loaded.ok ? false : `OpenBLAS addon not available: ${loaded.why}`;
+// A build/ from before ABI 4 (a worktree's copy) has neither call: it needs a rebuild, not a failure here.
+const skip = !loaded.ok
+  ? `OpenBLAS addon not available: ${loaded.why}`
+  : loaded.value.abi < MASK_ABI ? `the OpenBLAS addon was built from older source (ABI ${loaded.value.abi}, these calls need ${MASK_ABI}): run node scripts/build-native.mjs` : false;
 
 interface Addon {
   gemm(heap: ArrayBuffer, p: Int32Array): void;
@@ -75,7 +78,6 @@ test('a batch-2 GEMM (bias, ReLU) on 2 cores gives the bits it gives on 1, many 
 
 test('act 2 masks the product by the ReLU outputs as relu_backward does, bit for bit', { skip }, () => {
   const { addon, memory, f } = setup();
-  assert.ok(addon.abi() >= MASK_ABI);
   addon.gemm(memory.buffer, params(at.c1));
   wasmReluBackwardOn(memory)(at.c1 * 4, at.y * 4, 2 * M * N);
   for (const cores of [1, 2]) {
