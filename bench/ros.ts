@@ -420,5 +420,5 @@ if (!json) {
   if (k9 !== null) console.log(`kill -9 during the robot phase: resumed from ${k9.checkpoint} (${k9.robot_steps} robot steps); acting weights ${k9.weights_equal ? 'equal' : 'DIFFER'} (sha256 ${k9.resumed_sha256.slice(0, 12)}… vs ${k9.checkpoint_sha256.slice(0, 12)}…)`);
   console.log(`uptime after: ${uptimeAfter}`);
 }
-console.log(JSON.stringify({ seconds, priority, ros: problem === null ? 'dds and double' : `double only (${problem})`, uptime: { before: uptimeBefore, after: uptimeAfter }, rows, kill9: k9 }));
+console.log(JSON.stringify({ seconds, priority, ros: problem === null ? transports.join(' and ') : `double only (${problem})`, uptime: { before: uptimeBefore, after: uptimeAfter }, rows, kill9: k9 }));
 process.exit(0);

@@ -59,6 +59,10 @@ test('e-stop mid fine-tuning: the safe command goes out, learning stops; resume 
     jointStates: { topic: '/joint_states', joints: ['x', 'y'], position: 'qpos', velocity: 'qvel' },
   });
   const plant = RosPlant.open(rcl, rosConfig({ advance: { mode: 'lockstep', timeout: 2 }, estopCommand: 'zero' }));
+  // Every tick takes what arrived since the I/O window first (Plant.takeNow).
+  let takes = 0;
+  const takeNow = plant.takeNow.bind(plant);
+  plant.takeNow = () => { takes++; takeNow(); };
   const commands: number[][] = [];
   const watcher = new rcl.Node('watcher');
   watcher.createSubscription('std_msgs/msg/Float64MultiArray', '/cmd', {}, (m: Float64MultiArray) => commands.push([...m.data]));
@@ -110,6 +114,8 @@ test('e-stop mid fine-tuning: the safe command goes out, learning stops; resume 
     await until('e-stop from the topic', () => session.status().state === 'estop');
     assert.match(session.status().estopReason ?? '', /e-stop message on \/estop/);
     panel.destroy();
+    const ticks = session.status().loop.ticks;
+    assert.ok(takes >= ticks && ticks > 0, `takeNow called ${takes} times in ${ticks} ticks`);
   } finally {
     const r = await session.stop();
     assert.deepEqual(mainThreadScheduling(), { policy: 'other', priority: 0 }, 'normal scheduling again after the session');

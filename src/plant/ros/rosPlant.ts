@@ -12,8 +12,9 @@
  * KEEP_LAST history and the rest was overwritten. So this node never spins: `drain()` lets the
  * event loop turn once, then takes on the calling thread (`spinOnce(0)`, one message per ready
  * subscription per call) until a call finds nothing; the tick itself takes once more first
- * (`takeNow`), so what arrived before the tick started has reached the plant, e-stop included. Between control
- * loops (resets, the ready wait) a timer takes every `pumpMs`; a lockstep `advance()` polls.
+ * (`takeNow`), so what arrived before the tick started has reached the plant, e-stop included.
+ * Between control loops (resets, the ready wait) a timer takes every `pumpMs`; a lockstep
+ * `advance()` polls.
  * A sample's age is the time since it was received plus, where the message has a
  * header stamp (JointState, Imu, Odometry), how old it already was on arrival (clock-skew guard:
  * a stamp ahead of this clock counts as age 0 and is counted in `clockSkew`; an unset stamp,
@@ -149,7 +150,7 @@ export class RosPlant implements Plant {
   /** Messages taken on any subscription (a take that adds none has emptied the queues). */
   private taken = 0;
 
-  /** Validate the config, create the node, subscriptions and publishers, and start spinning. */
+  /** Validate the config, create the node, subscriptions and publishers, and start taking (see `drain`). */
   static open(rcl: RclModule, config: RosPlantConfig, hooks: RosPlantHooks = {}): RosPlant {
     return new RosPlant(rcl, config, hooks);
   }
