@@ -102,10 +102,11 @@ test('robot phase with a task file: commands per actuator group reach the robot;
     assert.ok(kinematics instanceof KinematicsPlant, 'a task file runs on the robot through its MJCF');
     // A whole command counts once every group has delivered its part.
     const largest = [0, 0];
-    await until('50 whole commands on the robot', () => {
+    // (Commands also go out while a reset waits for fresh data: wait for the steps too.)
+    await until('50 whole commands on the robot and 50 steps', () => {
       const u = robotPlant.read().get('ctrl')!;
       for (let k = 0; k < 2; k++) largest[k] = Math.max(largest[k]!, Math.abs(u[k]!));
-      return robot.stats.commands >= 50;
+      return robot.stats.commands >= 50 && phase.status().steps >= 50;
     });
     assert.equal(robot.error, null);
     // The session runs the task's terms on the robot's state (a KinematicsPlant's 'ctrl' and
