@@ -190,9 +190,11 @@ export class RobotStint {
     const { ctx, trainer } = this.host;
     // On the control thread: counted here, not read from the session's status (which computes loop percentiles).
     const live = this.liveTicks;
-    this.rateMark ??= { steps: live.steps, at: performance.now() };
     live.steps++;
     live.episodeStep++;
+    // The rate counts ticks after the first one: N ticks span N-1 periods (counting the first
+    // made a short first episode read above the control rate).
+    this.rateMark ??= { steps: live.steps, at: performance.now() };
     const periodNs = 1e9 / this.host.config().ros.controlRateHz;
     ctx.telemetry.tick({
       step: trainer.counters.steps + before.steps + live.steps,
