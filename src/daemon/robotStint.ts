@@ -190,12 +190,12 @@ export class RobotStint {
     const { ctx, trainer } = this.host;
     // On the control thread: counted here, not read from the session's status (which computes loop percentiles).
     const live = this.liveTicks;
+    const periodNs = 1e9 / this.host.config().ros.controlRateHz;
+    // The first tick takes a period too: N ticks from the first one span N periods, not N-1 (a
+    // short first episode read above the control rate).
+    this.rateMark ??= { steps: live.steps, at: performance.now() - periodNs / 1e6 };
     live.steps++;
     live.episodeStep++;
-    // The rate counts ticks after the first one: N ticks span N-1 periods (counting the first
-    // made a short first episode read above the control rate).
-    this.rateMark ??= { steps: live.steps, at: performance.now() };
-    const periodNs = 1e9 / this.host.config().ros.controlRateHz;
     ctx.telemetry.tick({
       step: trainer.counters.steps + before.steps + live.steps,
       episode: trainer.counters.episodes + before.episodes + live.episodes,

@@ -597,7 +597,10 @@ export class FineTuneSession {
       this.writeSafe();
       return;
     }
-    if (this.mode !== 'running') return;
+    if (this.mode !== 'running') {
+      if (this.mode === 'resetting') this.safety.watchIdle(this.plant.read());
+      return;
+    }
     this.learnerWaitS = 0;
 
     // 1. The previous tick's step ends here: the plant has moved for one period.

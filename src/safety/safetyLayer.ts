@@ -208,12 +208,25 @@ export class SafetyLayer implements CommandFilter {
     return null;
   }
 
-  private staleSignal(signals: Signals): string | null {
+  /**
+   * Between episodes (a reset under way) no command goes out, but the robot can still fall
+   * silent: the watchdog judges the data anyway and counts it as stale, so status and the UI say
+   * so before the reset times out. A signal never received yet is the reset's to wait for.
+   */
+  watchIdle(signals: Signals): void {
+    const stale = this.staleSignal(signals, true);
+    if (stale === null) return;
+    this.counters.stale++;
+    this.note(stale);
+  }
+
+  private staleSignal(signals: Signals, receivedOnly = false): string | null {
     const w = this.options.watchdog;
     const ageOf = this.options.ageOf;
     if (w === undefined || ageOf === undefined) return null;
     for (const name of w.signals ?? signals.keys()) {
       const age = ageOf(name);
+      if (receivedOnly && !Number.isFinite(age)) continue;
       if (!(age <= w.maxAge)) return `stale '${name}': ${Number.isFinite(age) ? `${age.toFixed(3)} s` : 'never received'} > ${w.maxAge} s`;
     }
     return null;

@@ -94,6 +94,21 @@ test('stale observations trip the watchdog: hold or zero, learning paused, episo
   assert.equal(sim.learningPaused, false);
 });
 
+test('between episodes the watchdog still watches: a signal gone stale is counted and named, one never received is the reset\'s to wait for', () => {
+  const ages = new Map([['q', 0.001], ['imu', Infinity]]);
+  const s = new SafetyLayer({ low: [-1], high: [1], watchdog: { maxAge: 0.05, action: 'zero' }, ageOf: (n) => ages.get(n) ?? Infinity });
+  const signals = sig({ q: [0], imu: [0] });
+  s.watchIdle(signals);
+  assert.equal(s.counters.stale, 0, 'imu never received: not stale yet');
+  ages.set('q', 0.3);
+  s.watchIdle(signals);
+  s.watchIdle(signals);
+  assert.equal(s.counters.stale, 2);
+  assert.equal(s.counters.ticks, 0, 'no command went out');
+  assert.equal(s.learningPaused, false, 'nothing is learned between episodes anyway');
+  assert.match(s.lastReason ?? '', /stale 'q': 0\.300 s > 0\.05 s/);
+});
+
 test('bad options are named', () => {
   assert.throws(() => new SafetyLayer({ low: [1], high: [0] }), /low\[0\]=1 is not <= high\[0\]=0/);
   assert.throws(() => new SafetyLayer({ low: [0, 0], high: [1, 1], maxDelta: [1] }), /maxDelta has 1 entries for 2 actuators/);
