@@ -1,6 +1,6 @@
 /**
  * The robot phase's data path over ROS 2
- * (`npm run bench:ros -- [--duration S] [--rates 50,100,500] [--priority N] [--transports dds,double] [--no-kill9] [--json]`),
+ * (`npm run bench:ros -- [--duration S] [--rates 50,100,500] [--priority N] [--transports dds,double] [--depth N] [--no-kill9] [--json]`),
  * over real DDS (rclnodejs, Cyclone DDS on loopback, `sacbridge sim-robot` in its own process)
  * and over the in-memory double (the stand-in robot in this process) side by side:
  *
@@ -14,7 +14,9 @@
  *                       last 5) on loopback, a sample is lost when more than 5 arrive between two
  *                       takes: lost = 0 means every sample the QoS keeps reached the plant before
  *                       the tick that should see it (the first tick after its arrival).
- *   history_full        RosPlant's counter: takes that found the whole depth-5 history full, where
+ *   robot_skipped       slots the stand-in robot itself skipped (late beyond its catch-up; it
+ *                       reports them), taken out of lost: never published, so never lost
+ *   history_full        RosPlant's counter: takes that found the whole history (depth 5, or --depth) full, where
  *                       the reader may have overwritten older samples (target 0)
  *   cmd_rate_err_pct    commands sent per second against the configured rate
  *   gap_p99_periods     p99 gap between commands, in control periods (target <= 1.5)
@@ -65,6 +67,8 @@ interface Row {
   age_target_ms: number;
   received_per_s: number;
   lost: number;
+  /** Slots the robot itself skipped in the window (late by more than its catch-up allows). */
+  robot_skipped: number;
   history_full: number;
   cmd_rate_err_pct: number;
   gap_p99_periods: number;
@@ -91,6 +95,13 @@ const rates = (flag('rates') ?? '50,100,500').split(',').map(Number);
 const json = argv.includes('--json');
 /** Which rows: `--transports dds` skips the double (a 5-minute rate check takes half the time). */
 const transports = (flag('transports') ?? 'dds,double').split(',');
+/**
+ * --depth N: the plant reads its JointStates best effort, keeping the last N (default: the
+ * sensor_data profile, depth 5). A deeper history tells samples the QoS dropped (KEEP_LAST
+ * overwrote them during a stall longer than depth x the robot's period) from samples the plant lost.
+ */
+const depth = flag('depth') === undefined ? null : Number(flag('depth'));
+if (depth !== null && !(Number.isInteger(depth) && depth >= 1)) throw new Error(`--depth: expected a positive integer, got '${flag('depth')}'`);
 const ns = `/bench_${process.pid}`;
 const perf = globalThis.performance;
 /** The node flags the `sacbridge` bin runs with (src/cli/main.ts's shebang): the children run as a user's would. */
@@ -100,7 +111,10 @@ function plantConfig(rateHz: number, tag: string): RosPlantConfig {
   return {
     nodeName: `bench_${tag}_${process.pid}`,
     controlPeriod: 1 / rateHz,
-    observations: [{ type: 'sensor_msgs/msg/JointState', topic: `${ns}/${tag}/joint_states`, joints: ['hinge'], signals: { position: 'q', velocity: 'qd' } }],
+    observations: [{
+      type: 'sensor_msgs/msg/JointState', topic: `${ns}/${tag}/joint_states`, joints: ['hinge'], signals: { position: 'q', velocity: 'qd' },
+      ...(depth === null ? {} : { qos: { reliability: 'best_effort', depth } as const }),
+    }],
     command: { type: 'std_msgs/msg/Float64MultiArray', topic: `${ns}/${tag}/cmd`, low: [-2], high: [2] },
     estop: { topic: `${ns}/${tag}/estop` },
     estopCommand: 'zero',
@@ -208,7 +222,8 @@ async function measure(rcl: RclModule, transport: Row['transport'], rateHz: numb
   const slot = 1 / robot.publishHz;
   let missing = 0;
   for (let i = 1; i < stamps.length; i++) missing += Math.max(0, Math.round((stamps[i]! - stamps[i - 1]!) / slot) - 1);
-  const lost = Math.max(0, missing - ((robot.skipped?.() ?? 0) - skipped0));
+  const robotSkipped = (robot.skipped?.() ?? 0) - skipped0;
+  const lost = Math.max(0, missing - robotSkipped);
   phase = 'stale';
   robot.pause();
   pausedAt = perf.now();
@@ -229,6 +244,7 @@ async function measure(rcl: RclModule, transport: Row['transport'], rateHz: numb
     age_target_ms: period * 1000 + 2,
     received_per_s: received / elapsed,
     lost,
+    robot_skipped: robotSkipped,
     history_full: historyFull,
     cmd_rate_err_pct: ((commands / elapsed - rateHz) / rateHz) * 100,
     gap_p99_periods: gaps.quantile(0.99) / (period * 1e6),
@@ -251,17 +267,28 @@ async function ddsRow(rateHz: number): Promise<Row> {
     ...(priority > 0 ? ['-f', String(priority), process.execPath] : []), ...NODE_FLAGS,
     join(packageRoot(), 'dist', 'src', 'cli', 'main.js'), 'sim-robot', '--rate', String(publishHz), '--node-name', `bench_robot_${tag}_${process.pid}`,
     '--joint-states', c.observations[0]!.topic, '--command', (c.command as { topic: string }).topic, '--estop', `${ns}/${tag}/robot_estop`,
-    '--ready', `${ns}/${tag}/ready`, '--reset-request', `${ns}/${tag}/reset_request`,
+    '--ready', `${ns}/${tag}/ready`, '--reset-request', `${ns}/${tag}/reset_request`, '--stats-every', '0.1',
   ], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The robot's own count of skipped slots, from its stats lines (at most 0.1 s old when read).
+  let skippedSlots = 0;
   await new Promise<void>((resolve, reject) => {
     let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (s: string) => { out += s; if (out.includes('"simRobot":"ready"')) resolve(); });
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+      let nl: number;
+      while ((nl = out.indexOf('\n')) >= 0) {
+        const line = out.slice(0, nl);
+        out = out.slice(nl + 1);
+        if (line.includes('"simRobot":"ready"')) resolve();
+        if (line.includes('"simRobot":"stats"')) skippedSlots = (JSON.parse(line) as { skippedSlots: number }).skippedSlots;
+      }
+    });
     child.on('exit', (code) => reject(new Error(`sim-robot exited ${code}`)));
   });
   try {
     const rcl = await loadRclnodejs();
     if (rcl.isShutdown()) await rcl.init();
-    return await measure(rcl, 'dds', rateHz, { pause: () => child.kill('SIGSTOP'), resume: () => child.kill('SIGCONT'), publishHz }, tag);
+    return await measure(rcl, 'dds', rateHz, { pause: () => child.kill('SIGSTOP'), resume: () => child.kill('SIGCONT'), publishHz, skipped: () => skippedSlots }, tag);
   } finally {
     child.kill('SIGCONT');
     child.kill('SIGTERM');
@@ -411,14 +438,14 @@ const uptimeAfter = uptime();
 if (problem !== null && !json) console.log(`# DDS rows skipped: ${problem}`);
 const fmt = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 if (!json) {
-  console.log(`uptime before: ${uptimeBefore}${priority > 0 ? ` (control thread and robot at SCHED_FIFO ${priority})` : ''}`);
-  console.log(`| transport | rate Hz | robot Hz | age ms p50 / p99 / max (target p99) | received/s | lost (target 0) | history full | cmd rate err % (target ±0.5) | gap p99 periods (target 1.5) | stale ticks (2) | e-stop ticks from arrival (1) / from publish |`);
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log(`uptime before: ${uptimeBefore}${priority > 0 ? ` (control thread and robot at SCHED_FIFO ${priority})` : ''}; JointState history depth ${depth ?? 5}`);
+  console.log(`| transport | rate Hz | robot Hz | age ms p50 / p99 / max (target p99) | received/s | lost (target 0) | robot skipped | history full | cmd rate err % (target ±0.5) | gap p99 periods (target 1.5) | stale ticks (2) | e-stop ticks from arrival (1) / from publish |`);
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.transport} | ${r.rateHz} | ${r.publishHz} | ${fmt(r.age_ms_p50)} / ${fmt(r.age_ms_p99)} / ${fmt(r.age_ms_max)} (<= ${fmt(r.age_target_ms, 1)}) | ${fmt(r.received_per_s, 1)} | ${r.lost} | ${r.history_full} | ${fmt(r.cmd_rate_err_pct, 3)} | ${fmt(r.gap_p99_periods)} | ${r.stale_ticks} | ${r.estop_ticks} / ${r.estop_ticks_pub} |`);
+    console.log(`| ${r.transport} | ${r.rateHz} | ${r.publishHz} | ${fmt(r.age_ms_p50)} / ${fmt(r.age_ms_p99)} / ${fmt(r.age_ms_max)} (<= ${fmt(r.age_target_ms, 1)}) | ${fmt(r.received_per_s, 1)} | ${r.lost} | ${r.robot_skipped} | ${r.history_full} | ${fmt(r.cmd_rate_err_pct, 3)} | ${fmt(r.gap_p99_periods)} | ${r.stale_ticks} | ${r.estop_ticks} / ${r.estop_ticks_pub} |`);
   }
   if (k9 !== null) console.log(`kill -9 during the robot phase: resumed from ${k9.checkpoint} (${k9.robot_steps} robot steps); acting weights ${k9.weights_equal ? 'equal' : 'DIFFER'} (sha256 ${k9.resumed_sha256.slice(0, 12)}… vs ${k9.checkpoint_sha256.slice(0, 12)}…)`);
   console.log(`uptime after: ${uptimeAfter}`);
 }
-console.log(JSON.stringify({ seconds, priority, ros: problem === null ? transports.join(' and ') : `double only (${problem})`, uptime: { before: uptimeBefore, after: uptimeAfter }, rows, kill9: k9 }));
+console.log(JSON.stringify({ seconds, priority, depth: depth ?? 5, ros: problem === null ? transports.join(' and ') : `double only (${problem})`, uptime: { before: uptimeBefore, after: uptimeAfter }, rows, kill9: k9 }));
 process.exit(0);

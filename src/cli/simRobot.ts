@@ -85,6 +85,10 @@ export const simRobotCommand: Command = {
     });
     await robot.reset();
     const counters = (): Record<string, number | boolean> => ({ ...robot.stats, estopped: robot.estopped });
+    // Whoever reads the JSON lines may go first (a bench that is done, `| head`): the robot carries on.
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+    });
     process.stdout.write(`${JSON.stringify({ simRobot: 'ready', model: setup.modelPath, rateHz: setup.rateHz, timestep: setup.timestep, frameSkip: setup.frameSkip, topics: setup.topics, pid: process.pid })}\n`);
     const readyEvery = (f['ready-every'] as number | undefined) ?? 0;
     const timers: NodeJS.Timeout[] = [];
