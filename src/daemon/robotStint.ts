@@ -65,8 +65,14 @@ export class RobotStint {
   private robotLastReturn: number | null = null;
   /** Ticks and episodes of the running robot session, counted on its ticks (telemetry). */
   private liveTicks = { steps: 0, episodes: 0, episodeStep: 0 };
-  /** Session ticks and time at the last robot episode record (or the session's first tick): the robot's steps/s. */
-  private rateMark: { steps: number; at: number } | null = null;
+  /**
+   * Session ticks and the control loop's slot at the last robot episode record (or the slot before
+   * the session's first tick), and the slot of the newest tick: the robot's steps/s on the loop's
+   * own clock (slots are wall-clock periods, skipped ones included), where record times would
+   * jitter with when the episode's end was reported.
+   */
+  private rateMark: { steps: number; slot: number } | null = null;
+  private lastSlot = -1;
   /**
    * The weights that act on the robot (a copy, in checkpoint order) and their served version:
    * set by every swap in the robot session, kept when it stops, so the next session (or a
@@ -158,6 +164,7 @@ export class RobotStint {
         const before = this.counters();
         this.liveTicks = { steps: 0, episodes: 0, episodeStep: 0 };
         this.rateMark = null;
+        this.lastSlot = -1;
         this.safetyMark = {};
         this.robot = await startRobotPhase({
           config, logger: ctx.logger, agent: trainer.agent, simReplay: trainer.replay, task: simTask(config.sim), onPolicy,
@@ -191,9 +198,9 @@ export class RobotStint {
     // On the control thread: counted here, not read from the session's status (which computes loop percentiles).
     const live = this.liveTicks;
     const periodNs = 1e9 / this.host.config().ros.controlRateHz;
-    // The first tick takes a period too: N ticks from the first one span N periods, not N-1 (a
-    // short first episode read above the control rate).
-    this.rateMark ??= { steps: live.steps, at: performance.now() - periodNs / 1e6 };
+    // The first tick (or the first of a new loop, whose slots start again at 0) takes a period too.
+    if (this.rateMark === null || t.index < this.lastSlot) this.rateMark = { steps: live.steps, slot: t.index - 1 };
+    this.lastSlot = t.index;
     live.steps++;
     live.episodeStep++;
     ctx.telemetry.tick({
@@ -225,10 +232,10 @@ export class RobotStint {
     const events = counters === undefined ? {} : safetyEvents(counters, this.safetyMark);
     if (counters !== undefined) this.safetyMark = { ...counters };
     // Ticks per second of wall time since the last record, resets included: what the robot gave.
-    const now = performance.now();
     const mark = this.rateMark;
-    const stepsPerS = mark === null || now <= mark.at ? Number.NaN : ((this.liveTicks.steps - mark.steps) * 1000) / (now - mark.at);
-    this.rateMark = { steps: this.liveTicks.steps, at: now };
+    const slots = mark === null ? 0 : this.lastSlot - mark.slot;
+    const stepsPerS = slots <= 0 ? Number.NaN : ((this.liveTicks.steps - mark!.steps) * this.host.config().ros.controlRateHz) / slots;
+    this.rateMark = { steps: this.liveTicks.steps, slot: this.lastSlot };
     const record = {
       type: 'episode', phase: 'robot',
       step: trainer.counters.steps + before.steps + (s?.steps ?? 0),
