@@ -10,13 +10,10 @@ import assert from 'node:assert/strict';
 import { initCompute } from '../../src/compute/backend.js';
 import { FineTuneSession, type FineTuneEpisode } from '../../src/finetune/session.js';
 import { MujocoPlant } from '../../src/plant/mujoco/mujocoPlant.js';
-import { RosPlant } from '../../src/plant/ros/rosPlant.js';
 import { FakeRosGraph } from '../../src/plant/ros/testing/fakeRclnodejs.js';
-import { SimulatedRobot } from '../../src/plant/ros/simulatedRobot.js';
 import { pointReach } from '../../src/task/builtin/pointReach.js';
 import { resolveModelPath } from '../../src/task/registry.js';
-import { Rng } from '../../src/util/rng.js';
-import { agentAndReplay } from './fixtures.js';
+import { agentAndReplay, pointReachRobot } from './fixtures.js';
 
 await initCompute('wasm');
 
@@ -27,20 +24,7 @@ async function run(busyMs: number, operatorDelayMs: number): Promise<{ episodes:
   await rcl.init();
   const body = await MujocoPlant.create(resolveModelPath('point_reach'), { frameSkip: pointReach.frameSkip });
   await body.reset();
-  const robot = SimulatedRobot.open(rcl, body, {
-    nodeName: 'robot', commandTopic: '/cmd', latencySteps: 1, readyTopic: '/ready',
-    jointStates: { topic: '/joint_states', joints: ['x', 'y'], position: 'qpos', velocity: 'qvel' },
-    noise: { std: 0.002, rng: new Rng(1) },
-    timing: { mode: 'on-command' },
-  });
-  const plant = RosPlant.open(rcl, {
-    nodeName: 'sacbridge', controlPeriod: body.controlPeriod,
-    observations: [{ type: 'sensor_msgs/msg/JointState', topic: '/joint_states', joints: ['x', 'y'], signals: { position: 'qpos', velocity: 'qvel' } }],
-    command: { type: 'std_msgs/msg/Float64MultiArray', topic: '/cmd', low: [-1, -1], high: [1, 1] },
-    estop: { topic: '/estop' },
-    reset: { mode: 'operator', topic: '/ready', timeout: 5 },
-    advance: { mode: 'lockstep', timeout: 5 },
-  });
+  const { robot, plant } = pointReachRobot(rcl, body, 5);
   const episodes: FineTuneEpisode[] = [];
   let busy: NodeJS.Timeout | null = null;
   let notes = '';

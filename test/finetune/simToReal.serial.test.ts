@@ -34,14 +34,12 @@ import { Env } from '../../src/env/env.js';
 import { evaluateGate, runEpisodes } from '../../src/train/evaluation.js';
 import { FineTuneSession, type FineTuneEpisode } from '../../src/finetune/session.js';
 import { MujocoPlant } from '../../src/plant/mujoco/mujocoPlant.js';
-import { RosPlant } from '../../src/plant/ros/rosPlant.js';
 import { FakeRosGraph } from '../../src/plant/ros/testing/fakeRclnodejs.js';
-import { SimulatedRobot } from '../../src/plant/ros/simulatedRobot.js';
 import { pointReach } from '../../src/task/builtin/pointReach.js';
 import { resolveModelPath } from '../../src/task/registry.js';
 import { createEnv } from '../../src/wiring/envFactory.js';
 import { Trainer } from '../../src/train/trainer.js';
-import { Rng } from '../../src/util/rng.js';
+import { pointReachRobot } from './fixtures.js';
 
 await initCompute();
 
@@ -76,20 +74,7 @@ test('sim training -> gate -> switch -> fine-tuning on a robot with other dynami
   writeFileSync(robotModel, readFileSync(resolveModelPath('point_reach'), 'utf8').replace('gravity="0 0 0"', 'gravity="3 -2 0"'));
   const mujocoRobot = await MujocoPlant.create(robotModel, { frameSkip: pointReach.frameSkip });
   await mujocoRobot.reset();
-  const robot = SimulatedRobot.open(rcl, mujocoRobot, {
-    nodeName: 'robot', commandTopic: '/cmd', latencySteps: 1, readyTopic: '/ready',
-    jointStates: { topic: '/joint_states', joints: ['x', 'y'], position: 'qpos', velocity: 'qvel' },
-    noise: { std: 0.002, rng: new Rng(1) },
-    timing: { mode: 'on-command' },
-  });
-  const plant = RosPlant.open(rcl, {
-    nodeName: 'sacbridge', controlPeriod: mujocoRobot.controlPeriod,
-    observations: [{ type: 'sensor_msgs/msg/JointState', topic: '/joint_states', joints: ['x', 'y'], signals: { position: 'qpos', velocity: 'qvel' } }],
-    command: { type: 'std_msgs/msg/Float64MultiArray', topic: '/cmd', low: [-1, -1], high: [1, 1] },
-    estop: { topic: '/estop' },
-    reset: { mode: 'operator', topic: '/ready', timeout: 5 },
-    advance: { mode: 'lockstep', timeout: 2 },
-  });
+  const { robot, plant } = pointReachRobot(rcl, mujocoRobot, 2);
   const task = pointReach.create(); // the same task code; on the robot its target stays put
 
   /** Deterministic episodes on the robot (it resets to its home position; only sensor noise differs). */
